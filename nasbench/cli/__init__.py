@@ -1,0 +1,83 @@
+"""The ``nasbench`` command line. Thin: parse, build a config, call one library function.
+
+Exit codes: 0 success; 2 bad input (one-line message on stderr); 1 internal error;
+130 interrupted. Set ``NASBENCH_DEBUG=1`` to see tracebacks.
+
+Each command group lives in its own module and registers itself on :data:`app`.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+
+import click
+import typer
+
+from nasbench.errors import NasbenchError
+
+app = typer.Typer(
+    name="nasbench",
+    help="Fast, honest NAS benchmarks: build tables, query them, fit surrogates, compare strategies.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+EXIT_OK, EXIT_INTERNAL, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+#: Modules that add commands to :data:`app` when imported.
+COMMAND_MODULES: tuple[str, ...] = (
+    "nasbench.cli.table_cmds",
+    "nasbench.cli.build_cmd",
+    "nasbench.cli.surrogate_cmds",
+    "nasbench.cli.search_cmds",
+)
+
+
+def _register() -> None:
+    for mod in COMMAND_MODULES:
+        try:
+            importlib.import_module(mod)
+        except ModuleNotFoundError as exc:
+            if exc.name != mod:  # a missing dependency inside the module is a real error
+                raise
+
+
+def _fail(message: str, code: int) -> int:
+    first = message.strip().splitlines()[0] if message.strip() else "error"
+    print(f"nasbench: error: {first}", file=sys.stderr)
+    return code
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point; returns (and exits with) the documented exit code."""
+    _register()
+    debug = bool(os.environ.get("NASBENCH_DEBUG"))
+    try:
+        rv = app(args=argv, standalone_mode=False)
+        code = rv if isinstance(rv, int) else EXIT_OK
+    except click.exceptions.NoArgsIsHelpError as exc:
+        print(exc.format_message() if hasattr(exc, "format_message") else "", file=sys.stderr)
+        code = EXIT_BAD_INPUT
+    except click.exceptions.Exit as exc:
+        code = exc.exit_code
+    except click.exceptions.Abort:
+        code = _fail("interrupted", EXIT_INTERRUPTED)
+    except click.ClickException as exc:
+        code = _fail(exc.format_message(), EXIT_BAD_INPUT)
+    except NasbenchError as exc:
+        if debug:
+            raise
+        code = _fail(str(exc), EXIT_BAD_INPUT)
+    except KeyboardInterrupt:
+        code = _fail("interrupted", EXIT_INTERRUPTED)
+    except Exception as exc:  # internal error: still one line unless debugging
+        if debug:
+            raise
+        code = _fail(f"internal error: {type(exc).__name__}: {exc}", EXIT_INTERNAL)
+    if argv is None:
+        sys.exit(code)
+    return code
