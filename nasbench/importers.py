@@ -1,0 +1,259 @@
+"""Importers that turn real third-party results into nasbench tables.
+
+* :func:`import_nb201` reads the merged NAS-Bench-201 CSV (see ``shared/data/README.md``):
+  two fidelities, 12 and 200 epochs, in the ``nb201`` space.
+* :func:`import_curves` reads any per-epoch learning-curve CSV into a ``catalog`` space.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+
+from nasbench.errors import ArchitectureError, ImportDataError
+from nasbench.table import ResultTable, package_versions
+
+Dataset = Literal["cifar10", "cifar100", "imagenet16"]
+
+#: Column names per dataset: (12-epoch valid, 12-epoch test, 200-epoch per-seed valid,
+#: 200-epoch train time, note on what "valid" means at 200 epochs).
+_NB201_COLUMNS: dict[str, dict[str, str]] = {
+    "cifar10": {
+        "v12": "hp12_cifar10_val",
+        "t12": "hp12_cifar10_test",
+        "v200": "e200_c10valid_validacc_seeds",
+        "time": "e200_c10valid_train_time_s",
+        "params": "e200_c10valid_params_mb",
+        "note": "valid_acc at 200 epochs is NAS-Bench-201's 'cifar10-valid' validation accuracy, per seed; "
+        "no test accuracy is available at 200 epochs in this source.",
+    },
+    "cifar100": {
+        "v12": "hp12_cifar100_val",
+        "t12": "hp12_cifar100_test",
+        "v200": "e200_c100_valtestacc_seeds",
+        "time": "e200_c100_train_time_s",
+        "note": "valid_acc at 200 epochs is NAS-Bench-201's accuracy on the joint valid+test split "
+        "('valtest'), per seed: the only 200-epoch accuracy in this source.",
+    },
+    "imagenet16": {
+        "v12": "hp12_imagenet_val",
+        "t12": "hp12_imagenet_test",
+        "v200": "e200_in16_valtestacc_seeds",
+        "time": "e200_in16_train_time_s",
+        "note": "valid_acc at 200 epochs is NAS-Bench-201's accuracy on the joint valid+test split "
+        "('valtest') of ImageNet16-120, per seed: the only 200-epoch accuracy in this source.",
+    },
+}
+
+
+def _read_csv(path: str | os.PathLike[str], **kw: Any) -> Any:
+    import pandas as pd
+
+    p = Path(path)
+    if not p.is_file():
+        raise ImportDataError(f"CSV file not found: {p}")
+    try:
+        return pd.read_csv(p, **kw)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ImportDataError(f"cannot parse CSV {p}: {first}") from None
+
+
+def _require(df: Any, columns: Sequence[str], path: Any) -> None:
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise ImportDataError(f"{path} lacks column(s) {', '.join(missing)}")
+
+
+def _numeric(df: Any, column: str, path: Any) -> np.ndarray:
+    import pandas as pd
+
+    vals = pd.to_numeric(df[column], errors="coerce").to_numpy(np.float64)
+    bad = np.isnan(vals) & df[column].notna().to_numpy()
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        raise ImportDataError(f"{path}: column {column!r} has a non-numeric value {df[column].iloc[row]!r} (row {row + 2})")
+    return vals
+
+
+def import_nb201(path: str | os.PathLike[str], dataset: str = "cifar10") -> ResultTable:
+    """Import the NAS-Bench-201 CSV as a two-fidelity table (epochs 12 and 200).
+
+    Epoch 12 holds the seed-mean 12-epoch valid/test accuracy (the source has no per-seed
+    values there; the mean is stored for every seed). Epoch 200 holds the per-seed
+    accuracies (2 or 3 seeds; a missing seed is NaN). ``time_s`` at 200 is the source's
+    200-epoch training time and at 12 it is 12/200 of it.
+
+    Raises:
+        ImportDataError: unknown dataset, missing columns, malformed values.
+    """
+    from nasbench.spaces.nb201 import NB201Space
+
+    if dataset not in _NB201_COLUMNS:
+        raise ImportDataError(f"unknown NB201 dataset {dataset!r}; choose from {', '.join(_NB201_COLUMNS)}")
+    cols = _NB201_COLUMNS[dataset]
+    df = _read_csv(path)
+    needed = ["arch_str", cols["v12"], cols["t12"], cols["v200"], cols["time"]]
+    _require(df, needed + ([cols["params"]] if "params" in cols else []), path)
+    space = NB201Space()
+    try:
+        arch_index = np.array([space.index(s) for s in df["arch_str"].astype(str)], dtype=np.int64)
+    except ArchitectureError as exc:
+        raise ImportDataError(f"{path}: bad arch_str: {exc}") from None
+    if len(np.unique(arch_index)) != len(arch_index):
+        raise ImportDataError(f"{path}: an architecture appears more than once")
+
+    seeds_text = df[cols["v200"]].astype(str).tolist()
+    per_seed: list[list[float]] = []
+    for row, text in enumerate(seeds_text):
+        try:
+            vals = [float(x) for x in text.split(";") if x.strip() and x.strip().lower() != "nan"]
+        except ValueError:
+            raise ImportDataError(f"{path}: {cols['v200']} row {row + 2} is not ';'-joined numbers: {text!r}") from None
+        per_seed.append(vals)
+    n_seeds = max(len(v) for v in per_seed)
+    a = len(df)
+    v200 = np.full((a, n_seeds), np.nan)
+    for i, vals in enumerate(per_seed):
+        v200[i, : len(vals)] = vals
+    have = ~np.isnan(v200)
+
+    v12 = _numeric(df, cols["v12"], path)
+    t12 = _numeric(df, cols["t12"], path)
+    time200 = _numeric(df, cols["time"], path)
+    metrics = ("valid_acc", "test_acc", "time_s")
+    values = np.full((a, n_seeds, 2, len(metrics)), np.nan, dtype=np.float32)
+    # The 12-epoch values are seed means: store them for every seed that exists.
+    values[:, :, 0, 0] = np.where(have, v12[:, None], np.nan)
+    values[:, :, 0, 1] = np.where(have, t12[:, None], np.nan)
+    values[:, :, 0, 2] = np.where(have, (time200 * 12 / 200)[:, None], np.nan)
+    values[:, :, 1, 0] = v200
+    values[:, :, 1, 2] = np.where(have, time200[:, None], np.nan)
+    arch_cols: dict[str, np.ndarray] = {"nb201_index": df["arch_index"].to_numpy(np.float64)} if "arch_index" in df else {}
+    if "params" in cols:
+        arch_cols["params_m"] = _numeric(df, cols["params"], path)
+    order = np.argsort(arch_index)
+    meta = {
+        "dataset": f"nb201-{dataset}",
+        "source": {
+            "importer": "nb201",
+            "file": Path(path).name,
+            "columns": {k: v for k, v in cols.items() if k != "note"},
+        },
+        "notes": [
+            cols["note"],
+            "Epoch-12 values are NAS-Bench-201 'hp=12' seed means, stored for every seed.",
+            "time_s at epoch 12 is 12/200 of the 200-epoch training time.",
+        ],
+        "versions": package_versions(),
+    }
+    return ResultTable(
+        space,
+        arch_index[order],
+        np.arange(n_seeds),
+        np.array([12, 200]),
+        metrics,
+        values[order],
+        np.zeros((a, n_seeds), dtype=bool),
+        {k: v[order] for k, v in arch_cols.items()},
+        meta,
+    )
+
+
+def import_curves(
+    path: str | os.PathLike[str],
+    id_column: str,
+    curve_prefix: str,
+    *,
+    feature_columns: Sequence[str] = (),
+    epoch_cost: float = 1.0,
+    scale: Literal["auto", "fraction", "percent"] = "auto",
+    dataset: str | None = None,
+) -> ResultTable:
+    """Import per-epoch learning curves (``PREFIX1 .. PREFIXn`` columns) into a catalog table.
+
+    Each row is one configuration with one run (seed 0). Curves are validation accuracy.
+    The source has no training times, so ``time_s`` is ``epoch * epoch_cost``.
+
+    Args:
+        path: the CSV.
+        id_column: column with a unique configuration id (e.g. MetaQNN's ``net``).
+        curve_prefix: prefix of the per-epoch columns; the suffix is the epoch number.
+        feature_columns: numeric per-configuration columns kept as catalog features.
+        epoch_cost: simulated seconds per epoch.
+        scale: ``fraction`` values are multiplied by 100; ``auto`` does so when all
+            values lie in [0, 1].
+        dataset: dataset name for the metadata (default: the file's stem).
+
+    Raises:
+        ImportDataError: missing columns, no curve columns, duplicate ids, bad values.
+    """
+    import pandas as pd
+
+    from nasbench.spaces.catalog import CatalogSpace
+
+    if not epoch_cost > 0:
+        raise ImportDataError(f"--epoch-cost must be positive, got {epoch_cost}")
+    if scale not in ("auto", "fraction", "percent"):
+        raise ImportDataError(f"scale must be auto, fraction or percent, got {scale!r}")
+    df = _read_csv(path)
+    _require(df, [id_column, *feature_columns], path)
+    pat = re.compile(re.escape(curve_prefix) + r"(\d+)$")
+    curve_cols = sorted(
+        ((int(m.group(1)), c) for c in df.columns if (m := pat.match(str(c)))), key=lambda t: t[0]
+    )
+    if not curve_cols:
+        raise ImportDataError(f"{path} has no columns named {curve_prefix}<epoch>")
+    epochs = np.array([e for e, _ in curve_cols], dtype=np.int64)
+    if len(np.unique(epochs)) != len(epochs):
+        raise ImportDataError(f"{path}: two curve columns share an epoch number")
+    ids = df[id_column].astype(str).str.strip()
+    if ids.duplicated().any():
+        dup = ids[ids.duplicated()].iloc[0]
+        raise ImportDataError(f"{path}: id column {id_column!r} is not unique ({dup!r} repeats)")
+    curves = np.stack([_numeric(df, c, path) for _, c in curve_cols], axis=1)
+    finite = curves[np.isfinite(curves)]
+    if finite.size == 0:
+        raise ImportDataError(f"{path}: the curve columns hold no numbers")
+    if scale == "auto":
+        scale = "fraction" if finite.min() >= 0 and finite.max() <= 1.0 else "percent"
+    if scale == "fraction":
+        curves = curves * 100.0
+    if finite.min() < 0 or (curves[np.isfinite(curves)].max() > 100.0 + 1e-6):
+        raise ImportDataError(f"{path}: accuracies must lie in [0, 100] (or [0, 1] as fractions)")
+    feats = np.stack([_numeric(df, c, path) for c in feature_columns], axis=1) if feature_columns else None
+    if feats is not None and not np.all(np.isfinite(feats)):
+        bad = feature_columns[int(np.flatnonzero(~np.all(np.isfinite(feats), axis=0))[0])]
+        raise ImportDataError(f"{path}: feature column {bad!r} has missing or non-finite values")
+    space = CatalogSpace(ids.tolist(), feats, list(feature_columns))
+    a, e = curves.shape
+    values = np.full((a, 1, e, 2), np.nan, dtype=np.float32)
+    values[:, 0, :, 0] = curves
+    values[:, 0, :, 1] = np.where(np.isnan(curves), np.nan, epochs[None, :] * epoch_cost)
+    arch_cols = {c: feats[:, k] for k, c in enumerate(feature_columns)} if feats is not None else {}
+    meta = {
+        "dataset": dataset or Path(path).stem,
+        "source": {
+            "importer": "curves",
+            "file": Path(path).name,
+            "id_column": id_column,
+            "curve_prefix": curve_prefix,
+            "scale": scale,
+            "epoch_cost": epoch_cost,
+        },
+        "notes": [
+            "valid_acc is the per-epoch accuracy from the source curves (one run per configuration).",
+            f"time_s is simulated: epoch x {epoch_cost} s (the source records no training times).",
+        ],
+        "versions": package_versions(),
+    }
+    _ = pd  # pandas is the CSV reader
+    return ResultTable(
+        space, np.arange(a), np.array([0]), epochs, ("valid_acc", "time_s"), values,
+        np.zeros((a, 1), dtype=bool), arch_cols, meta,
+    )
