@@ -123,13 +123,13 @@ class _TableView:
         return int(self.rows([self.index(arch)])[0])
 
     def _metric(self, metric: str) -> int:
-        if metric not in self._visible:
+        if metric not in self._visible or metric not in self.table.metrics:
             if metric in TEST_METRICS:
                 raise MetricNotAvailableError(
                     f"{metric} is a test metric: searches never see it; reporting code uses TestOracle"
                 )
             raise MetricNotAvailableError(
-                f"metric {metric!r} is not available here; available: {', '.join(self.metrics)}"
+                f"metric {metric!r} is not in this table; available: {', '.join(self.metrics)}"
             )
         return self.table.metric_position(metric)
 
@@ -208,6 +208,12 @@ class _TableView:
                 self.epoch_positions(epoch)  # raises
         if isinstance(seed, int) and not isinstance(seed, bool):
             return float(self.table.values[row, self._seed_position(seed), ep, m])
+        if isinstance(seed, np.random.Generator):  # scalar fast path of _gather
+            cand = self.table.values[row, :, ep, m]
+            avail = np.flatnonzero(cand == cand)  # not NaN
+            if len(avail) == 0:
+                return float("nan")
+            return float(cand[avail[int(seed.random() * len(avail))]])
         return float(self._gather(np.array([row]), np.array([ep]), m, seed)[0])
 
     def query_many(

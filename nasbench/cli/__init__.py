@@ -12,7 +12,6 @@ import importlib
 import os
 import sys
 
-import click
 import typer
 
 from nasbench.errors import NasbenchError
@@ -46,6 +45,10 @@ def _register() -> None:
                 raise
 
 
+def _is_usage_error(exc: BaseException) -> bool:
+    return any(c.__name__ == "ClickException" for c in type(exc).__mro__) and hasattr(exc, "format_message")
+
+
 def _fail(message: str, code: int) -> int:
     first = message.strip().splitlines()[0] if message.strip() else "error"
     print(f"nasbench: error: {first}", file=sys.stderr)
@@ -57,27 +60,27 @@ def main(argv: list[str] | None = None) -> int:
     _register()
     debug = bool(os.environ.get("NASBENCH_DEBUG"))
     try:
-        rv = app(args=argv, standalone_mode=False)
+        rv = app(args=argv, prog_name="nasbench", standalone_mode=False)
         code = rv if isinstance(rv, int) else EXIT_OK
-    except click.exceptions.NoArgsIsHelpError as exc:
-        print(exc.format_message() if hasattr(exc, "format_message") else "", file=sys.stderr)
-        code = EXIT_BAD_INPUT
-    except click.exceptions.Exit as exc:
+    except typer.Exit as exc:
         code = exc.exit_code
-    except click.exceptions.Abort:
+    except (typer.Abort, KeyboardInterrupt):
         code = _fail("interrupted", EXIT_INTERRUPTED)
-    except click.ClickException as exc:
-        code = _fail(exc.format_message(), EXIT_BAD_INPUT)
     except NasbenchError as exc:
         if debug:
             raise
         code = _fail(str(exc), EXIT_BAD_INPUT)
-    except KeyboardInterrupt:
-        code = _fail("interrupted", EXIT_INTERRUPTED)
-    except Exception as exc:  # internal error: still one line unless debugging
-        if debug:
+    except Exception as exc:
+        if _is_usage_error(exc):  # typer's (vendored) click usage errors
+            if type(exc).__name__ == "NoArgsIsHelpError":
+                print(exc.format_message(), file=sys.stderr)  # type: ignore[attr-defined]
+                code = EXIT_BAD_INPUT
+            else:
+                code = _fail(exc.format_message(), EXIT_BAD_INPUT)  # type: ignore[attr-defined]
+        elif debug:
             raise
-        code = _fail(f"internal error: {type(exc).__name__}: {exc}", EXIT_INTERNAL)
+        else:  # internal error: still one line
+            code = _fail(f"internal error: {type(exc).__name__}: {exc}", EXIT_INTERNAL)
     if argv is None:
         sys.exit(code)
     return code

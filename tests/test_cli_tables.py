@@ -1,0 +1,99 @@
+"""The table commands as a user runs them: real processes, exit codes, one-line errors."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+EXAMPLE = "|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|"
+
+
+def run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "nasbench", *args], capture_output=True, text=True, timeout=120)
+
+
+def assert_one_line_error(proc: subprocess.CompletedProcess[str], code: int, fragment: str) -> None:
+    assert proc.returncode == code, proc.stderr
+    lines = [l for l in proc.stderr.splitlines() if l.strip()]
+    assert len(lines) == 1 and lines[0].startswith("nasbench: error:"), proc.stderr
+    assert fragment in lines[0]
+    assert "Traceback" not in proc.stderr
+
+
+@pytest.fixture(scope="module")
+def nb201_file(nb201_csv, tmp_path_factory):
+    out = tmp_path_factory.mktemp("cli") / "nb201.parquet"
+    proc = run("import", "nb201", str(nb201_csv), "--dataset", "cifar10", "--out", str(out), "--json")
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)
+    assert report["archs"] == 15625 and report["epochs"] == [12, 200]
+    return out
+
+
+def test_info_and_query(nb201_file):
+    proc = run("info", str(nb201_file), "--json")
+    assert proc.returncode == 0, proc.stderr
+    info = json.loads(proc.stdout)
+    assert info["space"]["name"] == "nb201" and info["best"]["valid_acc"] == pytest.approx(91.61, abs=0.01)
+    human = run("info", str(nb201_file))
+    assert human.returncode == 0 and "nb201" in human.stdout and "best" in human.stdout
+    q = run("query", str(nb201_file), EXAMPLE, "--epoch", "12", "--json")
+    assert q.returncode == 0, q.stderr
+    data = json.loads(q.stdout)
+    assert data["epoch"] == 12 and "test_acc" not in data["metrics"]
+    q = run("query", str(nb201_file), EXAMPLE, "--metric", "valid_acc", "--seed", "1", "--test", "--json")
+    assert json.loads(q.stdout)["metrics"]["valid_acc"] == pytest.approx(90.716, abs=1e-3)
+
+
+def test_curves_import(metaqnn_csv, tmp_path):
+    out = tmp_path / "mq.parquet"
+    proc = run("import", "curves", str(metaqnn_csv), "--id-column", "net", "--curve-prefix", "acc_",
+               "--feature-columns", "num_params,depth", "--out", str(out))
+    assert proc.returncode == 0, proc.stderr
+    info = json.loads(run("info", str(out), "--json").stdout)
+    assert info["space"]["name"] == "catalog" and info["epochs"] == list(range(1, 21))
+
+
+@pytest.mark.parametrize(
+    "args, fragment",
+    [
+        (("query", "{t}", "|nor_conv_3x3~0|+|bogus~0|"), "3 nodes"),
+        (("query", "{t}", EXAMPLE.replace("avg_pool_3x3", "max_pool")), "unknown op 'max_pool'"),
+        (("query", "{t}", EXAMPLE.replace("skip_connect~2", "skip_connect~1")), "must come from node 2"),
+        (("query", "{t}", EXAMPLE, "--epoch", "50"), "available epochs: 12, 200"),
+        (("query", "{t}", EXAMPLE, "--metric", "test_acc"), "test metric"),
+        (("query", "{t}", EXAMPLE, "--seed", "x"), "--seed"),
+        (("info", "{missing}"), "table not found"),
+        (("info", "--nope", "{t}"), "No such option"),
+    ],
+)
+def test_bad_input_exits_2_with_one_line(nb201_file, tmp_path, args, fragment):
+    proc = run(*(a.format(t=nb201_file, missing=tmp_path / "none.parquet") for a in args))
+    assert_one_line_error(proc, 2, fragment)
+
+
+def test_corrupt_table_and_csv(tmp_path, nb201_file):
+    data = nb201_file.read_bytes()
+    (tmp_path / "cut.parquet").write_bytes(data[: len(data) // 3])
+    assert_one_line_error(run("info", str(tmp_path / "cut.parquet")), 2, "not a readable parquet")
+    (tmp_path / "x.csv").write_text("a,b\n1,2\n")
+    assert_one_line_error(run("import", "nb201", str(tmp_path / "x.csv"), "--out", str(tmp_path / "o.parquet")), 2, "lacks column")
+    assert not (tmp_path / "o.parquet").exists()
+    assert_one_line_error(
+        run("import", "nb201", str(tmp_path / "x.csv"), "--dataset", "svhn", "--out", str(tmp_path / "o.parquet")),
+        2, "unknown NB201 dataset",
+    )
+
+
+def test_unwritable_output(nb201_csv, tmp_path):
+    proc = run("import", "nb201", str(nb201_csv), "--out", str(tmp_path / "no" / "dir" / "t.parquet"))
+    assert_one_line_error(proc, 2, "does not exist")
+
+
+def test_help_everywhere():
+    for args in ((), ("info",), ("query",), ("import",), ("import", "nb201"), ("import", "curves")):
+        proc = run(*args, "--help")
+        assert proc.returncode == 0 and "Usage" in proc.stdout
