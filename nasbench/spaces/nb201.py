@@ -137,28 +137,36 @@ def iso_key(ops: Sequence[int], rule: IsoRule = "published") -> str:
     """
     if rule not in ("published", "collapse_zero", "functional"):
         raise ArchitectureError(f"unknown isomorphism rule {rule!r}")
+    return _node_expr(tuple(int(o) for o in ops), 3, rule)
+
+
+# Edges into nodes 1..j are the first j*(j+1)/2 ops; node j's expression depends on those only.
+_PREFIX = {0: 0, 1: 1, 2: 3, 3: 6}
+
+
+@functools.lru_cache(maxsize=None)
+def _node_expr(ops: tuple[int, ...], j: int, rule: IsoRule) -> str:
     # Terms are joined with "+" and not bracketed, exactly as in NAS-Bench-201's
     # ``Structure.to_unique_str``: a skip passes its input's joined string through, so
     # lists partially flatten. This string-level behaviour is what gives 6,466.
-    exprs: list[str] = ["x"]
-    k = 0
-    for j in range(1, 4):
-        terms: list[str] = []
-        for i in range(j):
-            op, src = ops[k], exprs[i]
-            k += 1
-            if op == NONE or src == _ZERO:
-                terms.append(_ZERO)
-            elif op == SKIP:
-                terms.append(src)
-            else:
-                terms.append(f"({src})@{OPS[op]}")
-        if rule == "functional":
-            terms = [t for t in terms if t != _ZERO] or [_ZERO]
-        elif rule == "collapse_zero" and all(t == _ZERO for t in terms):
-            terms = [_ZERO]
-        exprs.append("+".join(sorted(terms)))
-    return exprs[3]
+    if j == 0:
+        return "x"
+    terms: list[str] = []
+    first = _PREFIX[j - 1]
+    for i in range(j):
+        op = ops[first + i]
+        src = _node_expr(ops[: _PREFIX[i]], i, rule)
+        if op == NONE or src == _ZERO:
+            terms.append(_ZERO)
+        elif op == SKIP:
+            terms.append(src)
+        else:
+            terms.append(f"({src})@{OPS[op]}")
+    if rule == "functional":
+        terms = [t for t in terms if t != _ZERO] or [_ZERO]
+    elif rule == "collapse_zero" and all(t == _ZERO for t in terms):
+        terms = [_ZERO]
+    return "+".join(sorted(terms))
 
 
 @functools.cache
@@ -173,8 +181,8 @@ def _iso_reps(rule: IsoRule) -> np.ndarray:
     ops = _all_ops()
     first: dict[str, int] = {}
     reps = np.empty(SIZE, dtype=np.int64)
-    for i in range(SIZE):
-        reps[i] = first.setdefault(iso_key(ops[i], rule), i)
+    for i, row in enumerate(ops.tolist()):
+        reps[i] = first.setdefault(_node_expr(tuple(row), 3, rule), i)
     reps.setflags(write=False)
     return reps
 
