@@ -1,0 +1,360 @@
+"""The ask/tell protocol every search strategy follows.
+
+A strategy is a small class: the runner calls :meth:`Strategy.ask` whenever a simulated
+worker is free and :meth:`Strategy.tell` when an evaluation finishes. The strategy gets
+its random generator (and, if it uses one, a surrogate) in its constructor and sees only
+a :class:`SearchContext` -- the space, the table's fidelities and which architectures
+the table can answer -- never the table itself, so it cannot read test metrics. The
+runner (:mod:`strategies.runner`) owns the budget and the simulated clock.
+
+Proposals and results use space indices (``int``); a proposal may continue an earlier
+trial to a higher epoch (the runner then charges only the extra training).
+"""
+
+from __future__ import annotations
+
+import abc
+import contextlib
+import dataclasses
+import math
+import time
+import types
+import typing
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import numpy as np
+
+from nasbench.spaces.base import SearchSpace
+from strategies.errors import FidelityError, StrategyConfigError
+
+
+@dataclass(frozen=True, slots=True)
+class Proposal:
+    """What a strategy asks the runner to evaluate.
+
+    Attributes:
+        arch: space index of the architecture.
+        epoch: train to this epoch (one of :attr:`SearchContext.epochs`).
+        resume: id of an earlier trial of the same architecture to continue from its
+            epoch to ``epoch`` (only the difference in training cost is charged);
+            ``None`` starts a new trial.
+    """
+
+    arch: int
+    epoch: int
+    resume: int | None = None
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Result:
+    """One finished evaluation, as the runner tells it to the strategy.
+
+    Attributes:
+        trial: trial id (continuations keep the id of the trial they continue).
+        arch: space index.
+        epoch: epoch trained to.
+        valid_acc: validation accuracy (%) observed at ``epoch``; NaN if the run diverged.
+        curve: float32 ``(k,)`` validation accuracy at ``SearchContext.epochs[:k]``, the
+            stored epochs up to ``epoch`` of this run (one seed of the table, or the seed
+            mean with ``noise="mean"``).
+        cost_s: simulated training seconds charged for this evaluation.
+        finish_time: simulated clock (seconds) when it finished.
+        estimate: a predicted final (max-epoch) accuracy, set by wrappers such as early
+            stopping when they tell a stopped run to the strategy they wrap.
+    """
+
+    trial: int
+    arch: int
+    epoch: int
+    valid_acc: float
+    curve: np.ndarray
+    cost_s: float
+    finish_time: float
+    estimate: float | None = None
+
+    @property
+    def score(self) -> float:
+        """The value strategies rank by: ``estimate`` if set, else ``valid_acc``; NaN -> -inf."""
+        v = self.valid_acc if self.estimate is None else self.estimate
+        return v if v == v else -math.inf
+
+
+@dataclass(frozen=True, eq=False)
+class SearchContext:
+    """What a strategy may know about the problem: the space and the table's fidelities.
+
+    Attributes:
+        space: the search space (strategies work with its integer indices).
+        epochs: the stored epochs (fidelities), increasing; the last one is the full
+            evaluation.
+        valid: bool ``(space.size,)``: the architectures strategies may propose.
+        canonical: int64 ``(space.size,)`` or ``None``. For a table that stores one
+            architecture per isomorphism class, the stored architecture each index
+            resolves to (-1 where none); then ``valid`` marks only the stored ones and
+            neighbourhoods are taken up to isomorphism. ``None`` when every answerable
+            architecture is stored itself.
+    """
+
+    space: SearchSpace
+    epochs: tuple[int, ...]
+    valid: np.ndarray
+    canonical: np.ndarray | None = None
+    _candidates: np.ndarray = field(init=False, repr=False)
+    _all_valid: bool = field(init=False, repr=False)
+    _nbrs: dict[int, np.ndarray] = field(init=False, repr=False, default_factory=dict)
+
+    def __post_init__(self) -> None:
+        valid = np.asarray(self.valid, dtype=bool)
+        if valid.shape != (self.space.size,):
+            raise StrategyConfigError(f"valid mask must have shape ({self.space.size},), got {valid.shape}")
+        if not valid.any():
+            raise StrategyConfigError("the table answers no architecture of the space")
+        epochs = tuple(int(e) for e in self.epochs)
+        if not epochs or any(b <= a for a, b in zip(epochs, epochs[1:], strict=False)):
+            raise StrategyConfigError(f"epochs must be non-empty and increasing, got {epochs}")
+        valid = valid.copy()
+        valid.setflags(write=False)
+        if self.canonical is not None:
+            canon = np.asarray(self.canonical, dtype=np.int64).copy()
+            if canon.shape != valid.shape:
+                raise StrategyConfigError(f"canonical must have shape {valid.shape}, got {canon.shape}")
+            canon.setflags(write=False)
+            object.__setattr__(self, "canonical", canon)
+        cand = np.flatnonzero(valid).astype(np.int64)
+        cand.setflags(write=False)
+        object.__setattr__(self, "valid", valid)
+        object.__setattr__(self, "epochs", epochs)
+        object.__setattr__(self, "_candidates", cand)
+        object.__setattr__(self, "_all_valid", bool(valid.all()))
+
+    @classmethod
+    def from_benchmark(cls, bench: Any) -> SearchContext:
+        """The context of a :class:`nasbench.benchmark.Benchmark` (its space, epochs, coverage)."""
+        epochs = tuple(int(e) for e in bench.epochs)
+        covered = bench.covered()
+        stored = np.zeros(bench.space.size, dtype=bool)
+        stored[bench.archs()] = True
+        if int(covered.sum()) == int(stored.sum()):
+            return cls(bench.space, epochs, covered)
+        canonical = np.full(bench.space.size, -1, dtype=np.int64)
+        idx = np.flatnonzero(covered)
+        canonical[idx] = bench.archs()[bench.rows(idx)]
+        return cls(bench.space, epochs, stored, canonical)
+
+    @property
+    def max_epoch(self) -> int:
+        return self.epochs[-1]
+
+    @property
+    def candidates(self) -> np.ndarray:
+        """int64 ``(n,)`` the valid space indices, sorted."""
+        return self._candidates
+
+    def is_valid(self, arch: int) -> bool:
+        return 0 <= arch < len(self.valid) and bool(self.valid[arch])
+
+    def sample(self, rng: np.random.Generator) -> int:
+        """One uniformly random valid architecture."""
+        if self._all_valid:
+            return int(rng.random() * len(self.valid))
+        return int(self._candidates[int(rng.random() * len(self._candidates))])
+
+    def sample_many(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        """int64 ``(n,)`` uniformly random valid architectures (with replacement)."""
+        return self._candidates[(rng.random(n) * len(self._candidates)).astype(np.int64)]
+
+    def neighbours(self, arch: int) -> np.ndarray:
+        """int64 ``(k,)`` the valid architectures one elementary change from ``arch`` (cached)."""
+        nb = self._nbrs.get(arch)
+        if nb is None:
+            nb = np.asarray(self.space.neighbours(int(arch)), dtype=np.int64)
+            if self.canonical is not None:  # neighbours up to isomorphism
+                nb = np.unique(self.canonical[nb])
+                nb = nb[(nb >= 0) & (nb != arch)]
+            if not self._all_valid:
+                nb = nb[self.valid[nb]]
+            nb.setflags(write=False)
+            self._nbrs[arch] = nb
+        return nb
+
+    def mutate(self, arch: int, rng: np.random.Generator) -> int:
+        """A uniformly random valid neighbour of ``arch``; a random valid architecture if it has none."""
+        nb = self.neighbours(arch)
+        if len(nb) == 0:
+            return self.sample(rng)
+        return int(nb[int(rng.random() * len(nb))])
+
+    def lower_epochs(self, fraction: float = 1.0) -> tuple[int, ...]:
+        """Stored epochs below the full evaluation and at most ``fraction * max_epoch``."""
+        return tuple(e for e in self.epochs[:-1] if e <= fraction * self.max_epoch)
+
+    def require_fidelities(self, who: str, fraction: float = 1.0) -> tuple[int, ...]:
+        """The lower fidelities a multi-fidelity strategy can use.
+
+        Raises:
+            FidelityError: the table stores no epoch below ``fraction * max_epoch``.
+        """
+        low = self.lower_epochs(fraction)
+        if not low:
+            limit = "" if fraction >= 1 else f" at most {fraction:g} x {self.max_epoch}"
+            raise FidelityError(
+                f"{who} needs a lower fidelity (an epoch below {self.max_epoch}{limit}), but the table "
+                f"stores only epochs {list(self.epochs)}"
+            )
+        return low
+
+
+class Strategy(abc.ABC):
+    """Base class of ask/tell search strategies.
+
+    Subclasses define a frozen dataclass ``Config`` of their parameters and implement
+    :meth:`ask` (and usually :meth:`tell`).
+
+    Args:
+        context: the space and fidelities.
+        rng: the strategy's only source of randomness.
+        config: parameters (default: ``Config()``).
+        surrogate: an unfitted scikit-learn estimator, for strategies that use one.
+
+    Attributes:
+        overhead_s: real seconds spent in surrogate fitting and prediction so far; the
+            runner charges it to the simulated clock and reports it separately.
+    """
+
+    #: registry name, set by the registry
+    name: ClassVar[str] = ""
+    #: whether the constructor needs a surrogate
+    uses_surrogate: ClassVar[bool] = False
+
+    @dataclass(frozen=True)
+    class Config:
+        """No parameters."""
+
+    def __init__(
+        self,
+        context: SearchContext,
+        rng: np.random.Generator,
+        config: Any = None,
+        *,
+        surrogate: Any = None,
+    ) -> None:
+        self.context = context
+        self.rng = rng
+        self.config = self.Config() if config is None else config
+        self.surrogate = surrogate
+        self.overhead_s = 0.0
+
+    @classmethod
+    def check_context(cls, context: SearchContext, config: Any) -> None:
+        """Raise (e.g. :class:`FidelityError`) if this strategy cannot run on ``context``.
+
+        Called by the registry before anything is built, so bad input fails early.
+        """
+
+    @abc.abstractmethod
+    def ask(self) -> Proposal | None:
+        """The next evaluation to run, or ``None`` when waiting for running evaluations."""
+
+    def tell(self, result: Result) -> None:  # noqa: B027 - optional hook
+        """Learn from a finished evaluation."""
+
+    @contextlib.contextmanager
+    def timed(self) -> Iterator[None]:
+        """Count the wall time of a block (surrogate fit or prediction) in :attr:`overhead_s`."""
+        t0 = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.overhead_s += time.perf_counter() - t0
+
+
+# ---- configs -----------------------------------------------------------------------------
+
+
+def build_config(config_cls: type, params: Mapping[str, Any], *, who: str) -> Any:
+    """Build a strategy's frozen ``Config`` from a mapping, checking keys and types.
+
+    Accepts TOML/JSON-like values: lists for tuples, ints for floats.
+
+    Raises:
+        StrategyConfigError: unknown key, wrong type, or a value the config rejects.
+    """
+    fields = {f.name: f for f in dataclasses.fields(config_cls) if f.init}
+    unknown = sorted(set(params) - set(fields))
+    if unknown:
+        allowed = ", ".join(sorted(fields)) or "none"
+        raise StrategyConfigError(f"{who} has no parameter(s) {', '.join(unknown)}; parameters: {allowed}")
+    hints = typing.get_type_hints(config_cls)
+    values = {k: _coerce(v, hints[k], f"{who} parameter {k}") for k, v in params.items()}
+    try:
+        return config_cls(**values)
+    except StrategyConfigError:
+        raise
+    except (TypeError, ValueError) as exc:
+        raise StrategyConfigError(f"{who}: {exc}") from None
+
+
+def config_types(config_cls: type) -> dict[str, str]:
+    """Parameter name -> readable type, for help texts."""
+    hints = typing.get_type_hints(config_cls)
+    return {f.name: _type_name(hints[f.name]) for f in dataclasses.fields(config_cls) if f.init}
+
+
+def _type_name(tp: Any) -> str:
+    origin = typing.get_origin(tp)
+    if origin is typing.Literal:
+        return "|".join(repr(a) for a in typing.get_args(tp))
+    if origin in (types.UnionType, typing.Union):
+        return " or ".join(_type_name(a) for a in typing.get_args(tp))
+    if origin is tuple:
+        return f"list of {_type_name(typing.get_args(tp)[0])}"
+    if tp is type(None):
+        return "none"
+    return getattr(tp, "__name__", str(tp))
+
+
+def _coerce(value: Any, tp: Any, what: str) -> Any:
+    origin = typing.get_origin(tp)
+    if origin in (types.UnionType, typing.Union):
+        errors = []
+        for arg in typing.get_args(tp):
+            try:
+                return _coerce(value, arg, what)
+            except StrategyConfigError as exc:
+                errors.append(exc)
+        raise StrategyConfigError(f"{what} must be {_type_name(tp)}, got {value!r}")
+    if origin is typing.Literal:
+        if value in typing.get_args(tp):
+            return value
+        raise StrategyConfigError(f"{what} must be one of {_type_name(tp)}, got {value!r}")
+    if origin is tuple:
+        if not isinstance(value, list | tuple):
+            raise StrategyConfigError(f"{what} must be a list, got {value!r}")
+        inner = typing.get_args(tp)[0]
+        return tuple(_coerce(v, inner, what) for v in value)
+    if tp is type(None):
+        if value is None:
+            return None
+    elif tp is bool:
+        if isinstance(value, bool | np.bool_):
+            return bool(value)
+    elif tp is int:
+        if isinstance(value, int | np.integer) and not isinstance(value, bool):
+            return int(value)
+    elif tp is float:
+        if isinstance(value, int | float | np.integer | np.floating) and not isinstance(value, bool):
+            return float(value)
+    elif tp is str:
+        if isinstance(value, str):
+            return value
+    else:  # any other annotated type: accept as is
+        return value
+    raise StrategyConfigError(f"{what} must be {_type_name(tp)}, got {value!r}")
+
+
+def check(condition: bool, message: str) -> None:
+    """Raise :class:`StrategyConfigError` with ``message`` unless ``condition`` holds."""
+    if not condition:
+        raise StrategyConfigError(message)

@@ -1,0 +1,204 @@
+"""Learning-curve early stopping for any strategy (the ``+es`` modifier: ``re+es``).
+
+After Domhan et al., "Speeding up Automatic Hyperparameter Optimization of Deep Neural
+Networks by Extrapolation of Learning Curves" (IJCAI 2015) and Baker et al.,
+"Accelerating Neural Architecture Search using Performance Prediction" (ICLR-W 2018).
+
+The wrapper turns each full evaluation the inner strategy asks for into a run that
+stops at checkpoints (stored epochs up to ``max_fraction`` of the max epoch by default).
+At each checkpoint a learning-curve surrogate predicts the final accuracy from the
+architecture and the curve observed so far. When it is confident -- the probability
+that the final accuracy beats the incumbent is below ``1 - confidence`` -- the run stops
+and the inner strategy is told the prediction (``Result.estimate``); otherwise the run
+continues to the next checkpoint and finally to the max epoch, charged only the extra
+epochs. The surrogate learns online from the full curves of this search: each full run
+gives one training row per checkpoint (the curve cut there, the final accuracy as the
+target). Nothing is stopped before ``min_full`` full curves are known.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from strategies import _surrogate as S
+from strategies.base import Proposal, Result, SearchContext, Strategy, check
+from strategies.errors import FidelityError
+
+
+class EarlyStopping(Strategy):
+    """Wrap a strategy so its full evaluations stop early when they cannot win.
+
+    Args:
+        inner: the strategy whose full evaluations are screened.
+        context, rng, config, surrogate: as for any strategy; ``surrogate`` is the
+            learning-curve model (default: the surrogates package's default).
+
+    Attributes:
+        n_stopped: runs stopped early so far.
+        n_continued: checkpoint decisions that continued a run.
+    """
+
+    uses_surrogate = True
+    default_surrogate: str | None = None
+
+    @dataclass(frozen=True)
+    class Config:
+        """Attributes:
+        checkpoints: epochs at which to decide (default: stored epochs below the max
+            epoch and at most ``max_fraction`` of it).
+        max_fraction: default checkpoints lie at or below this fraction of the max epoch.
+        confidence: stop when P(final > incumbent) < 1 - confidence.
+        min_full: full curves needed before anything is stopped.
+        refit_every: refit after this many new full curves.
+        surrogate: registry name of the learning-curve surrogate.
+        """
+
+        checkpoints: tuple[int, ...] | None = None
+        max_fraction: float = 0.5
+        confidence: float = 0.95
+        min_full: int = 10
+        refit_every: int = 1
+        surrogate: str | None = None
+
+        def __post_init__(self) -> None:
+            check(0 < self.max_fraction < 1, f"max_fraction must be in (0, 1), got {self.max_fraction}")
+            check(0.5 <= self.confidence < 1, f"confidence must be in [0.5, 1), got {self.confidence}")
+            check(self.min_full >= 2, f"min_full must be >= 2, got {self.min_full}")
+            check(self.refit_every >= 1, f"refit_every must be >= 1, got {self.refit_every}")
+
+    def __init__(
+        self,
+        inner: Strategy,
+        context: SearchContext,
+        rng: np.random.Generator,
+        config: Any = None,
+        *,
+        surrogate: Any = None,
+    ) -> None:
+        super().__init__(context, rng, config, surrogate=surrogate)
+        self.inner = inner
+        cfg = self.config
+        self.checkpoints = self.check_points(context, cfg)
+        self._max = context.max_epoch
+        self._n_epochs = len(context.epochs)
+        self._z = S.z_of(cfg.confidence)
+        self._queue: deque[Proposal] = deque()
+        self._route: dict[tuple[int, int], deque[bool]] = {}  # new (arch, epoch) -> managed here?
+        self._managed: dict[int, bool] = {}
+        self.incumbent = -math.inf
+        self._full_archs: list[int] = []
+        self._full_curves: list[np.ndarray] = []
+        self._fitted_on = 0
+        self._fitted = False
+        self.n_stopped = 0
+        self.n_continued = 0
+
+    @staticmethod
+    def check_points(context: SearchContext, config: Any) -> tuple[int, ...]:
+        """The checkpoint epochs.
+
+        Raises:
+            FidelityError: no stored epoch can serve as a checkpoint.
+        """
+        if config.checkpoints is not None:
+            bad = [e for e in config.checkpoints if e not in context.epochs[:-1]]
+            if bad or not config.checkpoints:
+                raise FidelityError(
+                    f"early-stopping checkpoints {list(config.checkpoints)} must be stored epochs below the max "
+                    f"epoch; the table stores {list(context.epochs)}"
+                )
+            return tuple(sorted(set(config.checkpoints)))
+        return context.require_fidelities("early stopping", config.max_fraction)
+
+    @classmethod
+    def check_context(cls, context: SearchContext, config: Any) -> None:
+        cls.check_points(context, config)
+
+    @property
+    def overhead_s(self) -> float:  # type: ignore[override]
+        return self._own_overhead + self.inner.overhead_s
+
+    @overhead_s.setter
+    def overhead_s(self, value: float) -> None:
+        self._own_overhead = value - (self.inner.overhead_s if hasattr(self, "inner") else 0.0)
+
+    # ---- ask/tell ----------------------------------------------------------------------
+    def ask(self) -> Proposal | None:
+        if self._queue:
+            return self._queue.popleft()
+        p = self.inner.ask()
+        if p is None:
+            return None
+        manage = p.resume is None and p.epoch == self._max
+        if manage:
+            p = Proposal(p.arch, self.checkpoints[0])
+        self._route.setdefault((p.arch, p.epoch), deque()).append(manage)
+        return p
+
+    def tell(self, result: Result) -> None:
+        managed = self._managed.get(result.trial)
+        if managed is None:
+            q = self._route[(result.arch, result.epoch)]
+            managed = q.popleft()
+            if not q:
+                del self._route[(result.arch, result.epoch)]
+            self._managed[result.trial] = managed
+        if result.epoch == self._max:
+            self._learn(result)
+            self.inner.tell(result)
+            return
+        if not managed:
+            self.inner.tell(result)
+            return
+        nxt = next((e for e in self.checkpoints if e > result.epoch), self._max)
+        estimate = self._stop_estimate(result)
+        if estimate is None:
+            self.n_continued += 1
+            self._queue.append(Proposal(result.arch, nxt, resume=result.trial))
+        else:
+            self.n_stopped += 1
+            self.inner.tell(
+                Result(result.trial, result.arch, result.epoch, result.valid_acc, result.curve,
+                       result.cost_s, result.finish_time, estimate)
+            )
+
+    # ---- the learning-curve model --------------------------------------------------------
+    def _learn(self, result: Result) -> None:
+        if len(result.curve) == self._n_epochs and math.isfinite(result.valid_acc):
+            self._full_archs.append(result.arch)
+            self._full_curves.append(np.asarray(result.curve, dtype=np.float64))
+            self.incumbent = max(self.incumbent, result.valid_acc)
+
+    def _refit(self) -> None:
+        archs, curves, y = [], [], []
+        cut = [self.context.epochs.index(e) + 1 for e in self.checkpoints]
+        for a, c in zip(self._full_archs, self._full_curves, strict=True):
+            for k in cut:
+                archs.append(a)
+                curves.append(c[:k])
+                y.append(c[-1])
+        with self.timed():
+            self.surrogate.fit(S.design(archs, self._n_epochs, curves), np.asarray(y))
+        self._fitted_on = len(self._full_archs)
+        self._fitted = True
+
+    def _stop_estimate(self, result: Result) -> float | None:
+        """The predicted final accuracy if the run should stop, else ``None``."""
+        n = len(self._full_archs)
+        if n < self.config.min_full or not math.isfinite(self.incumbent):
+            return None
+        if not self._fitted or n - self._fitted_on >= self.config.refit_every:
+            self._refit()
+        if not math.isfinite(result.valid_acc):
+            return -math.inf  # diverged: nothing to continue
+        with self.timed():
+            mean, std = S.predict(self.surrogate, S.design([result.arch], self._n_epochs, [result.curve]))
+        m, s = float(mean[0]), float(std[0])
+        if math.isfinite(m) and m + self._z * s < self.incumbent:
+            return m
+        return None

@@ -1,0 +1,156 @@
+"""Shared machinery of surrogate-guided strategies (BANANAS, predictor-screened search).
+
+After ``n_init`` random full evaluations, the strategy fits its surrogate on every full
+result so far, generates candidates (mutations of the best architectures, optionally
+plus random samples), scores them by an acquisition over the surrogate's predicted mean
+and uncertainty, and queues the best ``batch_size`` for real full evaluations. It refits
+when the queue runs dry. No architecture is proposed twice. Fitting and prediction are
+timed into :attr:`Strategy.overhead_s`, which the runner charges to the simulated clock.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+
+from strategies import _surrogate as S
+from strategies.base import Proposal, Result, SearchContext, Strategy, check
+
+
+@dataclass(frozen=True)
+class ModelBasedConfig:
+    """Attributes:
+    surrogate: registry name of the surrogate (default: the strategy's).
+    acquisition: ``mean``, ``ucb``, ``ei`` or ``ts`` (independent Thompson sampling).
+    kappa: UCB exploration weight (in standard deviations).
+    n_init: random full evaluations before the first fit.
+    n_candidates: candidates scored per round.
+    n_parents: candidates are mutations of this many best architectures.
+    max_edits: each mutated candidate takes 1..max_edits random elementary changes.
+    random_fraction: share of candidates sampled uniformly instead of mutated.
+    batch_size: real evaluations per round (the best-scored candidates).
+    """
+
+    surrogate: str | None = None
+    acquisition: Literal["mean", "ucb", "ei", "ts"] = "ucb"
+    kappa: float = 1.0
+    n_init: int = 10
+    n_candidates: int = 100
+    n_parents: int = 10
+    max_edits: int = 2
+    random_fraction: float = 0.0
+    batch_size: int = 1
+
+    def __post_init__(self) -> None:
+        check(self.kappa >= 0, f"kappa must be >= 0, got {self.kappa}")
+        check(self.n_init >= 2, f"n_init must be >= 2, got {self.n_init}")
+        check(self.n_candidates >= 1, f"n_candidates must be >= 1, got {self.n_candidates}")
+        check(self.n_parents >= 1, f"n_parents must be >= 1, got {self.n_parents}")
+        check(self.max_edits >= 1, f"max_edits must be >= 1, got {self.max_edits}")
+        check(0 <= self.random_fraction <= 1, f"random_fraction must be in [0, 1], got {self.random_fraction}")
+        check(self.batch_size >= 1, f"batch_size must be >= 1, got {self.batch_size}")
+
+
+class ModelBasedSearch(Strategy):
+    """Base class: fit, generate candidates, score, evaluate the best few, repeat."""
+
+    uses_surrogate = True
+    default_surrogate: str | None = None
+    Config = ModelBasedConfig
+
+    def __init__(self, context: SearchContext, rng: np.random.Generator, config: Any = None, *, surrogate: Any = None) -> None:
+        super().__init__(context, rng, config, surrogate=surrogate)
+        self._epoch = context.max_epoch
+        self._n_epochs = len(context.epochs)
+        self.visited: set[int] = set()
+        self.archs: list[int] = []  # full results, in tell order
+        self.scores: list[float] = []
+        self._queue: list[int] = []
+        self._asked = 0
+        self._fitted_on = 0
+        self.n_fits = 0
+
+    # ---- candidates ------------------------------------------------------------------
+    def _random_unvisited(self) -> int:
+        for _ in range(100):
+            a = self.context.sample(self.rng)
+            if a not in self.visited:
+                return a
+        left = [int(a) for a in self.context.candidates if int(a) not in self.visited]
+        return left[int(self.rng.random() * len(left))] if left else self.context.sample(self.rng)
+
+    def candidates(self) -> np.ndarray:
+        """int64 ``(m,)`` unvisited candidates: mutations of the best plus random samples."""
+        cfg, rng, ctx = self.config, self.rng, self.context
+        n_rand = int(round(cfg.n_candidates * cfg.random_fraction))
+        n_mut = cfg.n_candidates - n_rand
+        out: set[int] = set()
+        if n_mut and self.archs:
+            order = np.argsort(-np.asarray(self.scores), kind="stable")[: cfg.n_parents]
+            parents = [self.archs[i] for i in order]
+            for _ in range(4 * n_mut):  # tolerate collisions with visited ones
+                a = parents[int(rng.random() * len(parents))]
+                for _ in range(1 + int(rng.random() * cfg.max_edits)):
+                    a = ctx.mutate(a, rng)
+                if a not in self.visited:
+                    out.add(a)
+                    if len(out) >= n_mut:
+                        break
+        if n_rand:
+            for a in ctx.sample_many(rng, n_rand).tolist():
+                if a not in self.visited:
+                    out.add(a)
+        if not out:
+            out.add(self._random_unvisited())
+        return np.fromiter(sorted(out), dtype=np.int64)
+
+    # ---- the surrogate -----------------------------------------------------------------
+    def fit(self) -> None:
+        """Refit the surrogate on every full result told so far (timed)."""
+        with self.timed():
+            X = S.design(self.archs, self._n_epochs)
+            self.surrogate.fit(X, np.asarray(self.scores, dtype=np.float64))
+        self._fitted_on = len(self.archs)
+        self.n_fits += 1
+
+    def score_candidates(self, cand: np.ndarray) -> np.ndarray:
+        """float ``(m,)`` acquisition values of candidates (timed)."""
+        with self.timed():
+            mean, std = S.predict(self.surrogate, S.design(cand, self._n_epochs))
+        finite = [s for s in self.scores if math.isfinite(s)]
+        best = max(finite) if finite else -math.inf
+        return S.acquisition(self.config.acquisition, mean, std, best, self.rng, self.config.kappa)
+
+    def _next_round(self) -> None:
+        if len(self.archs) > self._fitted_on or self.n_fits == 0:
+            self.fit()
+        cand = self.candidates()
+        acq = self.score_candidates(cand)
+        acq = np.where(np.isnan(acq), -np.inf, acq)
+        top = np.argsort(-acq, kind="stable")[: self.config.batch_size]
+        self._queue = [int(a) for a in cand[top][::-1]]
+
+    # ---- ask/tell ----------------------------------------------------------------------
+    def ask(self) -> Proposal:
+        self._asked += 1
+        if self._asked <= self.config.n_init or len(self.archs) < 2:
+            arch = self._random_unvisited()
+        else:
+            while self._queue and self._queue[-1] in self.visited:
+                self._queue.pop()
+            if not self._queue:
+                self._next_round()
+            arch = self._queue.pop() if self._queue else self._random_unvisited()
+        self.visited.add(arch)
+        return Proposal(arch, self._epoch)
+
+    def tell(self, result: Result) -> None:
+        if result.epoch != self._epoch and result.estimate is None:
+            return
+        score = result.score
+        if math.isfinite(score):
+            self.archs.append(result.arch)
+            self.scores.append(score)

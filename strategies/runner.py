@@ -1,0 +1,531 @@
+"""The runner: evaluates a strategy's proposals against a result table on a simulated clock.
+
+Each evaluation charges the table's training cost (``time_s``) of its architecture and
+epoch; continuing a trial from epoch ``a`` to ``b`` charges only ``time_s(b) - time_s(a)``
+of the same run. The strategy's surrogate time (real wall seconds spent fitting and
+predicting, :attr:`Strategy.overhead_s`) is charged to the same clock and recorded
+separately. ``N`` asynchronous workers are simulated: a free worker asks the strategy for
+work, and results are told in order of simulated finish time.
+
+Noise: by default a new trial draws one of the table's seeds (one real training run) and
+keeps it when continued; ``noise="mean"`` answers with the seed mean.
+
+Budgets are simulated seconds or full evaluations (training one architecture to the max
+epoch counts 1; training ``a -> b`` epochs counts ``(b - a) / max_epoch``). The runner
+never starts an evaluation that would end past the budget; the run ends at the first
+proposal that does not fit, after the running evaluations finish.
+"""
+
+from __future__ import annotations
+
+import heapq
+import logging
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+
+from nasbench.benchmark import Benchmark, TestOracle
+from strategies.base import Result, SearchContext, Strategy
+from strategies.errors import BudgetError, InvalidProposalError, StrategyConfigError
+
+log = logging.getLogger(__name__)
+
+Noise = Literal["seed", "mean"]
+
+#: Fractions of the table (by seed-mean final validation accuracy) used as targets.
+TARGETS: dict[str, float] = {"top1": 0.01, "top0.1": 0.001}
+
+_UNITS = {"s": 1.0, "sec": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0, "d": 86400.0}
+
+
+@dataclass(frozen=True)
+class Budget:
+    """A search budget: simulated seconds or full evaluations.
+
+    Attributes:
+        kind: ``"evals"`` (full-evaluation equivalents) or ``"seconds"`` (simulated).
+        amount: how many.
+    """
+
+    kind: Literal["evals", "seconds"]
+    amount: float
+
+    def __post_init__(self) -> None:
+        if self.kind not in ("evals", "seconds"):
+            raise BudgetError(f"budget kind must be 'evals' or 'seconds', got {self.kind!r}")
+        if not (isinstance(self.amount, int | float) and math.isfinite(self.amount) and self.amount > 0):
+            raise BudgetError(f"budget must be a positive finite number, got {self.amount!r}")
+
+    @classmethod
+    def parse(cls, text: str | float | int) -> Budget:
+        """``"300"`` or ``"300evals"`` = 300 full evaluations; ``"5e5s"``, ``"20h"`` = simulated time.
+
+        Raises:
+            BudgetError: malformed text or a non-positive amount.
+        """
+        if isinstance(text, int | float) and not isinstance(text, bool):
+            return cls("evals", float(text))
+        m = re.fullmatch(r"\s*([+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)\s*([a-zA-Z]*)\s*", str(text))
+        unit = m.group(2).lower() if m else ""
+        try:
+            value = float(m.group(1)) if m else math.nan
+        except ValueError:
+            value = math.nan
+        if not m or math.isnan(value) or (unit and unit not in _UNITS and unit not in ("evals", "eval", "e")):
+            raise BudgetError(
+                f"cannot read budget {text!r}: use a number of full evaluations (300) or simulated time (5e5s, 20h)"
+            )
+        if unit in _UNITS:
+            return cls("seconds", value * _UNITS[unit])
+        return cls("evals", value)
+
+    def __str__(self) -> str:
+        return f"{self.amount:g} evals" if self.kind == "evals" else f"{self.amount:g} s"
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """How one search run is simulated.
+
+    Attributes:
+        budget: when to stop.
+        workers: simulated asynchronous workers.
+        noise: ``"seed"`` draws one stored seed per trial (NAS-Bench-201 practice);
+            ``"mean"`` answers with seed means.
+        charge_overhead: charge the strategy's surrogate wall time to the simulated clock.
+        max_evaluations: safety cap on evaluations per run.
+    """
+
+    budget: Budget
+    workers: int = 1
+    noise: Noise = "seed"
+    charge_overhead: bool = True
+    max_evaluations: int = 2_000_000
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.budget, Budget):
+            raise StrategyConfigError("budget must be a Budget")
+        if not (isinstance(self.workers, int) and self.workers >= 1):
+            raise StrategyConfigError(f"workers must be an integer >= 1, got {self.workers!r}")
+        if self.noise not in ("seed", "mean"):
+            raise StrategyConfigError(f"noise must be 'seed' or 'mean', got {self.noise!r}")
+        if not (isinstance(self.max_evaluations, int) and self.max_evaluations >= 1):
+            raise StrategyConfigError("max_evaluations must be a positive integer")
+
+    def describe(self) -> dict[str, Any]:
+        return {"budget": str(self.budget), "budget_kind": self.budget.kind, "budget_amount": self.budget.amount,
+                "workers": self.workers, "noise": self.noise, "charge_overhead": self.charge_overhead}
+
+
+#: Trajectory columns, one row per finished evaluation, in finish order.
+COLUMNS: tuple[str, ...] = (
+    "step", "trial", "arch", "epoch", "from_epoch", "seed", "valid_acc", "cost_s", "evals",
+    "start_s", "finish_s", "overhead_s", "incumbent", "incumbent_valid", "incumbent_mean",
+    "regret", "incumbent_test",
+)
+
+
+@dataclass(frozen=True, eq=False)
+class Trajectory:
+    """The record of one run.
+
+    Attributes:
+        columns: name -> ``(n,)`` array for each of :data:`COLUMNS`: ``evals`` is the
+            cumulative full-evaluation count and ``overhead_s`` the cumulative surrogate
+            time at each finish; ``incumbent`` is the best architecture so far by observed
+            max-epoch validation accuracy (-1 before the first), ``incumbent_mean`` its
+            seed-mean validation accuracy, ``regret = optimum - incumbent_mean``, and
+            ``incumbent_test`` its seed-mean test accuracy (reporting only; NaN where the
+            table has none).
+        meta: strategy, seed, run config, optimum and target thresholds.
+    """
+
+    columns: dict[str, np.ndarray]
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.columns["step"])
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        return self.columns[name]
+
+    @property
+    def final_regret(self) -> float:
+        r = self.columns["regret"]
+        return float(r[-1]) if len(r) else math.nan
+
+    def hitting(self, threshold: float) -> tuple[float, float]:
+        """``(evals, simulated seconds)`` when the incumbent's seed-mean valid accuracy
+        first reached ``threshold``; ``(inf, inf)`` if it never did."""
+        hit = np.flatnonzero(self.columns["incumbent_mean"] >= threshold - 1e-9)
+        if len(hit) == 0:
+            return math.inf, math.inf
+        i = int(hit[0])
+        return float(self.columns["evals"][i]), float(self.columns["finish_s"][i])
+
+    def regret_at(self, times: np.ndarray, *, axis: Literal["time", "evals"] = "time") -> np.ndarray:
+        """float ``(T,)``: the regret at each time (or evaluation count); NaN before the first incumbent."""
+        x = self.columns["finish_s" if axis == "time" else "evals"]
+        pos = np.searchsorted(x, np.asarray(times, dtype=np.float64), side="right") - 1
+        out = np.full(len(pos), np.nan)
+        ok = pos >= 0
+        out[ok] = self.columns["regret"][pos[ok]]
+        return out
+
+    def to_frame(self) -> Any:
+        """pandas DataFrame with the columns plus ``strategy`` and ``seed_id``."""
+        import pandas as pd
+
+        df = pd.DataFrame(self.columns)
+        df.insert(0, "run_seed", int(self.meta.get("seed", -1)))
+        df.insert(0, "strategy", str(self.meta.get("strategy", "")))
+        return df
+
+    @classmethod
+    def from_frame(cls, frame: Any, meta: Mapping[str, Any]) -> Trajectory:
+        cols = {c: frame[c].to_numpy() for c in COLUMNS}
+        return cls(cols, dict(meta))
+
+    def same_evaluations(self, other: Trajectory) -> bool:
+        """Whether both runs evaluated the same architectures, epochs and seeds in the same order
+        and saw the same values (surrogate wall time may differ)."""
+        keys = ("trial", "arch", "epoch", "from_epoch", "seed", "valid_acc", "cost_s", "incumbent")
+        return len(self) == len(other) and all(
+            np.array_equal(self.columns[k], other.columns[k], equal_nan=True) for k in keys
+        )
+
+
+class Simulator:
+    """Answers evaluations from a table; build once per table, run many searches.
+
+    Args:
+        bench: the search view of the table.
+        oracle: test metrics for reporting the incumbent's test accuracy (optional).
+
+    Attributes:
+        context: what strategies may know (space, epochs, valid architectures).
+        optimum: best seed-mean validation accuracy at the max epoch.
+        targets: name -> threshold of the seed-mean final validation accuracy
+            (``top1``, ``top0.1``, ``optimum``).
+        min_full_cost: the cheapest full evaluation (seed-mean seconds).
+    """
+
+    def __init__(self, bench: Benchmark, oracle: TestOracle | None = None) -> None:
+        table = bench.table
+        self.bench = bench
+        self.context = SearchContext.from_benchmark(bench)
+        space_size = bench.space.size
+        covered = np.flatnonzero(self.context.valid)
+        row_of = np.full(space_size, -1, dtype=np.int64)
+        row_of[covered] = bench.rows(covered)
+        self._row_of = row_of
+        self.epochs = tuple(int(e) for e in table.epochs)
+        self.max_epoch = self.epochs[-1]
+        self._epoch_pos = {e: i for i, e in enumerate(self.epochs)}
+
+        values = table.values
+        v = np.ascontiguousarray(values[..., table.metric_position("valid_acc")], dtype=np.float64)
+        c = np.array(values[..., table.metric_position("time_s")], dtype=np.float64)
+        a, s, e = v.shape
+        with np.errstate(invalid="ignore"), _quiet():
+            c_mean_seed = np.nanmean(c, axis=1, keepdims=True)  # (A, 1, E)
+            c = np.where(np.isnan(c), c_mean_seed, c)
+            # still missing: scale the row's full cost by epochs, else the median per epoch
+            full = np.nanmean(c[:, :, -1], axis=1)
+            ep = np.asarray(self.epochs, dtype=np.float64)
+            c = np.where(np.isnan(c), full[:, None, None] * ep / self.max_epoch, c)
+            c = np.where(np.isnan(c), np.nanmedian(c.reshape(-1, e), axis=0), c)
+        c = np.where(np.isnan(c), ep, c)  # a table without any cost: one second per epoch
+        c = np.maximum.accumulate(np.maximum(c, 0.0), axis=2)  # cumulative, so continuations cost >= 0
+        avail = ~np.all(np.isnan(v), axis=2)  # (A, S): seeds that ran
+        count = avail.sum(axis=1)
+        seed_pos = np.argsort(~avail, axis=1, kind="stable")
+        count = np.maximum(count, 1)
+        with np.errstate(invalid="ignore"), _quiet():
+            v_mean = np.nanmean(v, axis=1, keepdims=True)
+        self._seed_ids = table.seeds.astype(np.int64)
+        self._v = {"seed": v, "mean": v_mean}
+        self._c = {"seed": c, "mean": np.mean(c, axis=1, keepdims=True)}
+        self._count = {"seed": count.tolist(), "mean": [1] * a}
+        self._seed_pos = {"seed": seed_pos, "mean": np.zeros((a, 1), dtype=np.int64)}
+
+        self.final_mean = bench.values_at("valid_acc", self.max_epoch).astype(np.float64)
+        _, self.optimum = bench.best("valid_acc", self.max_epoch)
+        ranked = np.sort(self.final_mean[~np.isnan(self.final_mean)])[::-1]
+        self.targets: dict[str, float] = {
+            name: float(ranked[max(math.ceil(q * len(ranked)) - 1, 0)]) for name, q in TARGETS.items()
+        }
+        self.targets["optimum"] = float(self.optimum)
+        self.min_full_cost = float(np.nanmin(self._c["mean"][:, 0, -1]))
+        self.final_test = np.full(a, np.nan)
+        if oracle is not None and "test_acc" in oracle.metrics:
+            with np.errstate(invalid="ignore"):
+                self.final_test = oracle.values_at("test_acc", self.max_epoch).astype(np.float64)
+        self.table_hash = table.metadata.get("content_hash") or getattr(table, "_stored_hash", None)
+
+    # ---- checks ----------------------------------------------------------------------
+    def check_budget(self, budget: Budget) -> None:
+        """Raise :class:`BudgetError` when ``budget`` is smaller than one full evaluation."""
+        if budget.kind == "evals" and budget.amount < 1:
+            raise BudgetError(f"budget of {budget.amount:g} evaluations is smaller than one evaluation")
+        if budget.kind == "seconds" and budget.amount < self.min_full_cost:
+            raise BudgetError(
+                f"budget of {budget.amount:g} simulated seconds is smaller than one evaluation "
+                f"(the cheapest full evaluation in this table costs {self.min_full_cost:.4g} s)"
+            )
+
+    # ---- the simulation ----------------------------------------------------------------
+    def run(self, strategy: Strategy, config: RunConfig, rng: np.random.Generator, *, meta: Mapping[str, Any] | None = None) -> Trajectory:
+        """Run ``strategy`` until the budget is spent.
+
+        Args:
+            strategy: a fresh strategy built on :attr:`context`.
+            config: budget, workers, noise.
+            rng: the runner's generator (seed draws); independent of the strategy's.
+            meta: extra metadata for the trajectory.
+
+        Raises:
+            BudgetError: the budget is smaller than one evaluation.
+            InvalidProposalError: the strategy proposed something the table cannot answer.
+        """
+        self.check_budget(config.budget)
+        V, C = self._v[config.noise], self._c[config.noise]
+        count, seed_pos = self._count[config.noise], self._seed_pos[config.noise]
+        row_of, epoch_pos, epochs, max_epoch = self._row_of, self._epoch_pos, self.epochs, self.max_epoch
+        n_space = len(row_of)
+        by_evals = config.budget.kind == "evals"
+        amount = config.budget.amount * (1 + 1e-12) + 1e-9
+        charge = config.charge_overhead
+        max_jobs = config.max_evaluations
+        random = rng.random
+        ask, tell = strategy.ask, strategy.tell
+        heappush, heappop = heapq.heappush, heapq.heappop
+
+        t_row: list[int] = []  # per trial
+        t_seed: list[int] = []
+        t_epos: list[int] = []
+        t_arch: list[int] = []
+        running: list[bool] = []
+        heap: list[tuple[float, int, int, int, int, float, float, float]] = []
+        recs: list[tuple[Any, ...]] = []
+        t = 0.0
+        used = 0.0
+        free = config.workers
+        stopping = False
+        started = 0
+        seq = 0
+        ov_prev = strategy.overhead_s
+        reason = "budget"
+        while True:
+            while free and not stopping:
+                p = ask()
+                if charge:
+                    ov = strategy.overhead_s
+                    t += ov - ov_prev
+                    ov_prev = ov
+                if p is None:
+                    break
+                epos = epoch_pos.get(p.epoch, -1)
+                if epos < 0:
+                    raise InvalidProposalError(
+                        f"{strategy.name or type(strategy).__name__} proposed epoch {p.epoch!r}; the table stores {list(epochs)}"
+                    )
+                trial = p.resume
+                if trial is None:
+                    arch = p.arch
+                    if type(arch) is not int and isinstance(arch, np.integer):
+                        arch = int(arch)
+                    if not (type(arch) is int and 0 <= arch < n_space) or row_of[arch] < 0:
+                        raise InvalidProposalError(
+                            f"{strategy.name or type(strategy).__name__} proposed architecture {arch!r}, "
+                            "which is not a valid index the table answers"
+                        )
+                    row = int(row_of[arch])
+                    s = int(seed_pos[row, int(random() * count[row])])
+                    from_epos = -1
+                    cost = float(C[row, s, epos])
+                    units = p.epoch / max_epoch
+                else:
+                    if not (type(trial) is int and 0 <= trial < len(t_row)) or running[trial]:
+                        raise InvalidProposalError(f"cannot resume trial {trial!r}: unknown or still running")
+                    if t_arch[trial] != p.arch or t_epos[trial] >= epos:
+                        raise InvalidProposalError(
+                            f"cannot resume trial {trial} (architecture {t_arch[trial]} at epoch "
+                            f"{epochs[t_epos[trial]]}) as architecture {p.arch} to epoch {p.epoch}"
+                        )
+                    row, s, from_epos = t_row[trial], t_seed[trial], t_epos[trial]
+                    cost = float(C[row, s, epos] - C[row, s, from_epos])
+                    units = (p.epoch - epochs[from_epos]) / max_epoch
+                if (used + units if by_evals else t + cost) > amount:
+                    stopping = True  # this proposal does not fit: the run ends
+                    break
+                if by_evals:
+                    used += units
+                if trial is None:
+                    trial = len(t_row)
+                    t_row.append(row)
+                    t_seed.append(s)
+                    t_arch.append(arch)
+                    t_epos.append(epos)
+                    running.append(True)
+                else:
+                    running[trial] = True
+                heappush(heap, (t + cost, seq, trial, epos, from_epos, cost, t, units))
+                seq += 1
+                free -= 1
+                started += 1
+                if started >= max_jobs:
+                    stopping = True
+                    reason = "max_evaluations"
+            if not heap:
+                if not stopping:
+                    reason = "strategy_exhausted"
+                break
+            finish, _, trial, epos, from_epos, cost, start, units = heappop(heap)
+            if finish > t:
+                t = finish
+            free += 1
+            row, s = t_row[trial], t_seed[trial]
+            t_epos[trial] = epos
+            running[trial] = False
+            val = float(V[row, s, epos])
+            recs.append((trial, t_arch[trial], epochs[epos], epochs[from_epos] if from_epos >= 0 else 0,
+                         s, val, cost, units, start, finish, ov_prev))
+            tell(Result(trial, t_arch[trial], epochs[epos], val, V[row, s, : epos + 1], cost, finish))
+            if charge:
+                ov = strategy.overhead_s
+                t += ov - ov_prev
+                ov_prev = ov
+        if reason == "strategy_exhausted":
+            log.info("%s stopped proposing after %d evaluations", strategy.name, len(recs))
+        return self._trajectory(recs, t_row, config, strategy, reason, meta)
+
+    def _trajectory(
+        self, recs: list[tuple[Any, ...]], t_row: list[int], config: RunConfig, strategy: Strategy,
+        reason: str, meta: Mapping[str, Any] | None,
+    ) -> Trajectory:
+        n = len(recs)
+        if n:
+            cols_t = list(zip(*recs, strict=True))
+        else:
+            cols_t = [()] * 11
+        trial = np.asarray(cols_t[0], dtype=np.int64)
+        arch = np.asarray(cols_t[1], dtype=np.int64)
+        epoch = np.asarray(cols_t[2], dtype=np.int64)
+        seed_pos = np.asarray(cols_t[4], dtype=np.int64)
+        valid = np.asarray(cols_t[5], dtype=np.float64)
+        rows = np.asarray(t_row, dtype=np.int64)[trial] if n else np.zeros(0, np.int64)
+        # incumbent: best observed max-epoch validation accuracy so far (first one wins ties)
+        score = np.where((epoch == self.max_epoch) & ~np.isnan(valid), valid, -np.inf)
+        prev_best = np.concatenate([[-np.inf], np.maximum.accumulate(score)[:-1]]) if n else score
+        is_new = score > prev_best
+        inc_pos = np.maximum.accumulate(np.where(is_new, np.arange(n), -1)) if n else np.zeros(0, np.int64)
+        has = inc_pos >= 0
+        safe = np.where(has, inc_pos, 0)
+        inc_row = rows[safe] if n else rows
+        incumbent = np.where(has, arch[safe] if n else arch, -1)
+        inc_valid = np.where(has, valid[safe] if n else valid, np.nan)
+        inc_mean = np.where(has, self.final_mean[inc_row], np.nan)
+        inc_test = np.where(has, self.final_test[inc_row], np.nan)
+        seed_id = self._seed_ids[seed_pos] if config.noise == "seed" else np.full(n, -1, np.int64)
+        columns = {
+            "step": np.arange(n, dtype=np.int64),
+            "trial": trial,
+            "arch": arch,
+            "epoch": epoch,
+            "from_epoch": np.asarray(cols_t[3], dtype=np.int64),
+            "seed": seed_id.astype(np.int64),
+            "valid_acc": valid,
+            "cost_s": np.asarray(cols_t[6], dtype=np.float64),
+            "evals": np.cumsum(np.asarray(cols_t[7], dtype=np.float64)),
+            "start_s": np.asarray(cols_t[8], dtype=np.float64),
+            "finish_s": np.asarray(cols_t[9], dtype=np.float64),
+            "overhead_s": np.asarray(cols_t[10], dtype=np.float64),
+            "incumbent": incumbent.astype(np.int64),
+            "incumbent_valid": inc_valid,
+            "incumbent_mean": inc_mean,
+            "regret": self.optimum - inc_mean,
+            "incumbent_test": inc_test,
+        }
+        info: dict[str, Any] = {
+            "strategy": strategy.name or type(strategy).__name__,
+            "params": _jsonable(asdict(strategy.config)) if hasattr(strategy.config, "__dataclass_fields__") else {},
+            **config.describe(),
+            "optimum": self.optimum,
+            "targets": dict(self.targets),
+            "table_hash": self.table_hash,
+            "stop_reason": reason,
+            "n_evaluations": n,
+            "sim_time_s": float(columns["finish_s"][-1]) if n else 0.0,
+            "overhead_s": float(strategy.overhead_s),
+        }
+        info.update(meta or {})
+        return Trajectory(columns, info)
+
+
+def _jsonable(obj: Any) -> Any:
+    if isinstance(obj, dict):
+        return {k: _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if obj is None or isinstance(obj, bool | int | float | str):
+        return obj
+    return repr(obj)
+
+
+class _quiet:
+    def __enter__(self) -> None:
+        import warnings
+
+        self._cm = warnings.catch_warnings()
+        self._cm.__enter__()
+        warnings.simplefilter("ignore", RuntimeWarning)
+
+    def __exit__(self, *exc: object) -> None:
+        self._cm.__exit__(*exc)
+
+
+def seeded_generators(seed: int) -> tuple[np.random.Generator, np.random.Generator]:
+    """Independent ``(strategy, runner)`` generators of a run seed."""
+    s_strategy, s_runner = np.random.SeedSequence(int(seed)).spawn(2)
+    return np.random.default_rng(s_strategy), np.random.default_rng(s_runner)
+
+
+def run_search(
+    bench: Benchmark | Simulator,
+    strategy: str,
+    *,
+    seed: int,
+    config: RunConfig,
+    params: Mapping[str, Any] | None = None,
+    surrogate: Any = None,
+    oracle: TestOracle | None = None,
+) -> Trajectory:
+    """Run one registered strategy on a table.
+
+    Args:
+        bench: the table's search view, or a prepared :class:`Simulator`.
+        strategy: registered name, with modifiers (``"re+es"``).
+        seed: run seed; the strategy and the runner's seed draws get independent streams.
+        config: budget, workers, noise.
+        params: strategy parameters.
+        surrogate: surrogate name or unfitted estimator for strategies that use one.
+        oracle: test metrics for reporting (ignored when ``bench`` is a Simulator).
+
+    Raises:
+        UnknownStrategyError, StrategyConfigError, BudgetError, FidelityError.
+    """
+    from strategies.registry import make_strategy
+
+    sim = bench if isinstance(bench, Simulator) else Simulator(bench, oracle)
+    sim.check_budget(config.budget)
+    s_rng, r_rng = seeded_generators(seed)
+    strat = make_strategy(strategy, sim.context, s_rng, params=params, surrogate=surrogate)
+    meta = {"strategy": strategy, "seed": int(seed), "surrogate": surrogate if isinstance(surrogate, str) else None}
+    return sim.run(strat, config, r_rng, meta=meta)

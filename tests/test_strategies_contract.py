@@ -1,0 +1,167 @@
+"""Contract tests over every registered strategy (and the early-stopping modifier).
+
+Same seed -> same trajectory; another seed -> another; the budget is never exceeded;
+only valid architectures and stored epochs are proposed; test metrics are never read.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import gc
+
+import numpy as np
+import pytest
+
+from nasbench.benchmark import Benchmark, TestOracle
+from nasbench.table import ResultTable
+from strategies import STRATEGIES, Budget, RunConfig, Simulator, run_search
+from strategies.base import Proposal, Strategy
+from strategies.registry import make_strategy
+from strategies.runner import seeded_generators
+
+from test_strategies_standins import surrogate_for_tests
+
+NAMES = [*STRATEGIES, "re+es", "ls+es", "hb+es"]
+#: small settings so surrogate strategies fit often within a short budget
+PARAMS: dict[str, dict] = {
+    "bananas": {"n_init": 4, "n_candidates": 20},
+    "screened": {"n_init": 4, "n_candidates": 50, "batch_size": 3},
+}
+
+
+def params_for(name: str) -> dict:
+    base = name.split("+")[0]
+    out = dict(PARAMS.get(base, {}))
+    if "+es" in name:
+        out["es.min_full"] = 3
+    return out
+
+
+@pytest.fixture(scope="module")
+def nb201_sim(nb201_table):
+    return Simulator(Benchmark(nb201_table), TestOracle(nb201_table))
+
+
+@pytest.fixture()
+def small_sim(small_table):
+    return Simulator(Benchmark(small_table), TestOracle(small_table))
+
+
+def run(sim, name, seed, budget="40", workers=1, noise="seed"):
+    return run_search(
+        sim, name, seed=seed, config=RunConfig(Budget.parse(budget), workers=workers, noise=noise),
+        params=params_for(name), surrogate=surrogate_for_tests(),
+    )
+
+
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("workers", [1, 3])
+def test_same_seed_same_trajectory_other_seed_differs(name, workers, small_sim):
+    a = run(small_sim, name, 1, workers=workers)
+    b = run(small_sim, name, 1, workers=workers)
+    c = run(small_sim, name, 2, workers=workers)
+    assert len(a) > 0
+    assert a.same_evaluations(b)
+    assert not a.same_evaluations(c)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_same_seed_same_trajectory_on_nb201(name, nb201_sim):
+    a = run(nb201_sim, name, 7, budget="30")
+    b = run(nb201_sim, name, 7, budget="30")
+    assert a.same_evaluations(b) and not a.same_evaluations(run(nb201_sim, name, 8, budget="30"))
+
+
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("budget", ["25", "7.5", "180s"])
+def test_budget_never_exceeded(name, budget, small_sim):
+    b = Budget.parse(budget)
+    for workers in (1, 4):
+        tr = run(small_sim, name, 3, budget=budget, workers=workers)
+        assert len(tr) > 0
+        if b.kind == "evals":
+            assert tr["evals"][-1] <= b.amount + 1e-9
+            # spent nearly all of it: the next proposal would not have fitted
+            assert tr["evals"][-1] > b.amount - 1 - 1e-9
+        else:
+            assert tr["finish_s"].max() <= b.amount + 1e-6
+            assert tr["cost_s"].sum() <= workers * b.amount + 1e-6
+        assert np.all(np.diff(tr["finish_s"]) >= 0)
+
+
+class _Recorder(Strategy):
+    """Wraps a strategy and records every proposal."""
+
+    def __init__(self, inner: Strategy) -> None:
+        super().__init__(inner.context, inner.rng)
+        self.inner, self.proposals = inner, []
+        self.name = inner.name
+
+    @property
+    def overhead_s(self) -> float:  # type: ignore[override]
+        return self.inner.overhead_s if hasattr(self, "inner") else 0.0
+
+    @overhead_s.setter
+    def overhead_s(self, value: float) -> None:
+        pass
+
+    def ask(self) -> Proposal | None:
+        p = self.inner.ask()
+        if p is not None:
+            self.proposals.append(p)
+        return p
+
+    def tell(self, result) -> None:  # type: ignore[no-untyped-def]
+        self.inner.tell(result)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_only_valid_architectures_and_epochs(name, small_sim):
+    ctx = small_sim.context
+    assert ctx.valid.sum() == 40  # the table stores 40 unique cells; isomorphs are not proposed
+    s_rng, r_rng = seeded_generators(5)
+    rec = _Recorder(make_strategy(name, ctx, s_rng, params=params_for(name), surrogate=surrogate_for_tests()))
+    tr = small_sim.run(rec, RunConfig(Budget.parse("60"), workers=2), r_rng)
+    # the runner drops only the one proposal that did not fit in the budget
+    assert rec.proposals and len(tr) <= len(rec.proposals) <= len(tr) + 1
+    for p in rec.proposals:
+        assert type(p.arch) is int and ctx.valid[p.arch]
+        assert p.epoch in ctx.epochs
+    assert np.all(ctx.valid[tr["arch"]])
+
+
+def _scrambled(table: ResultTable) -> ResultTable:
+    """The same table with every test metric replaced by noise."""
+    values = np.array(table.values)
+    for k, m in enumerate(table.metrics):
+        if m.startswith("test_"):
+            values[..., k] = np.random.default_rng(0).uniform(0, 100, values.shape[:-1])
+    return dataclasses.replace(table, values=values)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_test_metrics_never_read(name, small_table):
+    plain = Simulator(Benchmark(small_table))  # no oracle at all
+    scrambled = Simulator(Benchmark(_scrambled(small_table)), TestOracle(_scrambled(small_table)))
+    a, b = run(plain, name, 11), run(scrambled, name, 11)
+    assert a.same_evaluations(b)
+    assert np.all(np.isnan(a["incumbent_test"]))  # without an oracle nothing test-related exists
+    # nothing reachable from a strategy is a table, a benchmark view or an oracle
+    s_rng, _ = seeded_generators(0)
+    strat = make_strategy(name, scrambled.context, s_rng, params=params_for(name), surrogate=surrogate_for_tests())
+    seen, stack = set(), [strat]
+    while stack:
+        obj = stack.pop()
+        if id(obj) in seen or isinstance(obj, np.ndarray | str | int | float):
+            continue
+        seen.add(id(obj))
+        assert not isinstance(obj, ResultTable | Benchmark | TestOracle), f"{name} holds a {type(obj).__name__}"
+        stack.extend(r for r in gc.get_referents(obj) if not isinstance(r, type))
+
+
+def test_incumbent_test_accuracy_is_reported(small_sim, small_table):
+    tr = run(small_sim, "re", 0)
+    has = tr["incumbent"] >= 0
+    oracle = TestOracle(small_table)
+    expect = [oracle.query(int(a), "test_acc", small_table.epochs[-1]) for a in tr["incumbent"][has]]
+    assert np.allclose(tr["incumbent_test"][has], expect)
