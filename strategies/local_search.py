@@ -63,7 +63,7 @@ class LocalSearch(Strategy):
         self.current = (arch, score)
         self._best_nbr = (-1, -math.inf)
         nbrs = self.context.neighbours(arch)
-        self._queue = [int(a) for a in self.rng.permutation(nbrs) if int(a) not in self.visited]
+        self._queue = [int(a) for a in nbrs[self.rng.permutation(len(nbrs))] if int(a) not in self.visited]
 
     def ask(self) -> Proposal | None:
         if self.current is None:

@@ -35,5 +35,6 @@ class RandomSearch(Strategy):
             return Proposal(self.context.sample(self.rng), self._epoch)
         if not self._order:
             # reversed so that pop() walks the permutation from its start
-            self._order = self.rng.permutation(self.context.candidates)[::-1].tolist()
+            cand = self.context.candidates
+            self._order = cand[self.rng.permutation(len(cand))][::-1].tolist()
         return Proposal(self._order.pop(), self._epoch)

@@ -1,0 +1,154 @@
+"""``nasbench search``, ``compare``, ``ablate``, ``leaderboard`` and ``explore``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+
+from nasbench.cli import app
+from nasbench.cli._common import JSON_OPTION, echo_json
+from nasbench.errors import ConfigError
+
+
+def _names() -> str:
+    from strategies.registry import MODIFIERS, STRATEGIES
+
+    return ", ".join(STRATEGIES) + "; modifiers: " + ", ".join(f"+{m}" for m in MODIFIERS)
+
+
+def _value(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return {"True": True, "False": False, "None": None}.get(text, text)
+
+
+def parse_params(items: list[str] | None) -> dict[str, Any]:
+    """``["population_size=10", "es.confidence=0.9"]`` -> dict (values read as JSON when they parse)."""
+    out: dict[str, Any] = {}
+    for item in items or []:
+        key, eq, val = item.partition("=")
+        if not eq or not key.strip():
+            raise ConfigError(f"--param must look like NAME=VALUE, got {item!r}")
+        out[key.strip()] = _value(val.strip())
+    return out
+
+
+def _run_config(budget: str, workers: int, noise: str) -> Any:
+    from strategies.runner import Budget, RunConfig
+
+    if noise not in ("seed", "mean"):
+        raise ConfigError(f"--noise must be 'seed' or 'mean', got {noise!r}")
+    return RunConfig(Budget.parse(budget), workers=workers, noise=noise)  # type: ignore[arg-type]
+
+
+BUDGET_HELP = "Full evaluations (300) or simulated time (5e5s, 20h)."
+NOISE_HELP = "'seed': each trial draws one stored seed (default); 'mean': seed means."
+
+
+@app.command("search")
+def search(
+    table: Annotated[Path, typer.Argument(help="Table file (.parquet).")],
+    strategy: str = typer.Option(..., "--strategy", "-s", help="Strategy name (see --help of compare)."),
+    budget: str = typer.Option(..., "--budget", "-b", help=BUDGET_HELP),
+    seed: int = typer.Option(0, "--seed", help="Run seed."),
+    workers: int = typer.Option(1, "--workers", "-w", help="Simulated asynchronous workers."),
+    noise: str = typer.Option("seed", "--noise", help=NOISE_HELP),
+    param: Optional[list[str]] = typer.Option(None, "--param", "-p", help="Strategy parameter NAME=VALUE (repeat)."),
+    surrogate: Optional[str] = typer.Option(None, "--surrogate", help="Surrogate name for strategies that use one."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Write the trajectory here (.parquet)."),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Run one search strategy on a table with a simulated clock."""
+    from strategies.api import search_table
+
+    _, s = search_table(table, strategy, seed=seed, config=_run_config(budget, workers, noise),
+                        params=parse_params(param), surrogate=surrogate, out=out)
+    if as_json:
+        echo_json(s)
+        return
+    lines = [
+        f"strategy   {s['strategy']} (seed {s['seed']}, {s['budget']}, {s['workers']} worker(s), noise={s['noise']})",
+        f"ran        {s['evaluations']} evaluations = {s['full_evaluations']:.2f} full, "
+        f"{s['sim_time_s']:.4g} simulated s (+{s['surrogate_time_s']:.3g} s surrogate)",
+    ]
+    inc = s["incumbent"]
+    if inc:
+        lines.append(f"incumbent  {inc['arch']}")
+        lines.append(
+            f"           valid {inc['observed_valid_acc']:.2f} observed, {inc['mean_valid_acc']:.2f} seed mean; "
+            f"regret {inc['regret']:.3f} (optimum {s['optimum']:.2f})"
+        )
+    else:
+        lines.append("incumbent  none (no full evaluation finished)")
+    for name, r in s["reached"].items():
+        when = "not reached" if r["evals"] is None else f"after {r['evals']:.4g} evals, {r['time_s']:.4g} s"
+        lines.append(f"{name:<10} {r['threshold']:.3f}: {when}")
+    if s["out"]:
+        lines.append(f"trajectory {s['out']}")
+    typer.echo("\n".join(lines))
+
+
+def _split_strategy_params(items: list[str] | None, names: list[str]) -> dict[str, dict[str, Any]]:
+    out: dict[str, dict[str, Any]] = {}
+    for key, val in parse_params(items).items():
+        for name in sorted(names, key=len, reverse=True):  # "re+es.x" before "re.x"
+            if key.startswith(name + "."):
+                out.setdefault(name, {})[key[len(name) + 1 :]] = val
+                break
+        else:
+            raise ConfigError(f"--param {key!r} must start with a compared strategy name (STRATEGY.NAME=VALUE)")
+    return out
+
+
+@app.command("compare")
+def compare(
+    table: Annotated[Path, typer.Argument(help="Table file (.parquet).")],
+    strategies: str = typer.Option("rs,re,ls,reinforce,hb", "--strategies", help="Comma-separated names."),
+    seeds: int = typer.Option(10, "--seeds", help="Runs per strategy (seeds 0..N-1)."),
+    budget: str = typer.Option(..., "--budget", "-b", help=BUDGET_HELP),
+    workers: int = typer.Option(1, "--workers", "-w", help="Simulated asynchronous workers per run."),
+    noise: str = typer.Option("seed", "--noise", help=NOISE_HELP),
+    out: Path = typer.Option(..., "--out", help="Output folder (rerun with the same folder to resume)."),
+    param: Optional[list[str]] = typer.Option(None, "--param", "-p", help="STRATEGY.NAME=VALUE (repeat)."),
+    surrogate: Optional[str] = typer.Option(None, "--surrogate", help="Surrogate for strategies that use one."),
+    processes: int = typer.Option(2, "--processes", help="Worker processes."),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Compare strategies over many seeds; write trajectories, a regret plot and summaries."""
+    from strategies.compare import CompareConfig
+    from strategies.compare import compare as run_compare
+
+    names = [s.strip() for s in strategies.split(",") if s.strip()]
+    config = CompareConfig(tuple(names), seeds, _run_config(budget, workers, noise),
+                           _split_strategy_params(param, names), surrogate, processes)
+    try:
+        result = run_compare(table, out, config)
+    except KeyboardInterrupt:
+        typer.echo(f"nasbench: interrupted; finished runs are kept in {out} (rerun the same command to resume)",
+                   err=True)
+        raise typer.Exit(130) from None
+    if as_json:
+        echo_json(result)
+        return
+    typer.echo(_compare_text(result))
+
+
+def _compare_text(result: dict[str, Any]) -> str:
+    from strategies.report import fmt_ci
+
+    lines = [f"{result['runs']} runs ({result['resumed_runs']} resumed) in {result['wall_s']:.1f} s; "
+             f"optimum {result['optimum']:.3f}",
+             f"{'strategy':<14} {'final regret':<26} {'evals to top 0.1%':<28} mean rank"]
+    for name, e in result["strategies"].items():
+        t = e["targets"]["top0.1"]["evals"]
+        lines.append(f"{name:<14} {fmt_ci(e['final_regret']):<26} "
+                     f"{fmt_ci(t, 'median', 4) + ' (' + format(t['reached'], '.0%') + ')':<28} {fmt_ci(e['mean_rank'])}")
+    lines.append("files: " + ", ".join(result["files"].values()))
+    return "\n".join(lines)
+
+
+__all__ = ["compare", "search"]

@@ -1,0 +1,64 @@
+"""Library functions behind ``nasbench search`` (the CLI only parses and prints)."""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from strategies.compare import load_simulator
+from strategies.runner import RunConfig, Trajectory, run_search
+from strategies.storage import write_trajectory
+
+
+def search_table(
+    table: str | os.PathLike[str],
+    strategy: str,
+    *,
+    seed: int,
+    config: RunConfig,
+    params: Mapping[str, Any] | None = None,
+    surrogate: str | None = None,
+    out: str | os.PathLike[str] | None = None,
+) -> tuple[Trajectory, dict[str, Any]]:
+    """Run one strategy on a table file; return its trajectory and a JSON-ready summary.
+
+    Raises:
+        NasbenchError subclasses for bad input, before the run starts.
+    """
+    sim = load_simulator(table)
+    tr = run_search(sim, strategy, seed=seed, config=config, params=params, surrogate=surrogate)
+    if out is not None:
+        write_trajectory(out, tr)
+    space = sim.context.space
+    inc = int(tr["incumbent"][-1]) if len(tr) else -1
+    summary: dict[str, Any] = {
+        "table": str(Path(table)),
+        "strategy": strategy,
+        "seed": seed,
+        **config.describe(),
+        "params": tr.meta.get("params", {}),
+        "evaluations": len(tr),
+        "full_evaluations": float(tr["evals"][-1]) if len(tr) else 0.0,
+        "sim_time_s": float(tr["finish_s"][-1]) if len(tr) else 0.0,
+        "surrogate_time_s": float(tr.meta.get("overhead_s", 0.0)),
+        "stop_reason": tr.meta.get("stop_reason"),
+        "optimum": sim.optimum,
+        "incumbent": None if inc < 0 else {
+            "index": inc,
+            "arch": space.to_str(inc),
+            "observed_valid_acc": float(tr["incumbent_valid"][-1]),
+            "mean_valid_acc": float(tr["incumbent_mean"][-1]),
+            "regret": float(tr["regret"][-1]),
+            "test_acc": float(tr["incumbent_test"][-1]),
+        },
+        "reached": {},
+        "out": None if out is None else str(out),
+    }
+    for name, thr in sim.targets.items():
+        ev, ts = tr.hitting(thr)
+        summary["reached"][name] = {"threshold": thr, "evals": None if math.isinf(ev) else ev,
+                                    "time_s": None if math.isinf(ts) else ts}
+    return tr, summary
