@@ -32,7 +32,7 @@ from nasbench.table import ResultTable
 from strategies import report
 from strategies.errors import StrategyConfigError
 from strategies.registry import parse_name, validate
-from strategies.runner import RunConfig, Simulator, run_search
+from strategies.runner import RunConfig, Simulator, Trajectory, run_search
 from strategies.storage import read_trajectory, run_file, write_all, write_trajectory
 
 log = logging.getLogger(__name__)
@@ -107,15 +107,58 @@ def load_simulator(table: str | os.PathLike[str]) -> Simulator:
     return sim
 
 
-def _run_batch(
-    table: str, out: str, tasks: Sequence[tuple[str, int]], run: RunConfig,
-    params: Mapping[str, Mapping[str, Any]], surrogate: str | None,
-) -> int:
+@dataclass(frozen=True)
+class Variant:
+    """One configuration that runs over many seeds (a strategy in ``compare``, a cell in ``ablate``).
+
+    Attributes:
+        label: name in reports, and the folder of its run files.
+        strategy: registered strategy name (with modifiers).
+        params: strategy parameters.
+        surrogate: surrogate name, or ``None`` for the strategy's default.
+        run: budget, workers, noise.
+    """
+
+    label: str
+    strategy: str
+    params: Mapping[str, Any]
+    surrogate: str | None
+    run: RunConfig
+
+
+def _run_batch(table: str, out: str, tasks: Sequence[tuple[Variant, int]]) -> int:
     sim = load_simulator(table)
-    for name, seed in tasks:
-        tr = run_search(sim, name, seed=seed, config=run, params=params.get(name), surrogate=surrogate)
-        write_trajectory(run_file(Path(out), name, seed), tr)
+    for v, seed in tasks:
+        tr = run_search(sim, v.strategy, seed=seed, config=v.run, params=v.params, surrogate=v.surrogate)
+        tr.meta["strategy"] = v.label
+        tr.meta["registry_name"] = v.strategy
+        write_trajectory(run_file(Path(out), v.label, seed), tr)
     return len(tasks)
+
+
+def run_variants(
+    table: str,
+    out: Path,
+    variants: Sequence[Variant],
+    seeds: Sequence[int],
+    *,
+    processes: int,
+    progress: Callable[[int, int], None] | None = None,
+) -> tuple[list[Trajectory], int]:
+    """Run every variant on every seed, skipping runs whose file already exists.
+
+    Returns:
+        All runs (variant-major, then seed) and how many were resumed from files.
+    """
+    all_tasks = [(v, s) for v in variants for s in seeds]
+    todo = [(v, s) for v, s in all_tasks if not _complete(run_file(out, v.label, s))]
+    resumed = len(all_tasks) - len(todo)
+    for v in variants:
+        run_file(out, v.label, 0).parent.mkdir(parents=True, exist_ok=True)
+    if progress:
+        progress(resumed, len(all_tasks))
+    _execute(table, out, todo, processes, progress, resumed, len(all_tasks))
+    return [read_trajectory(run_file(out, v.label, s)) for v, s in all_tasks], resumed
 
 
 # ---- orchestration ---------------------------------------------------------------------------
@@ -179,16 +222,8 @@ def compare(
     table_s = str(Path(table).resolve())
     atomic_write_text(out / MANIFEST, json.dumps(config.manifest(table_s, sim.table_hash), indent=2) + "\n")
 
-    all_tasks = [(name, seed) for name in config.strategies for seed in config.seed_list()]
-    todo = [(n, s) for n, s in all_tasks if not _complete(run_file(out, n, s))]
-    resumed = len(all_tasks) - len(todo)
-    for name in config.strategies:
-        run_file(out, name, 0).parent.mkdir(parents=True, exist_ok=True)
-    if progress:
-        progress(resumed, len(all_tasks))
-    _execute(table_s, out, todo, config, progress, resumed, len(all_tasks))
-
-    runs = [read_trajectory(run_file(out, n, s)) for n, s in all_tasks]
+    variants = [Variant(n, n, dict(config.params.get(n, {})), config.surrogate, config.run) for n in config.strategies]
+    runs, resumed = run_variants(table_s, out, variants, config.seed_list(), processes=config.processes, progress=progress)
     write_all(out / "trajectories.parquet", runs)
     summary = report.summarize(runs, sim.targets)
     header = {
@@ -239,27 +274,25 @@ def _complete(path: Path) -> bool:
 
 
 def _execute(
-    table: str, out: Path, todo: list[tuple[str, int]], config: CompareConfig,
+    table: str, out: Path, todo: list[tuple[Variant, int]], processes: int,
     progress: Callable[[int, int], None] | None, done: int, total: int,
 ) -> None:
     if not todo:
         return
-    params = {k: dict(v) for k, v in config.params.items()}
-    if config.processes == 1 or len(todo) == 1:
+    if processes == 1 or len(todo) == 1:
         for task in todo:
-            _run_batch(table, str(out), [task], config.run, params, config.surrogate)
-            done += 1
+            done += _run_batch(table, str(out), [task])
             if progress:
                 progress(done, total)
         return
     # small chunks: resumable granularity and balanced processes
-    size = max(1, math.ceil(len(todo) / (config.processes * 8)))
+    size = max(1, math.ceil(len(todo) / (processes * 8)))
     chunks = [todo[i : i + size] for i in range(0, len(todo), size)]
     methods = multiprocessing.get_all_start_methods()
     ctx = multiprocessing.get_context("fork" if "fork" in methods else None)  # fork: reuse the loaded table
-    pool = ProcessPoolExecutor(max_workers=config.processes, mp_context=ctx)
+    pool = ProcessPoolExecutor(max_workers=processes, mp_context=ctx)
     try:
-        pending = {pool.submit(_run_batch, table, str(out), c, config.run, params, config.surrogate) for c in chunks}
+        pending = {pool.submit(_run_batch, table, str(out), c) for c in chunks}
         while pending:
             finished, pending = wait(pending, return_when=FIRST_COMPLETED)
             for f in finished:

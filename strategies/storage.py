@@ -4,8 +4,10 @@ leaves only complete files behind."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -74,7 +76,9 @@ def write_all(path: str | os.PathLike[str], trajectories: Sequence[Trajectory]) 
         pq.write_table(tbl, tmp, compression="zstd")
 
 
-def run_file(out: Path, strategy: str, seed: int) -> Path:
-    """Where a comparison keeps one run."""
-    safe = strategy.replace("+", "_plus_")
+def run_file(out: Path, label: str, seed: int) -> Path:
+    """Where a comparison keeps one run of a strategy (or ablation cell) ``label``."""
+    safe = re.sub(r"[^A-Za-z0-9_.-]", "_", label.replace("+", "_plus_"))
+    if safe != label.replace("+", "_plus_") or len(safe) > 80:  # keep distinct labels distinct
+        safe = safe[:60] + "-" + hashlib.sha256(label.encode()).hexdigest()[:10]
     return out / "runs" / safe / f"seed-{seed:04d}.parquet"

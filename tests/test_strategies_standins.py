@@ -41,6 +41,19 @@ class StandInSurrogate(RegressorMixin, BaseEstimator):
         return mean
 
 
+def _have_surrogates() -> bool:
+    try:
+        import surrogates
+
+        surrogates.make_surrogate  # noqa: B018
+    except (ImportError, AttributeError):
+        return False
+    return True
+
+
+HAVE_SURROGATES = _have_surrogates()
+
+
 def surrogate_for_tests():  # type: ignore[no-untyped-def]
     """The real default surrogate once the surrogates package exists, else the stand-in."""
     try:

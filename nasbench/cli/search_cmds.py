@@ -151,4 +151,104 @@ def _compare_text(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-__all__ = ["compare", "search"]
+@app.command("ablate")
+def ablate(
+    config: Annotated[Path, typer.Argument(help="Ablation config (.toml): base strategy, factors, seeds, budget.")],
+    out: Path = typer.Option(..., "--out", help="Output folder (rerun with the same folder to resume)."),
+    processes: Optional[int] = typer.Option(None, "--processes", help="Worker processes (default: the config's, 2)."),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Run a factorial ablation of a strategy's parts; write each factor's effect with CIs and a plot."""
+    import dataclasses
+
+    from strategies.ablate import ablate as run_ablate
+    from strategies.ablate import load_config
+    from strategies.report import fmt_ci
+
+    cfg = load_config(config)
+    if processes is not None:
+        if processes < 1:
+            raise ConfigError(f"--processes must be >= 1, got {processes}")
+        cfg = dataclasses.replace(cfg, processes=processes)
+    try:
+        result = run_ablate(cfg, out)
+    except KeyboardInterrupt:
+        typer.echo(f"nasbench: interrupted; finished runs are kept in {out} (rerun to resume)", err=True)
+        raise typer.Exit(130) from None
+    if as_json:
+        echo_json(result)
+        return
+    lines = [f"{result['runs']} runs ({result['resumed_runs']} resumed) in {result['wall_s']:.1f} s; "
+             f"metric {result['metric']} (lower is better)"]
+    for e in result["effects"]:
+        ci = fmt_ci({"mean": e["effect"], "lo": e["lo"], "hi": e["hi"]})
+        lines.append(f"{e['factor']}: {e['level']} vs {e['reference']}: {ci}{'  *' if e['significant'] else ''}")
+    lines.append("files: " + ", ".join(result["files"].values()))
+    typer.echo("\n".join(lines))
+
+
+@app.command("leaderboard")
+def leaderboard(
+    surrogate: str = typer.Option(..., "--surrogate", help="Saved model file, or a surrogate name to fit on --table."),
+    table: Optional[Path] = typer.Option(None, "--table", help="Table: fits a named surrogate, adds measured values."),
+    top: int = typer.Option(100, "--top", help="Entries to write."),
+    fmt: str = typer.Option("csv", "--format", help="csv, json, md or html."),
+    out: Path = typer.Option(..., "--out", help="Output file."),
+    all_indices: bool = typer.Option(False, "--all", help="Rank every index, not one per isomorphism class."),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Rank the whole search space by a surrogate's predicted final accuracy."""
+    from strategies.leaderboard import LeaderboardConfig
+    from strategies.leaderboard import leaderboard as run_leaderboard
+
+    cfg = LeaderboardConfig(surrogate=surrogate, top=top, fmt=fmt, unique=not all_indices)  # type: ignore[arg-type]
+    result = run_leaderboard(cfg, out, table=table)
+    if as_json:
+        echo_json(result)
+        return
+    first = result["entries"][0]
+    typer.echo(
+        f"ranked {result['ranked']} architectures with {result['provenance']['model']}; wrote the top "
+        f"{len(result['entries'])} to {result['out']}\n"
+        f"#1 {first['arch']}: predicted {first['predicted_valid_acc']:.2f} ± {first['predicted_std'] or 0:.2f}"
+        + (f", measured {first['measured_valid_acc']:.2f}" if first["measured_valid_acc"] is not None else "")
+    )
+
+
+@app.command("explore")
+def explore(
+    table: Optional[Path] = typer.Option(None, "--table", help="Table (default: the shipped digits table)."),
+    out: Path = typer.Option(Path("nasbench-out"), "--out", help="Output folder."),
+    seeds: int = typer.Option(10, "--seeds", help="Runs per strategy."),
+    budget: str = typer.Option("100", "--budget", "-b", help=BUDGET_HELP),
+    strategies: Optional[str] = typer.Option(None, "--strategies", help="Comma-separated (default: the main ones)."),
+    processes: int = typer.Option(2, "--processes", help="Worker processes."),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """The main job: fit the default surrogate, compare the main strategies, export leaderboard and plots."""
+    from strategies.explore import MAIN_STRATEGIES, ExploreConfig
+    from strategies.explore import explore as run_explore
+
+    names = tuple(s.strip() for s in strategies.split(",") if s.strip()) if strategies else MAIN_STRATEGIES
+    s = run_explore(ExploreConfig(out=out, table=table, strategies=names, seeds=seeds, budget=budget,
+                                  processes=processes))
+    if as_json:
+        echo_json(s)
+        return
+    bp, bm = s["best_predicted"], s["best_measured"]
+    lines = [
+        f"table      {s['table']} ({s['dataset']}, {s['archs']} architectures, epochs {s['epochs'][0]}..{s['epochs'][-1]})",
+        f"surrogate  {s['surrogate']['name']} fitted in {s['surrogate']['fit_s']:.1f} s",
+        f"predicted  #1 {bp['arch']}: {bp['predicted_valid_acc']:.2f} ± {bp['predicted_std'] or 0:.2f}",
+        f"measured   best {bm['arch']}: {bm['valid_acc']:.2f}",
+        f"strategies {s['compare']['seeds']} seeds x {s['compare']['budget']} (regret = optimum - incumbent, valid %):",
+    ]
+    for name, v in s["compare"]["strategies"].items():
+        lines.append(f"  {name:<10} final regret {v['final_regret']:.3f}   mean rank {v['mean_rank']:.2f}")
+    lines.append(f"files      {Path(s['files']['summary']).parent}/ (leaderboard.md, leaderboard.csv, "
+                 "leaderboard.png, compare/regret.png, compare/summary.md)")
+    lines.append(f"took       {s['wall_s']:.0f} s")
+    typer.echo("\n".join(lines))
+
+
+__all__ = ["ablate", "compare", "explore", "leaderboard", "search"]

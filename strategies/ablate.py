@@ -1,0 +1,428 @@
+"""``nasbench ablate CONFIG.toml``: run a base strategy over a factorial design of its parts
+and estimate each factor's effect with confidence intervals.
+
+A config (TOML)::
+
+    strategy = "re"            # base strategy (registered name)
+    table = "table.parquet"    # optional: default = the shipped table; relative to this file
+    budget = "200"             # full evaluations, or simulated time ("5e5s")
+    seeds = 10
+    workers = 1                # optional
+    noise = "seed"             # optional: "seed" or "mean"
+    metric = "final_regret"    # optional: or "mean_regret" (average anytime regret)
+    processes = 2              # optional
+
+    [params]                   # optional: fixed parameters of the base strategy
+    sample_size = 5
+
+    [factors]                  # each factor: a list of levels; the first is the reference
+    population_size = [10, 50]
+    early_stopping = [false, true]     # the +es modifier off / on
+    # also: surrogate = ["rf", "gbm"], workers = [1, 4], noise = [...], and any strategy
+    # parameter, including the modifier's ("es.confidence" = [0.9, 0.99]) and fidelity
+    # schedules ("es.checkpoints" = [[12], [1, 2]], "eta" = [3.0, 10.0] for hb/sh)
+
+    [[subset]]                 # optional: run only these cells instead of the full factorial
+    population_size = 10
+    early_stopping = false
+
+The effect of level ``L`` of factor ``F`` is the mean paired difference of the metric
+between cells that differ only in ``F`` (``L`` against the reference level), over seeds
+and the other factors' levels, with a 95% t-interval; lower metric is better, so a
+negative effect helps. Outputs: ``effects.csv``, ``effects.md``, ``effects.json``,
+``effects.png``, ``trajectories.parquet``, per-run files (resumable) and ``ablate.json``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+import os
+import time
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+
+from nasbench._atomic import atomic_path, atomic_write_text
+from strategies import report
+from strategies.compare import Variant, load_simulator, run_variants
+from strategies.errors import StrategyConfigError
+from strategies.registry import parse_name, validate
+from strategies.runner import Budget, RunConfig, Trajectory
+from strategies.storage import write_all
+
+Metric = Literal["final_regret", "mean_regret"]
+MANIFEST = "ablate.json"
+
+_TOP_KEYS: dict[str, tuple[type, ...]] = {
+    "strategy": (str,), "table": (str,), "budget": (str, int, float), "seeds": (int,), "workers": (int,),
+    "noise": (str,), "metric": (str,), "processes": (int,), "first_seed": (int,), "params": (dict,),
+    "factors": (dict,), "subset": (list,), "surrogate": (str,),
+}
+#: factors that are not strategy parameters
+SPECIAL_FACTORS = ("early_stopping", "surrogate", "workers", "noise")
+
+
+@dataclass(frozen=True)
+class AblationConfig:
+    """A parsed, checked ablation config (see the module docstring)."""
+
+    strategy: str
+    budget: Budget
+    seeds: int
+    factors: dict[str, tuple[Any, ...]]
+    table: str | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+    subset: tuple[dict[str, Any], ...] | None = None
+    workers: int = 1
+    noise: Literal["seed", "mean"] = "seed"
+    metric: Metric = "final_regret"
+    processes: int = 2
+    first_seed: int = 0
+    surrogate: str | None = None
+
+    def cells(self) -> list[dict[str, Any]]:
+        """The factor-level combinations to run (full factorial unless a subset is given)."""
+        if self.subset is not None:
+            return [dict(c) for c in self.subset]
+        names = list(self.factors)
+        return [dict(zip(names, combo, strict=True)) for combo in itertools.product(*self.factors.values())]
+
+    def variant(self, cell: Mapping[str, Any]) -> Variant:
+        """The strategy, parameters and run settings of one cell."""
+        params = dict(self.params)
+        name = self.strategy
+        surrogate = self.surrogate
+        workers, noise = self.workers, self.noise
+        for k, v in cell.items():
+            if k == "early_stopping":
+                base, mods = parse_name(name)
+                mods = tuple(m for m in mods if m != "es") + (("es",) if v else ())
+                name = "+".join((base, *mods))
+            elif k == "surrogate":
+                surrogate = v
+            elif k == "workers":
+                workers = v
+            elif k == "noise":
+                noise = v
+            else:
+                params[k] = v
+        if "+es" not in name:
+            # the modifier's parameters apply only with the modifier on: fixed ones are dropped,
+            # and so are varied ones in cells that switch it off (else the registry rejects them)
+            es_factor_on = cell.get("early_stopping", True)
+            params = {k: v for k, v in params.items() if not (k.startswith("es.") and (k not in cell or not es_factor_on))}
+        label = ",".join(f"{k}={_level(v)}" for k, v in cell.items()) or self.strategy
+        return Variant(label, name, params, surrogate, RunConfig(self.budget, workers=workers, noise=noise))
+
+
+def _level(v: Any) -> str:
+    if isinstance(v, bool):
+        return "on" if v else "off"
+    if isinstance(v, list | tuple):
+        return "[" + ";".join(map(str, v)) + "]"
+    return str(v)
+
+
+def _type_error(key: str, want: tuple[type, ...], got: Any) -> StrategyConfigError:
+    names = " or ".join({str: "a string", int: "an integer", float: "a number", dict: "a table", list: "a list"}[t]
+                        for t in want)
+    return StrategyConfigError(f"ablation config: {key} must be {names}, got {got!r}")
+
+
+def load_config(path: str | os.PathLike[str]) -> AblationConfig:
+    """Read and check an ablation config; paths inside are relative to the file.
+
+    Raises:
+        StrategyConfigError: unreadable TOML, unknown keys, wrong types, empty factors.
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise StrategyConfigError(f"ablation config not found: {p}")
+    try:
+        raw = tomllib.loads(p.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise StrategyConfigError(f"ablation config {p} is not valid TOML: {exc}") from None
+    cfg = parse_config(raw)
+    if cfg.table is not None and not Path(cfg.table).is_absolute():
+        cfg = _replace(cfg, table=str((p.parent / cfg.table).resolve()))
+    return cfg
+
+
+def _replace(cfg: AblationConfig, **kw: Any) -> AblationConfig:
+    import dataclasses
+
+    return dataclasses.replace(cfg, **kw)
+
+
+def parse_config(raw: Mapping[str, Any]) -> AblationConfig:
+    """Check a config mapping (parsed TOML).
+
+    Raises:
+        StrategyConfigError: unknown keys or wrong types.
+    """
+    unknown = sorted(set(raw) - set(_TOP_KEYS))
+    if unknown:
+        raise StrategyConfigError(
+            f"ablation config has unknown key(s) {', '.join(unknown)}; allowed: {', '.join(_TOP_KEYS)}"
+        )
+    for k, v in raw.items():
+        want = _TOP_KEYS[k]
+        if isinstance(v, bool) or not isinstance(v, want):
+            raise _type_error(k, want, v)
+    for k in ("strategy", "budget", "seeds", "factors"):
+        if k not in raw:
+            raise StrategyConfigError(f"ablation config needs {k!r}")
+    parse_name(raw["strategy"])
+    factors: dict[str, tuple[Any, ...]] = {}
+    for name, levels in raw["factors"].items():
+        if not isinstance(levels, list) or len(levels) < 2:
+            raise StrategyConfigError(f"ablation factor {name!r} needs a list of at least two levels, got {levels!r}")
+        if len({json.dumps(lv, sort_keys=True) for lv in levels}) != len(levels):
+            raise StrategyConfigError(f"ablation factor {name!r} repeats a level")
+        factors[name] = tuple(tuple(lv) if isinstance(lv, list) else lv for lv in levels)
+    if not factors:
+        raise StrategyConfigError("ablation config needs at least one factor under [factors]")
+    if "early_stopping" in factors and any(not isinstance(v, bool) for v in factors["early_stopping"]):
+        raise StrategyConfigError("ablation factor early_stopping takes true/false levels")
+    subset = None
+    if "subset" in raw:
+        subset = []
+        for i, cell in enumerate(raw["subset"]):
+            if not isinstance(cell, dict):
+                raise StrategyConfigError(f"ablation subset entry {i + 1} must be a table of factor = level")
+            if set(cell) != set(factors):
+                raise StrategyConfigError(
+                    f"ablation subset entry {i + 1} must set exactly the factors {', '.join(factors)}"
+                )
+            for k, v in cell.items():
+                v = tuple(v) if isinstance(v, list) else v
+                if v not in factors[k]:
+                    raise StrategyConfigError(f"ablation subset entry {i + 1}: {k} = {v!r} is not one of its levels")
+            subset.append({k: (tuple(v) if isinstance(v, list) else v) for k, v in cell.items()})
+        if not subset:
+            raise StrategyConfigError("ablation subset is empty")
+        subset = tuple(subset)
+    try:
+        budget = Budget.parse(raw["budget"])
+    except StrategyConfigError as exc:
+        raise StrategyConfigError(f"ablation config: {exc}") from None
+    seeds = raw["seeds"]
+    if seeds < 2:
+        raise StrategyConfigError("ablation config: seeds must be >= 2 (confidence intervals need repeats)")
+    noise = raw.get("noise", "seed")
+    if noise not in ("seed", "mean"):
+        raise StrategyConfigError(f"ablation config: noise must be 'seed' or 'mean', got {noise!r}")
+    metric = raw.get("metric", "final_regret")
+    if metric not in ("final_regret", "mean_regret"):
+        raise StrategyConfigError(f"ablation config: metric must be 'final_regret' or 'mean_regret', got {metric!r}")
+    for k in ("workers", "processes"):
+        if raw.get(k, 1) < 1:
+            raise StrategyConfigError(f"ablation config: {k} must be >= 1")
+    for lv in factors.get("workers", ()):
+        if isinstance(lv, bool) or not isinstance(lv, int) or lv < 1:
+            raise StrategyConfigError(f"ablation factor workers takes positive integers, got {lv!r}")
+    for lv in factors.get("noise", ()):
+        if lv not in ("seed", "mean"):
+            raise StrategyConfigError(f"ablation factor noise takes 'seed' or 'mean', got {lv!r}")
+    for lv in factors.get("surrogate", ()):
+        if not isinstance(lv, str):
+            raise StrategyConfigError(f"ablation factor surrogate takes names, got {lv!r}")
+    return AblationConfig(
+        strategy=raw["strategy"], budget=budget, seeds=seeds, factors=factors, table=raw.get("table"),
+        params=dict(raw.get("params", {})), subset=subset, workers=raw.get("workers", 1), noise=noise,
+        metric=metric, processes=raw.get("processes", 2), first_seed=raw.get("first_seed", 0),
+        surrogate=raw.get("surrogate"),
+    )
+
+
+# ---- running -----------------------------------------------------------------------------------
+
+
+def metric_value(tr: Trajectory, metric: str, budget: Budget) -> float:
+    """The ablation metric of one run (lower is better)."""
+    if metric == "final_regret":
+        return tr.final_regret
+    # mean anytime regret over 100 points of the budget axis; before any incumbent: the first regret seen
+    axis = "evals" if budget.kind == "evals" else "time"
+    grid = np.linspace(budget.amount / 100, budget.amount, 100)
+    r = tr.regret_at(grid, axis=axis)
+    first = tr["regret"][~np.isnan(tr["regret"])]
+    fill = float(first[0]) if len(first) else math.nan
+    return float(np.mean(np.where(np.isnan(r), fill, r)))
+
+
+def effects(cfg: AblationConfig, cells: list[dict[str, Any]], values: dict[str, np.ndarray]) -> list[dict[str, Any]]:
+    """Each factor level's effect against the factor's reference level (paired by seed and other factors)."""
+    out = []
+    index = {json.dumps(_key(c), sort_keys=True): c for c in cells}
+    for f, levels in cfg.factors.items():
+        ref = levels[0]
+        for lv in levels[1:]:
+            diffs: list[np.ndarray] = []
+            for c in cells:
+                if c[f] != lv:
+                    continue
+                twin = dict(c, **{f: ref})
+                k = json.dumps(_key(twin), sort_keys=True)
+                if k in index:
+                    a = values[cfg.variant(c).label]
+                    b = values[cfg.variant(index[k]).label]
+                    diffs.append(a - b)
+            d = np.concatenate(diffs) if diffs else np.zeros(0)
+            ci = report.mean_ci(d)
+            out.append({
+                "factor": f, "level": _level(lv), "reference": _level(ref), "pairs": int(len(d)),
+                "effect": ci["mean"], "lo": ci["lo"], "hi": ci["hi"],
+                "significant": bool(ci["n"] > 1 and (ci["lo"] > 0 or ci["hi"] < 0)),
+            })
+    return out
+
+
+def _key(cell: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: (list(v) if isinstance(v, tuple) else v) for k, v in cell.items()}
+
+
+def prepare(cfg: AblationConfig, out: str | os.PathLike[str]) -> tuple[str, Any, list[dict[str, Any]]]:
+    """Resolve the table and check every cell before any run.
+
+    Raises:
+        NasbenchError subclasses with one-line messages.
+    """
+    if cfg.table is not None:
+        table = cfg.table
+    else:
+        from nasbench.data import default_table_path
+
+        table = str(default_table_path())
+    sim = load_simulator(table)
+    sim.check_budget(cfg.budget)
+    cells = cfg.cells()
+    for c in cells:
+        v = cfg.variant(c)
+        try:
+            validate(v.strategy, sim.context, v.params, v.surrogate)
+        except StrategyConfigError as exc:
+            raise StrategyConfigError(f"ablation cell {v.label}: {exc}") from None
+    out = Path(out)
+    manifest = _manifest(cfg, table, sim.table_hash)
+    path = out / MANIFEST
+    if path.is_file():
+        try:
+            old = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError):
+            old = None
+        if old != manifest:
+            raise StrategyConfigError(f"{out} holds an ablation with a different configuration; use another --out")
+    return table, sim, cells
+
+
+def _manifest(cfg: AblationConfig, table: str, table_hash: str | None) -> dict[str, Any]:
+    return json.loads(json.dumps({
+        "kind": "nasbench-ablate", "table": table, "table_hash": table_hash, "strategy": cfg.strategy,
+        "budget": str(cfg.budget), "noise": cfg.noise, "workers": cfg.workers, "params": cfg.params,
+        "surrogate": cfg.surrogate,
+    }, default=list))
+
+
+def ablate(cfg: AblationConfig, out: str | os.PathLike[str]) -> dict[str, Any]:
+    """Run (or resume) an ablation and write its effect table and plot.
+
+    Raises:
+        NasbenchError subclasses for bad input, before any run starts.
+    """
+    t0 = time.perf_counter()
+    table, sim, cells = prepare(cfg, out)
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(out / MANIFEST, json.dumps(_manifest(cfg, table, sim.table_hash), indent=2) + "\n")
+    variants = [cfg.variant(c) for c in cells]
+    seeds = list(range(cfg.first_seed, cfg.first_seed + cfg.seeds))
+    runs, resumed = run_variants(table, out, variants, seeds, processes=cfg.processes)
+    write_all(out / "trajectories.parquet", runs)
+    by_label: dict[str, np.ndarray] = {}
+    for v in variants:
+        rs = sorted((r for r in runs if r.meta["strategy"] == v.label), key=lambda r: int(r.meta["seed"]))
+        by_label[v.label] = np.array([metric_value(r, cfg.metric, cfg.budget) for r in rs])
+    eff = effects(cfg, cells, by_label)
+    cell_rows = [{**{k: _level(val) for k, val in c.items()}, "strategy": cfg.variant(c).strategy,
+                  **{f"{cfg.metric}_{k}": v for k, v in report.mean_ci(by_label[cfg.variant(c).label]).items()}}
+                 for c in cells]
+    result = {
+        "table": table, "table_hash": sim.table_hash, "strategy": cfg.strategy, "budget": str(cfg.budget),
+        "seeds": cfg.seeds, "metric": cfg.metric, "noise": cfg.noise, "design": "subset" if cfg.subset else "full factorial",
+        "cells": cell_rows, "effects": eff, "runs": len(runs), "resumed_runs": resumed,
+        "wall_s": time.perf_counter() - t0,
+        "files": {k: str(out / k) for k in ("effects.csv", "effects.md", "effects.json", "effects.png",
+                                            "trajectories.parquet")},
+    }
+    _write_effects(out, result)
+    plot_effects(eff, out / "effects.png", title=f"{cfg.strategy}: effect on {cfg.metric} ({cfg.seeds} seeds)")
+    return result
+
+
+def _write_effects(out: Path, result: dict[str, Any]) -> None:
+    import csv
+    import io
+
+    from strategies.compare import _finite
+
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=["factor", "level", "reference", "pairs", "effect", "lo", "hi", "significant"],
+                       lineterminator="\n")
+    w.writeheader()
+    for e in result["effects"]:
+        w.writerow(e)
+    atomic_write_text(out / "effects.csv", buf.getvalue())
+    atomic_write_text(out / "effects.json", json.dumps(_finite(result), indent=2) + "\n")
+    lines = [
+        f"# Ablation of {result['strategy']}", "",
+        f"- **table**: {result['table']}", f"- **budget**: {result['budget']}, **seeds**: {result['seeds']}, "
+        f"**noise**: {result['noise']}, **design**: {result['design']}",
+        f"- **metric**: {result['metric']} (lower is better; a negative effect helps)", "",
+        "## Effects (level minus reference, paired; mean [95% CI])", "",
+        "| factor | level | vs | pairs | effect | significant |", "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for e in result["effects"]:
+        lines.append(f"| {e['factor']} | {e['level']} | {e['reference']} | {e['pairs']} | "
+                     f"{report.fmt_ci({'mean': e['effect'], 'lo': e['lo'], 'hi': e['hi']})} | "
+                     f"{'yes' if e['significant'] else 'no'} |")
+    metric = result["metric"]
+    lines += ["", "## Cells (mean [95% CI])", ""]
+    keys = [k for k in result["cells"][0] if not k.startswith(metric)] if result["cells"] else []
+    lines += ["| " + " | ".join(keys) + f" | {metric} |", "|" + " --- |" * (len(keys) + 1)]
+    for c in result["cells"]:
+        d = {"mean": c[f"{metric}_mean"], "lo": c[f"{metric}_lo"], "hi": c[f"{metric}_hi"]}
+        lines.append("| " + " | ".join(str(c[k]) for k in keys) + f" | {report.fmt_ci(d)} |")
+    atomic_write_text(out / "effects.md", "\n".join(lines) + "\n")
+
+
+def plot_effects(eff: list[dict[str, Any]], path: Path, *, title: str = "") -> None:
+    """PNG: each factor level's effect with its 95% interval."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    labels = [f"{e['factor']}: {e['level']} vs {e['reference']}" for e in eff]
+    y = np.arange(len(eff))[::-1]
+    mean = np.array([np.nan if e["effect"] is None else e["effect"] for e in eff], dtype=float)
+    lo = np.array([np.nan if e["lo"] is None else e["lo"] for e in eff], dtype=float)
+    hi = np.array([np.nan if e["hi"] is None else e["hi"] for e in eff], dtype=float)
+    fig, ax = plt.subplots(figsize=(8, 1.2 + 0.5 * len(eff)), constrained_layout=True)
+    err = np.vstack([np.nan_to_num(mean - lo), np.nan_to_num(hi - mean)])
+    ax.errorbar(mean, y, xerr=err, fmt="o", capsize=4)
+    ax.axvline(0, color="k", lw=0.8)
+    ax.set_yticks(y, labels)
+    ax.set_xlabel("effect on the metric (negative = better)")
+    if title:
+        ax.set_title(title)
+    ax.grid(True, axis="x", alpha=0.3)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=110)
+    plt.close(fig)

@@ -1,0 +1,160 @@
+"""``nasbench explore``: the main job on the embedded default table, in under two minutes.
+
+It loads the shipped digits table (or ``--table``), fits the default surrogate on it and
+writes a leaderboard of the whole space, compares the main strategies over a few seeds
+with the simulated clock, and exports everything into one folder:
+
+* ``leaderboard.md`` / ``leaderboard.csv`` / ``leaderboard.png`` -- the top architectures
+  by predicted final accuracy, with uncertainty and measured values;
+* ``compare/`` -- the comparison (``regret.png``, ``summary.md``, ``summary.json``,
+  ``trajectories.parquet``, per-run files);
+* ``explore.json`` -- the summary printed on screen, machine-readable.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from nasbench._atomic import atomic_path, atomic_write_text
+from nasbench.benchmark import Benchmark
+from nasbench.table import ResultTable
+from strategies.compare import CompareConfig, _finite, compare
+from strategies.errors import StrategyConfigError
+from strategies.leaderboard import LeaderboardConfig, _surrogates, fit_on_table, leaderboard, render
+from strategies.runner import Budget, RunConfig
+
+#: The main strategies explore compares (non-surrogate baselines, multi-fidelity, surrogate-guided).
+MAIN_STRATEGIES: tuple[str, ...] = ("rs", "re", "ls", "hb", "re+es", "screened")
+
+
+@dataclass(frozen=True)
+class ExploreConfig:
+    """Attributes:
+    out: output folder.
+    table: table file (default: the shipped digits table).
+    strategies: strategies to compare.
+    seeds: runs per strategy.
+    budget: per run (full evaluations, or simulated time such as ``"2e4s"``).
+    top: leaderboard entries.
+    processes: worker processes for the comparison.
+    """
+
+    out: Path = Path("nasbench-out")
+    table: Path | None = None
+    strategies: tuple[str, ...] = MAIN_STRATEGIES
+    seeds: int = 10
+    budget: str = "100"
+    top: int = 50
+    processes: int = 2
+
+    def __post_init__(self) -> None:
+        if not (isinstance(self.seeds, int) and self.seeds >= 1):
+            raise StrategyConfigError(f"--seeds must be a positive integer, got {self.seeds!r}")
+
+
+def resolve_table(table: str | os.PathLike[str] | None) -> Path:
+    """The given table, or the shipped default (``nasbench.data.default_table_path``)."""
+    if table is not None:
+        return Path(table)
+    from nasbench.data import default_table_path
+
+    return Path(default_table_path())
+
+
+def explore(config: ExploreConfig) -> dict[str, Any]:
+    """Run the main job; return the summary (also written to ``explore.json``).
+
+    Raises:
+        NasbenchError subclasses for bad input (missing table, bad budget, ...).
+    """
+    t0 = time.perf_counter()
+    table = resolve_table(config.table)
+    surrogates = _surrogates()
+    t = ResultTable.load(table)
+    bench = Benchmark(t)
+    run = RunConfig(Budget.parse(config.budget))
+    cmp_cfg = CompareConfig(tuple(config.strategies), config.seeds, run, processes=config.processes)
+    out = Path(config.out)
+    out.mkdir(parents=True, exist_ok=True)
+
+    # 1. the surrogate on the whole table, and the leaderboard it gives
+    t_fit = time.perf_counter()
+    name = surrogates.DEFAULT_SURROGATE
+    model = fit_on_table(name, bench, random_state=0)
+    fit_s = time.perf_counter() - t_fit
+    lb_cfg = LeaderboardConfig(surrogate=name, top=config.top, fmt="md")
+    board = leaderboard(lb_cfg, out / "leaderboard.md", table=table, model=model,
+                        provenance={"model_kind": f"surrogate {name!r} fitted on the table", "random_state": 0})
+    atomic_write_text(out / "leaderboard.csv", render(board["entries"], board["provenance"], "csv"))
+    plot_leaderboard(board["entries"], out / "leaderboard.png")
+
+    # 2. the strategies, on the simulated clock
+    cmp = compare(table, out / "compare", cmp_cfg)
+
+    best_arch, best_val = bench.best("valid_acc", bench.max_epoch)
+    top = board["entries"][0]
+    strategies = {
+        k: {
+            "final_regret": v["final_regret"]["mean"],
+            "final_regret_ci": [v["final_regret"]["lo"], v["final_regret"]["hi"]],
+            "evals_to_top1": v["targets"]["top1"]["evals"]["median"],
+            "reached_top1": v["targets"]["top1"]["evals"]["reached"],
+            "mean_rank": v["mean_rank"]["mean"],
+        }
+        for k, v in cmp["strategies"].items()
+    }
+    summary = {
+        "table": str(table),
+        "dataset": t.metadata.get("dataset"),
+        "archs": t.n_archs,
+        "epochs": t.epochs.tolist(),
+        "best_measured": {"arch": bench.space.to_str(best_arch), "valid_acc": best_val},
+        "surrogate": {"name": name, "fit_s": fit_s},
+        "best_predicted": {"arch": top["arch"], "predicted_valid_acc": top["predicted_valid_acc"],
+                           "predicted_std": top["predicted_std"], "measured_valid_acc": top["measured_valid_acc"]},
+        "compare": {"budget": str(run.budget), "seeds": config.seeds, "strategies": strategies},
+        "files": {
+            "leaderboard": [str(out / f) for f in ("leaderboard.md", "leaderboard.csv", "leaderboard.png")],
+            "compare": [cmp["files"][k] for k in ("summary.md", "regret.png", "summary.json", "trajectories.parquet")],
+            "summary": str(out / "explore.json"),
+        },
+        "wall_s": time.perf_counter() - t0,
+    }
+    atomic_write_text(out / "explore.json", json.dumps(_finite(summary), indent=2) + "\n")
+    return summary
+
+
+def plot_leaderboard(entries: list[dict[str, Any]], path: Path) -> None:
+    """PNG: predicted accuracy (with one standard deviation) by rank, and the measured value where known."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rank = np.array([e["rank"] for e in entries])
+    pred = np.array([_f(e["predicted_valid_acc"]) for e in entries])
+    std = np.array([_f(e["predicted_std"]) for e in entries])
+    meas = np.array([_f(e["measured_valid_acc"]) for e in entries])
+    fig, ax = plt.subplots(figsize=(9, 4), constrained_layout=True)
+    ax.errorbar(rank, pred, yerr=np.nan_to_num(std), fmt="o", ms=3, capsize=2, label="predicted (±1 sd)")
+    ok = ~np.isnan(meas)
+    ax.plot(rank[ok], meas[ok], "x", color="C3", label="measured (seed mean)")
+    ax.set_xlabel("leaderboard rank")
+    ax.set_ylabel("final validation accuracy (%)")
+    ax.legend()
+    ax.grid(True, alpha=0.3)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=110)
+    plt.close(fig)
+
+
+def _f(x: Any) -> float:
+    return math.nan if x is None else float(x)

@@ -1,0 +1,273 @@
+"""``nasbench leaderboard``: rank the whole search space by a surrogate's predicted final accuracy.
+
+The surrogate is a saved model file (``surrogates.load_model``) or a registry name that
+is fitted here on the table (every stored architecture, target = seed-mean validation
+accuracy at the max epoch, no curve observed). Every architecture of the space is
+scored -- one entry per isomorphism class (its smallest index) unless ``unique=False`` --
+ranked by predicted mean (ties: smaller index first) and the top ``K`` written with the
+prediction's uncertainty and, where the table has them, the measured accuracies and cost.
+
+Output is deterministic (same inputs, same bytes): it carries a provenance header
+(model, table and its content hash, space, package versions) and no timestamp.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import html
+import io
+import json
+import math
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+
+from nasbench._atomic import atomic_write_text
+from nasbench.benchmark import Benchmark, TestOracle
+from nasbench.table import ResultTable, package_versions
+from strategies import _surrogate as S
+from strategies.errors import StrategyConfigError
+
+Format = Literal["csv", "json", "md", "html"]
+FORMATS: tuple[str, ...] = ("csv", "json", "md", "html")
+
+FIELDS: tuple[str, ...] = (
+    "rank", "index", "arch", "predicted_valid_acc", "predicted_std", "in_table",
+    "measured_valid_acc", "measured_seeds", "measured_test_acc", "cost_s",
+)
+
+
+@dataclass(frozen=True)
+class LeaderboardConfig:
+    """Attributes:
+    surrogate: saved model file, or a surrogate registry name to fit on the table.
+    top: entries to write.
+    fmt: ``csv``, ``json``, ``md`` or ``html``.
+    unique: one entry per isomorphism class (else every index of the space).
+    random_state: seed of a surrogate fitted here.
+    """
+
+    surrogate: str
+    top: int = 100
+    fmt: Format = "csv"
+    unique: bool = True
+    random_state: int = 0
+
+    def __post_init__(self) -> None:
+        if not (isinstance(self.top, int) and self.top >= 1):
+            raise StrategyConfigError(f"--top must be a positive integer, got {self.top!r}")
+        if self.fmt not in FORMATS:
+            raise StrategyConfigError(f"--format must be one of {', '.join(FORMATS)}, got {self.fmt!r}")
+        if not self.surrogate:
+            raise StrategyConfigError("--surrogate needs a model file or a surrogate name")
+
+
+def _surrogates() -> Any:
+    try:
+        import surrogates
+
+        surrogates.make_surrogate  # noqa: B018
+    except (ImportError, AttributeError):
+        raise StrategyConfigError("the leaderboard needs the surrogates package, which is not installed") from None
+    return surrogates
+
+
+def fit_on_table(name: str, bench: Benchmark, random_state: int = 0) -> Any:
+    """Fit a registered surrogate on every stored architecture of a table (timed by the caller)."""
+    sur = _surrogates()
+    est = sur.make_surrogate(name, bench.space, epochs=[int(e) for e in bench.epochs], random_state=random_state)
+    y = bench.values_at("valid_acc", bench.max_epoch).astype(np.float64)
+    ok = ~np.isnan(y)
+    X = S.design(bench.archs()[ok], len(bench.epochs))
+    return est.fit(X, y[ok])
+
+
+def load_or_fit(spec: str, bench: Benchmark | None, random_state: int = 0) -> tuple[Any, dict[str, Any]]:
+    """The model and its provenance: a saved file (loaded) or a registry name (fitted on ``bench``).
+
+    Raises:
+        StrategyConfigError: a name without a table, or an unknown name or unreadable file.
+    """
+    path = Path(spec)
+    if path.is_file():
+        sur = _surrogates()
+        model = sur.load_model(path)
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        return model, {"model": path.name, "model_sha256": digest, "model_kind": "saved model"}
+    if any(sep in spec for sep in ("/", os.sep)) or spec.endswith((".skops", ".json", ".pkl", ".joblib")):
+        raise StrategyConfigError(f"surrogate model file not found: {spec}")
+    if bench is None:
+        raise StrategyConfigError(f"--surrogate {spec!r} is a model name: pass --table to fit it on, or a saved model file")
+    model = fit_on_table(spec, bench, random_state)
+    return model, {"model": spec, "model_kind": f"surrogate {spec!r} fitted on the table", "random_state": random_state}
+
+
+def rank_space(
+    model: Any, space: Any, epochs: int, bench: Benchmark | None, oracle: TestOracle | None, *, unique: bool = True,
+) -> list[dict[str, Any]]:
+    """Every architecture (or isomorphism class) ranked by predicted final validation accuracy."""
+    if unique:
+        idx = np.unique(space.iso_representatives()).astype(np.int64)
+    else:
+        idx = np.arange(space.size, dtype=np.int64)
+    mean, std = S.predict(model, S.design(idx, epochs))
+    order = np.lexsort((idx, -np.nan_to_num(mean, nan=-np.inf)))
+    idx, mean, std = idx[order], mean[order], std[order]
+    measured = np.full(len(idx), np.nan)
+    seeds = np.zeros(len(idx), dtype=np.int64)
+    test = np.full(len(idx), np.nan)
+    cost = np.full(len(idx), np.nan)
+    in_table = np.zeros(len(idx), dtype=bool)
+    if bench is not None:
+        covered = bench.covered()[idx]
+        rows = bench.rows(idx[covered])
+        in_table[covered] = True
+        me = bench.max_epoch
+        measured[covered] = bench.values_at("valid_acc", me)[rows]
+        cost[covered] = bench.values_at("time_s", me)[rows] if "time_s" in bench.metrics else np.nan
+        vpos = bench.table.metric_position("valid_acc")
+        last = len(bench.epochs) - 1
+        seeds[covered] = (~np.isnan(bench.table.values[rows, :, last, vpos])).sum(axis=1)
+        if oracle is not None and "test_acc" in oracle.metrics:
+            test[covered] = oracle.values_at("test_acc", me)[rows]
+    return [
+        {
+            "rank": i + 1,
+            "index": int(a),
+            "arch": space.to_str(int(a)),
+            "predicted_valid_acc": _num(mean[i]),
+            "predicted_std": _num(std[i]),
+            "in_table": bool(in_table[i]),
+            "measured_valid_acc": _num(measured[i]),
+            "measured_seeds": int(seeds[i]),
+            "measured_test_acc": _num(test[i]),
+            "cost_s": _num(cost[i]),
+        }
+        for i, a in enumerate(idx)
+    ]
+
+
+def _num(x: float) -> float | None:
+    x = float(x)
+    return round(x, 6) if math.isfinite(x) else None
+
+
+def leaderboard(
+    config: LeaderboardConfig, out: str | os.PathLike[str], *, table: str | os.PathLike[str] | None = None,
+    model: Any = None, provenance: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Write the leaderboard; return ``{"provenance", "entries", "out", "ranked"}``.
+
+    Args:
+        config: surrogate, top K, format.
+        out: output file.
+        table: result table for fitting a named surrogate and for measured values.
+        model: an already fitted model (``explore`` passes its own); then
+            ``config.surrogate`` is only its name in the provenance.
+        provenance: extra provenance entries.
+
+    Raises:
+        StrategyConfigError, TableFormatError: bad input, before anything is written.
+    """
+    bench = oracle = None
+    table_meta: dict[str, Any] = {}
+    if table is not None:
+        t = ResultTable.load(table)
+        bench, oracle = Benchmark(t), TestOracle(t)
+        table_meta = {"table": Path(table).name, "table_hash": getattr(t, "_stored_hash", None) or t.content_hash(),
+                      "dataset": t.metadata.get("dataset"), "max_epoch": bench.max_epoch}
+    out = Path(out)
+    if not out.parent.is_dir():
+        raise StrategyConfigError(f"output folder does not exist: {out.parent}")
+    if model is None:
+        model, model_meta = load_or_fit(config.surrogate, bench, config.random_state)
+    else:
+        model_meta = {"model": config.surrogate}
+    space = bench.space if bench is not None else _model_space(model)
+    n_epochs = len(bench.epochs) if bench is not None else _model_epochs(model)
+    entries = rank_space(model, space, n_epochs, bench, oracle, unique=config.unique)
+    versions = package_versions("scikit-learn", "scipy")
+    prov = {
+        **model_meta,
+        **table_meta,
+        "space": space.name,
+        "ranked": len(entries),
+        "unit": "one entry per isomorphism class" if config.unique else "every index of the space",
+        "order": "predicted_valid_acc descending, then index ascending",
+        "versions": versions,
+        **(provenance or {}),
+    }
+    top = entries[: config.top]
+    atomic_write_text(out, render(top, prov, config.fmt))
+    return {"provenance": prov, "entries": top, "out": str(out), "ranked": len(entries)}
+
+
+def _model_space(model: Any) -> Any:
+    space = getattr(model, "space", None)
+    if space is None and hasattr(model, "get_params"):
+        space = model.get_params().get("space")
+    if space is None:
+        raise StrategyConfigError("the saved model does not record its search space: pass --table")
+    return space
+
+
+def _model_epochs(model: Any) -> int:
+    epochs = getattr(model, "epochs", None)
+    if epochs is None and hasattr(model, "get_params"):
+        epochs = model.get_params().get("epochs")
+    return len(epochs) if epochs is not None else 1
+
+
+# ---- rendering ---------------------------------------------------------------------------------
+
+
+def _flat(prov: dict[str, Any]) -> list[tuple[str, str]]:
+    out = []
+    for k, v in prov.items():
+        if isinstance(v, dict):
+            v = ", ".join(f"{a}={b}" for a, b in v.items())
+        out.append((k, "" if v is None else str(v)))
+    return out
+
+
+def render(entries: list[dict[str, Any]], prov: dict[str, Any], fmt: str) -> str:
+    """The leaderboard text in one of :data:`FORMATS`."""
+    if fmt == "json":
+        return json.dumps({"provenance": prov, "entries": entries}, indent=2) + "\n"
+    if fmt == "csv":
+        buf = io.StringIO()
+        for k, v in _flat(prov):
+            buf.write(f"# {k}: {v}\n")
+        w = csv.DictWriter(buf, fieldnames=FIELDS, lineterminator="\n")
+        w.writeheader()
+        for e in entries:
+            w.writerow({k: ("" if e[k] is None else e[k]) for k in FIELDS})
+        return buf.getvalue()
+    cells = [[_cell(e[k]) for k in FIELDS] for e in entries]
+    if fmt == "md":
+        lines = ["# Architecture leaderboard", ""]
+        lines += [f"- **{k}**: {v}" for k, v in _flat(prov)]
+        lines += ["", "| " + " | ".join(FIELDS) + " |", "|" + " --- |" * len(FIELDS)]
+        lines += ["| " + " | ".join(c.replace("|", "\\|") for c in row) + " |" for row in cells]
+        return "\n".join(lines) + "\n"
+    head = "".join(f"<li><b>{html.escape(k)}</b>: {html.escape(v)}</li>" for k, v in _flat(prov))
+    rows = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>\n" for row in cells)
+    ths = "".join(f"<th>{html.escape(f)}</th>" for f in FIELDS)
+    return (
+        "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>Architecture leaderboard</title>\n"
+        "<style>body{font-family:sans-serif}table{border-collapse:collapse}td,th{border:1px solid #ccc;"
+        "padding:2px 6px;font-size:13px}td:nth-child(3){font-family:monospace}</style></head><body>\n"
+        f"<h1>Architecture leaderboard</h1>\n<ul>{head}</ul>\n<table>\n<tr>{ths}</tr>\n{rows}</table>\n</body></html>\n"
+    )
+
+
+def _cell(v: Any) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, float):
+        return f"{v:.4f}"
+    return str(v)

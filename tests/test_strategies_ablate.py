@@ -1,0 +1,123 @@
+"""``nasbench ablate``: config checking, the factorial design, effects with CIs, output files."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from strategies.ablate import effects, parse_config
+from strategies.errors import StrategyConfigError, UnknownStrategyError
+from test_strategies_standins import HAVE_SURROGATES, synthetic_table
+
+
+def run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "nasbench", *args], capture_output=True, text=True, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def table_file(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("tables") / "synthetic.parquet"
+    synthetic_table().save(path)
+    return path
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    p = tmp_path / "ablation.toml"
+    p.write_text(text)
+    return p
+
+
+BASE = 'strategy = "re"\ntable = "{table}"\nbudget = "25"\nseeds = 4\n'
+
+
+def test_full_factorial_outputs_and_resume(table_file, tmp_path):
+    if HAVE_SURROGATES:  # early stopping needs the learning-curve surrogate
+        second, level = "early_stopping = [false, true]\n", ("early_stopping", "on", 8)
+    else:
+        second, level = "sample_size = [1, 3]\n", ("sample_size", "3", 8)
+    # a modifier's fixed parameter applies only to the cells that use the modifier
+    cfg = write(tmp_path, BASE.format(table=table_file) + '[params]\n"es.min_full" = 3\n'
+                "[factors]\npopulation_size = [4, 12]\n" + second)
+    if not HAVE_SURROGATES:
+        cfg.write_text(cfg.read_text().replace('"es.min_full" = 3', "sample_size = 2").replace("[params]\nsample_size = 2\n", ""))
+    out = tmp_path / "abl"
+    proc = run("ablate", str(cfg), "--out", str(out), "--json")
+    assert proc.returncode == 0, proc.stderr
+    res = json.loads(proc.stdout)
+    assert res["runs"] == 4 * 4 and res["design"] == "full factorial"
+    assert [(e["factor"], e["level"], e["pairs"]) for e in res["effects"]] == [("population_size", "12", 8), level]
+    for e in res["effects"]:
+        assert e["lo"] <= e["effect"] <= e["hi"]
+    for f in ("effects.csv", "effects.md", "effects.json", "effects.png", "trajectories.parquet", "ablate.json"):
+        assert (out / f).is_file()
+    csv = pd.read_csv(out / "effects.csv")
+    assert list(csv["factor"]) == ["population_size", level[0]]
+    df = pd.read_parquet(out / "trajectories.parquet")
+    assert df["strategy"].nunique() == 4
+    if HAVE_SURROGATES:
+        assert set(df["epoch"]) >= {4, 2}  # +es cells stop runs at checkpoints
+    again = json.loads(run("ablate", str(cfg), "--out", str(out), "--json").stdout)
+    assert again["resumed_runs"] == 16 and again["effects"] == res["effects"]
+
+
+def test_subset_design(table_file, tmp_path):
+    cfg = write(tmp_path, BASE.format(table=table_file) + "[factors]\npopulation_size = [4, 12]\nsample_size = [1, 3]\n"
+                "[[subset]]\npopulation_size = 4\nsample_size = 1\n[[subset]]\npopulation_size = 12\nsample_size = 1\n")
+    proc = run("ablate", str(cfg), "--out", str(tmp_path / "o"), "--json")
+    assert proc.returncode == 0, proc.stderr
+    res = json.loads(proc.stdout)
+    assert res["runs"] == 8 and res["design"] == "subset"
+    eff = {e["factor"]: e for e in res["effects"]}
+    assert eff["population_size"]["pairs"] == 4
+    assert eff["sample_size"]["pairs"] == 0 and eff["sample_size"]["effect"] is None  # not estimable
+
+
+def test_effects_are_paired_differences():
+    cfg = parse_config({"strategy": "re", "budget": "10", "seeds": 3, "factors": {"a": [1, 2], "b": [False, True]}})
+    cells = cfg.cells()
+    base = np.array([1.0, 2.0, 3.0])
+    vals = {cfg.variant(c).label: base + 0.5 * (c["a"] == 2) - 1.0 * (c["b"] is True) for c in cells}
+    eff = {e["factor"]: e for e in effects(cfg, cells, vals)}
+    assert eff["a"]["effect"] == pytest.approx(0.5) and eff["a"]["pairs"] == 6
+    assert eff["b"]["effect"] == pytest.approx(-1.0)
+
+
+@pytest.mark.parametrize(
+    ("extra", "fragment"),
+    [
+        ("colour = 3\n[factors]\npopulation_size = [4, 12]\n", "unknown key(s) colour"),
+        ("[factors]\npopulation_size = 4\n", "at least two levels"),
+        ("[factors]\npopulaton_size = [4, 12]\n", "no parameter(s) populaton_size"),
+        ('[factors]\npopulation_size = ["a", "b"]\n', "must be int"),
+        ("[factors]\nearly_stopping = [0, 1]\n", "true/false"),
+        ("[factors]\nsurrogate = [1, 2]\n", "takes names"),
+        ("[factors]\npopulation_size = [4, 4]\n", "repeats a level"),
+        ("[factors]\npopulation_size = [4, 12]\n[[subset]]\npopulation_size = 5\n", "not one of its levels"),
+        ("[factors]\n\"es.confidence\" = [0.9, 0.99]\n", "does not use"),
+    ],
+)
+def test_bad_configs_fail_before_any_run(extra, fragment, table_file, tmp_path):
+    cfg = write(tmp_path, BASE.format(table=table_file) + extra)
+    out = tmp_path / "never"
+    proc = run("ablate", str(cfg), "--out", str(out))
+    assert proc.returncode == 2, proc.stderr
+    lines = [l for l in proc.stderr.splitlines() if l.strip()]
+    assert len(lines) == 1 and fragment in lines[0], proc.stderr
+    assert not out.exists()
+
+
+def test_type_and_required_keys():
+    with pytest.raises(StrategyConfigError, match="seeds must be an integer"):
+        parse_config({"strategy": "re", "budget": "10", "seeds": "many", "factors": {"a": [1, 2]}})
+    with pytest.raises(StrategyConfigError, match="needs 'factors'"):
+        parse_config({"strategy": "re", "budget": "10", "seeds": 3})
+    with pytest.raises(UnknownStrategyError, match="unknown strategy"):
+        parse_config({"strategy": "xx", "budget": "10", "seeds": 3, "factors": {"a": [1, 2]}})
+    with pytest.raises(StrategyConfigError, match="cannot read budget"):
+        parse_config({"strategy": "re", "budget": "lots", "seeds": 3, "factors": {"a": [1, 2]}})
