@@ -1,0 +1,121 @@
+"""``nasbench leaderboard``: ranking, uncertainty, measured values, formats, provenance, determinism."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from nasbench.benchmark import Benchmark
+from strategies import _surrogate as S
+from strategies.errors import StrategyConfigError
+from strategies.leaderboard import FIELDS, LeaderboardConfig, leaderboard
+from test_strategies_standins import HAVE_SURROGATES, StandInSurrogate, synthetic_table
+
+
+@pytest.fixture(scope="module")
+def table_file(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("tables") / "synthetic.parquet"
+    synthetic_table().save(path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def fitted(table_file):
+    from nasbench.table import ResultTable
+
+    bench = Benchmark(ResultTable.load(table_file))
+    y = bench.values_at("valid_acc", bench.max_epoch)
+    return StandInSurrogate().fit(S.design(bench.archs(), len(bench.epochs)), y)
+
+
+def read_csv(path: Path) -> tuple[list[str], list[dict[str, str]]]:
+    text = path.read_text()
+    header = [l for l in text.splitlines() if l.startswith("#")]
+    rows = list(csv.DictReader(io.StringIO("\n".join(l for l in text.splitlines() if not l.startswith("#")))))
+    return header, rows
+
+
+def test_ranks_whole_space_with_uncertainty_and_measurements(table_file, fitted, tmp_path):
+    out = tmp_path / "lb.csv"
+    res = leaderboard(LeaderboardConfig("standin", top=30, fmt="csv"), out, table=table_file, model=fitted)
+    assert res["ranked"] == 6466  # one entry per isomorphism class of the NB201 space
+    header, rows = read_csv(out)
+    assert len(rows) == 30 and list(rows[0]) == list(FIELDS)
+    pred = [float(r["predicted_valid_acc"]) for r in rows]
+    assert pred == sorted(pred, reverse=True)
+    assert all(float(r["predicted_std"]) > 0 for r in rows)
+    assert [int(r["rank"]) for r in rows] == list(range(1, 31))
+    # measured values and cost appear exactly for architectures the table holds
+    for r in rows:
+        assert (r["in_table"] == "True") == (r["measured_valid_acc"] != "") == (r["cost_s"] != "")
+    everything = leaderboard(LeaderboardConfig("standin", top=10**6, fmt="csv"), tmp_path / "all.csv",
+                             table=table_file, model=fitted)["entries"]
+    assert len(everything) == 6466 and sum(e["in_table"] for e in everything) == 120
+    assert all(e["measured_seeds"] == 2 for e in everything if e["in_table"])
+    keys = {h.split(":")[0][2:] for h in header}
+    assert {"model", "table", "table_hash", "space", "versions", "order"} <= keys
+    # full-space mode ranks every index
+    res_all = leaderboard(LeaderboardConfig("standin", top=5, fmt="json", unique=False), tmp_path / "a.json",
+                          table=table_file, model=fitted)
+    assert res_all["ranked"] == 15625
+
+
+def test_formats_and_deterministic_bytes(table_file, fitted, tmp_path):
+    blobs = {}
+    for fmt in ("csv", "json", "md", "html"):
+        a, b = tmp_path / f"a.{fmt}", tmp_path / f"b.{fmt}"
+        for p in (a, b):
+            leaderboard(LeaderboardConfig("standin", top=10, fmt=fmt), p, table=table_file, model=fitted)
+        assert a.read_bytes() == b.read_bytes()
+        blobs[fmt] = a.read_text()
+    doc = json.loads(blobs["json"])
+    assert set(doc) == {"provenance", "entries"} and len(doc["entries"]) == 10
+    assert blobs["md"].startswith("# Architecture leaderboard") and "| rank |" in blobs["md"]
+    assert blobs["html"].startswith("<!DOCTYPE html>") and blobs["html"].count("<tr>") == 11
+    first = doc["entries"][0]["arch"]
+    assert first in blobs["md"] and first.replace("|", "\\|") in blobs["md"] or first in blobs["html"]
+
+
+def test_ties_break_by_index(table_file, tmp_path):
+    class Flat:
+        def predict(self, X, return_std=False):  # type: ignore[no-untyped-def]
+            m = np.full(len(X), 50.0)
+            return (m, np.ones(len(X))) if return_std else m
+
+    res = leaderboard(LeaderboardConfig("flat", top=20, fmt="json"), tmp_path / "f.json", table=table_file, model=Flat())
+    idx = [e["index"] for e in res["entries"]]
+    assert idx == sorted(idx)
+
+
+def test_bad_input(table_file, tmp_path):
+    with pytest.raises(StrategyConfigError):
+        LeaderboardConfig("rf", top=0)
+    with pytest.raises(StrategyConfigError):
+        LeaderboardConfig("rf", fmt="xlsx")  # type: ignore[arg-type]
+    with pytest.raises(StrategyConfigError, match="not found"):
+        leaderboard(LeaderboardConfig("models/missing.skops"), tmp_path / "x.csv", table=table_file)
+    proc = subprocess.run([sys.executable, "-m", "nasbench", "leaderboard", "--surrogate", "rf", "--top", "5",
+                           "--format", "xml", "--out", str(tmp_path / "x")], capture_output=True, text=True)
+    assert proc.returncode == 2 and "--format" in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.skipif(not HAVE_SURROGATES, reason="needs the surrogates package")
+@pytest.mark.parametrize("fmt", ["csv", "md"])
+def test_cli_fits_a_named_surrogate(fmt, table_file, tmp_path):
+    import surrogates
+
+    out = tmp_path / f"lb.{fmt}"
+    proc = subprocess.run([sys.executable, "-m", "nasbench", "leaderboard", "--surrogate", surrogates.DEFAULT_SURROGATE,
+                           "--table", str(table_file), "--top", "15", "--format", fmt, "--out", str(out), "--json"],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    res = json.loads(proc.stdout)
+    assert len(res["entries"]) == 15 and res["provenance"]["model"] == surrogates.DEFAULT_SURROGATE
+    assert out.is_file()
