@@ -206,6 +206,34 @@ class SearchContext:
         return low
 
 
+class UnvisitedSampler:
+    """Uniform draws of valid architectures not yet in ``visited``.
+
+    Rejection sampling while most of the space is unvisited; once that fails, one shuffled
+    list of what is left, so a nearly exhausted space costs O(1) per draw.
+    """
+
+    def __init__(self, context: SearchContext, rng: np.random.Generator, visited: set[int]) -> None:
+        self.context, self.rng, self.visited = context, rng, visited
+        self._left: list[int] | None = None
+
+    def __call__(self) -> int | None:
+        """An unvisited architecture, or ``None`` when every valid one has been visited."""
+        visited = self.visited
+        if self._left is None:
+            for _ in range(64):
+                a = self.context.sample(self.rng)
+                if a not in visited:
+                    return a
+            cand = self.context.candidates
+            self._left = [int(a) for a in cand[self.rng.permutation(len(cand))] if int(a) not in visited]
+        while self._left:
+            a = self._left.pop()
+            if a not in visited:
+                return a
+        return None
+
+
 class Strategy(abc.ABC):
     """Base class of ask/tell search strategies.
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from strategies.base import Proposal, Result, SearchContext, Strategy, check
+from strategies.base import Proposal, Result, SearchContext, Strategy, UnvisitedSampler, check
 
 
 class LocalSearch(Strategy):
@@ -45,19 +45,13 @@ class LocalSearch(Strategy):
         self._init_told = 0
         self._init_best: tuple[int, float] = (-1, -math.inf)
         self._best_nbr: tuple[int, float] = (-1, -math.inf)
+        self._unvisited = UnvisitedSampler(context, rng, self.visited)
 
     def _propose(self, arch: int) -> Proposal:
         self.visited.add(arch)
         self._pending += 1
         return Proposal(arch, self._epoch)
 
-    def _random_unvisited(self) -> int:
-        for _ in range(100):
-            a = self.context.sample(self.rng)
-            if a not in self.visited:
-                return a
-        left = [int(a) for a in self.context.candidates if int(a) not in self.visited]
-        return left[int(self.rng.random() * len(left))] if left else self.context.sample(self.rng)
 
     def _move(self, arch: int, score: float) -> None:
         self.current = (arch, score)
@@ -68,8 +62,16 @@ class LocalSearch(Strategy):
     def ask(self) -> Proposal | None:
         if self.current is None:
             if self._init_asked < self.config.n_init:
+                a = self._unvisited()
+                if a is None:  # every architecture has been evaluated
+                    if self._init_asked == 0 or self._init_told >= self._init_asked:
+                        self._init_asked = self.config.n_init  # climb from what the initial draws found
+                        if self._init_told and self._init_best[0] >= 0:
+                            self._move(*self._init_best)
+                            return self.ask()
+                    return None
                 self._init_asked += 1
-                return self._propose(self._random_unvisited())
+                return self._propose(a)
             return None  # waiting for the initial evaluations
         queue, visited = self._queue, self.visited
         while queue:

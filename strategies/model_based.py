@@ -17,7 +17,7 @@ from typing import Any, Literal
 import numpy as np
 
 from strategies import _surrogate as S
-from strategies.base import Proposal, Result, SearchContext, Strategy, check
+from strategies.base import Proposal, Result, SearchContext, Strategy, UnvisitedSampler, check
 
 
 @dataclass(frozen=True)
@@ -32,6 +32,7 @@ class ModelBasedConfig:
     max_edits: each mutated candidate takes 1..max_edits random elementary changes.
     random_fraction: share of candidates sampled uniformly instead of mutated.
     batch_size: real evaluations per round (the best-scored candidates).
+    fit_every: refit only after this many new results (1 = after every result).
     """
 
     surrogate: str | None = None
@@ -43,6 +44,7 @@ class ModelBasedConfig:
     max_edits: int = 2
     random_fraction: float = 0.0
     batch_size: int = 1
+    fit_every: int = 1
 
     def __post_init__(self) -> None:
         check(self.kappa >= 0, f"kappa must be >= 0, got {self.kappa}")
@@ -52,6 +54,7 @@ class ModelBasedConfig:
         check(self.max_edits >= 1, f"max_edits must be >= 1, got {self.max_edits}")
         check(0 <= self.random_fraction <= 1, f"random_fraction must be in [0, 1], got {self.random_fraction}")
         check(self.batch_size >= 1, f"batch_size must be >= 1, got {self.batch_size}")
+        check(self.fit_every >= 1, f"fit_every must be >= 1, got {self.fit_every}")
 
 
 class ModelBasedSearch(Strategy):
@@ -72,15 +75,11 @@ class ModelBasedSearch(Strategy):
         self._asked = 0
         self._fitted_on = 0
         self.n_fits = 0
+        self._unvisited = UnvisitedSampler(context, rng, self.visited)
 
     # ---- candidates ------------------------------------------------------------------
-    def _random_unvisited(self) -> int:
-        for _ in range(100):
-            a = self.context.sample(self.rng)
-            if a not in self.visited:
-                return a
-        left = [int(a) for a in self.context.candidates if int(a) not in self.visited]
-        return left[int(self.rng.random() * len(left))] if left else self.context.sample(self.rng)
+    def _random_unvisited(self) -> int | None:
+        return self._unvisited()
 
     def candidates(self) -> np.ndarray:
         """int64 ``(m,)`` unvisited candidates: mutations of the best plus random samples."""
@@ -104,7 +103,9 @@ class ModelBasedSearch(Strategy):
                 if a not in self.visited:
                     out.add(a)
         if not out:
-            out.add(self._random_unvisited())
+            a = self._random_unvisited()
+            if a is not None:
+                out.add(a)
         return np.fromiter(sorted(out), dtype=np.int64)
 
     # ---- the surrogate -----------------------------------------------------------------
@@ -125,16 +126,18 @@ class ModelBasedSearch(Strategy):
         return S.acquisition(self.config.acquisition, mean, std, best, self.rng, self.config.kappa)
 
     def _next_round(self) -> None:
-        if len(self.archs) > self._fitted_on or self.n_fits == 0:
+        if self.n_fits == 0 or len(self.archs) - self._fitted_on >= self.config.fit_every:
             self.fit()
         cand = self.candidates()
+        if len(cand) == 0:
+            return
         acq = self.score_candidates(cand)
         acq = np.where(np.isnan(acq), -np.inf, acq)
         top = np.argsort(-acq, kind="stable")[: self.config.batch_size]
         self._queue = [int(a) for a in cand[top][::-1]]
 
     # ---- ask/tell ----------------------------------------------------------------------
-    def ask(self) -> Proposal:
+    def ask(self) -> Proposal | None:
         self._asked += 1
         if self._asked <= self.config.n_init or len(self.archs) < 2:
             arch = self._random_unvisited()
@@ -144,6 +147,8 @@ class ModelBasedSearch(Strategy):
             if not self._queue:
                 self._next_round()
             arch = self._queue.pop() if self._queue else self._random_unvisited()
+        if arch is None:  # every architecture has been evaluated
+            return None
         self.visited.add(arch)
         return Proposal(arch, self._epoch)
 

@@ -81,8 +81,9 @@ def test_budget_never_exceeded(name, budget, small_sim):
         assert len(tr) > 0
         if b.kind == "evals":
             assert tr["evals"][-1] <= b.amount + 1e-9
-            # spent nearly all of it: the next proposal would not have fitted
-            assert tr["evals"][-1] > b.amount - 1 - 1e-9
+            if tr.meta["stop_reason"] == "budget":  # (else it evaluated all 40 cells)
+                # spent nearly all of it: the next proposal would not have fitted
+                assert tr["evals"][-1] > b.amount - 1 - 1e-9
         else:
             assert tr["finish_s"].max() <= b.amount + 1e-6
             assert tr["cost_s"].sum() <= workers * b.amount + 1e-6

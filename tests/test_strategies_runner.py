@@ -201,3 +201,15 @@ def test_nb201_rs_uses_both_seeds_and_stays_deterministic(nb201_table):
     assert len(np.unique(a["arch"])) == 200  # without replacement
     assert a["evals"][-1] == 200 and np.all(a["regret"][~np.isnan(a["regret"])] >= -1e-9)
     assert sim.targets["optimum"] >= sim.targets["top0.1"] >= sim.targets["top1"]
+
+
+@pytest.mark.parametrize("name", ["ls", "bananas", "screened"])
+def test_strategies_that_never_repeat_end_when_the_space_is_exhausted(name):
+    from test_strategies_standins import surrogate_for_tests
+
+    sim, _ = sim_and_archs(n=6)
+    params = {"n_init": 2, "n_candidates": 5} if name != "ls" else {"n_init": 2}
+    tr = run_search(sim, name, seed=0, config=RunConfig(Budget.parse("50")), params=params,
+                    surrogate=surrogate_for_tests())
+    assert sorted(tr["arch"].tolist()) == sorted(sim.context.candidates.tolist())  # each once
+    assert tr.meta["stop_reason"] == "strategy_exhausted"
