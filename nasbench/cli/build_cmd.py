@@ -1,0 +1,147 @@
+"""``nasbench build``: train architectures on a dataset and write a result table."""
+
+from __future__ import annotations
+
+import shlex
+import sys
+from pathlib import Path
+from typing import Any, Optional
+
+import typer
+
+from nasbench.cli import app
+from nasbench.cli._common import JSON_OPTION, echo_json
+from nasbench.errors import ConfigError
+
+
+def _command(parts: dict[str, Any], sets: list[str]) -> str:
+    words = ["nasbench", "build"]
+    for flag, value in parts.items():
+        if value is None or value is False:
+            continue
+        words += [flag] if value is True else [flag, str(value)]
+    for s in sets:
+        words += ["--set", s]
+    return shlex.join(words)
+
+
+@app.command("build")
+def build(
+    out: Path = typer.Option(..., "--out", help="Output table (.parquet)."),
+    space: str = typer.Option("nb201", "--space", help="Search space (nb201)."),
+    dataset: str = typer.Option("digits", "--dataset", help="'digits' (embedded) or npz:PATH."),
+    epochs: Optional[int] = typer.Option(None, "--epochs", help="Training epochs (default: the recipe's)."),
+    seeds: str = typer.Option("1", "--seeds", help="Number of seeds (0..S-1) or a list like 0,3,7."),
+    population: int = typer.Option(50, "--population", help="Runs trained together; 1 = one at a time."),
+    archs: str = typer.Option("unique", "--archs", help="unique | all | N (sampled unique cells) | FILE."),
+    resume: bool = typer.Option(False, "--resume", help="Continue from OUT.shards after an interruption."),
+    executor: str = typer.Option("local", "--executor", help="local | ray."),
+    ray_address: Optional[str] = typer.Option(None, "--ray-address", help="Ray cluster (default: RAY_ADDRESS or local)."),
+    recipe: Optional[str] = typer.Option(None, "--recipe", help="Preset (digits, nb201) or JSON file; default by dataset."),
+    sets: list[str] = typer.Option([], "--set", help="Recipe override key=value (repeatable), e.g. --set lr=0.1."),
+    shards: Optional[Path] = typer.Option(None, "--shards", help="Shard directory (default: OUT.shards)."),
+    quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Train every architecture (x seeds) and write the result table, resumably."""
+    from nasbench.train.build import BuildConfig, build_table, default_recipe_name, parse_seeds
+    from nasbench.train.recipe import resolve_recipe
+
+    overrides = {}
+    for s in sets:
+        key, sep, value = s.partition("=")
+        if not sep:
+            raise ConfigError(f"--set expects key=value, got {s!r}")
+        overrides[key.strip()] = value.strip()
+    rec = resolve_recipe(recipe or default_recipe_name(dataset), overrides)
+    if epochs is not None:
+        if epochs < 1:
+            raise ConfigError(f"--epochs must be >= 1, got {epochs}")
+        rec = rec.replace(epochs=epochs)
+    command = _command(
+        {
+            "--space": space,
+            "--dataset": dataset,
+            "--recipe": recipe,
+            "--epochs": rec.epochs,
+            "--seeds": seeds,
+            "--population": population,
+            "--archs": archs,
+            "--executor": executor if executor != "local" else None,
+            "--out": out,
+        },
+        sets,
+    )
+    config = BuildConfig(
+        dataset=dataset,
+        recipe=rec,
+        out=out,
+        space=space,
+        seeds=parse_seeds(seeds),
+        population=population,
+        archs=archs,
+        resume=resume,
+        executor=executor,
+        ray_address=ray_address,
+        shard_dir=shards,
+        command=command,
+    )
+    if quiet or as_json:
+        summary = build_table(config)
+    else:
+        summary = _with_progress(config, build_table)
+    if as_json:
+        echo_json(summary)
+        return
+    info = summary.get("informativeness") or {}
+    lines = [
+        f"wrote     {summary['out']}  ({summary['archs']} archs x {len(summary['seeds'])} seeds x {summary['epochs']} epochs)",
+        f"runs      {summary['trained_runs']} trained, {summary['resumed_runs']} from shards, {summary['diverged_runs']} diverged",
+        f"time      {summary['wall_s']:.1f} s wall, {summary['train_s']:.1f} s training, {summary['eval_s']:.1f} s eval, "
+        f"{summary['compile_s']:.1f} s compile ({summary['mode']} mode, {summary['populations']} shards)",
+    ]
+    if info.get("seed_spearman") is not None:
+        lines.append(
+            f"quality   seed-seed rho {info['seed_spearman']}, valid-test rho {info['valid_test_spearman']}, "
+            f"p90-p10 {info['spread_p90_p10']}, late gain {info['late_gain']} ({info['n_archs']} connected archs)"
+        )
+    lines.append(f"hash      {summary['content_hash']}")
+    typer.echo("\n".join(lines))
+
+
+def _with_progress(config: Any, run: Any) -> dict[str, Any]:
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    console = Console(file=sys.stderr)
+    columns = (
+        TextColumn("[bold]build[/]"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("arch-seed runs"),
+        TextColumn("{task.fields[rate]}"),
+        TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=console, transient=False) as bar:
+        task = bar.add_task("build", total=None, rate="")
+        seen = {"first": True}
+
+        def progress(ev: dict[str, Any]) -> None:
+            if seen["first"]:
+                bar.reset(task, total=ev["runs_total"], completed=ev["runs_done"], rate="")
+                seen["first"] = False
+                return
+            trained = ev["runs_done"] - ev["resumed_runs"]
+            rate = trained / ev["elapsed_s"] if ev["elapsed_s"] > 0 else 0.0
+            bar.update(task, completed=ev["runs_done"], rate=f"{rate:.2f} runs/s")
+
+        return run(config, progress=progress)

@@ -1,0 +1,550 @@
+"""Build a result table: partition the runs into populations, train, write shards, merge.
+
+Crash safety: every finished population is written as its own small parquet shard
+(atomic rename) in ``OUT.shards/``, next to a ``manifest.json`` that records everything
+the results depend on (space, dataset fingerprint, recipe, architectures, seeds,
+population size, slot capacities). ``resume=True`` checks the manifest, skips the
+populations whose shard exists and trains the rest; the partition is a pure function of
+the arguments, so a resumed build trains exactly the same populations as an
+uninterrupted one and the merged table has the same rows. Only ``time_s`` (measured wall
+time) differs between two builds.
+
+Executors: ``local`` trains in this process (one population at a time per local JAX
+device); ``ray`` sends each population to a Ray task on an existing cluster
+(``address``, or ``RAY_ADDRESS``) or a fresh local instance, requesting one GPU per task
+where the cluster has GPUs. Results come back to the driver, which writes the shards.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from nasbench._atomic import atomic_path, atomic_write_text
+from nasbench.errors import ConfigError, NasbenchError, TableFormatError, UnknownSpaceError
+from nasbench.table import ResultTable, package_versions
+from nasbench.train.recipe import Recipe
+
+log = logging.getLogger(__name__)
+
+SHARD_FORMAT = "nasbench-build-shards"
+SHARD_VERSION = 1
+EXECUTORS = ("local", "ray")
+#: In per-architecture mode (population 1) this many runs share one shard file.
+SINGLE_SHARD_RUNS = 32
+#: Bump when a change to the trainer changes the numbers it produces: a resumed build
+#: then refuses shards written by the old trainer.
+TRAINER_VERSION = 1
+METRICS = ("train_loss", "train_acc", "valid_loss", "valid_acc", "test_loss", "test_acc", "time_s")
+
+
+@dataclass(frozen=True)
+class BuildConfig:
+    """Everything ``nasbench build`` needs.
+
+    Attributes:
+        dataset: ``digits`` or ``npz:PATH``.
+        recipe: the training recipe (``--epochs`` already applied).
+        out: output table path (parquet).
+        space: search-space name (only ``nb201`` can be trained).
+        seeds: seed ids; every architecture trains once per seed.
+        population: K runs per compiled program; 1 trains one architecture at a time.
+        archs: ``unique``, ``all``, an integer N (N unique cells sampled with seed 0) or a
+            file with one architecture (index or string) per line.
+        resume: continue the build from ``OUT.shards``.
+        executor: ``local`` or ``ray``.
+        ray_address: Ray cluster address (``None``: ``RAY_ADDRESS`` or a local instance).
+        shard_dir: shard directory (default ``OUT.shards``).
+        command: the command line recorded in the table's metadata.
+    """
+
+    dataset: str
+    recipe: Recipe
+    out: Path
+    space: str = "nb201"
+    seeds: tuple[int, ...] = (0,)
+    population: int = 50
+    archs: str = "unique"
+    resume: bool = False
+    executor: str = "local"
+    ray_address: str | None = None
+    shard_dir: Path | None = None
+    command: str | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "out", Path(self.out))
+        object.__setattr__(self, "seeds", tuple(int(s) for s in self.seeds))
+        if self.shard_dir is not None:
+            object.__setattr__(self, "shard_dir", Path(self.shard_dir))
+        if not self.seeds:
+            raise ConfigError("give at least one seed")
+        if len(set(self.seeds)) != len(self.seeds) or min(self.seeds) < 0:
+            raise ConfigError(f"seeds must be distinct non-negative integers, got {list(self.seeds)}")
+        if self.population < 1:
+            raise ConfigError(f"--population must be >= 1, got {self.population}")
+        if self.executor not in EXECUTORS:
+            raise ConfigError(f"unknown executor {self.executor!r}; use one of {', '.join(EXECUTORS)}")
+
+    @property
+    def shards(self) -> Path:
+        return self.shard_dir or self.out.with_name(self.out.name + ".shards")
+
+
+# ---- planning ------------------------------------------------------------------------------
+def resolve_space(name: str) -> Any:
+    from nasbench.spaces import space_class
+
+    if name != "nb201":
+        try:
+            space_class(name)
+        except UnknownSpaceError:
+            raise UnknownSpaceError(f"unknown space {name!r}; the trainer supports nb201") from None
+        raise ConfigError(f"space {name!r} has no network to train; the trainer supports nb201")
+    from nasbench.spaces.nb201 import NB201Space
+
+    return NB201Space()
+
+
+def resolve_archs(space: Any, spec: str) -> np.ndarray:
+    """Sorted unique space indices for ``unique``, ``all``, ``N`` or a file.
+
+    Raises:
+        ConfigError: a bad N, a missing file, or a line that is not an architecture.
+    """
+    spec = str(spec).strip()
+    if spec == "unique":
+        return np.asarray(space.unique_indices(), np.int64)
+    if spec == "all":
+        return np.arange(space.size, dtype=np.int64)
+    if spec.isdigit():
+        n = int(spec)
+        uniq = np.asarray(space.unique_indices(), np.int64)
+        if not 1 <= n <= len(uniq):
+            raise ConfigError(f"--archs N must be in 1..{len(uniq)} (unique cells), got {n}")
+        return np.sort(np.random.default_rng(0).choice(uniq, n, replace=False))
+    path = Path(spec)
+    if not path.is_file():
+        raise ConfigError(f"--archs must be unique, all, a number or a file; {spec!r} is none of these")
+    out = []
+    for lineno, line in enumerate(path.read_text().splitlines(), 1):
+        text = line.split("#", 1)[0].strip()
+        if not text:
+            continue
+        try:
+            out.append(space.index(text))
+        except NasbenchError as exc:
+            raise ConfigError(f"{path}:{lineno}: {exc}") from None
+    if not out:
+        raise ConfigError(f"{path} lists no architectures")
+    return np.unique(np.asarray(out, np.int64))
+
+
+@dataclass
+class BuildPlan:
+    """The runs and their deterministic partition into populations (shards)."""
+
+    arch: np.ndarray  # (n,) space index per run
+    seed: np.ndarray  # (n,)
+    ops: np.ndarray  # (n, 6)
+    groups: list[np.ndarray]  # run positions per shard
+    capacities: dict[str, int]
+    mode: str
+    key: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def build_hash(self) -> str:
+        return "sha256:" + hashlib.sha256(json.dumps(self.key, sort_keys=True).encode()).hexdigest()
+
+
+def plan_build(config: BuildConfig, space: Any, dataset: Any) -> BuildPlan:
+    from nasbench.train.population import partition
+
+    archs = resolve_archs(space, config.archs)
+    arch = np.repeat(archs, len(config.seeds))
+    seed = np.tile(np.asarray(config.seeds, np.int64), len(archs))
+    ops = space.op_matrix(arch).astype(np.int32)
+    if config.population == 1:
+        mode, caps = "single", {}
+        groups = [np.arange(i, min(i + SINGLE_SHARD_RUNS, len(arch))) for i in range(0, len(arch), SINGLE_SHARD_RUNS)]
+    else:
+        mode = "population"
+        groups, caps = partition(ops, config.population)
+    key = {
+        "trainer_version": TRAINER_VERSION,
+        "space": {"name": space.name, "config": space.config()},
+        "dataset": {"name": config.dataset, "fingerprint": dataset.fingerprint},
+        "recipe": config.recipe.to_dict(),
+        "recipe_hash": config.recipe.content_hash(),
+        "archs_sha256": hashlib.sha256(archs.tobytes()).hexdigest(),
+        "n_archs": len(archs),
+        "seeds": list(config.seeds),
+        "population": config.population,
+        "mode": mode,
+        "capacities": caps,
+    }
+    return BuildPlan(arch, seed, ops, groups, caps, mode, key)
+
+
+# ---- shards --------------------------------------------------------------------------------
+def _shard_path(shards: Path, i: int) -> Path:
+    return shards / f"pop-{i:05d}.parquet"
+
+
+def _prepare_shards(config: BuildConfig, plan: BuildPlan) -> set[int]:
+    """Create or check ``OUT.shards``; return the shard ids already complete."""
+    shards = config.shards
+    manifest = shards / "manifest.json"
+    parent = config.out.parent if str(config.out.parent) else Path(".")
+    if not parent.is_dir():
+        raise NasbenchError(f"output directory does not exist: {parent}")
+    if not os.access(parent, os.W_OK):
+        raise NasbenchError(f"output directory is not writable: {parent}")
+    if config.out.is_dir():
+        raise NasbenchError(f"output path is a directory: {config.out}")
+    body = {
+        "format": SHARD_FORMAT,
+        "version": SHARD_VERSION,
+        "build_hash": plan.build_hash,
+        "n_shards": len(plan.groups),
+        "n_runs": len(plan.arch),
+        "key": plan.key,
+    }
+    if manifest.exists():
+        if not config.resume:
+            raise ConfigError(
+                f"{shards} holds a previous build; pass --resume to continue it, or remove the directory"
+            )
+        try:
+            old = json.loads(manifest.read_text())
+        except (OSError, json.JSONDecodeError) as exc:
+            raise TableFormatError(f"cannot read {manifest}: {exc}") from None
+        if old.get("build_hash") != plan.build_hash:
+            diff = _key_diff(old.get("key", {}), plan.key)
+            raise ConfigError(
+                f"--resume: {shards} was built with different settings ({diff}); "
+                "use the same arguments or remove the directory"
+            )
+    else:
+        try:
+            shards.mkdir(parents=False, exist_ok=True)
+        except OSError as exc:
+            raise NasbenchError(f"cannot create {shards}: {exc.strerror}") from None
+        atomic_write_text(manifest, json.dumps(body, indent=1, sort_keys=True))
+    done = set()
+    for i in range(len(plan.groups)):
+        if _shard_path(shards, i).exists():
+            done.add(i)
+    return done
+
+
+def _key_diff(old: dict[str, Any], new: dict[str, Any]) -> str:
+    parts = []
+    for k in sorted(set(old) | set(new)):
+        if old.get(k) == new.get(k):
+            continue
+        if k == "recipe" and isinstance(old.get(k), dict):
+            fields = [f for f in sorted(set(old[k]) | set(new[k])) if old[k].get(f) != new[k].get(f)]
+            parts.append("recipe " + ", ".join(f"{f}: {old[k].get(f)!r} -> {new[k].get(f)!r}" for f in fields))
+        elif k in ("recipe_hash", "capacities"):
+            continue
+        else:
+            parts.append(k)
+    return "; ".join(parts) or "build hash"
+
+
+def _write_shard(path: Path, results: Any, epochs: int, build_hash: str) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    n = len(results.arch_index)
+    cols: dict[str, Any] = {
+        "arch_index": pa.array(np.repeat(results.arch_index, epochs).astype(np.int32)),
+        "seed": pa.array(np.repeat(results.seed, epochs).astype(np.int32)),
+        "epoch": pa.array(np.tile(np.arange(1, epochs + 1, dtype=np.int32), n)),
+    }
+    for m in METRICS:
+        cols[m] = pa.array(np.asarray(results.metrics[m], np.float32).reshape(-1))
+    cols["diverged"] = pa.array(np.repeat(results.diverged, epochs))
+    cols["params"] = pa.array(np.repeat(results.params, epochs).astype(np.float64))
+    cols["flops"] = pa.array(np.repeat(results.flops, epochs).astype(np.float64))
+    meta = {"build_hash": build_hash, "timing": results.timing}
+    tbl = pa.table(cols).replace_schema_metadata({b"nasbench-shard": json.dumps(meta).encode()})
+    with atomic_path(path) as tmp:
+        pq.write_table(tbl, tmp, compression="zstd")
+
+
+def _read_shards(shards: Path, n: int, build_hash: str) -> tuple[Any, dict[str, float]]:
+    import pandas as pd
+    import pyarrow.parquet as pq
+
+    frames, timing = [], {"train_s": 0.0, "eval_s": 0.0, "members": 0, "padded": 0}
+    for i in range(n):
+        p = _shard_path(shards, i)
+        try:
+            tbl = pq.read_table(p)
+        except Exception as exc:
+            raise TableFormatError(f"cannot read shard {p}: {str(exc).splitlines()[0]}") from None
+        meta = json.loads((tbl.schema.metadata or {}).get(b"nasbench-shard", b"{}"))
+        if meta.get("build_hash") != build_hash:
+            raise TableFormatError(f"shard {p} belongs to a different build")
+        for k in timing:
+            timing[k] += float(meta.get("timing", {}).get(k, 0.0))
+        frames.append(tbl.to_pandas())
+    return pd.concat(frames, ignore_index=True), timing
+
+
+# ---- executors -------------------------------------------------------------------------------
+ProgressFn = Callable[[dict[str, Any]], None]
+
+_TRAINERS: dict[Any, Any] = {}
+_TRAINERS_LOCK = threading.Lock()
+
+
+def _trainer(recipe: Recipe, dataset: Any, capacities: dict[str, int], population: int, mode: str, device: Any = None) -> Any:
+    """A cached trainer (so a Ray worker compiles once for many populations)."""
+    from nasbench.train.population import PopulationTrainer
+
+    key = (recipe, dataset.fingerprint, tuple(sorted(capacities.items())), population, mode, str(device))
+    with _TRAINERS_LOCK:
+        if key not in _TRAINERS:
+            _TRAINERS[key] = PopulationTrainer(recipe, dataset, capacities, population, mode=mode, device=device)
+        return _TRAINERS[key]
+
+
+def _train_group(recipe: Recipe, dataset: Any, capacities: dict[str, int], population: int, mode: str,
+                 arch: np.ndarray, seed: np.ndarray, ops: np.ndarray, device: Any = None) -> Any:
+    tr = _trainer(recipe, dataset, capacities, population, mode, device)
+    c0 = tr.compile_s
+    res = tr.train(arch, seed, ops)
+    res.timing["compile_s"] = tr.compile_s - c0
+    return res
+
+
+def _run_local(config: BuildConfig, plan: BuildPlan, dataset: Any, todo: list[int], on_done: Callable[[int, Any], None]) -> dict[str, Any]:
+    import jax
+
+    devices = jax.local_devices()
+    if len(devices) == 1 or len(todo) == 1:
+        for i in todo:
+            g = plan.groups[i]
+            on_done(i, _train_group(config.recipe, dataset, plan.capacities, config.population, plan.mode,
+                                    plan.arch[g], plan.seed[g], plan.ops[g], devices[0]))
+        return {"devices": [str(devices[0])]}
+    # several local devices: one worker thread per device, populations shared out
+    from concurrent.futures import ThreadPoolExecutor
+
+    lock = threading.Lock()
+    queue = list(todo)
+
+    def worker(dev: Any) -> None:
+        while True:
+            with lock:
+                if not queue:
+                    return
+                i = queue.pop(0)
+            g = plan.groups[i]
+            res = _train_group(config.recipe, dataset, plan.capacities, config.population, plan.mode,
+                               plan.arch[g], plan.seed[g], plan.ops[g], dev)
+            with lock:
+                on_done(i, res)
+
+    with ThreadPoolExecutor(len(devices)) as pool:
+        for f in [pool.submit(worker, d) for d in devices]:
+            f.result()
+    return {"devices": [str(d) for d in devices]}
+
+
+def _ray_task(recipe_dict: dict[str, Any], dataset: Any, capacities: dict[str, int], population: int, mode: str,
+              arch: np.ndarray, seed: np.ndarray, ops: np.ndarray) -> Any:
+    return _train_group(Recipe.from_dict(recipe_dict), dataset, capacities, population, mode, arch, seed, ops)
+
+
+def _run_ray(config: BuildConfig, plan: BuildPlan, dataset: Any, todo: list[int], on_done: Callable[[int, Any], None]) -> dict[str, Any]:
+    try:
+        import ray
+    except ImportError:
+        raise ConfigError("--executor ray needs the 'ray' package (pip install 'nasbench-explorer[ray]')") from None
+    address = config.ray_address or os.environ.get("RAY_ADDRESS")
+    started = False
+    if not ray.is_initialized():
+        try:
+            ray.init(address=address, include_dashboard=False, log_to_driver=False, logging_level=logging.WARNING)
+        except ConnectionError as exc:
+            raise ConfigError(f"cannot connect to the Ray cluster at {address}: {exc}") from None
+        started = True
+    try:
+        res = ray.cluster_resources()
+        gpus = float(res.get("GPU", 0))
+        opts: dict[str, Any] = {"num_gpus": 1, "num_cpus": 1} if gpus >= 1 else {"num_cpus": max(1, int(res.get("CPU", 1)) // max(1, len(ray.nodes())))}
+        task = ray.remote(max_retries=2)(_ray_task).options(**opts)
+        data_ref = ray.put(dataset)
+        recipe_dict = config.recipe.to_dict()
+        slots = max(1, int(gpus) if gpus >= 1 else len(ray.nodes()))
+        pending: dict[Any, int] = {}
+        queue = list(todo)
+        while queue or pending:
+            while queue and len(pending) < 2 * slots:
+                i = queue.pop(0)
+                g = plan.groups[i]
+                ref = task.remote(recipe_dict, data_ref, plan.capacities, config.population, plan.mode,
+                                  plan.arch[g], plan.seed[g], plan.ops[g])
+                pending[ref] = i
+            ready, _ = ray.wait(list(pending), num_returns=1)
+            for ref in ready:
+                i = pending.pop(ref)
+                try:
+                    on_done(i, ray.get(ref))
+                except ray.exceptions.RayTaskError as exc:
+                    cause = exc.cause if isinstance(getattr(exc, "cause", None), Exception) else exc
+                    if isinstance(cause, NasbenchError):
+                        raise cause from None
+                    raise
+        return {"ray": {"address": address or "local", "gpus": gpus, "task_options": opts}}
+    finally:
+        if started:
+            ray.shutdown()
+
+
+# ---- the build -------------------------------------------------------------------------------
+def build_table(config: BuildConfig, *, progress: ProgressFn | None = None) -> dict[str, Any]:
+    """Train every run of ``config`` (skipping finished shards on resume) and write the table.
+
+    Args:
+        config: the build.
+        progress: called after each finished shard with ``runs_done``, ``runs_total``,
+            ``shards_done``, ``shards_total``, ``elapsed_s`` (and once at the start).
+
+    Returns:
+        a JSON-ready summary (counts, timing, informativeness, output path).
+
+    Raises:
+        NasbenchError: bad input, resume mismatch, unwritable output, memory too small.
+    """
+    from nasbench.train.data import load_dataset
+    from nasbench.train.informativeness import informativeness
+
+    t_start = time.perf_counter()
+    space = resolve_space(config.space)
+    dataset = load_dataset(config.dataset, config.recipe)
+    plan = plan_build(config, space, dataset)
+    done = _prepare_shards(config, plan)
+    todo = [i for i in range(len(plan.groups)) if i not in done]
+    runs_total = len(plan.arch)
+    state = {"runs_done": sum(len(plan.groups[i]) for i in done), "shards_done": len(done), "trained_runs": 0,
+             "train_s": 0.0, "eval_s": 0.0, "compile_s": 0.0}
+    resumed = {"shards": len(done), "runs": state["runs_done"]}
+
+    def report() -> None:
+        if progress:
+            progress({
+                "runs_done": state["runs_done"], "runs_total": runs_total,
+                "shards_done": state["shards_done"], "shards_total": len(plan.groups),
+                "elapsed_s": time.perf_counter() - t_start, "resumed_runs": resumed["runs"],
+            })
+
+    def on_done(i: int, res: Any) -> None:
+        _write_shard(_shard_path(config.shards, i), res, config.recipe.epochs, plan.build_hash)
+        state["runs_done"] += len(res.arch_index)
+        state["trained_runs"] += len(res.arch_index)
+        state["shards_done"] += 1
+        for k in ("train_s", "eval_s", "compile_s"):
+            state[k] += float(res.timing.get(k, 0.0))
+        log.info("shard %d done (%d runs)", i, len(res.arch_index))
+        report()
+
+    report()
+    if todo:
+        runner = _run_local if config.executor == "local" else _run_ray
+        exec_info = runner(config, plan, dataset, todo, on_done)
+    else:
+        exec_info = {}
+    frame, timing = _read_shards(config.shards, len(plan.groups), plan.build_hash)
+    if len(frame) != runs_total * config.recipe.epochs:
+        raise TableFormatError(f"shards hold {len(frame)} rows; expected {runs_total * config.recipe.epochs}")
+    meta = {
+        "dataset": config.dataset,
+        "dataset_info": dataset.summary(),
+        "recipe": config.recipe.to_dict(),
+        "recipe_hash": config.recipe.content_hash(),
+        "build_command": config.command,
+        "build": {
+            "population": config.population,
+            "mode": plan.mode,
+            "archs": config.archs,
+            "n_shards": len(plan.groups),
+            "capacities": plan.capacities,
+            "build_hash": plan.build_hash,
+            "train_s": round(timing["train_s"], 2),
+            "eval_s": round(timing["eval_s"], 2),
+            "executor": config.executor,
+        },
+        "source": "nasbench build",
+        "notes": [
+            "time_s: cumulative training seconds (evaluation and compilation excluded); each run's "
+            "FLOP-weighted share of its population's measured wall time, so it differs between builds",
+            "test metrics are stored at the final epoch"
+            + (" and every epoch" if config.recipe.test_every_epoch else " only"),
+        ],
+        "versions": package_versions("jax", "jaxlib", "flax", "optax"),
+    }
+    table = ResultTable.from_records(space, frame, metrics=METRICS, arch_columns=("params", "flops"), metadata=meta)
+    try:
+        info = informativeness(table)
+    except Exception as exc:  # figures are advisory; never lose a finished build over them
+        log.warning("informativeness failed: %s", exc)
+        info = {}
+    table = dataclasses.replace(table, metadata={**meta, "informativeness": info})
+    saved = table.save(config.out)
+    wall = time.perf_counter() - t_start
+    return {
+        "out": str(config.out),
+        "shards": str(config.shards),
+        "archs": int(table.n_archs),
+        "seeds": list(config.seeds),
+        "epochs": config.recipe.epochs,
+        "runs": runs_total,
+        "trained_runs": state["trained_runs"],
+        "resumed_runs": resumed["runs"],
+        "diverged_runs": int(table.diverged.sum()),
+        "populations": len(plan.groups),
+        "mode": plan.mode,
+        "wall_s": round(wall, 2),
+        "train_s": round(state["train_s"], 2),
+        "eval_s": round(state["eval_s"], 2),
+        "compile_s": round(state["compile_s"], 2),
+        "runs_per_s": round(state["trained_runs"] / wall, 4) if state["trained_runs"] else None,
+        "content_hash": saved["content_hash"],
+        "informativeness": info,
+        **exec_info,
+    }
+
+
+def default_recipe_name(dataset: str) -> str:
+    """``digits`` for the embedded dataset, ``nb201`` for user datasets."""
+    return "digits" if dataset == "digits" else "nb201"
+
+
+def parse_seeds(text: str) -> tuple[int, ...]:
+    """``3`` -> (0, 1, 2); ``0,5,7`` -> (0, 5, 7)."""
+    text = str(text).strip()
+    try:
+        if "," in text:
+            return tuple(int(s) for s in text.split(",") if s.strip())
+        n = int(text)
+    except ValueError:
+        raise ConfigError(f"--seeds must be a count or a comma-separated list, got {text!r}") from None
+    if n < 1:
+        raise ConfigError(f"--seeds must be >= 1, got {n}")
+    return tuple(range(n))
+

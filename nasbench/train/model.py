@@ -1,0 +1,248 @@
+"""The NAS-Bench-201 macro network in Flax, built from a cell (the cell itself builds nothing).
+
+Stem (Conv3x3-BN) -> stage 1 cells -> reduction -> stage 2 cells -> reduction -> stage 3
+cells -> BN-ReLU -> global average pooling -> dense classifier. Convolution ops are
+ReLU-Conv-BN; ``avg_pool_3x3`` is stride-1 average pooling that ignores padding;
+``skip_connect`` is the identity and ``none`` the zero tensor. Node ``j`` of a cell
+sums one op per earlier node; the cell's output is node 3.
+
+:class:`NB201Network` with ``ops=None`` is the *supernet*: it holds the parameters of
+both convolution ops on every edge. A population stores one supernet parameter tree per
+member; a single architecture's own network holds exactly the subset its ops use, with
+identical values for the same key (Flax derives each submodule's key from its name).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+from jax import lax
+
+from nasbench.spaces.nb201 import CONV1, CONV3, EDGES, NONE, POOL, SKIP
+from nasbench.train.recipe import Recipe
+
+BN_EPS = 1e-5
+
+
+# ---- parameter-free ops shared by the Flax network and the population forward -----------
+def avg_pool3(x: jax.Array) -> jax.Array:
+    """3x3 stride-1 average pooling, padding excluded from the mean. ``x``: ``(..., H, W, C)``."""
+    nd = x.ndim
+    window = (1,) * (nd - 3) + (3, 3, 1)
+    pad = [(0, 0)] * (nd - 3) + [(1, 1), (1, 1), (0, 0)]
+    total = lax.reduce_window(x, 0.0, lax.add, window, (1,) * nd, pad)
+    ones = jnp.ones((1, *x.shape[-3:-1], 1), x.dtype)
+    count = lax.reduce_window(ones, 0.0, lax.add, (1, 3, 3, 1), (1, 1, 1, 1), [(0, 0), (1, 1), (1, 1), (0, 0)])
+    return total / count.reshape(count.shape[1:])
+
+
+def avg_pool2(x: jax.Array) -> jax.Array:
+    """2x2 stride-2 average pooling; an odd size keeps its last row/column (``ceil(H/2)``)."""
+    nd = x.ndim
+    h, w = x.shape[-3], x.shape[-2]
+    window = (1,) * (nd - 3) + (2, 2, 1)
+    pad = [(0, 0)] * (nd - 3) + [(0, h % 2), (0, w % 2), (0, 0)]
+    total = lax.reduce_window(x, 0.0, lax.add, window, window, pad)
+    ones = jnp.ones((1, h, w, 1), x.dtype)
+    count = lax.reduce_window(ones, 0.0, lax.add, (1, 2, 2, 1), (1, 2, 2, 1), [(0, 0), *pad[-3:-1], (0, 0)])
+    return total / count.reshape(count.shape[1:])
+
+
+# ---- Flax modules ------------------------------------------------------------------------
+class ReLUConvBN(nn.Module):
+    """ReLU -> Conv (no bias, padding k//2) -> BatchNorm."""
+
+    features: int
+    kernel: int
+    stride: int = 1
+    bn_momentum: float = 0.9
+
+    @nn.compact
+    def __call__(self, x: jax.Array, train: bool) -> jax.Array:
+        p = self.kernel // 2
+        x = nn.relu(x)
+        x = nn.Conv(
+            self.features,
+            (self.kernel, self.kernel),
+            strides=(self.stride, self.stride),
+            padding=((p, p), (p, p)),
+            use_bias=False,
+            name="conv",
+        )(x)
+        return nn.BatchNorm(
+            use_running_average=not train, momentum=self.bn_momentum, epsilon=BN_EPS, name="bn"
+        )(x)
+
+
+class Stem(nn.Module):
+    features: int
+    bn_momentum: float = 0.9
+
+    @nn.compact
+    def __call__(self, x: jax.Array, train: bool) -> jax.Array:
+        x = nn.Conv(self.features, (3, 3), padding=((1, 1), (1, 1)), use_bias=False, name="conv")(x)
+        return nn.BatchNorm(use_running_average=not train, momentum=self.bn_momentum, epsilon=BN_EPS, name="bn")(x)
+
+
+class ResidualReduction(nn.Module):
+    """NAS-Bench-201's reduction: ReLUConvBN 3x3/2 -> ReLUConvBN 3x3, plus AvgPool2 -> Conv1x1."""
+
+    features: int
+    bn_momentum: float = 0.9
+
+    @nn.compact
+    def __call__(self, x: jax.Array, train: bool) -> jax.Array:
+        y = ReLUConvBN(self.features, 3, 2, self.bn_momentum, name="conv_a")(x, train)
+        y = ReLUConvBN(self.features, 3, 1, self.bn_momentum, name="conv_b")(y, train)
+        s = nn.Conv(self.features, (1, 1), use_bias=False, name="shortcut")(avg_pool2(x))
+        return y + s
+
+
+class PoolReduction(nn.Module):
+    """The digits recipe's reduction: AvgPool2 -> ReLU-Conv1x1-BN."""
+
+    features: int
+    bn_momentum: float = 0.9
+
+    @nn.compact
+    def __call__(self, x: jax.Array, train: bool) -> jax.Array:
+        return ReLUConvBN(self.features, 1, 1, self.bn_momentum, name="proj")(avg_pool2(x), train)
+
+
+class Cell(nn.Module):
+    """An NB201 cell. ``ops=None`` builds every parametric op (supernet, for initialisation)."""
+
+    ops: tuple[int, ...] | None
+    features: int
+    bn_momentum: float = 0.9
+
+    @nn.compact
+    def __call__(self, x: jax.Array, train: bool) -> jax.Array:
+        def conv(k: int, kernel: int) -> ReLUConvBN:
+            return ReLUConvBN(self.features, kernel, 1, self.bn_momentum, name=f"e{k}_conv{kernel}")
+
+        nodes = [x]
+        for j in range(1, 4):
+            acc = jnp.zeros_like(x)
+            for k, (to, frm) in enumerate(EDGES):
+                if to != j:
+                    continue
+                h = nodes[frm]
+                if self.ops is None:  # supernet: every op, summed (only used by init)
+                    acc = acc + conv(k, 1)(h, train) + conv(k, 3)(h, train) + avg_pool3(h) + h
+                    continue
+                op = self.ops[k]
+                if op == SKIP:
+                    acc = acc + h
+                elif op == CONV1:
+                    acc = acc + conv(k, 1)(h, train)
+                elif op == CONV3:
+                    acc = acc + conv(k, 3)(h, train)
+                elif op == POOL:
+                    acc = acc + avg_pool3(h)
+                # NONE adds nothing
+            nodes.append(acc)
+        return nodes[3]
+
+
+class NB201Network(nn.Module):
+    """The macro network for one cell (``ops``) or the supernet (``ops=None``).
+
+    Input ``(B, H, W, C)`` images; output ``(B, n_classes)`` logits.
+    """
+
+    recipe: Recipe
+    n_classes: int
+    ops: tuple[int, ...] | None = None
+
+    @nn.compact
+    def __call__(self, x: jax.Array, train: bool = False) -> jax.Array:
+        r = self.recipe
+        m = r.bn_momentum
+        x = Stem(r.channels[0], m, name="stem")(x, train)
+        for s, c in enumerate(r.channels):
+            if s > 0:
+                block = ResidualReduction if r.reduction == "residual" else PoolReduction
+                x = block(c, m, name=f"reduce{s}")(x, train)
+            for i in range(r.cells_per_stage):
+                x = Cell(self.ops, c, m, name=f"cell{s}_{i}")(x, train)
+        x = nn.BatchNorm(use_running_average=not train, momentum=m, epsilon=BN_EPS, name="head_bn")(x)
+        x = nn.relu(x).mean(axis=(-3, -2))
+        return nn.Dense(self.n_classes, name="classifier")(x)
+
+
+def init_variables(
+    key: jax.Array, recipe: Recipe, image_shape: Sequence[int], n_classes: int, ops: tuple[int, ...] | None = None
+) -> dict[str, Any]:
+    """``{'params': ..., 'batch_stats': ...}`` for one network (the supernet if ``ops`` is None)."""
+    net = NB201Network(recipe, n_classes, ops)
+    return net.init(key, jnp.zeros((1, *image_shape), jnp.float32), train=False)
+
+
+# ---- analytic cost ----------------------------------------------------------------------
+def spatial_sizes(image_shape: Sequence[int]) -> list[tuple[int, int]]:
+    """(H, W) of the three stages."""
+    h, w = int(image_shape[0]), int(image_shape[1])
+    out = [(h, w)]
+    for _ in range(2):
+        h, w = (h + 1) // 2, (w + 1) // 2
+        out.append((h, w))
+    return out
+
+
+def arch_cost(recipe: Recipe, ops: Sequence[int], image_shape: Sequence[int], n_classes: int) -> dict[str, float]:
+    """Parameters and forward FLOPs per image (2 x multiply-adds of convs and the classifier).
+
+    Counts every op of the cell, also ops on edges no input-to-output path uses (as
+    NAS-Bench-201 does).
+    """
+    r = recipe
+    c_in = int(image_shape[2])
+    sizes = spatial_sizes(image_shape)
+    c0 = r.channels[0]
+    h, w = sizes[0]
+    params = 9 * c_in * c0 + 2 * c0
+    flops = 2 * 9 * c_in * c0 * h * w
+    for s, c in enumerate(r.channels):
+        h, w = sizes[s]
+        if s > 0:
+            cp = r.channels[s - 1]
+            if r.reduction == "residual":
+                params += 9 * cp * c + 2 * c + 9 * c * c + 2 * c + cp * c
+                flops += 2 * h * w * (9 * cp * c + 9 * c * c + cp * c)
+            else:
+                params += cp * c + 2 * c
+                flops += 2 * h * w * cp * c
+        n1 = sum(1 for o in ops if o == CONV1)
+        n3 = sum(1 for o in ops if o == CONV3)
+        params += r.cells_per_stage * (n1 * (c * c + 2 * c) + n3 * (9 * c * c + 2 * c))
+        flops += r.cells_per_stage * 2 * h * w * (n1 * c * c + n3 * 9 * c * c)
+    c2 = r.channels[2]
+    params += 2 * c2 + c2 * n_classes + n_classes
+    flops += 2 * c2 * n_classes
+    return {"params": float(params), "flops": float(flops)}
+
+
+def count_params(params: Any) -> int:
+    return int(sum(x.size for x in jax.tree_util.tree_leaves(params)))
+
+
+__all__ = [
+    "NB201Network",
+    "ReLUConvBN",
+    "Cell",
+    "Stem",
+    "ResidualReduction",
+    "PoolReduction",
+    "arch_cost",
+    "init_variables",
+    "count_params",
+    "spatial_sizes",
+    "avg_pool3",
+    "avg_pool2",
+    "NONE",
+]

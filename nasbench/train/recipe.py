@@ -1,0 +1,207 @@
+"""The training recipe: one frozen, hashable config recorded in every table it builds.
+
+Presets:
+    ``digits``: the recipe of the shipped digits table. Reduction blocks are 2x2 average
+        pooling plus a ReLU-Conv1x1-BN instead of NAS-Bench-201's residual 3x3 blocks:
+        on 8x8 images the two residual blocks hold most of the network's capacity, so
+        every cell trains to roughly the same accuracy and seed noise dominates the
+        ranking. With the pooling blocks the cell carries the features and cell
+        structure dominates (see ``benchmarks/TRAINING.md`` for the measured figures).
+    ``nb201``: NAS-Bench-201's network (residual reduction blocks, 5 cells per stage,
+        16/32/64 channels) and optimiser; the default for user datasets.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from nasbench.errors import ConfigError
+
+REDUCTIONS = ("residual", "pool")
+SCHEDULES = ("cosine", "constant")
+AUGMENTATIONS = ("none", "crop", "crop_flip")
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """How every architecture in a table is trained.
+
+    Attributes:
+        channels: channels of the three stages.
+        cells_per_stage: cells stacked in each stage.
+        reduction: ``residual`` (NAS-Bench-201's basic block, stride-2 3x3 convolutions
+            plus an avg-pool/1x1 shortcut) or ``pool`` (2x2 average pooling followed by
+            ReLU-Conv1x1-BN).
+        epochs: training epochs.
+        batch_size: training batch size (each epoch drops the incomplete last batch).
+        lr: peak learning rate.
+        momentum: SGD momentum.
+        nesterov: Nesterov momentum.
+        weight_decay: decoupled-from-loss L2 added to the gradient (``optax.add_decayed_weights``).
+        schedule: ``cosine`` (decay to 0 over all steps) or ``constant``.
+        warmup_epochs: linear warm-up epochs before the schedule.
+        n_train, n_valid, n_test: split sizes (``None``: everything available).
+        split_seed: seed of the deterministic train/valid/test split.
+        augmentation: ``none``, ``crop`` (pad 1/8 and random crop) or ``crop_flip``.
+        bn_momentum: running-average momentum of batch norm (evaluation statistics).
+        eval_batch_size: batch size of evaluation.
+        label_smoothing: cross-entropy label smoothing.
+        test_every_epoch: evaluate the test split after every epoch (else the last only).
+    """
+
+    channels: tuple[int, int, int] = (16, 32, 64)
+    cells_per_stage: int = 5
+    reduction: str = "residual"
+    epochs: int = 200
+    batch_size: int = 256
+    lr: float = 0.1
+    momentum: float = 0.9
+    nesterov: bool = True
+    weight_decay: float = 5e-4
+    schedule: str = "cosine"
+    warmup_epochs: int = 0
+    n_train: int | None = None
+    n_valid: int | None = None
+    n_test: int | None = None
+    split_seed: int = 0
+    augmentation: str = "crop_flip"
+    bn_momentum: float = 0.9
+    eval_batch_size: int = 512
+    label_smoothing: float = 0.0
+    test_every_epoch: bool = False
+
+    def __post_init__(self) -> None:
+        ch = tuple(int(c) for c in self.channels)
+        object.__setattr__(self, "channels", ch)
+        if len(ch) != 3 or min(ch) < 1:
+            raise ConfigError(f"channels must be three positive integers, got {self.channels!r}")
+        checks = [
+            (self.cells_per_stage >= 1, "cells_per_stage must be >= 1"),
+            (self.reduction in REDUCTIONS, f"reduction must be one of {', '.join(REDUCTIONS)}"),
+            (self.epochs >= 1, "epochs must be >= 1"),
+            (self.batch_size >= 1, "batch_size must be >= 1"),
+            (self.lr > 0, "lr must be positive"),
+            (0 <= self.momentum < 1, "momentum must be in [0, 1)"),
+            (self.weight_decay >= 0, "weight_decay must be >= 0"),
+            (self.schedule in SCHEDULES, f"schedule must be one of {', '.join(SCHEDULES)}"),
+            (0 <= self.warmup_epochs < self.epochs, "warmup_epochs must be in [0, epochs)"),
+            (self.augmentation in AUGMENTATIONS, f"augmentation must be one of {', '.join(AUGMENTATIONS)}"),
+            (0 <= self.bn_momentum < 1, "bn_momentum must be in [0, 1)"),
+            (self.eval_batch_size >= 1, "eval_batch_size must be >= 1"),
+            (0 <= self.label_smoothing < 1, "label_smoothing must be in [0, 1)"),
+        ]
+        for n in ("n_train", "n_valid", "n_test"):
+            v = getattr(self, n)
+            checks.append((v is None or v >= 1, f"{n} must be >= 1"))
+        for ok, msg in checks:
+            if not ok:
+                raise ConfigError(f"recipe: {msg}")
+
+    # ---- serialisation ----------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        d = dataclasses.asdict(self)
+        d["channels"] = list(self.channels)
+        return d
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Recipe:
+        """Build a recipe from a mapping (unknown keys are an error)."""
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - names)
+        if unknown:
+            raise ConfigError(f"unknown recipe field(s) {unknown}; known: {', '.join(sorted(names))}")
+        kwargs = dict(data)
+        if "channels" in kwargs:
+            kwargs["channels"] = tuple(kwargs["channels"])
+        try:
+            return cls(**kwargs)
+        except TypeError as exc:
+            raise ConfigError(f"recipe: {exc}") from None
+
+    def replace(self, **changes: Any) -> Recipe:
+        return Recipe.from_dict({**self.to_dict(), **changes})
+
+    def content_hash(self) -> str:
+        """sha256 of the canonical JSON (what ``--resume`` compares)."""
+        text = json.dumps(self.to_dict(), sort_keys=True)
+        return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
+
+
+PRESETS: dict[str, Recipe] = {
+    "nb201": Recipe(),
+    "digits": Recipe(
+        channels=(16, 32, 64),
+        cells_per_stage=1,
+        reduction="pool",
+        epochs=6,
+        batch_size=64,
+        lr=0.05,
+        weight_decay=5e-4,
+        n_train=500,
+        n_valid=650,
+        n_test=647,
+        augmentation="none",
+        eval_batch_size=325,
+    ),
+}
+
+
+def _coerce(field: dataclasses.Field[Any], text: str) -> Any:
+    name = field.name
+    if name == "channels":
+        try:
+            return tuple(int(c) for c in text.replace("/", ",").split(","))
+        except ValueError:
+            raise ConfigError(f"channels must look like 16,32,64, got {text!r}") from None
+    default = field.default
+    if text.lower() in ("none", "null") and name in ("n_train", "n_valid", "n_test"):
+        return None
+    try:
+        if isinstance(default, bool):
+            if text.lower() in ("1", "true", "yes", "on"):
+                return True
+            if text.lower() in ("0", "false", "no", "off"):
+                return False
+            raise ValueError
+        if isinstance(default, int) or name in ("n_train", "n_valid", "n_test"):
+            return int(text)
+        if isinstance(default, float):
+            return float(text)
+    except ValueError:
+        raise ConfigError(f"recipe field {name!r}: cannot parse {text!r}") from None
+    return text
+
+
+def resolve_recipe(name_or_path: str, overrides: Mapping[str, str] | None = None) -> Recipe:
+    """A preset name or a JSON file, then ``key=value`` overrides (strings, coerced).
+
+    Raises:
+        ConfigError: unknown preset, unreadable file, unknown field or bad value.
+    """
+    if name_or_path in PRESETS:
+        recipe = PRESETS[name_or_path]
+    else:
+        path = Path(name_or_path)
+        if not path.is_file():
+            raise ConfigError(
+                f"unknown recipe {name_or_path!r}: not a preset ({', '.join(PRESETS)}) nor a JSON file"
+            )
+        try:
+            recipe = Recipe.from_dict(json.loads(path.read_text()))
+        except (OSError, json.JSONDecodeError) as exc:
+            raise ConfigError(f"cannot read recipe {path}: {exc}") from None
+    if overrides:
+        fields = {f.name: f for f in dataclasses.fields(Recipe)}
+        changes = {}
+        for key, text in overrides.items():
+            if key not in fields:
+                raise ConfigError(f"unknown recipe field {key!r}; known: {', '.join(sorted(fields))}")
+            changes[key] = _coerce(fields[key], str(text))
+        recipe = recipe.replace(**changes)
+    return recipe
