@@ -1,0 +1,174 @@
+"""Surrogates that use the observed part of a learning curve (and the architecture).
+
+:class:`CurveSurrogate` keeps one model per *cut* ``k`` (number of leading epochs
+observed, ``0 <= k < E``). The model for cut ``k`` is a pipeline of architecture
+encoding + :class:`~surrogates.encoders.CurveFeatures` of the first ``k`` epochs and a
+:class:`~surrogates.models.StackedEnsemble`; it is trained on every training row whose
+curve is observed for at least ``k`` epochs, truncated to ``k`` (after Baker et al.
+2017/2018, who trained nu-SVRs on architecture and curve features of fully observed
+curves). Cut 0 is the architecture-only model, so the surrogate works at any ``t``:
+a row observed for ``L`` epochs is predicted by the model of the largest fitted cut
+``<= L`` (epochs beyond that cut are not used); a fully observed row returns its last
+value.
+
+With the default ensemble this is the package's default surrogate; with a single
+``nu_svr`` member it is the Baker-style ``lc_svr``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from joblib import Parallel, delayed
+from sklearn.pipeline import FeatureUnion, Pipeline
+from sklearn.utils.validation import check_is_fitted
+
+from surrogates.curves import DEFAULT_FAMILIES
+from surrogates.encoders import ArchEncoder, CurveFeatures, resolve_epochs
+from surrogates.errors import SurrogateInputError, TooFewPointsError
+from surrogates.models import MIN_TRAIN, StackedEnsemble, SurrogateBase, observed_lengths
+
+
+class CurveSurrogate(SurrogateBase):
+    """Final accuracy from the architecture plus the curve observed so far.
+
+    Args:
+        space: the search space (``None``: column 0 is a plain number).
+        epochs: the table's epochs ``(E,)`` of the curve columns (``None``: ``1..E``).
+        kinds: architecture encodings (``"auto"``).
+        members: regressors of each cut's ensemble.
+        cuts: observed lengths to fit a model for: ``"all"`` (every ``0..E-1``),
+            ``"auto"`` (all when ``E <= 8``, otherwise 0, 1 and every eighth of the
+            epochs: fit time grows with the number of cuts), or a list (cuts at or
+            past ``E`` are ignored).
+        families: parametric curve families used for curve features.
+        bounds: range of the parametric extrapolations (accuracy in percent).
+        cv: folds for stacking and calibration.
+        coverage: interval the std is calibrated for.
+        random_state: seed.
+        n_jobs: processes fitting cuts in parallel (joblib; ``None``: one).
+        member_params: member name -> parameter overrides.
+
+    Attributes:
+        cuts_: int ``(K,)`` fitted cuts, increasing, starting at 0.
+        models_: list of ``K`` fitted pipelines, one per cut.
+        epochs_: float ``(E,)`` resolved epochs.
+    """
+
+    def __init__(
+        self,
+        space: Any = None,
+        epochs: Sequence[int] | None = None,
+        kinds: str | Sequence[str] = "auto",
+        members: Sequence[str] = ("ridge", "extra_trees", "hist_gbm"),
+        cuts: str | Sequence[int] = "auto",
+        families: Sequence[str] = DEFAULT_FAMILIES,
+        bounds: tuple[float, float] | None = (0.0, 100.0),
+        cv: int | str = "auto",
+        coverage: float = 0.9,
+        random_state: int | None = None,
+        n_jobs: int | None = None,
+        member_params: dict[str, dict[str, Any]] | None = None,
+    ) -> None:
+        self.space = space
+        self.epochs = epochs
+        self.kinds = kinds
+        self.members = members
+        self.cuts = cuts
+        self.families = families
+        self.bounds = bounds
+        self.cv = cv
+        self.coverage = coverage
+        self.random_state = random_state
+        self.n_jobs = n_jobs
+        self.member_params = member_params
+
+    def _cut_list(self, n_epochs: int) -> list[int]:
+        if isinstance(self.cuts, str):
+            if self.cuts == "all" or (self.cuts == "auto" and n_epochs <= 8):
+                return list(range(n_epochs))
+            if self.cuts != "auto":
+                raise SurrogateInputError(f"cuts must be 'all', 'auto' or a list of observed lengths, got {self.cuts!r}")
+            eighths = {int(np.floor(n_epochs * j / 8 + 0.5)) for j in range(1, 8)}
+            return sorted({0, 1} | {c for c in eighths if 0 < c < n_epochs})
+        cuts = sorted({int(c) for c in self.cuts} | {0})
+        if cuts[0] < 0:
+            raise SurrogateInputError(f"cuts are observed lengths and cannot be negative, got {cuts[0]}")
+        return [c for c in cuts if c < max(n_epochs, 1)]  # a cut at or past the last epoch has nothing to predict
+
+    def _pipeline(self, k: int) -> Pipeline:
+        parts = [("arch", ArchEncoder(self.space, self.kinds))]
+        if k > 0:
+            parts.append(("curve", CurveFeatures(self.epochs_.tolist(), k, self.families, self.bounds)))
+        return Pipeline(
+            [
+                ("features", FeatureUnion(parts)),
+                ("regress", StackedEnsemble(self.members, self.cv, self.coverage, self.random_state, self.member_params)),
+            ]
+        )
+
+    def fit(self, X: Any, y: Any) -> CurveSurrogate:
+        """Fit one model per cut.
+
+        Args:
+            X: float ``(n, 1 + E)``: index, then the curve (NaN where not observed).
+                Rows may be observed to different lengths; each trains the cuts it reaches.
+            y: float ``(n,)`` final validation accuracy.
+
+        Raises:
+            SurrogateInputError, TooFewPointsError.
+        """
+        X, y = self._validate_fit(X, y)
+        n_epochs = X.shape[1] - 1
+        self.epochs_ = resolve_epochs(self.epochs, n_epochs)
+        lengths = observed_lengths(X[:, 1:])
+        jobs = []
+        for k in self._cut_list(n_epochs):
+            rows = np.flatnonzero(lengths >= k)
+            Xk = X[rows].copy()
+            Xk[:, 1 + k :] = np.nan
+            # the same (arch, prefix, target) may come from several truncations of one run
+            _, first = np.unique(np.column_stack([np.nan_to_num(Xk[:, : 1 + k], nan=-1.0), y[rows]]), axis=0, return_index=True)
+            keep = np.sort(first)
+            if len(keep) < MIN_TRAIN:
+                if k == 0:
+                    raise TooFewPointsError(
+                        f"{type(self).__name__} needs at least {MIN_TRAIN} training points; got n_samples = {len(keep)}"
+                    )
+                continue
+            jobs.append((k, Xk[keep], y[rows][keep]))
+        models = Parallel(n_jobs=self.n_jobs)(delayed(_fit)(self._pipeline(k), Xk, yk) for k, Xk, yk in jobs)
+        self.cuts_ = np.asarray([k for k, _, _ in jobs], dtype=np.int64)
+        self.models_ = list(models)
+        return self
+
+    def predict(self, X: Any, return_std: bool = False) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
+        """Predicted final accuracy ``(n,)`` (and calibrated std ``(n,)``).
+
+        Each row uses the model of the largest fitted cut not beyond its observed
+        length; a row observed up to the last epoch returns that value with std 0.
+        """
+        check_is_fitted(self, "models_")
+        X = self._validate_predict(X)
+        n_epochs = X.shape[1] - 1
+        lengths = observed_lengths(X[:, 1:])
+        mean = np.empty(len(X))
+        std = np.zeros(len(X))
+        full = (lengths >= n_epochs) & (n_epochs > 0)
+        if full.any():
+            mean[full] = X[full, n_epochs]
+        pos = np.searchsorted(self.cuts_, lengths, side="right") - 1
+        for j in np.unique(pos[~full]):
+            rows = np.flatnonzero((pos == j) & ~full)
+            k = int(self.cuts_[j])
+            Xk = X[rows].copy()
+            Xk[:, 1 + k :] = np.nan
+            m, s = self.models_[j].predict(Xk, return_std=True)
+            mean[rows], std[rows] = m, s
+        return (mean, std) if return_std else mean
+
+
+def _fit(pipeline: Pipeline, X: np.ndarray, y: np.ndarray) -> Pipeline:
+    return pipeline.fit(X, y)

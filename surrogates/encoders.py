@@ -1,0 +1,244 @@
+"""Encoders: scikit-learn transformers from the surrogate input ``X`` to features.
+
+Every surrogate takes ``X`` float ``(n, 1 + E)``: column 0 is the architecture's space
+index, columns ``1..E`` the validation accuracy observed at the table's epochs (NaN
+where not observed). :class:`ArchEncoder` turns column 0 into an architecture encoding
+(the foundation's one-hot, path, feature encodings, catalog feature columns, and the
+NB201 "live one-hot" below); :class:`CurveFeatures` turns an observed curve prefix into
+time-series features (after Baker et al. 2017).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils.validation import check_is_fitted
+
+from surrogates.curves import DEFAULT_FAMILIES, fit_curves
+from surrogates.errors import SurrogateInputError
+
+#: Encodings computed here in addition to the space's own ones.
+EXTRA_KINDS: tuple[str, ...] = ("live_onehot", "log_features")
+
+
+def default_kinds(space: Any) -> tuple[str, ...]:
+    """The encodings ``kinds="auto"`` selects for a space.
+
+    NB201: live one-hot + path + features (edges that lie on no input-output path do not
+    change the function a cell computes, so the live one-hot removes that noise; the
+    path and feature encodings are the foundation's). A catalog: its feature columns,
+    log-scaled where they span orders of magnitude. No space: column 0 itself.
+    """
+    if space is None:
+        return ("index",)
+    name = getattr(space, "name", "")
+    if name == "nb201":
+        return ("live_onehot", "path", "features")
+    if "features" in space.encodings:
+        return ("log_features",)
+    return ("index",)
+
+
+def indices_of(X: np.ndarray, space: Any) -> np.ndarray:
+    """int64 ``(n,)`` space indices from column 0 of ``X`` (float as is when ``space`` is None).
+
+    Raises:
+        SurrogateInputError: non-finite, non-integer or out-of-range indices.
+    """
+    col = np.asarray(X)[:, 0]
+    if not np.all(np.isfinite(col)):
+        raise SurrogateInputError("column 0 of X (the architecture index) must be finite")
+    if space is None:  # no space: column 0 is a plain number
+        return col.astype(np.float64)
+    if np.any(np.mod(col, 1) != 0):
+        raise SurrogateInputError("column 0 of X must hold integer architecture indices")
+    idx = col.astype(np.int64)
+    if space is not None and idx.size and (idx.min() < 0 or idx.max() >= space.size):
+        bad = int(idx[(idx < 0) | (idx >= space.size)][0])
+        raise SurrogateInputError(
+            f"architecture index {bad} is out of range for space {space.name} (0..{space.size - 1})"
+        )
+    return idx
+
+
+@functools.cache
+def _nb201_live_onehot() -> np.ndarray:
+    from nasbench.spaces.nb201 import N_EDGES, N_OPS, NONE, PATHS, SIZE, NB201Space
+
+    ops = NB201Space().op_matrix(np.arange(SIZE)).astype(np.int64)
+    live = np.zeros_like(ops, dtype=bool)
+    for path in PATHS:
+        ok = np.all(ops[:, list(path)] != NONE, axis=1)
+        for e in path:
+            live[ok, e] = True
+    pruned = np.where(live, ops, NONE)
+    out = np.zeros((SIZE, N_EDGES * N_OPS), dtype=np.float32)
+    out[np.arange(SIZE)[:, None], np.arange(N_EDGES)[None, :] * N_OPS + pruned] = 1.0
+    out.setflags(write=False)
+    return out
+
+
+def encode(space: Any, idx: np.ndarray, kind: str) -> np.ndarray:
+    """float ``(n, d)`` encoding ``kind`` of space indices ``idx``.
+
+    Raises:
+        SurrogateInputError: the encoding does not exist for this space.
+    """
+    if kind == "index":
+        return idx.astype(np.float64)[:, None]
+    if space is None:
+        raise SurrogateInputError(f"encoding {kind!r} needs a search space (space=None only supports 'index')")
+    if kind == "live_onehot":
+        if space.name != "nb201":
+            raise SurrogateInputError("the live_onehot encoding exists only for the nb201 space")
+        return _nb201_live_onehot()[idx].astype(np.float64)
+    if kind == "log_features":
+        feats = space.encode(idx, "features").astype(np.float64)
+        return np.where(_log_columns(space)[None, :], np.log(np.maximum(feats, 1e-300)), feats)
+    if kind not in space.encodings:
+        raise SurrogateInputError(
+            f"unknown encoding {kind!r} for space {space.name}; available: "
+            f"{', '.join((*space.encodings, *EXTRA_KINDS, 'index'))}"
+        )
+    return space.encode(idx, kind).astype(np.float64)
+
+
+def _log_columns(space: Any) -> np.ndarray:
+    """bool ``(d,)``: catalog feature columns that are positive and span > 100x."""
+    feats = np.asarray(space.features, dtype=np.float64)
+    if feats.size == 0:
+        return np.zeros(feats.shape[1], dtype=bool)
+    lo, hi = feats.min(0), feats.max(0)
+    return (lo > 0) & (hi / np.where(lo > 0, lo, 1.0) > 100.0)
+
+
+class ArchEncoder(TransformerMixin, BaseEstimator):
+    """Encode the architecture index in column 0 of ``X``; curve columns are dropped.
+
+    Args:
+        space: the search space, or ``None`` to use column 0 as a plain number.
+        kinds: encodings to concatenate, or ``"auto"`` (see :func:`default_kinds`).
+    """
+
+    def __init__(self, space: Any = None, kinds: str | Sequence[str] = "auto") -> None:
+        self.space = space
+        self.kinds = kinds
+
+    def _kinds(self) -> tuple[str, ...]:
+        return default_kinds(self.space) if self.kinds == "auto" else tuple(self.kinds)
+
+    def fit(self, X: np.ndarray, y: Any = None) -> ArchEncoder:
+        X = _as_2d(X)
+        self.kinds_ = self._kinds()
+        self.n_features_in_ = X.shape[1]
+        for kind in self.kinds_:  # fail at fit time for an unknown encoding
+            encode(self.space, np.zeros(0, dtype=np.int64), kind)
+        return self
+
+    def transform(self, X: np.ndarray) -> np.ndarray:
+        """float ``(n, d)``."""
+        check_is_fitted(self, "kinds_")
+        X = _as_2d(X)
+        idx = indices_of(X, self.space)
+        return np.hstack([encode(self.space, idx, k) for k in self.kinds_])
+
+
+class CurveFeatures(TransformerMixin, BaseEstimator):
+    """Time-series features of the first ``n_observed`` curve values.
+
+    Output columns: the observed values, their first differences, and -- when the
+    prefix is long enough to fit a parametric family -- the BIC-weighted parametric
+    extrapolation to the last epoch, its spread, and the pow3 extrapolation with its
+    exponent (Baker et al. 2017 use values and differences; Domhan et al. 2015 the
+    parametric fits).
+
+    Args:
+        epochs: the table's epochs ``(E,)``.
+        n_observed: how many leading epochs are used (``0 <= n_observed < E``).
+        families: parametric families to fit.
+        bounds: range the extrapolations are clipped to.
+    """
+
+    def __init__(
+        self,
+        epochs: Sequence[int] | None = None,
+        n_observed: int = 1,
+        families: Sequence[str] = DEFAULT_FAMILIES,
+        bounds: tuple[float, float] | None = (0.0, 100.0),
+    ) -> None:
+        self.epochs = epochs
+        self.n_observed = n_observed
+        self.families = families
+        self.bounds = bounds
+
+    def fit(self, X: np.ndarray, y: Any = None) -> CurveFeatures:
+        X = _as_2d(X)
+        self.n_features_in_ = X.shape[1]
+        self.epochs_ = resolve_epochs(self.epochs, X.shape[1] - 1)
+        return self
+
+    def transform(self, X: np.ndarray) -> np.ndarray:
+        """float ``(n, d)``; rows must have at least ``n_observed`` leading values."""
+        check_is_fitted(self, "epochs_")
+        X = _as_2d(X)
+        k = int(self.n_observed)
+        if k == 0:
+            return np.zeros((len(X), 0))
+        Y = X[:, 1 : 1 + k].astype(np.float64)
+        if not np.all(np.isfinite(Y)):
+            raise SurrogateInputError(f"curve features need the first {k} epochs observed in every row")
+        cols = [Y, np.diff(Y, axis=1)]
+        fit = fit_curves(self.epochs_[:k], Y, float(self.epochs_[-1]), families=self.families, bounds=self.bounds)
+        if np.isfinite(fit.finals).any():
+            pow3 = _family_column(fit, "pow3", Y[:, -1])
+            alpha = fit.params["pow3"][:, -1] if "pow3" in fit.params else np.zeros(len(Y))
+            cols += [
+                fit.mean[:, None],
+                np.nan_to_num(fit.std, nan=0.0)[:, None],
+                pow3[:, None],
+                np.log(np.nan_to_num(alpha, nan=1.0))[:, None],
+            ]
+        out = np.hstack(cols)
+        return np.where(np.isfinite(out), out, 0.0)
+
+
+def _family_column(fit: Any, name: str, fallback: np.ndarray) -> np.ndarray:
+    if name not in fit.families:
+        return fallback
+    col = fit.finals[:, fit.families.index(name)]
+    return np.where(np.isfinite(col), col, fallback)
+
+
+def resolve_epochs(epochs: Sequence[int] | None, n_curve_columns: int) -> np.ndarray:
+    """float ``(E,)`` epochs for ``n_curve_columns`` curve columns (``1..E`` when None).
+
+    Raises:
+        SurrogateInputError: the curve columns do not match the epochs.
+    """
+    if epochs is None:
+        return np.arange(1, n_curve_columns + 1, dtype=np.float64)
+    ep = np.asarray(epochs, dtype=np.float64).reshape(-1)
+    if len(ep) != n_curve_columns:
+        raise SurrogateInputError(
+            f"curves of different lengths: X has {n_curve_columns} curve column(s) after the index "
+            f"column, but the model's epochs are {len(ep)} ({_fmt(ep)})"
+        )
+    if np.any(ep <= 0) or np.any(np.diff(ep) <= 0):
+        raise SurrogateInputError("epochs must be positive and strictly increasing")
+    return ep
+
+
+def _fmt(ep: np.ndarray) -> str:
+    e = [int(x) if float(x).is_integer() else float(x) for x in ep]
+    return ", ".join(map(str, e)) if len(e) <= 6 else f"{e[0]}..{e[-1]}"
+
+
+def _as_2d(X: Any) -> np.ndarray:
+    X = np.asarray(X, dtype=np.float64)
+    if X.ndim != 2 or X.shape[1] < 1:
+        raise SurrogateInputError(f"X must be a 2-D array with the architecture index in column 0, got shape {X.shape}")
+    return X

@@ -1,0 +1,368 @@
+"""Regressors with calibrated uncertainty, and the architecture-only surrogates.
+
+:class:`StackedEnsemble` is the regressor inside every learned surrogate. Its members
+(``ridge``, ``extra_trees``, ``random_forest``, ``hist_gbm``, ``gp``, ``nu_svr``) are fit
+with K-fold cross-validation first: the out-of-fold predictions give convex stacking
+weights (non-negative least squares) and calibrate the uncertainty, then every member is
+refit on all the data. The predictive std is ``c * (spread + delta)``, where ``spread``
+is the members' disagreement plus their own spread (trees of a forest, a GP's std) and
+``c`` is chosen so that ``mean +- z * std`` covers the requested fraction of the
+out-of-fold residuals (normalised split-conformal calibration; ``z`` is the normal
+quantile, so the std reads as a Gaussian std).
+
+:class:`ArchSurrogate` is a pipeline of :class:`~surrogates.encoders.ArchEncoder` and a
+:class:`StackedEnsemble`; it ignores curve columns, so it predicts at ``t = 0``.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+from scipy.optimize import nnls
+from scipy.special import ndtri
+from sklearn.base import BaseEstimator, RegressorMixin, clone
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import KFold
+from sklearn.pipeline import Pipeline
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from surrogates.encoders import ArchEncoder
+from surrogates.errors import SurrogateInputError, TooFewPointsError
+
+log = logging.getLogger(__name__)
+
+#: Fewest training rows any learned surrogate accepts.
+MIN_TRAIN = 3
+
+
+# ---- members ------------------------------------------------------------------------
+def _ridge(random_state: int | None, n_features: int) -> Any:
+    from sklearn.linear_model import RidgeCV
+    from sklearn.preprocessing import StandardScaler
+
+    return Pipeline([("scale", StandardScaler()), ("ridge", RidgeCV(alphas=np.logspace(-3, 3, 13)))])
+
+
+def _extra_trees(random_state: int | None, n_features: int) -> Any:
+    from sklearn.ensemble import ExtraTreesRegressor
+
+    return ExtraTreesRegressor(n_estimators=100, max_features=0.5, random_state=random_state)
+
+
+def _random_forest(random_state: int | None, n_features: int) -> Any:
+    from sklearn.ensemble import RandomForestRegressor
+
+    return RandomForestRegressor(n_estimators=200, max_features=1 / 3, random_state=random_state)
+
+
+def _hist_gbm(random_state: int | None, n_features: int) -> Any:
+    from sklearn.ensemble import HistGradientBoostingRegressor
+
+    # scikit-learn's defaults except leaves of 5 (training sets here can be 100 rows)
+    return HistGradientBoostingRegressor(
+        max_iter=100, learning_rate=0.1, min_samples_leaf=5, early_stopping=False, random_state=random_state
+    )
+
+
+def _gp(random_state: int | None, n_features: int) -> Any:
+    from sklearn.gaussian_process import GaussianProcessRegressor
+    from sklearn.gaussian_process.kernels import ConstantKernel, Matern, WhiteKernel
+    from sklearn.preprocessing import StandardScaler
+
+    kernel = ConstantKernel(1.0) * Matern(length_scale=max(1.0, np.sqrt(n_features)), nu=2.5) + WhiteKernel(0.1)
+    gp = GaussianProcessRegressor(kernel, normalize_y=True, random_state=random_state)
+    return Pipeline([("scale", StandardScaler()), ("gp", gp)])
+
+
+def _nu_svr(random_state: int | None, n_features: int) -> Any:
+    from sklearn.compose import TransformedTargetRegressor
+    from sklearn.preprocessing import StandardScaler
+    from sklearn.svm import NuSVR
+
+    svr = Pipeline([("scale", StandardScaler()), ("svr", NuSVR(C=1.0, nu=0.5))])
+    return TransformedTargetRegressor(svr, transformer=StandardScaler())
+
+
+#: member name -> factory ``(random_state, n_features) -> unfitted regressor``.
+MEMBERS: dict[str, Callable[[int | None, int], Any]] = {
+    "ridge": _ridge,
+    "extra_trees": _extra_trees,
+    "random_forest": _random_forest,
+    "hist_gbm": _hist_gbm,
+    "gp": _gp,
+    "nu_svr": _nu_svr,
+}
+
+
+def make_member(
+    name: str, random_state: int | None, n_features: int, params: dict[str, Any] | None = None
+) -> Any:
+    """An unfitted member regressor, with ``params`` set on it (``set_params`` names).
+
+    Raises:
+        SurrogateInputError: unknown member name or parameter.
+    """
+    try:
+        factory = MEMBERS[name]
+    except KeyError:
+        raise SurrogateInputError(f"unknown ensemble member {name!r}; available: {', '.join(MEMBERS)}") from None
+    model = factory(random_state, n_features)
+    if params:
+        try:
+            model.set_params(**params)
+        except ValueError as exc:
+            raise SurrogateInputError(f"bad parameter for member {name!r}: {exc}".splitlines()[0]) from None
+    return model
+
+
+def member_mean_spread(model: Any, Z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(mean, spread)`` of one fitted member, each ``(n,)``; spread 0 if it has none."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(1):
+        return _mean_spread(model, Z)
+
+
+def _mean_spread(model: Any, Z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    last = model.steps[-1][1] if isinstance(model, Pipeline) else model
+    if last.__class__.__name__ == "GaussianProcessRegressor":
+        mean, std = model.predict(Z, return_std=True)
+        return np.asarray(mean, float), np.asarray(std, float)
+    if hasattr(last, "estimators_") and last.__class__.__name__ in ("ExtraTreesRegressor", "RandomForestRegressor"):
+        Zt = model[:-1].transform(Z) if isinstance(model, Pipeline) else Z
+        per_tree = np.stack([t.predict(np.asarray(Zt, dtype=np.float32)) for t in last.estimators_])
+        return per_tree.mean(0), per_tree.std(0)
+    return np.asarray(model.predict(Z), float).reshape(-1), np.zeros(len(Z))
+
+
+def _combine(P: np.ndarray, S: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    mean = P @ w
+    spread = np.sqrt(np.maximum(((P - mean[:, None]) ** 2 + S**2) @ w, 0.0))
+    return mean, spread
+
+
+def conformal_scale(resid: np.ndarray, spread: np.ndarray, coverage: float) -> tuple[float, float]:
+    """``(c, delta)`` so that ``|resid| <= z * c * (spread + delta)`` for a ``coverage``
+    share of the points (finite-sample corrected quantile)."""
+    resid = np.abs(resid)
+    pos = spread[spread > 0]
+    delta = 0.1 * float(np.median(pos)) if pos.size else 0.0
+    if delta <= 0:
+        delta = float(np.std(resid)) + 1e-9 if resid.size else 1.0
+    ratio = resid / (spread + delta)
+    n = len(ratio)
+    level = min(1.0, np.ceil((n + 1) * coverage) / n)
+    z = float(ndtri(0.5 + coverage / 2))
+    return float(np.quantile(ratio, level, method="higher")) / z, delta
+
+
+class StackedEnsemble(RegressorMixin, BaseEstimator):
+    """Members stacked by out-of-fold non-negative weights, with calibrated std.
+
+    Args:
+        members: member names from :data:`MEMBERS`.
+        cv: folds for stacking and calibration; ``"auto"``: 5, or 3 above 400 rows
+            (fewer when there are very few rows).
+        coverage: central interval the std is calibrated for (``mean +- z * std``).
+        random_state: seed of the folds and members.
+        member_params: member name -> ``set_params`` overrides (e.g. fewer trees).
+    """
+
+    def __init__(
+        self,
+        members: Sequence[str] = ("ridge", "extra_trees", "hist_gbm"),
+        cv: int | str = "auto",
+        coverage: float = 0.9,
+        random_state: int | None = None,
+        member_params: dict[str, dict[str, Any]] | None = None,
+    ) -> None:
+        self.members = members
+        self.cv = cv
+        self.coverage = coverage
+        self.random_state = random_state
+        self.member_params = member_params
+
+    def fit(self, Z: np.ndarray, y: np.ndarray) -> StackedEnsemble:
+        Z, y = validate_data(self, Z, y, y_numeric=True, dtype=np.float64)
+        names = tuple(self.members)
+        if not names:
+            raise SurrogateInputError("an ensemble needs at least one member")
+        if not 0 < self.coverage < 1:
+            raise SurrogateInputError(f"coverage must lie in (0, 1), got {self.coverage}")
+        n, d = Z.shape
+        rs = np.random.RandomState(self.random_state)
+        seeds = rs.randint(0, 2**31 - 1, size=len(names) + 1)
+        extra = dict(self.member_params or {})
+        unknown = [k for k in extra if k not in names]
+        if unknown:
+            raise SurrogateInputError(f"member_params names {unknown[0]!r}, which is not a member ({', '.join(names)})")
+        protos = [make_member(m, int(s), d, extra.get(m)) for m, s in zip(names, seeds, strict=False)]
+        if self.cv == "auto":
+            folds = 5 if n <= 400 else 3
+        elif isinstance(self.cv, int | np.integer) and not isinstance(self.cv, bool) and self.cv >= 2:
+            folds = int(self.cv)
+        else:
+            raise SurrogateInputError(f"cv must be 'auto' or an integer >= 2, got {self.cv!r}")
+        folds = min(folds, n // 2)
+        self.weights_ = np.full(len(names), 1.0 / len(names))
+        if folds >= 2:
+            P = np.empty((n, len(names)))
+            S = np.empty((n, len(names)))
+            for tr, te in KFold(folds, shuffle=True, random_state=int(seeds[-1])).split(Z):
+                for j, proto in enumerate(protos):
+                    model = _fit_quiet(clone(proto), Z[tr], y[tr])
+                    P[te, j], S[te, j] = member_mean_spread(model, Z[te])
+            if len(names) > 1:
+                w, _ = nnls(P, y)
+                if w.sum() > 0:
+                    self.weights_ = w / w.sum()
+            mean, spread = _combine(P, S, self.weights_)
+            self.scale_, self.delta_ = conformal_scale(y - mean, spread, self.coverage)
+            self.oof_prediction_ = mean
+        else:  # too few rows to cross-validate: an honest, wide default
+            self.scale_, self.delta_ = 1.0, float(np.std(y)) + 1e-9
+            self.oof_prediction_ = np.full(n, float(np.mean(y)))
+        self.estimators_ = [_fit_quiet(clone(p), Z, y) for p in protos]
+        return self
+
+    def predict(self, Z: np.ndarray, return_std: bool = False) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
+        """Predicted mean ``(n,)``, and the calibrated std ``(n,)`` with ``return_std``."""
+        check_is_fitted(self, "estimators_")
+        Z = validate_data(self, Z, reset=False, dtype=np.float64)
+        parts = [member_mean_spread(m, Z) for m in self.estimators_]
+        P = np.stack([p for p, _ in parts], axis=1)
+        S = np.stack([s for _, s in parts], axis=1)
+        mean, spread = _combine(P, S, self.weights_)
+        if return_std:
+            return mean, self.scale_ * (spread + self.delta_)
+        return mean
+
+
+def _fit_quiet(model: Any, Z: np.ndarray, y: np.ndarray) -> Any:
+    from threadpoolctl import threadpool_limits
+
+    # One thread: OpenMP spin-waiting makes gradient boosting 10-40x slower on a shared
+    # machine, and callers (process pools of strategies) parallelise at a higher level.
+    with warnings.catch_warnings(), threadpool_limits(1):
+        # A GP hyperparameter at its bound is expected on small or easy data.
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return model.fit(Z, y)
+
+
+# ---- shared input handling ------------------------------------------------------------
+def observed_lengths(C: np.ndarray) -> np.ndarray:
+    """int ``(n,)``: leading observed (finite) values of each curve row ``C (n, E)``.
+
+    A curve is used up to its first NaN: a diverged run is observed until it diverged,
+    and anything recorded after a gap is ignored.
+    """
+    if C.shape[1] == 0:
+        return np.zeros(len(C), dtype=np.int64)
+    miss = ~np.isfinite(C)
+    first = np.where(miss.any(1), np.argmax(miss, axis=1), C.shape[1])
+    return first.astype(np.int64)
+
+
+class SurrogateBase(RegressorMixin, BaseEstimator):
+    """Input validation shared by the surrogates (``X``: index column + curve columns)."""
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True  # NaN marks unobserved epochs
+        return tags
+
+    def _check_y(self, y: Any) -> None:
+        try:
+            yy = np.asarray(y, dtype=np.float64)
+        except (TypeError, ValueError):
+            return  # let scikit-learn's validation name the problem
+        if yy.ndim == 1 and np.isnan(yy).any():
+            raise SurrogateInputError(
+                f"y has {int(np.isnan(yy).sum())} NaN value(s): a diverged or missing final "
+                "accuracy cannot be a training target; drop those rows"
+            )
+
+    def _validate_fit(self, X: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
+        self._check_y(y)
+        X, y = validate_data(
+            self, X, y, y_numeric=True, dtype=np.float64, ensure_all_finite="allow-nan", ensure_min_samples=1
+        )
+        name = type(self).__name__
+        if len(X) < MIN_TRAIN:
+            raise TooFewPointsError(
+                f"{name} needs at least {MIN_TRAIN} training points; got n_samples = {len(X)}"
+            )
+        return X, y
+
+    def _validate_predict(self, X: Any) -> np.ndarray:
+        X = np.asarray(X) if not hasattr(X, "iloc") else X
+        n_cols = getattr(X, "shape", (0, 0))[1] if getattr(X, "ndim", 0) == 2 else None
+        if n_cols is not None and n_cols != self.n_features_in_:
+            raise SurrogateInputError(
+                f"curves of different lengths: X has {n_cols} features, but {type(self).__name__} "
+                f"is expecting {self.n_features_in_} features as input (index + {self.n_features_in_ - 1} epochs)"
+            )
+        return validate_data(self, X, reset=False, dtype=np.float64, ensure_all_finite="allow-nan")
+
+
+# ---- architecture-only surrogates -----------------------------------------------------
+class ArchSurrogate(SurrogateBase):
+    """Predict final accuracy from the architecture alone (curve columns are ignored).
+
+    A pipeline of :class:`~surrogates.encoders.ArchEncoder` and :class:`StackedEnsemble`.
+
+    Args:
+        space: the search space of the indices in column 0 (``None``: column 0 is used
+            as a plain number, for generic data and scikit-learn's checks).
+        kinds: encodings (``"auto"``: see :func:`surrogates.encoders.default_kinds`).
+        members: regressors of the ensemble (one member: a single model).
+        cv: folds for stacking weights and std calibration.
+        coverage: interval the std is calibrated for.
+        random_state: seed.
+        epochs: accepted for a uniform constructor; unused.
+        member_params: member name -> parameter overrides.
+
+    Attributes:
+        pipeline_: the fitted encoder + ensemble pipeline.
+    """
+
+    def __init__(
+        self,
+        space: Any = None,
+        kinds: str | Sequence[str] = "auto",
+        members: Sequence[str] = ("ridge", "extra_trees", "hist_gbm"),
+        cv: int | str = "auto",
+        coverage: float = 0.9,
+        random_state: int | None = None,
+        epochs: Sequence[int] | None = None,
+        member_params: dict[str, dict[str, Any]] | None = None,
+    ) -> None:
+        self.space = space
+        self.kinds = kinds
+        self.members = members
+        self.cv = cv
+        self.coverage = coverage
+        self.random_state = random_state
+        self.epochs = epochs
+        self.member_params = member_params
+
+    def fit(self, X: Any, y: Any) -> ArchSurrogate:
+        X, y = self._validate_fit(X, y)
+        self.pipeline_ = Pipeline(
+            [
+                ("encode", ArchEncoder(self.space, self.kinds)),
+                ("regress", StackedEnsemble(self.members, self.cv, self.coverage, self.random_state, self.member_params)),
+            ]
+        )
+        self.pipeline_.fit(X, y)
+        return self
+
+    def predict(self, X: Any, return_std: bool = False) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
+        """Predicted final accuracy ``(n,)`` (and calibrated std ``(n,)``)."""
+        check_is_fitted(self, "pipeline_")
+        X = self._validate_predict(X)
+        return self.pipeline_.predict(X, return_std=return_std)

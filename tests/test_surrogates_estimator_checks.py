@@ -1,0 +1,67 @@
+"""Every registered surrogate through scikit-learn's estimator checks.
+
+The checks feed generic numeric data, so the surrogates run with ``space=None`` (column
+0 is used as a plain number instead of an architecture index) and with lighter members
+(fewer trees and boosting rounds, two folds) to keep the suite fast; the code paths are
+the registered ones. Expected failures are listed with their reasons below.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from surrogates import SURROGATES, make_surrogate
+
+LIGHT_MEMBERS = {
+    "extra_trees": {"n_estimators": 10},
+    "random_forest": {"n_estimators": 10},
+    "hist_gbm": {"max_iter": 30},
+}
+
+NAN_IN_INDEX = (
+    "the surrogate allows NaN (unobserved epochs) only in the curve columns; this check also "
+    "puts NaN in column 0, the architecture index, which must be finite"
+)
+CURVE_NOT_REGRESSION = (
+    "columns 1..E are read as a learning curve and a fully observed row is predicted by its "
+    "last value; the check's generic regression features are not a curve"
+)
+
+
+def _light(name: str) -> Any:
+    est = make_surrogate(name, None, random_state=0)
+    params = est.get_params(deep=False)
+    if "members" in params:
+        members = params["members"]
+        est.set_params(cv=2, member_params={m: p for m, p in LIGHT_MEMBERS.items() if m in members})
+    if "cuts" in params:
+        est.set_params(cuts=(0, 2))
+    return est
+
+
+ESTIMATORS = [_light(name) for name in sorted(SURROGATES)]
+
+
+def expected_failures(est: Any) -> dict[str, str]:
+    name = type(est).__name__
+    out: dict[str, str] = {}
+    if name in ("ArchSurrogate", "CurveSurrogate"):
+        out["check_estimators_pickle"] = NAN_IN_INDEX
+    if name in ("CurveSurrogate", "ParametricCurveSurrogate"):
+        out["check_regressors_train"] = CURVE_NOT_REGRESSION
+    if name == "ArchSurrogate":
+        # some members pass anyway (non-strict xfail); the light GP and boosting do not
+        out["check_regressors_train"] = (
+            "with space=None an architecture-only model regresses on column 0 alone, so it may not "
+            "reach the check's R^2 > 0.5 on 10-feature data"
+        )
+    return out
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+@parametrize_with_checks(ESTIMATORS, expected_failed_checks=expected_failures)
+def test_sklearn_estimator_checks(estimator: Any, check: Any) -> None:
+    check(estimator)
