@@ -194,10 +194,62 @@ def _design(name: str, t_key: tuple[float, ...], target: float) -> tuple[np.ndar
     return phi, phi_t, fam.grid[ok]
 
 
+@functools.cache
+def _log_steps(name: str) -> np.ndarray:
+    """float ``(q,)``: the multiplicative grid step of each shape parameter."""
+    grid = FAMILIES[name].grid
+    steps = []
+    for d in range(grid.shape[1]):
+        v = np.unique(np.abs(grid[:, d]))
+        steps.append(float(np.exp(np.mean(np.diff(np.log(v))))) if len(v) > 1 else 1.0)
+    return np.asarray(steps)
+
+
+def _solve(
+    phi: np.ndarray, phi_t: np.ndarray, w: np.ndarray, y: np.ndarray, log_space: bool
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Batched weighted least squares for every (curve, shape) pair.
+
+    Args:
+        phi: ``(n, G, E, p)`` designs; phi_t: ``(n, G, p)`` at the target.
+        w: ``(n, E)`` 0/1 weights; y: ``(n, E)`` values (0 where unobserved).
+
+    Returns:
+        ``(err (n, G), beta (n, G, p), final (n, G))``; ``err`` is inf where undefined.
+    """
+    p = phi.shape[-1]
+    yf = np.log(np.where(w > 0, y, 1.0)) * w if log_space else y * w
+    with np.errstate(all="ignore"):
+        A = np.einsum("ne,ngep,ngeq->ngpq", w, phi, phi)
+        b = np.einsum("ne,ngep->ngp", yf, phi)
+        scale = np.trace(A, axis1=2, axis2=3)[..., None, None] / p
+        ok = np.all(np.isfinite(A), axis=(2, 3)) & np.all(np.isfinite(b), axis=2)
+        A = np.where(ok[..., None, None], A, np.eye(p))
+        b = np.where(ok[..., None], b, 0.0)
+        beta = np.linalg.solve(A + (1e-9 * np.where(ok[..., None, None], scale, 1.0) + 1e-12) * np.eye(p), b[..., None])[..., 0]
+        fit = np.einsum("ngep,ngp->nge", phi, beta)
+        final = np.einsum("ngp,ngp->ng", phi_t, beta)
+        if log_space:
+            fit = np.exp(np.minimum(fit, 50.0))
+            final = np.exp(np.minimum(final, 50.0))
+        err = (((fit - y[:, None, :]) * w[:, None, :]) ** 2).sum(-1)
+    err = np.where(ok & np.isfinite(err) & np.isfinite(final), err, np.inf)
+    return err, beta, final
+
+
+#: Local refinement after the grid search: two rounds of 5 points per shape parameter,
+#: spanning one grid step, then a quarter step, around the current best (multiplicative).
+_REFINE_SPANS: tuple[float, ...] = (1.0, 0.25)
+_REFINE_POINTS = 5
+
+
 def fit_family(
     name: str, epochs: np.ndarray, Y: np.ndarray, target_epoch: float, *, chunk: int = 1024
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Fit one family to many curves (masked; NaN = unobserved).
+
+    The shape parameters are searched on the family's grid, then refined locally per
+    curve; the linear parameters come from a weighted least-squares solve at each point.
 
     Args:
         name: family name in :data:`FAMILIES`.
@@ -211,8 +263,9 @@ def fit_family(
         no more observed points than the family has parameters.
     """
     fam = FAMILIES[name]
-    phi, phi_t, grid = _design(name, tuple(float(e) for e in epochs), float(target_epoch))
-    n, p = len(Y), fam.n_linear
+    t = np.asarray(epochs, dtype=np.float64)
+    phi, phi_t, grid = _design(name, tuple(float(e) for e in t), float(target_epoch))
+    n, p, q = len(Y), fam.n_linear, fam.grid.shape[1]
     W = np.isfinite(Y)
     if fam.log_space:
         W &= Y > 0
@@ -223,31 +276,43 @@ def fit_family(
     sse = np.full(n, np.nan)
     params = np.full((n, fam.n_params), np.nan)
     rows = np.flatnonzero(eligible)
-    eye = np.eye(p)
+    s = t / float(target_epoch)
+    one, target = np.array([1.0]), np.array([float(target_epoch)])
+    if q:
+        steps = np.log(_log_steps(name))
+        mesh = np.stack(np.meshgrid(*[np.linspace(-1, 1, _REFINE_POINTS)] * q, indexing="ij"), -1).reshape(-1, q)
     for start in range(0, len(rows), chunk):
         r = rows[start : start + chunk]
+        m = len(r)
         w = W[r].astype(np.float64)
         y = np.where(W[r], Y[r], 0.0).astype(np.float64)
-        yf = np.log(np.where(W[r], y, 1.0)) * w if fam.log_space else y * w
-        A = np.einsum("ne,gep,geq->ngpq", w, phi, phi)
-        b = np.einsum("ne,gep->ngp", yf, phi)
-        scale = np.trace(A, axis1=2, axis2=3)[..., None, None] / p
-        beta = np.linalg.solve(A + (1e-9 * scale + 1e-12) * eye, b[..., None])[..., 0]  # (n, G, p)
-        fit = np.einsum("gep,ngp->nge", phi, beta)
-        if fam.log_space:
-            with np.errstate(over="ignore"):
-                fit = np.exp(np.minimum(fit, 50.0))
-        res = np.where(np.isfinite(fit), (fit - y[:, None, :]) * w[:, None, :], np.inf)
-        err = (res**2).sum(-1)  # (n, G)
+        err, beta, fin = _solve(
+            np.broadcast_to(phi, (m, *phi.shape)), np.broadcast_to(phi_t, (m, *phi_t.shape)), w, y, fam.log_space
+        )
         best = np.argmin(err, axis=1)
-        bb = beta[np.arange(len(r)), best]  # (n, p)
-        f = np.einsum("np,np->n", phi_t[best], bb)
-        if fam.log_space:
-            f = np.exp(np.minimum(f, 50.0))
-        final[r] = f
-        sse[r] = err[np.arange(len(r)), best]
-        params[r, :p] = bb
-        params[r, p:] = grid[best]
+        at = np.arange(m)
+        b_err, b_beta, b_fin = err[at, best], beta[at, best], fin[at, best]
+        theta = grid[best] if q else np.zeros((m, 0))
+        for span in _REFINE_SPANS if q else ():
+            cand = theta[:, None, :] * np.exp(span * mesh[None, :, :] * steps[None, None, :])  # (m, L, q)
+            flat = cand.reshape(-1, q)
+            with np.errstate(all="ignore"):
+                ph = fam.basis(s, t, flat).reshape(m, len(mesh), len(t), p)
+                ph_t = fam.basis(one, target, flat).reshape(m, len(mesh), p)
+            e2, be2, f2 = _solve(ph, ph_t, w, y, fam.log_space)
+            j = np.argmin(e2, axis=1)
+            better = e2[at, j] < b_err
+            b_err = np.where(better, e2[at, j], b_err)
+            b_beta = np.where(better[:, None], be2[at, j], b_beta)
+            b_fin = np.where(better, f2[at, j], b_fin)
+            theta = np.where(better[:, None], cand[at, j], theta)
+        final[r] = b_fin
+        sse[r] = b_err
+        params[r, :p] = b_beta
+        params[r, p:] = theta
+    bad = ~np.isfinite(sse)
+    final[bad] = np.nan
+    sse[bad] = np.nan
     return final, sse, params
 
 
@@ -316,6 +381,8 @@ def fit_curves(
     last = _last_observed(Y)
     fitted = tot[:, 0] > 0
     mean = np.where(fitted, np.nansum(w * np.nan_to_num(finals), axis=1), last)
+    if bounds is not None:  # rounding of the weighted sum must not leave the range
+        mean = np.where(fitted, np.clip(mean, bounds[0], bounds[1]), mean)
     spread = np.sqrt(np.nansum(w * (np.nan_to_num(finals) - mean[:, None]) ** 2, axis=1))
     best_j = np.argmin(bic, axis=1)
     resid = np.sqrt(np.take_along_axis(np.nan_to_num(sse, nan=0.0), best_j[:, None], 1)[:, 0] / np.maximum(k, 1))

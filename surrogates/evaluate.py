@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import logging
 import math
+import warnings
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -92,9 +93,14 @@ def score(y: np.ndarray, mean: np.ndarray, std: np.ndarray | None = None, covera
     ok = np.isfinite(mean)
     if not ok.all():  # a baseline with nothing to go on predicts NaN; count it as the worst guess
         mean = np.where(ok, mean, np.nanmin(mean[ok]) if ok.any() else 0.0)
+    with warnings.catch_warnings():  # constant predictions: the correlation is NaN, said in the result
+        warnings.simplefilter("ignore", RuntimeWarning)
+        warnings.simplefilter("ignore", UserWarning)
+        tau = float(kendalltau(mean, y).statistic)
+        rho = float(spearmanr(mean, y).statistic)
     out = {
-        "kendall_tau": float(kendalltau(mean, y).statistic),
-        "spearman": float(spearmanr(mean, y).statistic),
+        "kendall_tau": tau,
+        "spearman": rho,
         "r2": float(1.0 - np.sum((y - mean) ** 2) / max(np.sum((y - y.mean()) ** 2), 1e-300)),
         "mae": float(np.mean(np.abs(y - mean))),
         "top1_precision": _top_precision(y, mean, 0.01),

@@ -30,7 +30,7 @@ from sklearn.model_selection import KFold
 from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from surrogates.encoders import ArchEncoder
+from surrogates.encoders import ArchEncoder, indices_of
 from surrogates.errors import SurrogateInputError, TooFewPointsError
 
 log = logging.getLogger(__name__)
@@ -286,11 +286,26 @@ class SurrogateBase(RegressorMixin, BaseEstimator):
                 "accuracy cannot be a training target; drop those rows"
             )
 
+    @staticmethod
+    def _check_inf(X: Any) -> None:
+        try:
+            arr = np.asarray(X, dtype=np.float64)
+        except (TypeError, ValueError):
+            return  # let scikit-learn's validation name the problem
+        if np.isinf(arr).any():
+            raise SurrogateInputError("X contains infinite values; mark unobserved or diverged epochs with NaN")
+
+    def _check_indices(self, X: np.ndarray) -> None:
+        if X.shape[1] >= 1:
+            indices_of(X, getattr(self, "space", None))
+
     def _validate_fit(self, X: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
         self._check_y(y)
+        self._check_inf(X)
         X, y = validate_data(
             self, X, y, y_numeric=True, dtype=np.float64, ensure_all_finite="allow-nan", ensure_min_samples=1
         )
+        self._check_indices(X)
         name = type(self).__name__
         if len(X) < MIN_TRAIN:
             raise TooFewPointsError(
@@ -306,7 +321,10 @@ class SurrogateBase(RegressorMixin, BaseEstimator):
                 f"curves of different lengths: X has {n_cols} features, but {type(self).__name__} "
                 f"is expecting {self.n_features_in_} features as input (index + {self.n_features_in_ - 1} epochs)"
             )
-        return validate_data(self, X, reset=False, dtype=np.float64, ensure_all_finite="allow-nan")
+        self._check_inf(X)
+        X = validate_data(self, X, reset=False, dtype=np.float64, ensure_all_finite="allow-nan")
+        self._check_indices(X)
+        return X
 
 
 # ---- architecture-only surrogates -----------------------------------------------------

@@ -27,6 +27,7 @@ FORMAT_VERSION = 1
 
 #: Types a model file may hold beyond skops' built-in trusted set (numpy arrays,
 #: scikit-learn estimators and builtins). Listed explicitly: nothing else is loaded.
+#: (Found by dumping every registered surrogate fitted on an nb201 and a catalog space.)
 TRUSTED_TYPES: tuple[str, ...] = (
     # this package
     "surrogates.models.ArchSurrogate",
@@ -38,25 +39,14 @@ TRUSTED_TYPES: tuple[str, ...] = (
     # the foundation's spaces (plain attribute holders)
     "nasbench.spaces.nb201.NB201Space",
     "nasbench.spaces.catalog.CatalogSpace",
-    # scikit-learn / numpy internals skops does not trust by default
-    "sklearn._loss.link.IdentityLink",
-    "sklearn._loss.link.Interval",
-    "sklearn._loss.loss.HalfSquaredError",
-    "sklearn.ensemble._hist_gradient_boosting.binning._BinMapper",
+    # scikit-learn internals skops does not trust by default
+    "sklearn.tree._tree.Tree",
     "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
     "sklearn.gaussian_process.kernels.ConstantKernel",
     "sklearn.gaussian_process.kernels.Matern",
     "sklearn.gaussian_process.kernels.Product",
     "sklearn.gaussian_process.kernels.Sum",
     "sklearn.gaussian_process.kernels.WhiteKernel",
-    "sklearn.gaussian_process.kernels.Hyperparameter",
-    "numpy.float64",
-    "numpy.int64",
-    "numpy.dtype",
-    "builtins.float",
-    "builtins.int",
-    "builtins.str",
-    "builtins.tuple",
 )
 
 

@@ -1,0 +1,250 @@
+"""Contract tests of every registered surrogate on small synthetic tables, and bad input.
+
+The helpers ``synthetic_nb201_table`` and ``synthetic_catalog_table`` are shared with the
+other ``test_surrogates_*`` files.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+
+import surrogates as S
+from surrogates.evaluate import design
+
+#: Lighter members for contract tests (behaviour, not accuracy).
+LIGHT = {"extra_trees": {"n_estimators": 20}, "random_forest": {"n_estimators": 20}, "hist_gbm": {"max_iter": 20}}
+TEST_SENTINEL = 1234.5  # test_acc value: must never reach a surrogate
+
+
+def synthetic_nb201_table(n_archs: int = 150, epochs: tuple[int, ...] = (1, 2, 3, 4), seed: int = 0) -> Any:
+    """An nb201 table whose final accuracy depends on the cell and whose curves rise as
+    ``final - a * epoch**-alpha``; test_acc holds a sentinel that must stay unseen."""
+    from nasbench.spaces.nb201 import NB201Space
+    from nasbench.table import ResultTable
+
+    space = NB201Space()
+    rng = np.random.default_rng(seed)
+    archs = np.sort(rng.choice(space.unique_indices(), n_archs, replace=False))
+    feats = space.encode(archs, "features")
+    final = 50 + 4 * feats[:, 5] + 2 * feats[:, 4] + 3 * feats[:, 1] - 8 * (feats[:, 0] == 0) + rng.normal(0, 1, n_archs)
+    ep = np.asarray(epochs, dtype=np.float64)
+    gap = rng.uniform(5, 25, n_archs)
+    alpha = rng.uniform(0.5, 1.5, n_archs)
+    shape = (ep / ep[-1])[None, :] ** -alpha[:, None] - 1  # 0 at the last epoch
+    curve = final[:, None] - gap[:, None] * shape / shape[:, :1]
+    s = 2
+    values = np.empty((n_archs, s, len(ep), 3), dtype=np.float32)
+    values[..., 0] = np.clip(curve[:, None, :] + rng.normal(0, 0.3, (n_archs, s, len(ep))), 0, 100)
+    values[..., 1] = TEST_SENTINEL
+    values[..., 2] = ep[None, None, :] * 10.0
+    return ResultTable(space, archs, [0, 1], ep.astype(int), ("valid_acc", "test_acc", "time_s"), values,
+                       np.zeros((n_archs, s), bool), {}, {"dataset": "synthetic-nb201"})
+
+
+def synthetic_catalog_table(n: int = 120, n_epochs: int = 8, seed: int = 1) -> Any:
+    """A catalog table of pow3-like curves with two feature columns (one log-scaled)."""
+    from nasbench.spaces.catalog import CatalogSpace
+    from nasbench.table import ResultTable
+
+    rng = np.random.default_rng(seed)
+    params = 10 ** rng.uniform(3.5, 6.5, n)
+    depth = rng.integers(2, 10, n).astype(float)
+    final = 40 + 5 * np.log10(params) + 1.5 * depth + rng.normal(0, 1.5, n)
+    ep = np.arange(1, n_epochs + 1, dtype=np.float64)
+    a = rng.uniform(10, 30, n)
+    curve = final[:, None] - a[:, None] * (ep[None, :] ** -0.8 - ep[-1] ** -0.8)
+    space = CatalogSpace([f"net{i}" for i in range(n)], np.column_stack([params, depth]), ["num_params", "depth"])
+    values = np.empty((n, 1, n_epochs, 2), dtype=np.float32)
+    values[:, 0, :, 0] = np.clip(curve, 0, 100)
+    values[:, 0, :, 1] = ep * 1.0
+    return ResultTable(space, np.arange(n), [0], ep.astype(int), ("valid_acc", "time_s"), values,
+                       np.zeros((n, 1), bool), {"num_params": params, "depth": depth}, {"dataset": "synthetic-curves"})
+
+
+def xy(table: Any, rows: np.ndarray | None = None, k: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Design matrix (curves observed for ``k`` epochs; all when None) and final values."""
+    from nasbench.benchmark import Benchmark
+
+    b = Benchmark(table)
+    rows = np.arange(table.n_archs) if rows is None else rows
+    archs = table.arch_index[rows]
+    y = b.values_at("valid_acc", int(table.epochs[-1]))[rows].astype(float)
+    return design(archs, b.curves(archs, seed="mean").astype(float), len(table.epochs), k), y
+
+
+def light(name: str, table: Any, random_state: int = 0, **params: Any) -> Any:
+    est = S.make_surrogate(name, table.space, epochs=table.epochs.tolist(), random_state=random_state, **params)
+    if "member_params" in est.get_params(deep=False):
+        members = est.get_params(deep=False)["members"]
+        est.set_params(member_params={m: p for m, p in LIGHT.items() if m in members})
+    return est
+
+
+@pytest.fixture(scope="module")
+def nb_table() -> Any:
+    return synthetic_nb201_table()
+
+
+@pytest.fixture(scope="module")
+def cat_table() -> Any:
+    return synthetic_catalog_table()
+
+
+# ---- the registry -------------------------------------------------------------------------
+def test_registry_names_and_default() -> None:
+    assert {"rf", "gbm", "gp", "ensemble", "lc_param", "lc_svr", "combined"} <= set(S.SURROGATES)
+    assert S.DEFAULT_SURROGATE == "combined"
+
+
+def test_unknown_name_lists_the_available_ones() -> None:
+    with pytest.raises(S.UnknownSurrogateError, match="available: .*combined"):
+        S.make_surrogate("xgboost", None)
+
+
+# ---- contracts over every registered surrogate ------------------------------------------------
+@pytest.mark.parametrize("name", sorted(S.SURROGATES))
+def test_contract_any_t_shapes_std_and_determinism(name: str, nb_table: Any) -> None:
+    X, y = xy(nb_table)
+    tr, te = np.arange(100), np.arange(100, 150)
+    est = light(name, nb_table).fit(X[tr], y[tr])
+    for k in (0, 2, 4):  # t = 0, partial, fully observed
+        Xk = design(X[te, 0], X[te, 1:], 4, k)
+        mean, std = est.predict(Xk, return_std=True)
+        assert mean.shape == std.shape == (50,)
+        assert np.all(np.isfinite(mean)) and np.all(std >= 0)
+        assert est.predict(Xk).shape == (50,)
+    again = light(name, nb_table).fit(X[tr], y[tr]).predict(design(X[te, 0], X[te, 1:], 4, 2))
+    np.testing.assert_array_equal(again, est.predict(design(X[te, 0], X[te, 1:], 4, 2)))
+
+
+def test_fully_observed_rows_return_their_last_value(nb_table: Any) -> None:
+    X, y = xy(nb_table)
+    est = light("combined", nb_table).fit(X[:100], y[:100])
+    mean, std = est.predict(X[100:], return_std=True)
+    np.testing.assert_allclose(mean, X[100:, -1])
+    assert np.all(std == 0)
+
+
+def test_curve_improves_on_architecture_only_on_synthetic_curves(cat_table: Any) -> None:
+    X, y = xy(cat_table)
+    tr, te = np.arange(80), np.arange(80, 120)
+    est = light("combined", cat_table).fit(X[tr], y[tr])
+    r2 = {}
+    for k in (0, 4):
+        pred = est.predict(design(X[te, 0], X[te, 1:], 8, k))
+        r2[k] = 1 - np.sum((pred - y[te]) ** 2) / np.sum((y[te] - y[te].mean()) ** 2)
+    assert r2[4] > 0.9 and r2[4] > r2[0]
+
+
+def test_early_stopping_style_training_rows_of_mixed_lengths(nb_table: Any) -> None:
+    # strategies fit on truncated copies of full runs, each with the final value as target
+    X, y = xy(nb_table)
+    rows = [design(X[:60, 0], X[:60, 1:], 4, k) for k in (1, 2, 4)]
+    Xm, ym = np.vstack(rows), np.tile(y[:60], 3)
+    est = light("combined", nb_table).fit(Xm, ym)
+    assert est.cuts_.tolist() == [0, 1, 2, 3]
+    assert np.all(np.isfinite(est.predict(design(X[60:, 0], X[60:, 1:], 4, 1))))
+
+
+def test_architecture_only_training_fits_only_cut_zero(nb_table: Any) -> None:
+    X, y = xy(nb_table, k=0)  # what the leaderboard passes: no curves at all
+    est = light("combined", nb_table).fit(X[:100], y[:100])
+    assert est.cuts_.tolist() == [0]
+    Xp = xy(nb_table, k=3)[0][100:]  # curves observed, but only the architecture model exists
+    np.testing.assert_allclose(est.predict(Xp), est.predict(X[100:]))
+
+
+def test_catalog_space_uses_log_scaled_features(cat_table: Any) -> None:
+    from surrogates.encoders import ArchEncoder
+
+    enc = ArchEncoder(cat_table.space).fit(np.zeros((1, 9)))
+    Z = enc.transform(np.array([[0.0] + [np.nan] * 8]))
+    assert Z[0, 0] == pytest.approx(np.log(cat_table.space.features[0, 0]))  # num_params spans > 100x
+    assert Z[0, 1] == pytest.approx(cat_table.space.features[0, 1])  # depth does not
+
+
+def test_nb201_live_onehot_ignores_dead_edges() -> None:
+    from nasbench.spaces.nb201 import NB201Space
+    from surrogates.encoders import encode
+
+    sp = NB201Space()
+    # node 1 <- 0 is 'none', so edges 1->2 and 1->3 are dead whatever they hold
+    a = sp.index("|none~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_1x1~1|nor_conv_3x3~2|")
+    b = sp.index("|none~0|+|nor_conv_3x3~0|nor_conv_1x1~1|+|skip_connect~0|skip_connect~1|nor_conv_3x3~2|")
+    live = encode(sp, np.array([a, b]), "live_onehot")
+    np.testing.assert_array_equal(live[0], live[1])
+    assert not np.array_equal(sp.encode([a], "onehot"), sp.encode([b], "onehot"))
+
+
+def test_calibrated_intervals_cover_about_90_percent() -> None:
+    big = synthetic_catalog_table(n=400, n_epochs=8, seed=3)
+    X, y = xy(big)
+    est = S.make_surrogate("combined", big.space, epochs=big.epochs.tolist(), random_state=0, cuts=(0, 3),
+                           member_params={"extra_trees": {"n_estimators": 30}, "hist_gbm": {"max_iter": 30}})
+    est.fit(X[:250], y[:250])
+    for k in (0, 3):
+        mean, std = est.predict(design(X[250:, 0], X[250:, 1:], 8, k), return_std=True)
+        cover = np.mean(np.abs(y[250:] - mean) <= 1.6449 * std)
+        assert 0.8 <= cover <= 0.98, (k, cover)
+
+
+# ---- bad input -------------------------------------------------------------------------------
+def test_too_few_training_points(nb_table: Any) -> None:
+    X, y = xy(nb_table)
+    for name in ("combined", "rf", "lc_param"):
+        with pytest.raises(S.TooFewPointsError, match="at least 3 training points; got n_samples = 2"):
+            light(name, nb_table).fit(X[:2], y[:2])
+
+
+def test_nan_target_is_a_named_error(nb_table: Any) -> None:
+    X, y = xy(nb_table)
+    y = y.copy()
+    y[3] = np.nan
+    with pytest.raises(S.SurrogateInputError, match="diverged or missing final accuracy"):
+        light("combined", nb_table).fit(X[:50], y[:50])
+
+
+def test_diverged_curves_are_used_until_their_first_nan(nb_table: Any) -> None:
+    X, y = xy(nb_table)
+    est = light("combined", nb_table).fit(X[:100], y[:100])
+    row = X[100:101].copy()
+    row[0, 3:] = np.nan  # diverged after epoch 2
+    gap = X[100:101].copy()
+    gap[0, 3] = np.nan  # a hole at epoch 3: epoch 4 after it is ignored too
+    np.testing.assert_allclose(est.predict(gap), est.predict(row))
+
+
+def test_infinite_values_and_bad_index_are_refused(nb_table: Any) -> None:
+    X, y = xy(nb_table)
+    est = light("combined", nb_table).fit(X[:100], y[:100])
+    bad = X[100:102].copy()
+    bad[0, 2] = np.inf
+    with pytest.raises(S.SurrogateInputError, match="infinite values"):
+        est.predict(bad)
+    bad = X[100:102].copy()
+    bad[0, 0] = 15625
+    with pytest.raises(S.SurrogateInputError, match="out of range for space nb201"):
+        est.predict(bad)
+    bad[0, 0] = 1.5
+    with pytest.raises(S.SurrogateInputError, match="integer architecture indices"):
+        est.predict(bad)
+
+
+def test_curves_of_a_different_length_are_refused(nb_table: Any) -> None:
+    X, y = xy(nb_table)
+    est = light("combined", nb_table).fit(X[:100], y[:100])
+    with pytest.raises(S.SurrogateInputError, match="curves of different lengths"):
+        est.predict(X[100:, :3])
+    with pytest.raises(S.SurrogateInputError, match="curves of different lengths"):
+        S.make_surrogate("combined", nb_table.space, epochs=[1, 2, 3]).fit(X[:100], y[:100])
+
+
+def test_bad_member_settings_are_named_errors(nb_table: Any) -> None:
+    X, y = xy(nb_table)
+    with pytest.raises(S.SurrogateInputError, match="unknown ensemble member"):
+        S.make_surrogate("ensemble", nb_table.space, members=("xgb",)).fit(X[:50], y[:50])
+    with pytest.raises(S.SurrogateInputError, match="not a member"):
+        S.make_surrogate("rf", nb_table.space, member_params={"hist_gbm": {}}).fit(X[:50], y[:50])
