@@ -36,6 +36,17 @@ def design(archs: Sequence[int] | np.ndarray, n_epochs: int, curves: Sequence[np
     return X
 
 
+def fit(est: Any, X: np.ndarray, y: np.ndarray) -> bool:
+    """Fit ``est``; ``False`` (and nothing fitted) when the surrogate needs more points."""
+    try:
+        est.fit(X, y)
+    except Exception as exc:
+        if type(exc).__name__ == "TooFewPointsError":  # surrogates.TooFewPointsError
+            return False
+        raise
+    return True
+
+
 def predict(est: Any, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``(mean, std)``, each float ``(n,)``; std is 0 for estimators without uncertainty."""
     try:

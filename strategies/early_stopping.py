@@ -54,7 +54,9 @@ class EarlyStopping(Strategy):
         max_fraction: default checkpoints lie at or below this fraction of the max epoch.
         confidence: stop when P(final > incumbent) < 1 - confidence.
         min_full: full curves needed before anything is stopped.
-        refit_every: refit after this many new full curves.
+        refit_every: refit after at least this many new full curves ...
+        refit_growth: ... and once the full curves grew by this factor since the last fit
+            (refits get rarer as data accumulates: the surrogate's fit is the cost).
         surrogate: registry name of the learning-curve surrogate.
         """
 
@@ -62,7 +64,8 @@ class EarlyStopping(Strategy):
         max_fraction: float = 0.5
         confidence: float = 0.95
         min_full: int = 10
-        refit_every: int = 1
+        refit_every: int = 5
+        refit_growth: float = 1.25
         surrogate: str | None = None
 
         def __post_init__(self) -> None:
@@ -70,6 +73,7 @@ class EarlyStopping(Strategy):
             check(0.5 <= self.confidence < 1, f"confidence must be in [0.5, 1), got {self.confidence}")
             check(self.min_full >= 2, f"min_full must be >= 2, got {self.min_full}")
             check(self.refit_every >= 1, f"refit_every must be >= 1, got {self.refit_every}")
+            check(self.refit_growth >= 1, f"refit_growth must be >= 1, got {self.refit_growth}")
 
     def __init__(
         self,
@@ -183,17 +187,20 @@ class EarlyStopping(Strategy):
                 curves.append(c[:k])
                 y.append(c[-1])
         with self.timed():
-            self.surrogate.fit(S.design(archs, self._n_epochs, curves), np.asarray(y))
+            ok = S.fit(self.surrogate, S.design(archs, self._n_epochs, curves), np.asarray(y))
         self._fitted_on = len(self._full_archs)
-        self._fitted = True
+        self._fitted = self._fitted or ok
 
     def _stop_estimate(self, result: Result) -> float | None:
         """The predicted final accuracy if the run should stop, else ``None``."""
         n = len(self._full_archs)
         if n < self.config.min_full or not math.isfinite(self.incumbent):
             return None
-        if not self._fitted or n - self._fitted_on >= self.config.refit_every:
+        due = n >= max(self._fitted_on + self.config.refit_every, self.config.refit_growth * self._fitted_on)
+        if not self._fitted or due:
             self._refit()
+        if not self._fitted:
+            return None
         if not math.isfinite(result.valid_acc):
             return -math.inf  # diverged: nothing to continue
         with self.timed():

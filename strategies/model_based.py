@@ -113,9 +113,10 @@ class ModelBasedSearch(Strategy):
         """Refit the surrogate on every full result told so far (timed)."""
         with self.timed():
             X = S.design(self.archs, self._n_epochs)
-            self.surrogate.fit(X, np.asarray(self.scores, dtype=np.float64))
-        self._fitted_on = len(self.archs)
-        self.n_fits += 1
+            ok = S.fit(self.surrogate, X, np.asarray(self.scores, dtype=np.float64))
+        if ok:
+            self._fitted_on = len(self.archs)
+            self.n_fits += 1
 
     def score_candidates(self, cand: np.ndarray) -> np.ndarray:
         """float ``(m,)`` acquisition values of candidates (timed)."""
@@ -128,6 +129,8 @@ class ModelBasedSearch(Strategy):
     def _next_round(self) -> None:
         if self.n_fits == 0 or len(self.archs) - self._fitted_on >= self.config.fit_every:
             self.fit()
+        if self.n_fits == 0:  # the surrogate wants more points: keep sampling at random
+            return
         cand = self.candidates()
         if len(cand) == 0:
             return

@@ -89,6 +89,17 @@ def strategy_class(name: str) -> type[Strategy]:
     return STRATEGIES[base]()
 
 
+#: Parameters ``surrogate.NAME`` (``es.surrogate.NAME`` for the modifier's) go to the
+#: surrogate's constructor, e.g. ``surrogate.cv=2``.
+SURROGATE_PREFIX = "surrogate"
+
+
+def _surrogate_params(part: dict[str, Any]) -> dict[str, Any]:
+    """Pop ``surrogate.X`` entries of one part's parameters."""
+    keys = [k for k in part if k.startswith(SURROGATE_PREFIX + ".")]
+    return {k[len(SURROGATE_PREFIX) + 1 :]: part.pop(k) for k in keys}
+
+
 def split_params(name: str, params: Mapping[str, Any] | None) -> dict[str, dict[str, Any]]:
     """Split flat parameters into the base strategy's and each modifier's (``es.confidence``).
 
@@ -99,7 +110,7 @@ def split_params(name: str, params: Mapping[str, Any] | None) -> dict[str, dict[
     out: dict[str, dict[str, Any]] = {base: {}, **{m: {} for m in mods}}
     for key, value in (params or {}).items():
         prefix, dot, rest = str(key).partition(".")
-        if dot:
+        if dot and prefix != SURROGATE_PREFIX:
             if prefix not in mods:
                 raise StrategyConfigError(
                     f"parameter {key!r} is for modifier +{prefix}, which strategy {name!r} does not use"
@@ -124,7 +135,8 @@ def make_strategy(
         name: registered name, optionally with modifiers (``"re+es"``).
         context: space and fidelities.
         rng: the strategy's generator (surrogates get seeds drawn from it).
-        params: strategy parameters; a modifier's take its prefix (``"es.confidence"``).
+        params: strategy parameters; a modifier's take its prefix (``"es.confidence"``);
+            ``surrogate.X`` (``es.surrogate.X``) are the surrogate's constructor parameters.
         surrogate: for every part that uses one (the strategy, an early-stopping
             modifier): a registry name of :func:`surrogates.make_surrogate`, an unfitted
             estimator (cloned for each part), or ``None`` for each part's default (a
@@ -137,6 +149,7 @@ def make_strategy(
     """
     base, mods = parse_name(name)
     split = split_params(name, params)
+    sur_params = {part: _surrogate_params(p) for part, p in split.items()}
     cls = STRATEGIES[base]()
     config = build_config(cls.Config, split[base], who=f"strategy {base}")
     cls.check_context(context, config)
@@ -146,11 +159,15 @@ def make_strategy(
         wconf = build_config(wrapper.Config, split[m], who=f"modifier +{m}")
         wrapper.check_context(context, wconf)
         wrappers.append((m, wrapper, wconf))
-    est = make_surrogate_for(cls, config, context, rng, surrogate) if cls.uses_surrogate else None
+    for part, sp in sur_params.items():
+        uses = (cls if part == base else MODIFIERS[part]()).uses_surrogate
+        if sp and not uses:
+            raise StrategyConfigError(f"{part} uses no surrogate; drop the surrogate.* parameter(s)")
+    est = make_surrogate_for(cls, config, context, rng, surrogate, sur_params[base]) if cls.uses_surrogate else None
     strategy = cls(context, rng, config, surrogate=est)
     strategy.name = base  # type: ignore[misc]
     for m, wrapper, wconf in wrappers:
-        west = make_surrogate_for(wrapper, wconf, context, rng, surrogate) if wrapper.uses_surrogate else None
+        west = make_surrogate_for(wrapper, wconf, context, rng, surrogate, sur_params[m]) if wrapper.uses_surrogate else None
         strategy = wrapper(strategy, context, rng, wconf, surrogate=west)  # type: ignore[call-arg]
         strategy.name = f"{_inner_name(strategy)}+{m}"  # type: ignore[misc]
     return strategy
@@ -160,8 +177,13 @@ def _inner_name(wrapper: Any) -> str:
     return getattr(getattr(wrapper, "inner", None), "name", "") or ""
 
 
-def make_surrogate_for(cls: type, config: Any, context: SearchContext, rng: np.random.Generator, surrogate: Any) -> Any:
-    """An unfitted surrogate for a strategy class: the given one, the config's, or the class default.
+def make_surrogate_for(
+    cls: type, config: Any, context: SearchContext, rng: np.random.Generator, surrogate: Any,
+    params: Mapping[str, Any] | None = None,
+) -> Any:
+    """An unfitted surrogate for a strategy class: the config's, the given one, or the class default.
+
+    ``params`` go to the surrogate's constructor (registry names only).
 
     Raises:
         StrategyConfigError: the surrogates package is missing or the name is unknown.
@@ -181,10 +203,17 @@ def make_surrogate_for(cls: type, config: Any, context: SearchContext, rng: np.r
             ) from None
         name = spec or surrogates.DEFAULT_SURROGATE
         # an unknown name raises the surrogates package's own (NasbenchError) error
-        return surrogates.make_surrogate(name, context.space, epochs=list(context.epochs), random_state=seed)
+        try:
+            return surrogates.make_surrogate(
+                name, context.space, epochs=list(context.epochs), random_state=seed, **dict(params or {})
+            )
+        except TypeError as exc:  # an unknown constructor parameter
+            raise StrategyConfigError(f"surrogate {name!r}: {exc}") from None
     from sklearn.base import clone
 
     est = clone(spec)
+    if params:
+        est.set_params(**params)
     if "random_state" in est.get_params():
         est.set_params(random_state=seed)
     return est

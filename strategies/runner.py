@@ -2,10 +2,17 @@
 
 Each evaluation charges the table's training cost (``time_s``) of its architecture and
 epoch; continuing a trial from epoch ``a`` to ``b`` charges only ``time_s(b) - time_s(a)``
-of the same run. The strategy's surrogate time (real wall seconds spent fitting and
-predicting, :attr:`Strategy.overhead_s`) is charged to the same clock and recorded
-separately. ``N`` asynchronous workers are simulated: a free worker asks the strategy for
-work, and results are told in order of simulated finish time.
+of the same run. ``N`` asynchronous workers are simulated: a free worker asks the strategy
+for work, and results are told in order of simulated finish time.
+
+The strategy's surrogate time (real wall seconds spent fitting and predicting,
+:attr:`Strategy.overhead_s`) is charged too and recorded separately (``overhead_s``):
+every reported time (``start_s``, ``finish_s``) is the training clock plus the surrogate
+seconds spent so far, as if the workers waited while the surrogate ran, and a time budget
+counts both. Events are ordered by the training clock alone, so the sequence of
+evaluations does not depend on wall-time jitter: the same seed gives the same evaluations
+(under a time budget, the last few may differ because wall time decides where the
+budget ends).
 
 Noise: by default a new trial draws one of the table's seeds (one real training run) and
 keeps it when continued; ``noise="mean"`` answers with the seed mean.
@@ -310,7 +317,7 @@ class Simulator:
         t_epos: list[int] = []
         t_arch: list[int] = []
         running: list[bool] = []
-        heap: list[tuple[float, int, int, int, int, float, float, float]] = []
+        heap: list[tuple[float, int, int, int, int, float, float, float, float]] = []
         recs: list[tuple[Any, ...]] = []
         t = 0.0
         used = 0.0
@@ -318,15 +325,13 @@ class Simulator:
         stopping = False
         started = 0
         seq = 0
-        ov_prev = strategy.overhead_s
+        ov0 = strategy.overhead_s
+        ov = 0.0  # surrogate seconds so far (added to the clock when charged)
         reason = "budget"
         while True:
             while free and not stopping:
                 p = ask()
-                if charge:
-                    ov = strategy.overhead_s
-                    t += ov - ov_prev
-                    ov_prev = ov
+                ov = strategy.overhead_s - ov0
                 if p is None:
                     break
                 epos = epoch_pos.get(p.epoch, -1)
@@ -360,7 +365,7 @@ class Simulator:
                     row, s, from_epos = t_row[trial], t_seed[trial], t_epos[trial]
                     cost = float(C[row, s, epos] - C[row, s, from_epos])
                     units = (p.epoch - epochs[from_epos]) / max_epoch
-                if (used + units if by_evals else t + cost) > amount:
+                if (used + units if by_evals else t + cost + (ov if charge else 0.0)) > amount:
                     stopping = True  # this proposal does not fit: the run ends
                     break
                 if by_evals:
@@ -374,7 +379,7 @@ class Simulator:
                     running.append(True)
                 else:
                     running[trial] = True
-                heappush(heap, (t + cost, seq, trial, epos, from_epos, cost, t, units))
+                heappush(heap, (t + cost, seq, trial, epos, from_epos, cost, t, units, ov if charge else 0.0))
                 seq += 1
                 free -= 1
                 started += 1
@@ -385,7 +390,7 @@ class Simulator:
                 if not stopping:
                     reason = "strategy_exhausted"
                 break
-            finish, _, trial, epos, from_epos, cost, start, units = heappop(heap)
+            finish, _, trial, epos, from_epos, cost, start, units, start_ov = heappop(heap)
             if finish > t:
                 t = finish
             free += 1
@@ -393,13 +398,15 @@ class Simulator:
             t_epos[trial] = epos
             running[trial] = False
             val = float(V[row, s, epos])
+            shown = ov if charge else 0.0
+            if not by_evals and finish + shown > amount:
+                # surrogate time spent while it ran pushed its end past the budget: it never finished
+                stopping = True
+                continue
             recs.append((trial, t_arch[trial], epochs[epos], epochs[from_epos] if from_epos >= 0 else 0,
-                         s, val, cost, units, start, finish, ov_prev))
-            tell(Result(trial, t_arch[trial], epochs[epos], val, V[row, s, : epos + 1], cost, finish))
-            if charge:
-                ov = strategy.overhead_s
-                t += ov - ov_prev
-                ov_prev = ov
+                         s, val, cost, units, start + start_ov, finish + shown, ov))
+            tell(Result(trial, t_arch[trial], epochs[epos], val, V[row, s, : epos + 1], cost, finish + shown))
+            ov = strategy.overhead_s - ov0
         if reason == "strategy_exhausted":
             log.info("%s stopped proposing after %d evaluations", strategy.name, len(recs))
         return self._trajectory(recs, t_row, config, strategy, reason, meta)
@@ -461,7 +468,7 @@ class Simulator:
             "stop_reason": reason,
             "n_evaluations": n,
             "sim_time_s": float(columns["finish_s"][-1]) if n else 0.0,
-            "overhead_s": float(strategy.overhead_s),
+            "overhead_s": float(columns["overhead_s"][-1]) if n else 0.0,
         }
         info.update(meta or {})
         return Trajectory(columns, info)

@@ -19,12 +19,12 @@ from strategies.base import Proposal, Strategy
 from strategies.registry import make_strategy
 from strategies.runner import seeded_generators
 
-from test_strategies_standins import surrogate_for_tests
+from test_strategies_standins import HAVE_SURROGATES, surrogate_for_tests
 
 NAMES = [*STRATEGIES, "re+es", "ls+es", "hb+es"]
 #: small settings so surrogate strategies fit often within a short budget
 PARAMS: dict[str, dict] = {
-    "bananas": {"n_init": 4, "n_candidates": 20},
+    "bananas": {"n_init": 4, "n_candidates": 20, "fit_every": 3},
     "screened": {"n_init": 4, "n_candidates": 50, "batch_size": 3},
 }
 
@@ -32,8 +32,12 @@ PARAMS: dict[str, dict] = {
 def params_for(name: str) -> dict:
     base = name.split("+")[0]
     out = dict(PARAMS.get(base, {}))
+    if HAVE_SURROGATES and STRATEGIES[base]().uses_surrogate:
+        out["surrogate.members"] = ["ridge"]  # the real surrogates, kept cheap
     if "+es" in name:
         out["es.min_full"] = 3
+        if HAVE_SURROGATES:
+            out["es.surrogate.members"] = ["ridge"]
     return out
 
 
