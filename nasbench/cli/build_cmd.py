@@ -109,6 +109,19 @@ def build(
     typer.echo("\n".join(lines))
 
 
+def _plain_progress(ev: dict[str, Any]) -> None:
+    trained = ev["runs_done"] - ev["resumed_runs"]
+    rate = trained / ev["elapsed_s"] if ev["elapsed_s"] > 0 else 0.0
+    left = ev["runs_total"] - ev["runs_done"]
+    eta = f"{left / rate / 60:.0f} min" if rate > 0 else "?"
+    print(
+        f"build: shard {ev['shards_done']}/{ev['shards_total']}, {ev['runs_done']}/{ev['runs_total']} "
+        f"arch-seed runs, {rate:.2f} runs/s, elapsed {ev['elapsed_s'] / 60:.1f} min, ETA {eta}",
+        file=sys.stderr,
+        flush=True,
+    )
+
+
 def _with_progress(config: Any, run: Any) -> dict[str, Any]:
     from rich.console import Console
     from rich.progress import (
@@ -121,6 +134,8 @@ def _with_progress(config: Any, run: Any) -> dict[str, Any]:
     )
 
     console = Console(file=sys.stderr)
+    if not console.is_terminal:  # a log file: one plain line per finished shard
+        return run(config, progress=_plain_progress)
     columns = (
         TextColumn("[bold]build[/]"),
         BarColumn(),

@@ -161,6 +161,7 @@ class BuildPlan:
     capacities: dict[str, int]
     mode: str
     key: dict[str, Any] = field(default_factory=dict)
+    population: int = 1
 
     @property
     def build_hash(self) -> str:
@@ -174,12 +175,13 @@ def plan_build(config: BuildConfig, space: Any, dataset: Any) -> BuildPlan:
     arch = np.repeat(archs, len(config.seeds))
     seed = np.tile(np.asarray(config.seeds, np.int64), len(archs))
     ops = space.op_matrix(arch).astype(np.int32)
+    population = min(config.population, len(arch))  # never pad beyond the runs there are
     if config.population == 1:
         mode, caps = "single", {}
         groups = [np.arange(i, min(i + SINGLE_SHARD_RUNS, len(arch))) for i in range(0, len(arch), SINGLE_SHARD_RUNS)]
     else:
         mode = "population"
-        groups, caps = partition(ops, config.population)
+        groups, caps = partition(ops, population)
     key = {
         "trainer_version": TRAINER_VERSION,
         "space": {"name": space.name, "config": space.config()},
@@ -189,11 +191,11 @@ def plan_build(config: BuildConfig, space: Any, dataset: Any) -> BuildPlan:
         "archs_sha256": hashlib.sha256(archs.tobytes()).hexdigest(),
         "n_archs": len(archs),
         "seeds": list(config.seeds),
-        "population": config.population,
+        "population": population,
         "mode": mode,
         "capacities": caps,
     }
-    return BuildPlan(arch, seed, ops, groups, caps, mode, key)
+    return BuildPlan(arch, seed, ops, groups, caps, mode, key, population)
 
 
 # ---- shards --------------------------------------------------------------------------------
@@ -338,7 +340,7 @@ def _run_local(config: BuildConfig, plan: BuildPlan, dataset: Any, todo: list[in
     if len(devices) == 1 or len(todo) == 1:
         for i in todo:
             g = plan.groups[i]
-            on_done(i, _train_group(config.recipe, dataset, plan.capacities, config.population, plan.mode,
+            on_done(i, _train_group(config.recipe, dataset, plan.capacities, plan.population, plan.mode,
                                     plan.arch[g], plan.seed[g], plan.ops[g], devices[0]))
         return {"devices": [str(devices[0])]}
     # several local devices: one worker thread per device, populations shared out
@@ -354,7 +356,7 @@ def _run_local(config: BuildConfig, plan: BuildPlan, dataset: Any, todo: list[in
                     return
                 i = queue.pop(0)
             g = plan.groups[i]
-            res = _train_group(config.recipe, dataset, plan.capacities, config.population, plan.mode,
+            res = _train_group(config.recipe, dataset, plan.capacities, plan.population, plan.mode,
                                plan.arch[g], plan.seed[g], plan.ops[g], dev)
             with lock:
                 on_done(i, res)
@@ -397,7 +399,7 @@ def _run_ray(config: BuildConfig, plan: BuildPlan, dataset: Any, todo: list[int]
             while queue and len(pending) < 2 * slots:
                 i = queue.pop(0)
                 g = plan.groups[i]
-                ref = task.remote(recipe_dict, data_ref, plan.capacities, config.population, plan.mode,
+                ref = task.remote(recipe_dict, data_ref, plan.capacities, plan.population, plan.mode,
                                   plan.arch[g], plan.seed[g], plan.ops[g])
                 pending[ref] = i
             ready, _ = ray.wait(list(pending), num_returns=1)
@@ -438,6 +440,8 @@ def build_table(config: BuildConfig, *, progress: ProgressFn | None = None) -> d
     space = resolve_space(config.space)
     dataset = load_dataset(config.dataset, config.recipe)
     plan = plan_build(config, space, dataset)
+    if config.executor == "local":
+        _check_memory(config, dataset)
     done = _prepare_shards(config, plan)
     todo = [i for i in range(len(plan.groups)) if i not in done]
     runs_total = len(plan.arch)
@@ -528,6 +532,53 @@ def build_table(config: BuildConfig, *, progress: ProgressFn | None = None) -> d
         "informativeness": info,
         **exec_info,
     }
+
+
+def _check_memory(config: BuildConfig, dataset: Any) -> None:
+    import jax
+
+    from nasbench.train.population import available_memory_bytes, estimate_memory_bytes
+
+    device = jax.local_devices()[0]
+    need = estimate_memory_bytes(config.recipe, dataset.image_shape, config.population, config.recipe.eval_batch_size)
+    have = available_memory_bytes(device)
+    if have is not None and need > 0.8 * have:
+        fit = max(1, int(config.population * 0.8 * have / need))
+        raise ConfigError(
+            f"--population {config.population} needs about {need / 2**30:.1f} GiB but only "
+            f"{have / 2**30:.1f} GiB is free on {device.platform}; try --population {fit} or smaller"
+        )
+
+
+def partial_table(shards: str | os.PathLike[str]) -> ResultTable:
+    """A table of the finished shards of a build in progress (architectures with every seed).
+
+    Raises:
+        TableFormatError: no manifest or no complete architecture yet.
+    """
+    shards = Path(shards)
+    try:
+        manifest = json.loads((shards / "manifest.json").read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise TableFormatError(f"cannot read {shards / 'manifest.json'}: {exc}") from None
+    ids = [i for i in range(manifest["n_shards"]) if _shard_path(shards, i).exists()]
+    if not ids:
+        raise TableFormatError(f"{shards} holds no finished shard yet")
+    import pandas as pd
+    import pyarrow.parquet as pq
+
+    frame = pd.concat([pq.read_table(_shard_path(shards, i)).to_pandas() for i in ids], ignore_index=True)
+    n_seeds = len(manifest["key"]["seeds"])
+    runs = frame.groupby("arch_index")["seed"].nunique()
+    frame = frame[frame["arch_index"].isin(runs.index[runs == n_seeds])]
+    if frame.empty:
+        raise TableFormatError(f"{shards}: no architecture has finished all its seeds yet")
+    key = manifest["key"]
+    from nasbench.spaces import space_class
+
+    space = space_class(key["space"]["name"]).from_table(key["space"]["config"], [], {})
+    meta = {"dataset": key["dataset"]["name"], "recipe": key["recipe"], "partial": {"shards": len(ids), "of": manifest["n_shards"]}}
+    return ResultTable.from_records(space, frame, metrics=METRICS, arch_columns=("params", "flops"), metadata=meta)
 
 
 def default_recipe_name(dataset: str) -> str:

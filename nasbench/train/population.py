@@ -266,6 +266,11 @@ def member_key(seed: int, arch_index: int) -> jax.Array:
     return jax.random.fold_in(jax.random.key(int(seed)), int(arch_index))
 
 
+@jax.jit
+def _member_keys(seeds: jax.Array, archs: jax.Array) -> jax.Array:
+    return jax.vmap(lambda s, a: jax.random.fold_in(jax.random.key(s), a))(seeds, archs)
+
+
 def make_optimizer(recipe: Recipe, steps_per_epoch: int) -> optax.GradientTransformation:
     """``optax.chain(add_decayed_weights, sgd(schedule, momentum, nesterov))``."""
     total = recipe.epochs * steps_per_epoch
@@ -305,9 +310,9 @@ class _Fns:
     """The pure functions of one training setup (compiled on first use)."""
 
     epoch_setup: Callable  # (keys, epoch) -> (epoch keys, perms (steps, K, B))
-    step: Callable  # (state, plan, x, y, ekeys, idx (K, B), t) -> (state, loss (K,), acc (K,))
+    step: Callable  # (state, plan, x, y, ekeys, perms, t) -> (state, loss (K,), acc (K,))
     epoch_scan: Callable  # (state, plan, x, y, ekeys, perms) -> (state, mean loss, mean acc)
-    eval_batch: Callable  # (params, stats, plan, xb, yb, mb) -> (ce sum (K,), correct (K,))
+    eval_batch: Callable  # (params, stats, plan, xs, ys, mask, i) -> (ce sum (K,), correct (K,)) of batch i
     steps: int
 
 
@@ -330,8 +335,9 @@ def _make_fns(apply_fn: ApplyFn, recipe: Recipe, n_train: int) -> _Fns:
         perms = jax.vmap(lambda k: jax.random.permutation(jax.random.fold_in(k, 0), n_train)[: steps * batch])(ekeys)
         return ekeys, perms.reshape(len(keys), steps, batch).transpose(1, 0, 2)
 
-    def step(state, plan, x, y, ekeys, idx, t):  # noqa: ANN001, ANN202
+    def step(state, plan, x, y, ekeys, perms, t):  # noqa: ANN001, ANN202
         params, stats, opt = state
+        idx = perms[t]
         xb, yb = x[idx], y[idx]  # (K, B, ...): each member its own batch
         if recipe.augmentation != "none":
             akeys = jax.vmap(lambda k: jax.random.fold_in(k, t + 1))(ekeys)
@@ -343,13 +349,14 @@ def _make_fns(apply_fn: ApplyFn, recipe: Recipe, n_train: int) -> _Fns:
 
     def epoch_scan(state, plan, x, y, ekeys, perms):  # noqa: ANN001, ANN202
         def body(carry, inp):  # noqa: ANN001, ANN202
-            new, losses, acc = step(carry, plan, x, y, ekeys, inp[1], inp[0])
+            new, losses, acc = step(carry, plan, x, y, ekeys, perms, inp)
             return new, (losses, acc)
 
-        state, (losses, acc) = lax.scan(body, state, (jnp.arange(steps), perms))
+        state, (losses, acc) = lax.scan(body, state, jnp.arange(steps))
         return state, losses.mean(0), acc.mean(0)
 
-    def eval_batch(params, stats, plan, xb, yb, mb):  # noqa: ANN001, ANN202
+    def eval_batch(params, stats, plan, xs, ys, mask, i):  # noqa: ANN001, ANN202
+        xb, yb, mb = xs[i], ys[i], mask[i]
         k = jax.tree_util.tree_leaves(params)[0].shape[0]
         logits, _ = apply_fn(params, stats, jnp.broadcast_to(xb, (k, *xb.shape)), plan, False)
         ce = -jnp.take_along_axis(jax.nn.log_softmax(logits), yb[None, :, None], -1)[..., 0]
@@ -485,6 +492,7 @@ class PopulationTrainer:
         self._y = put(dataset.y_train)
         self._valid = tuple(put(a) for a in _batched_eval_arrays(dataset.x_valid, dataset.y_valid, recipe.eval_batch_size))
         self._test = tuple(put(a) for a in _batched_eval_arrays(dataset.x_test, dataset.y_test, recipe.eval_batch_size))
+        self._eval_counts = {id(self._valid): len(dataset.y_valid), id(self._test): len(dataset.y_test)}
         self._compiled: dict[Any, Any] = {}
         self._single_cache: collections.OrderedDict[tuple[int, ...], _Fns] = collections.OrderedDict()
         if mode == "population":
@@ -493,9 +501,7 @@ class PopulationTrainer:
                 return population_apply(params, stats, x, plan, recipe, train)
 
             self._fns = _make_fns(apply, recipe, len(dataset.y_train))
-        self._init = jax.jit(
-            jax.vmap(lambda k: init_variables(jax.random.fold_in(k, 0), recipe, self.image_shape, self.n_classes))
-        )
+        self._init_fns: dict[tuple[int, ...] | None, Callable] = {}
 
     # -- compiled pieces --
     def _single_fns(self, ops: tuple[int, ...]) -> _Fns:
@@ -541,26 +547,30 @@ class PopulationTrainer:
         xs, ys, mask = split
         ce = correct = 0.0
         for i in range(xs.shape[0]):
-            c, a = self._call(tag + ("eval",), fns.eval_batch, state[0], state[1], plan, xs[i], ys[i], mask[i])
+            c, a = self._call(tag + ("eval",), fns.eval_batch, state[0], state[1], plan, xs, ys, mask, np.int32(i))
             ce, correct = ce + np.asarray(c, np.float64), correct + np.asarray(a, np.float64)
-        n = float(np.asarray(mask).sum())
+        n = float(self._eval_counts[id(split)])
         return (ce / n).astype(np.float32), (100.0 * correct / n).astype(np.float32)
 
     # -- training --
     def init_state(self, keys: jax.Array, ops: np.ndarray | None = None) -> tuple[Any, Any, Any]:
-        """``(params, batch_stats, opt_state)`` with a leading K axis."""
-        variables = self._init(keys)
-        params, stats = variables["params"], variables["batch_stats"]
-        if self.mode == "single":
-            arch = tuple(int(o) for o in ops[0])
-            own = jax.eval_shape(
-                lambda: init_variables(jax.random.key(0), self.recipe, self.image_shape, self.n_classes, arch)
-            )
-            params = _subset(params, own["params"])
-            stats = _subset(stats, own["batch_stats"])
-        steps = max(1, len(self.dataset.y_train) // self.recipe.batch_size)
-        opt = make_optimizer(self.recipe, steps).init(params)
-        return params, stats, opt
+        """``(params, batch_stats, opt_state)`` with a leading K axis (one compiled call)."""
+        arch = tuple(int(o) for o in ops[0]) if self.mode == "single" and ops is not None else None
+        fn = self._init_fns.get(arch)
+        if fn is None:
+            steps = max(1, len(self.dataset.y_train) // self.recipe.batch_size)
+            tx = make_optimizer(self.recipe, steps)
+
+            def init(keys):  # noqa: ANN001, ANN202
+                v = jax.vmap(
+                    lambda k: init_variables(jax.random.fold_in(k, 0), self.recipe, self.image_shape, self.n_classes, arch)
+                )(keys)
+                return v["params"], v["batch_stats"], tx.init(v["params"])
+
+            fn = self._init_fns[arch] = jax.jit(init)
+            if len(self._init_fns) > 32:
+                self._init_fns.pop(next(iter(self._init_fns)))
+        return fn(keys)
 
     def train(
         self,
@@ -602,7 +612,7 @@ class PopulationTrainer:
         plan_np = make_plan(all_ops, self.capacities) if self.mode == "population" else {"ops": all_ops, "slots": {}}
         put = lambda a: jax.device_put(a, self.device)  # noqa: E731
         plan = jax.tree_util.tree_map(put, plan_np)
-        keys = put(jnp.stack([member_key(s, a) for s, a in zip(all_seed, all_arch)]))
+        keys = put(_member_keys(jnp.asarray(all_seed, jnp.uint32), jnp.asarray(all_arch, jnp.uint32)))
         if self.mode == "single":
             fns = self._single_fns(tuple(int(o) for o in ops[0]))
             tag: tuple[Any, ...] = ("single", tuple(int(o) for o in ops[0]))
@@ -623,7 +633,7 @@ class PopulationTrainer:
         eval_time = 0.0
         for e in range(e_total):
             t0, c0 = time.perf_counter(), self.compile_s
-            ekeys, perms = self._call(tag + ("setup",), fns.epoch_setup, keys, jnp.int32(e))
+            ekeys, perms = self._call(tag + ("setup",), fns.epoch_setup, keys, np.int32(e))
             if self.use_scan:
                 state, tl, ta = self._call(tag + ("epoch",), fns.epoch_scan, state, plan, self._x, self._y, ekeys, perms)
                 tl, ta = np.asarray(tl), np.asarray(ta)
@@ -631,7 +641,7 @@ class PopulationTrainer:
                 ls, accs = [], []
                 for t in range(fns.steps):
                     state, lt, at = self._call(
-                        tag + ("step",), fns.step, state, plan, self._x, self._y, ekeys, perms[t], jnp.int32(t)
+                        tag + ("step",), fns.step, state, plan, self._x, self._y, ekeys, perms, np.int32(t)
                     )
                     ls.append(lt)
                     accs.append(at)
@@ -667,13 +677,6 @@ class PopulationTrainer:
             flops=costs[:n],
             timing={"train_s": float(epoch_time.sum()), "eval_s": eval_time, "members": n, "padded": pad},
         )
-
-
-def _subset(full: Any, like: Any) -> Any:
-    """The entries of ``full`` (leading K axis) present in the tree ``like``."""
-    if isinstance(like, dict) or hasattr(like, "keys"):
-        return {k: _subset(full[k], v) for k, v in like.items()}
-    return full
 
 
 def _concat(parts: list[MemberResults]) -> MemberResults:

@@ -1,0 +1,141 @@
+"""Population training: equals training each member alone, isolates divergence, partitions."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+jax = pytest.importorskip("jax")
+
+from nasbench.errors import ConfigError  # noqa: E402
+from nasbench.spaces.nb201 import Cell, NB201Space  # noqa: E402
+from nasbench.train.data import load_dataset  # noqa: E402
+from nasbench.train.population import PopulationTrainer, make_plan, partition, slot_demand  # noqa: E402
+from nasbench.train.recipe import PRESETS  # noqa: E402
+
+TINY = PRESETS["digits"].replace(
+    channels=(4, 8, 8), epochs=2, n_train=None, n_valid=None, n_test=None, batch_size=16, eval_batch_size=48
+)
+CELLS = [
+    "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_1x1~1|+|skip_connect~0|avg_pool_3x3~1|nor_conv_3x3~2|",
+    "|avg_pool_3x3~0|+|skip_connect~0|none~1|+|nor_conv_1x1~0|none~1|avg_pool_3x3~2|",
+]
+
+
+@pytest.fixture(scope="module")
+def members() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    space = NB201Space()
+    arch = np.array([Cell.from_string(c).index for c in CELLS] + [Cell.from_string(CELLS[0]).index])
+    seeds = np.array([0, 0, 1])  # the last member: the first cell with another seed
+    return arch, seeds, space.op_matrix(arch)
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory):  # type: ignore[no-untyped-def]
+    # 3x3 images keep compilation short (every convolution takes the im2col path;
+    # test_conv_paths_agree covers the per-slot path)
+    rng = np.random.default_rng(0)
+    y = np.arange(112) % 4
+    x = (rng.normal(size=(112, 3, 3, 1)) + y[:, None, None, None] * np.eye(3)[None, :, :, None]).astype(np.float32)
+    path = tmp_path_factory.mktemp("data") / "tiny.npz"
+    np.savez(path, x_train=x[:64], y_train=y[:64], x_valid=x[64:88], y_valid=y[64:88], x_test=x[88:], y_test=y[88:])
+    return load_dataset(f"npz:{path}", TINY)
+
+
+@pytest.fixture(scope="module")
+def population_trainer(members, dataset):  # type: ignore[no-untyped-def]
+    _, _, ops = members
+    _, caps = partition(ops, len(ops))
+    # one spare slot on every kind, so padding slots are exercised too
+    return PopulationTrainer(TINY, dataset, {k: c + 1 for k, c in caps.items()}, len(ops) + 1)
+
+
+@pytest.fixture(scope="module")
+def population_result(members, population_trainer):  # type: ignore[no-untyped-def]
+    arch, seeds, ops = members
+    return population_trainer.train(arch, seeds, ops)
+
+
+def test_population_matches_each_member_trained_alone(members, dataset, population_result) -> None:  # type: ignore[no-untyped-def]
+    arch, seeds, ops = members
+    single = PopulationTrainer(TINY, dataset, None, 1, mode="single").train(arch, seeds, ops)
+    pop = population_result
+    for m in ("train_loss", "valid_loss", "test_loss"):
+        got, want = pop.metrics[m], single.metrics[m]
+        assert np.array_equal(np.isnan(got), np.isnan(want))
+        np.testing.assert_allclose(got[~np.isnan(got)], want[~np.isnan(want)], rtol=1e-4, atol=1e-5)
+    for m in ("train_acc", "valid_acc", "test_acc"):  # a flipped argmax moves one image at most
+        np.testing.assert_allclose(pop.metrics[m], single.metrics[m], atol=100 / 16 + 1e-4)
+    np.testing.assert_array_equal(pop.params, single.params)
+    assert not pop.diverged.any()
+
+
+def test_result_shapes_and_curves(members, population_result) -> None:  # type: ignore[no-untyped-def]
+    res = population_result
+    assert res.metrics["valid_acc"].shape == (3, TINY.epochs)
+    assert np.isnan(res.metrics["test_acc"][:, 0]).all() and np.isfinite(res.metrics["test_acc"][:, -1]).all()
+    time_s = res.metrics["time_s"]
+    assert (np.diff(time_s, axis=1) > 0).all() and (time_s > 0).all()
+    assert res.params[1] < res.params[0] == res.params[2]
+    assert res.flops[1] < res.flops[0] == res.flops[2]
+
+
+def test_seeds_differ_and_reruns_repeat(members, population_trainer, population_result) -> None:  # type: ignore[no-untyped-def]
+    arch, seeds, ops = members
+    again = population_trainer.train(arch, seeds, ops)
+    for m in ("train_loss", "valid_loss", "valid_acc", "test_acc"):
+        np.testing.assert_array_equal(again.metrics[m], population_result.metrics[m])
+    # members 0 and 2: the same cell with seeds 0 and 1
+    assert population_result.metrics["train_loss"][0, 0] != population_result.metrics["train_loss"][2, 0]
+
+
+def test_divergence_is_isolated(members, population_trainer, population_result) -> None:  # type: ignore[no-untyped-def]
+    arch, seeds, ops = members
+    res = population_trainer.train(arch, seeds, ops, poison=[1])
+    assert res.diverged.tolist() == [False, True, False]
+    assert np.isnan(res.metrics["valid_acc"][1]).all()
+    keep = [0, 2]
+    for m in ("train_loss", "valid_loss", "valid_acc", "test_acc"):
+        np.testing.assert_allclose(res.metrics[m][keep], population_result.metrics[m][keep], rtol=1e-6, atol=1e-6)
+    assert np.isfinite(res.metrics["time_s"]).all()
+
+
+@pytest.mark.parametrize("hw, stride", [(8, 1), (8, 2), (3, 1), (3, 2)])
+def test_conv_paths_agree(hw: int, stride: int) -> None:
+    from jax import lax
+
+    from nasbench.train.population import _conv
+
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(3, 2, hw, hw, 4)).astype(np.float32)
+    w = rng.normal(size=(3, 3, 3, 4, 5)).astype(np.float32)
+    got = np.asarray(_conv(x, w, stride))
+    for s in range(3):
+        want = lax.conv_general_dilated(x[s], w[s], (stride, stride), ((1, 1), (1, 1)), dimension_numbers=("NHWC", "HWIO", "NHWC"))
+        np.testing.assert_allclose(got[s], np.asarray(want), rtol=1e-4, atol=1e-4)
+
+
+def test_partition_respects_capacities_and_covers_every_run() -> None:
+    space = NB201Space()
+    sample = np.random.default_rng(0).choice(space.unique_indices(), 300, replace=False)
+    ops = np.repeat(space.op_matrix(sample), 2, axis=0)
+    groups, caps = partition(ops, 25)
+    allpos = np.sort(np.concatenate(groups))
+    np.testing.assert_array_equal(allpos, np.arange(len(ops)))
+    assert max(len(g) for g in groups) <= 25
+    cap = np.array([caps[k] for k in sorted(caps, key=list(caps).index)])
+    for g in groups:
+        assert (slot_demand(ops[g]).sum(0) <= cap).all()
+    again, caps2 = partition(ops, 25)
+    assert caps2 == caps and all(np.array_equal(a, b) for a, b in zip(groups, again))
+    # most of the allocated slot capacity does real work
+    used = slot_demand(ops).sum()
+    assert used / (cap.sum() * len(groups)) > 0.75
+
+
+def test_plan_rejects_overfull_slot() -> None:
+    ops = np.full((3, 6), 3)
+    with pytest.raises(ConfigError, match="exceed its capacity"):
+        make_plan(ops, {k: 1 for k in partition(ops, 3)[1]})
+    plan = make_plan(ops, partition(ops, 3)[1])
+    assert plan["slots"]["e0_conv3"].tolist() == [0, 1, 2]
