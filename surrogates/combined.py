@@ -39,9 +39,10 @@ class CurveSurrogate(SurrogateBase):
         epochs: the table's epochs ``(E,)`` of the curve columns (``None``: ``1..E``).
         kinds: architecture encodings (``"auto"``).
         members: regressors of each cut's ensemble.
-        cuts: observed lengths to fit a model for: ``"all"`` (every ``0..E-1``),
-            ``"auto"`` (all when ``E <= 8``, otherwise 0, 1 and every eighth of the
-            epochs: fit time grows with the number of cuts), or a list (cuts at or
+        cuts: observed lengths to fit a model for: ``"all"`` (every ``0..E-1``, the
+            default), ``"auto"`` (all when ``E <= 8``, otherwise 0, 1 and every eighth
+            of the epochs: fit time grows linearly with the number of cuts, but a row
+            observed between two cuts loses its later epochs), or a list (cuts at or
             past ``E`` are ignored).
         families: parametric curve families used for curve features.
         bounds: range of the parametric extrapolations (accuracy in percent).
@@ -63,7 +64,7 @@ class CurveSurrogate(SurrogateBase):
         epochs: Sequence[int] | None = None,
         kinds: str | Sequence[str] = "auto",
         members: Sequence[str] = ("ridge", "extra_trees", "hist_gbm"),
-        cuts: str | Sequence[int] = "auto",
+        cuts: str | Sequence[int] = "all",
         families: Sequence[str] = DEFAULT_FAMILIES,
         bounds: tuple[float, float] | None = (0.0, 100.0),
         cv: int | str = "auto",

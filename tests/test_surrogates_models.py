@@ -248,3 +248,16 @@ def test_bad_member_settings_are_named_errors(nb_table: Any) -> None:
         S.make_surrogate("ensemble", nb_table.space, members=("xgb",)).fit(X[:50], y[:50])
     with pytest.raises(S.SurrogateInputError, match="not a member"):
         S.make_surrogate("rf", nb_table.space, member_params={"hist_gbm": {}}).fit(X[:50], y[:50])
+
+
+def test_cut_grids() -> None:
+    from surrogates.combined import CurveSurrogate
+
+    assert CurveSurrogate()._cut_list(20) == list(range(20))  # default: every observed length
+    assert CurveSurrogate(cuts="auto")._cut_list(20) == [0, 1, 3, 5, 8, 10, 13, 15, 18]
+    assert CurveSurrogate(cuts="auto")._cut_list(4) == [0, 1, 2, 3]
+    assert CurveSurrogate(cuts=(5, 2, 30))._cut_list(20) == [0, 2, 5]
+    with pytest.raises(S.SurrogateInputError, match="cuts must be"):
+        CurveSurrogate(cuts="some")._cut_list(20)
+    with pytest.raises(S.SurrogateInputError, match="cannot be negative"):
+        CurveSurrogate(cuts=(-1,))._cut_list(20)
