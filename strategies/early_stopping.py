@@ -14,6 +14,13 @@ continues to the next checkpoint and finally to the max epoch, charged only the 
 epochs. The surrogate learns online from the full curves of this search: each full run
 gives one training row per checkpoint (the curve cut there, the final accuracy as the
 target). Nothing is stopped before ``min_full`` full curves are known.
+
+A surrogate fitted on a few dozen curves can be overconfident, and a wrongly stopped run
+is never seen again. So the wrapper checks the surrogate online: every run that goes on
+to the max epoch after a prediction gives a standardised error ``(final - mean) / std``,
+and the stopping rule widens the predicted std by the root mean square of those errors
+when it exceeds 1. To keep these checks honest, a small share (``audit``) of the runs the
+rule would stop are continued anyway.
 """
 
 from __future__ import annotations
@@ -58,6 +65,7 @@ class EarlyStopping(Strategy):
         refit_growth: ... and once the full curves grew by this factor since the last fit
             (refits get rarer as data accumulates: the surrogate's fit is the cost).
         surrogate: registry name of the learning-curve surrogate.
+        audit: share of would-be-stopped runs continued to check the surrogate's calibration.
         """
 
         checkpoints: tuple[int, ...] | None = None
@@ -67,6 +75,7 @@ class EarlyStopping(Strategy):
         refit_every: int = 5
         refit_growth: float = 1.25
         surrogate: str | None = None
+        audit: float = 0.1
 
         def __post_init__(self) -> None:
             check(0 < self.max_fraction < 1, f"max_fraction must be in (0, 1), got {self.max_fraction}")
@@ -74,6 +83,7 @@ class EarlyStopping(Strategy):
             check(self.min_full >= 2, f"min_full must be >= 2, got {self.min_full}")
             check(self.refit_every >= 1, f"refit_every must be >= 1, got {self.refit_every}")
             check(self.refit_growth >= 1, f"refit_growth must be >= 1, got {self.refit_growth}")
+            check(0 <= self.audit < 1, f"audit must be in [0, 1), got {self.audit}")
 
     def __init__(
         self,
@@ -101,6 +111,9 @@ class EarlyStopping(Strategy):
         self._fitted = False
         self.n_stopped = 0
         self.n_continued = 0
+        self.n_audited = 0
+        self._predicted: dict[int, tuple[float, float]] = {}  # trial -> last (mean, std) of a continued run
+        self._errors: deque[float] = deque(maxlen=100)  # standardised errors of those predictions
 
     @staticmethod
     def check_points(context: SearchContext, config: Any) -> tuple[int, ...]:
@@ -153,6 +166,9 @@ class EarlyStopping(Strategy):
                 del self._route[(result.arch, result.epoch)]
             self._managed[result.trial] = managed
         if result.epoch == self._max:
+            pred = self._predicted.pop(result.trial, None)
+            if pred is not None and pred[1] > 0 and math.isfinite(result.valid_acc):
+                self._errors.append((result.valid_acc - pred[0]) / pred[1])
             self._learn(result)
             self.inner.tell(result)
             return
@@ -191,6 +207,14 @@ class EarlyStopping(Strategy):
         self._fitted_on = len(self._full_archs)
         self._fitted = self._fitted or ok
 
+    @property
+    def std_scale(self) -> float:
+        """How much the stopping rule widens the surrogate's std (>= 1, from checked predictions)."""
+        if len(self._errors) < 5:
+            return 1.0
+        e = np.asarray(self._errors)
+        return max(1.0, float(np.sqrt(np.mean(e * e))))
+
     def _stop_estimate(self, result: Result) -> float | None:
         """The predicted final accuracy if the run should stop, else ``None``."""
         n = len(self._full_archs)
@@ -206,6 +230,11 @@ class EarlyStopping(Strategy):
         with self.timed():
             mean, std = S.predict(self.surrogate, S.design([result.arch], self._n_epochs, [result.curve]))
         m, s = float(mean[0]), float(std[0])
-        if math.isfinite(m) and m + self._z * s < self.incumbent:
-            return m
+        if not math.isfinite(m):
+            return None
+        if m + self._z * s * self.std_scale < self.incumbent:
+            if self.rng.random() >= self.config.audit:
+                return m
+            self.n_audited += 1
+        self._predicted[result.trial] = (m, s)
         return None

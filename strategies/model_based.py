@@ -82,7 +82,10 @@ class ModelBasedSearch(Strategy):
         return self._unvisited()
 
     def candidates(self) -> np.ndarray:
-        """int64 ``(m,)`` unvisited candidates: mutations of the best plus random samples."""
+        """int64 ``(m,)`` unvisited candidates: mutations of the best plus random samples.
+
+        When the best architectures' neighbourhoods are used up, mutations take more edits.
+        """
         cfg, rng, ctx = self.config, self.rng, self.context
         n_rand = int(round(cfg.n_candidates * cfg.random_fraction))
         n_mut = cfg.n_candidates - n_rand
@@ -90,14 +93,17 @@ class ModelBasedSearch(Strategy):
         if n_mut and self.archs:
             order = np.argsort(-np.asarray(self.scores), kind="stable")[: cfg.n_parents]
             parents = [self.archs[i] for i in order]
-            for _ in range(4 * n_mut):  # tolerate collisions with visited ones
-                a = parents[int(rng.random() * len(parents))]
-                for _ in range(1 + int(rng.random() * cfg.max_edits)):
-                    a = ctx.mutate(a, rng)
-                if a not in self.visited:
-                    out.add(a)
-                    if len(out) >= n_mut:
-                        break
+            for max_edits in range(cfg.max_edits, cfg.max_edits + 3):
+                for _ in range(4 * n_mut):  # tolerate collisions with visited ones
+                    a = parents[int(rng.random() * len(parents))]
+                    for _ in range(1 + int(rng.random() * max_edits)):
+                        a = ctx.mutate(a, rng)
+                    if a not in self.visited:
+                        out.add(a)
+                        if len(out) >= n_mut:
+                            break
+                if len(out) >= cfg.batch_size:
+                    break
         if n_rand:
             for a in ctx.sample_many(rng, n_rand).tolist():
                 if a not in self.visited:
