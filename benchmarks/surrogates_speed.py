@@ -25,6 +25,7 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO.parent / "shared" / "data"
+sys.path.insert(0, str(REPO))  # run from a checkout without installing
 
 
 def _median(fn, repeats: int) -> tuple[float, object]:  # type: ignore[no-untyped-def]
