@@ -89,6 +89,15 @@ def test_seeds_differ_and_reruns_repeat(members, population_trainer, population_
     assert population_result.metrics["train_loss"][0, 0] != population_result.metrics["train_loss"][2, 0]
 
 
+def test_scan_over_steps_matches_step_loop(members, dataset, population_trainer, population_result) -> None:  # type: ignore[no-untyped-def]
+    # accelerators run each epoch as one lax.scan program; CPU calls a compiled step per batch
+    arch, seeds, ops = members
+    scan = PopulationTrainer(TINY, dataset, population_trainer.capacities, population_trainer.population, use_scan=True)
+    res = scan.train(arch, seeds, ops)
+    for m in ("train_loss", "valid_loss", "test_loss"):
+        np.testing.assert_allclose(res.metrics[m], population_result.metrics[m], rtol=1e-5, atol=1e-6)
+
+
 def test_divergence_is_isolated(members, population_trainer, population_result) -> None:  # type: ignore[no-untyped-def]
     arch, seeds, ops = members
     res = population_trainer.train(arch, seeds, ops, poison=[1])

@@ -16,6 +16,7 @@ inflate every rank correlation):
 from __future__ import annotations
 
 import itertools
+import warnings
 from typing import Any
 
 import numpy as np
@@ -46,6 +47,12 @@ def _last_with(values: np.ndarray) -> int:
 
 
 def informativeness(table: Any, *, connected_only: bool = True) -> dict[str, Any]:
+    with warnings.catch_warnings():  # all-NaN rows (diverged everywhere) are expected
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return _informativeness(table, connected_only)
+
+
+def _informativeness(table: Any, connected_only: bool) -> dict[str, Any]:
     """The informativeness figures of ``table`` (see the module docstring).
 
     Args:

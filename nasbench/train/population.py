@@ -554,7 +554,10 @@ class PopulationTrainer:
 
     # -- training --
     def init_state(self, keys: jax.Array, ops: np.ndarray | None = None) -> tuple[Any, Any, Any]:
-        """``(params, batch_stats, opt_state)`` with a leading K axis (one compiled call)."""
+        """``(params, batch_stats, opt_state)`` with a leading K axis (one compiled call).
+
+        Its compilation counts in :attr:`compile_s`, like every other compiled piece.
+        """
         arch = tuple(int(o) for o in ops[0]) if self.mode == "single" and ops is not None else None
         fn = self._init_fns.get(arch)
         if fn is None:
@@ -567,10 +570,10 @@ class PopulationTrainer:
                 )(keys)
                 return v["params"], v["batch_stats"], tx.init(v["params"])
 
-            fn = self._init_fns[arch] = jax.jit(init)
+            fn = self._init_fns[arch] = init
             if len(self._init_fns) > 32:
                 self._init_fns.pop(next(iter(self._init_fns)))
-        return fn(keys)
+        return self._call(("init", arch), fn, keys)
 
     def train(
         self,

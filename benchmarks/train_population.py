@@ -1,0 +1,137 @@
+"""Population training against per-architecture training, same recipe, same process.
+
+Prints runs (architecture x seed) per second of both modes and their ratio, with
+compilation excluded (reported apart), and the achieved GFLOP/s as a fraction of a plain
+float32 matmul on the same machine.
+
+    python benchmarks/train_population.py                 # digits recipe, K=50
+    python benchmarks/train_population.py --populations 3 --single-runs 12 --json
+
+FLOPs are the analytic count of ``nasbench.train.model.arch_cost`` (convolutions and the
+classifier; backward = 2x forward), for training and evaluation together.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+
+import numpy as np
+
+
+def matmul_gflops(n: int = 2048, repeats: int = 10) -> float:
+    import jax
+    import jax.numpy as jnp
+
+    a = jax.random.normal(jax.random.key(0), (n, n), jnp.float32)
+    f = jax.jit(lambda x: x @ x)
+    f(a).block_until_ready()
+    best = float("inf")
+    for _ in range(repeats):
+        t = time.perf_counter()
+        f(a).block_until_ready()
+        best = min(best, time.perf_counter() - t)
+    return 2 * n**3 / best / 1e9
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--population", type=int, default=50)
+    ap.add_argument("--populations", type=int, default=2, help="populations to time (after one warm-up compile)")
+    ap.add_argument("--single-runs", type=int, default=8, help="architectures trained one at a time")
+    ap.add_argument("--epochs", type=int, default=None, help="override the recipe's epochs")
+    ap.add_argument("--json", action="store_true")
+    args = ap.parse_args()
+
+    import jax
+
+    from nasbench.spaces.nb201 import NB201Space
+    from nasbench.train.data import load_dataset
+    from nasbench.train.population import PopulationTrainer, partition, train_flops
+    from nasbench.train.recipe import PRESETS
+
+    recipe = PRESETS["digits"] if args.epochs is None else PRESETS["digits"].replace(epochs=args.epochs)
+    ds = load_dataset("digits", recipe)
+    space = NB201Space()
+    uniq = space.unique_indices()
+    # the same partition as `nasbench build --archs unique --seeds 2`
+    arch = np.repeat(uniq, 2)
+    seed = np.tile([0, 1], len(uniq))
+    ops = space.op_matrix(arch)
+    groups, caps = partition(ops, args.population)
+    n_tr, n_va, n_te = len(ds.y_train), len(ds.y_valid), len(ds.y_test)
+
+    def flops(idx: np.ndarray) -> float:
+        from nasbench.train.model import arch_cost
+
+        per = np.array([arch_cost(recipe, o, ds.image_shape, ds.n_classes)["flops"] for o in ops[idx]])
+        return train_flops(recipe, per, n_tr, n_va, n_te)
+
+    pop = PopulationTrainer(recipe, ds, caps, args.population)
+    t0 = time.perf_counter()
+    pop.train(arch[groups[0]], seed[groups[0]], ops[groups[0]])  # compiles (and trains) once
+    pop_compile = pop.compile_s
+    first = time.perf_counter() - t0
+    pop_runs = pop_time = pop_flops = 0.0
+    for g in groups[1 : 1 + args.populations]:
+        t = time.perf_counter()
+        res = pop.train(arch[g], seed[g], ops[g])
+        pop_time += time.perf_counter() - t
+        pop_runs += len(g)
+        pop_flops += flops(g)
+        assert not res.diverged.any()
+
+    single = PopulationTrainer(recipe, ds, None, 1, mode="single")
+    pick = np.concatenate(groups[1 : 1 + args.populations])
+    pick = np.random.default_rng(0).choice(pick, min(args.single_runs, len(pick)), replace=False)
+    s_wall = 0.0
+    for i in pick:
+        t = time.perf_counter()
+        single.train(arch[i : i + 1], seed[i : i + 1], ops[i : i + 1])
+        s_wall += time.perf_counter() - t
+    s_compile = single.compile_s
+    s_time = s_wall - s_compile
+    s_flops = flops(pick)
+
+    peak = matmul_gflops()
+    out = {
+        "device": str(jax.devices()[0]),
+        "recipe": "digits",
+        "epochs": recipe.epochs,
+        "population": args.population,
+        "population_runs_timed": int(pop_runs),
+        "population_runs_per_s": pop_runs / pop_time,
+        "population_s_per_run": pop_time / pop_runs,
+        "population_gflops": pop_flops / pop_time / 1e9,
+        "population_compile_s": pop_compile,
+        "population_first_call_s": first,
+        "single_runs_timed": len(pick),
+        "single_runs_per_s": len(pick) / s_time,
+        "single_s_per_run": s_time / len(pick),
+        "single_gflops": s_flops / s_time / 1e9,
+        "single_compile_s_per_arch": s_compile / len(pick),
+        "single_runs_per_s_with_compile": len(pick) / s_wall,
+        "ratio": (pop_runs / pop_time) / (len(pick) / s_time),
+        "ratio_vs_single_with_compile": (pop_runs / pop_time) / (len(pick) / s_wall),
+        "matmul_gflops": peak,
+    }
+    out["population_fraction_of_matmul"] = out["population_gflops"] / peak
+    out["single_fraction_of_matmul"] = out["single_gflops"] / peak
+    if args.json:
+        print(json.dumps(out, indent=2))
+        return
+    print(f"device {out['device']}, digits recipe, {recipe.epochs} epochs, population {args.population}")
+    print(f"{'mode':<28}{'runs/s':>10}{'s/run':>10}{'GFLOP/s':>10}{'of matmul':>11}")
+    print(f"{'population (K=%d)' % args.population:<28}{out['population_runs_per_s']:>10.3f}"
+          f"{out['population_s_per_run']:>10.3f}{out['population_gflops']:>10.1f}{out['population_fraction_of_matmul']:>10.0%}")
+    print(f"{'per architecture (jit each)':<28}{out['single_runs_per_s']:>10.3f}"
+          f"{out['single_s_per_run']:>10.3f}{out['single_gflops']:>10.1f}{out['single_fraction_of_matmul']:>10.0%}")
+    print(f"ratio population / per-architecture: {out['ratio']:.2f}x  "
+          f"({out['ratio_vs_single_with_compile']:.1f}x counting the per-architecture compiles, "
+          f"{out['single_compile_s_per_arch']:.1f} s each; population compile {pop_compile:.1f} s once)")
+    print(f"float32 matmul peak: {peak:.1f} GFLOP/s")
+
+
+if __name__ == "__main__":
+    main()
