@@ -36,6 +36,22 @@ def design(archs: Sequence[int] | np.ndarray, n_epochs: int, curves: Sequence[np
     return X
 
 
+def limit_cuts(est: Any, cuts: Sequence[int]) -> Any:
+    """Fit only the curve cuts (observed lengths) a strategy will predict from.
+
+    Curve-aware surrogates keep one model per cut and by default fit every one; a
+    strategy that predicts only with no curve observed (cut 0) or only at its
+    checkpoints need not pay for the rest. A cut list the user set is left alone.
+    """
+    try:
+        current = est.get_params().get("cuts", None)
+    except AttributeError:
+        return est
+    if isinstance(current, str):
+        est.set_params(cuts=sorted({0, *(int(c) for c in cuts)}))
+    return est
+
+
 def fit(est: Any, X: np.ndarray, y: np.ndarray) -> bool:
     """Fit ``est``; ``False`` (and nothing fitted) when the surrogate needs more points."""
     try:

@@ -71,7 +71,7 @@ class EarlyStopping(Strategy):
         checkpoints: tuple[int, ...] | None = None
         max_fraction: float = 0.5
         confidence: float = 0.95
-        min_full: int = 10
+        min_full: int = 5
         refit_every: int = 5
         refit_growth: float = 1.25
         surrogate: str | None = None
@@ -98,6 +98,8 @@ class EarlyStopping(Strategy):
         self.inner = inner
         cfg = self.config
         self.checkpoints = self.check_points(context, cfg)
+        if surrogate is not None:  # predictions happen only at the checkpoints
+            S.limit_cuts(surrogate, [context.epochs.index(e) + 1 for e in self.checkpoints])
         self._max = context.max_epoch
         self._n_epochs = len(context.epochs)
         self._z = S.z_of(cfg.confidence)

@@ -66,6 +66,8 @@ class ModelBasedSearch(Strategy):
 
     def __init__(self, context: SearchContext, rng: np.random.Generator, config: Any = None, *, surrogate: Any = None) -> None:
         super().__init__(context, rng, config, surrogate=surrogate)
+        if surrogate is not None:
+            S.limit_cuts(surrogate, [0])  # candidates are predicted with no curve observed
         self._epoch = context.max_epoch
         self._n_epochs = len(context.epochs)
         self.visited: set[int] = set()

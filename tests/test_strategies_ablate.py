@@ -40,12 +40,11 @@ def test_full_factorial_outputs_and_resume(table_file, tmp_path):
     if HAVE_SURROGATES:  # early stopping needs the learning-curve surrogate
         second, level = "early_stopping = [false, true]\n", ("early_stopping", "on", 8)
     else:
-        second, level = "sample_size = [1, 3]\n", ("sample_size", "3", 8)
+        second, level = "noise = [\"seed\", \"mean\"]\n", ("noise", "mean", 8)
     # a modifier's fixed parameter applies only to the cells that use the modifier
-    cfg = write(tmp_path, BASE.format(table=table_file) + '[params]\n"es.min_full" = 3\n'
-                "[factors]\npopulation_size = [4, 12]\n" + second)
-    if not HAVE_SURROGATES:
-        cfg.write_text(cfg.read_text().replace('"es.min_full" = 3', "sample_size = 2").replace("[params]\nsample_size = 2\n", ""))
+    fixed = 'sample_size = 2\n' + ('"es.min_full" = 3\n"es.surrogate.members" = ["ridge"]\n' if HAVE_SURROGATES else "")
+    cfg = write(tmp_path, BASE.format(table=table_file) + "[params]\n" + fixed
+                + "[factors]\npopulation_size = [4, 12]\n" + second)
     out = tmp_path / "abl"
     proc = run("ablate", str(cfg), "--out", str(out), "--json")
     assert proc.returncode == 0, proc.stderr

@@ -219,8 +219,8 @@ def leaderboard(
 def explore(
     table: Optional[Path] = typer.Option(None, "--table", help="Table (default: the shipped digits table)."),
     out: Path = typer.Option(Path("nasbench-out"), "--out", help="Output folder."),
-    seeds: int = typer.Option(10, "--seeds", help="Runs per strategy."),
-    budget: str = typer.Option("100", "--budget", "-b", help=BUDGET_HELP),
+    seeds: int = typer.Option(5, "--seeds", help="Runs per strategy (5 keeps the job under two minutes)."),
+    budget: str = typer.Option("60", "--budget", "-b", help=BUDGET_HELP),
     strategies: Optional[str] = typer.Option(None, "--strategies", help="Comma-separated (default: the main ones)."),
     processes: int = typer.Option(2, "--processes", help="Worker processes."),
     as_json: bool = JSON_OPTION,
@@ -245,7 +245,7 @@ def explore(
     ]
     for name, v in s["compare"]["strategies"].items():
         lines.append(f"  {name:<10} final regret {v['final_regret']:.3f}   mean rank {v['mean_rank']:.2f}")
-    lines.append(f"files      {Path(s['files']['summary']).parent}/ (leaderboard.md, leaderboard.csv, "
+    lines.append(f"files      {Path(s['files']['summary']).parent.resolve()}/ (leaderboard.md, leaderboard.csv, "
                  "leaderboard.png, compare/regret.png, compare/summary.md)")
     lines.append(f"took       {s['wall_s']:.0f} s")
     typer.echo("\n".join(lines))
