@@ -96,9 +96,13 @@ def load_or_fit(spec: str, bench: Benchmark | None, random_state: int = 0) -> tu
     path = Path(spec)
     if path.is_file():
         sur = _surrogates()
-        model = sur.load_model(path)
+        # checks the file (skops allow-list) and that its space is the table's
+        model, meta = sur.load_model(path, table=None if bench is None else bench.table, return_meta=True)
         digest = hashlib.sha256(path.read_bytes()).hexdigest()
-        return model, {"model": path.name, "model_sha256": digest, "model_kind": "saved model"}
+        prov = {"model": path.name, "model_sha256": digest, "model_kind": "saved model",
+                "model_class": meta.get("model_class"), "model_trained_on": meta.get("table_hash"),
+                "model_created": meta.get("created")}
+        return model, {k: v for k, v in prov.items() if v is not None}
     if any(sep in spec for sep in ("/", os.sep)) or spec.endswith((".skops", ".json", ".pkl", ".joblib")):
         raise StrategyConfigError(f"surrogate model file not found: {spec}")
     if bench is None:

@@ -107,10 +107,10 @@ def test_bad_input(table_file, tmp_path):
 
 
 @pytest.mark.skipif(not HAVE_SURROGATES, reason="needs the surrogates package")
-@pytest.mark.parametrize("fmt", ["csv", "md"])
-def test_cli_fits_a_named_surrogate(fmt, table_file, tmp_path):
+def test_cli_fits_a_named_surrogate(table_file, tmp_path):
     import surrogates
 
+    fmt = "md"
     out = tmp_path / f"lb.{fmt}"
     proc = subprocess.run([sys.executable, "-m", "nasbench", "leaderboard", "--surrogate", surrogates.DEFAULT_SURROGATE,
                            "--table", str(table_file), "--top", "15", "--format", fmt, "--out", str(out), "--json"],
@@ -119,3 +119,34 @@ def test_cli_fits_a_named_surrogate(fmt, table_file, tmp_path):
     res = json.loads(proc.stdout)
     assert len(res["entries"]) == 15 and res["provenance"]["model"] == surrogates.DEFAULT_SURROGATE
     assert out.is_file()
+
+
+@pytest.mark.skipif(not HAVE_SURROGATES, reason="needs the surrogates package")
+def test_saved_model_with_and_without_table(table_file, tmp_path):
+    import surrogates
+
+    from nasbench.table import ResultTable
+    from strategies.leaderboard import fit_on_table
+
+    table = ResultTable.load(table_file)
+    model = fit_on_table("gbm", Benchmark(table))
+    path = tmp_path / "model.skops"
+    surrogates.save_model(model, path, table_meta=surrogates.table_meta(table))
+    args = [sys.executable, "-m", "nasbench", "leaderboard", "--surrogate", str(path), "--top", "8", "--format", "json"]
+    with_table = subprocess.run([*args, "--table", str(table_file), "--out", str(tmp_path / "a.json"), "--json"],
+                                capture_output=True, text=True, timeout=300)
+    assert with_table.returncode == 0, with_table.stderr
+    res = json.loads(with_table.stdout)
+    assert res["provenance"]["model"] == "model.skops" and len(res["provenance"]["model_sha256"]) == 64
+    assert res["provenance"]["model_trained_on"] == table.content_hash()
+    alone = subprocess.run([*args, "--out", str(tmp_path / "b.json"), "--json"], capture_output=True, text=True, timeout=300)
+    assert alone.returncode == 0, alone.stderr
+    res2 = json.loads(alone.stdout)
+    # same model, same ranking; without a table there are no measured values
+    assert [e["index"] for e in res2["entries"]] == [e["index"] for e in res["entries"]]
+    assert all(e["measured_valid_acc"] is None and not e["in_table"] for e in res2["entries"])
+    bad = tmp_path / "bad.skops"
+    bad.write_bytes(b"not a model")
+    proc = subprocess.run([sys.executable, "-m", "nasbench", "leaderboard", "--surrogate", str(bad), "--top", "3",
+                           "--out", str(tmp_path / "d.csv")], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 2 and "refusing" in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
