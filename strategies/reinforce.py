@@ -58,6 +58,7 @@ class Reinforce(Strategy):
         self._t = 0
         self.baseline: float | None = None
         self._epoch = context.max_epoch
+        self._cum: np.ndarray | None = None  # cumulative probabilities, recomputed after each update
 
     def probabilities(self) -> np.ndarray:
         """float ``(D, K)``: the policy's choice probabilities per decision."""
@@ -67,7 +68,9 @@ class Reinforce(Strategy):
         return p / p.sum(axis=1, keepdims=True)
 
     def ask(self) -> Proposal:
-        p = np.cumsum(self.probabilities(), axis=1)
+        if self._cum is None:
+            self._cum = np.cumsum(self.probabilities(), axis=1)
+        p = self._cum
         for _ in range(100):  # resample choices the table cannot answer
             pick = (p < self.rng.random((p.shape[0], 1))).sum(axis=1)
             arch = int(self._lookup[int((np.minimum(pick, self._k - 1) * self._radix).sum())])
@@ -95,3 +98,4 @@ class Reinforce(Strategy):
         mhat = self._m / (1 - b1**self._t)
         vhat = self._v / (1 - b2**self._t)
         self.logits += lr * mhat / (np.sqrt(vhat) + 1e-8)
+        self._cum = None

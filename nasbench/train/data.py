@@ -88,9 +88,9 @@ def _digits(recipe: Recipe) -> Dataset:
     order = np.random.default_rng(recipe.split_seed).permutation(len(y))
     x, y = x[order], y[order]
     n_train = recipe.n_train or len(y) // 3
-    n_valid = recipe.n_valid or (len(y) - n_train) // 2
-    n_test = recipe.n_test or len(y) - n_train - n_valid
-    if n_train + n_valid + n_test > len(y):
+    n_valid = recipe.n_valid or max(len(y) - n_train, 0) // 2
+    n_test = recipe.n_test or max(len(y) - n_train - n_valid, 0)
+    if min(n_train, n_valid, n_test) < 1 or n_train + n_valid + n_test > len(y):
         raise DatasetError(
             f"digits has {len(y)} images; the recipe asks for {n_train}+{n_valid}+{n_test}"
         )
