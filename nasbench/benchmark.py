@@ -16,6 +16,7 @@ seed per query (the noisy-benchmark practice of NAS-Bench-201).
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Iterator, Sequence
 from typing import Any, Literal
 
@@ -162,7 +163,7 @@ class _TableView:
 
     def _seed_mean(self, m: int) -> np.ndarray:
         if m not in self._mean_cache:
-            with np.errstate(invalid="ignore"), _quiet_nanmean():
+            with np.errstate(invalid="ignore"), warnings.catch_warnings(action="ignore", category=RuntimeWarning):
                 self._mean_cache[m] = np.nanmean(self.table.values[..., m], axis=1)
         return self._mean_cache[m]
 
@@ -330,16 +331,3 @@ def _fmt_epochs(epochs: np.ndarray) -> str:
         return f"{e[0]}..{e[-1]}"
     return ", ".join(map(str, e))
 
-
-class _quiet_nanmean:
-    """Silence 'Mean of empty slice' for all-NaN (missing) cells: they stay NaN."""
-
-    def __enter__(self) -> None:
-        import warnings
-
-        self._cm = warnings.catch_warnings()
-        self._cm.__enter__()
-        warnings.simplefilter("ignore", RuntimeWarning)
-
-    def __exit__(self, *exc: object) -> None:
-        self._cm.__exit__(*exc)

@@ -29,6 +29,7 @@ import heapq
 import logging
 import math
 import re
+import warnings
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
@@ -238,7 +239,7 @@ class Simulator:
         v = np.ascontiguousarray(values[..., table.metric_position("valid_acc")], dtype=np.float64)
         c = np.array(values[..., table.metric_position("time_s")], dtype=np.float64)
         a, s, e = v.shape
-        with np.errstate(invalid="ignore"), _quiet():
+        with np.errstate(invalid="ignore"), warnings.catch_warnings(action="ignore", category=RuntimeWarning):
             c_mean_seed = np.nanmean(c, axis=1, keepdims=True)  # (A, 1, E)
             c = np.where(np.isnan(c), c_mean_seed, c)
             # still missing: scale the row's full cost by epochs, else the median per epoch
@@ -252,7 +253,7 @@ class Simulator:
         count = avail.sum(axis=1)
         seed_pos = np.argsort(~avail, axis=1, kind="stable")
         count = np.maximum(count, 1)
-        with np.errstate(invalid="ignore"), _quiet():
+        with np.errstate(invalid="ignore"), warnings.catch_warnings(action="ignore", category=RuntimeWarning):
             v_mean = np.nanmean(v, axis=1, keepdims=True)
         self._seed_ids = table.seeds.astype(np.int64)
         self._v = {"seed": v, "mean": v_mean}
@@ -484,18 +485,6 @@ def _jsonable(obj: Any) -> Any:
     if obj is None or isinstance(obj, bool | int | float | str):
         return obj
     return repr(obj)
-
-
-class _quiet:
-    def __enter__(self) -> None:
-        import warnings
-
-        self._cm = warnings.catch_warnings()
-        self._cm.__enter__()
-        warnings.simplefilter("ignore", RuntimeWarning)
-
-    def __exit__(self, *exc: object) -> None:
-        self._cm.__exit__(*exc)
 
 
 def seeded_generators(seed: int) -> tuple[np.random.Generator, np.random.Generator]:
