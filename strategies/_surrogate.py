@@ -41,14 +41,15 @@ def limit_cuts(est: Any, cuts: Sequence[int]) -> Any:
 
     Curve-aware surrogates keep one model per cut and by default fit every one; a
     strategy that predicts only with no curve observed (cut 0) or only at its
-    checkpoints need not pay for the rest. A cut list the user set is left alone.
+    checkpoints (not cut 0: early stopping never predicts before its first checkpoint)
+    need not pay for the rest. A cut list the user set is left alone.
     """
     try:
         current = est.get_params().get("cuts", None)
     except AttributeError:
         return est
     if isinstance(current, str):
-        est.set_params(cuts=sorted({0, *(int(c) for c in cuts)}))
+        est.set_params(cuts=sorted({int(c) for c in cuts}))
     return est
 
 

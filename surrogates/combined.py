@@ -43,7 +43,9 @@ class CurveSurrogate(SurrogateBase):
             default), ``"auto"`` (all when ``E <= 8``, otherwise 0, 1 and every eighth
             of the epochs: fit time grows linearly with the number of cuts, but a row
             observed between two cuts loses its later epochs), or a list (cuts at or
-            past ``E`` are ignored).
+            past ``E`` are ignored; without 0 the model cannot predict from rows
+            observed to fewer epochs than its smallest cut, which saves fitting an
+            architecture-only model a caller never uses).
         families: parametric curve families used for curve features.
         bounds: range of the parametric extrapolations (accuracy in percent).
         cv: folds for stacking and calibration.
@@ -53,7 +55,7 @@ class CurveSurrogate(SurrogateBase):
         member_params: member name -> parameter overrides.
 
     Attributes:
-        cuts_: int ``(K,)`` fitted cuts, increasing, starting at 0.
+        cuts_: int ``(K,)`` fitted cuts, increasing (starting at 0 unless a cut list omits it).
         models_: list of ``K`` fitted pipelines, one per cut.
         epochs_: float ``(E,)`` resolved epochs.
     """
@@ -89,12 +91,14 @@ class CurveSurrogate(SurrogateBase):
     def _cut_list(self, n_epochs: int) -> list[int]:
         if isinstance(self.cuts, str):
             if self.cuts == "all" or (self.cuts == "auto" and n_epochs <= 8):
-                return list(range(n_epochs))
+                return list(range(max(n_epochs, 1)))
             if self.cuts != "auto":
                 raise SurrogateInputError(f"cuts must be 'all', 'auto' or a list of observed lengths, got {self.cuts!r}")
             eighths = {int(np.floor(n_epochs * j / 8 + 0.5)) for j in range(1, 8)}
             return sorted({0, 1} | {c for c in eighths if 0 < c < n_epochs})
-        cuts = sorted({int(c) for c in self.cuts} | {0})
+        cuts = sorted({int(c) for c in self.cuts})
+        if not cuts:
+            raise SurrogateInputError("cuts must name at least one observed length")
         if cuts[0] < 0:
             raise SurrogateInputError(f"cuts are observed lengths and cannot be negative, got {cuts[0]}")
         return [c for c in cuts if c < max(n_epochs, 1)]  # a cut at or past the last epoch has nothing to predict
@@ -126,7 +130,10 @@ class CurveSurrogate(SurrogateBase):
         self.epochs_ = resolve_epochs(self.epochs, n_epochs)
         lengths = observed_lengths(X[:, 1:])
         jobs = []
-        for k in self._cut_list(n_epochs):
+        cut_list = self._cut_list(n_epochs)
+        if not cut_list:
+            raise SurrogateInputError(f"cuts {list(self.cuts)} all lie at or past the {n_epochs} observed epochs")
+        for k in cut_list:
             rows = np.flatnonzero(lengths >= k)
             Xk = X[rows].copy()
             Xk[:, 1 + k :] = np.nan
@@ -134,9 +141,10 @@ class CurveSurrogate(SurrogateBase):
             _, first = np.unique(np.column_stack([np.nan_to_num(Xk[:, : 1 + k], nan=-1.0), y[rows]]), axis=0, return_index=True)
             keep = np.sort(first)
             if len(keep) < MIN_TRAIN:
-                if k == 0:
+                if not jobs:  # the smallest cut must be fitted
                     raise TooFewPointsError(
-                        f"{type(self).__name__} needs at least {MIN_TRAIN} training points; got n_samples = {len(keep)}"
+                        f"{type(self).__name__} needs at least {MIN_TRAIN} training points observed to {k} "
+                        f"epochs; got n_samples = {len(keep)}"
                     )
                 continue
             jobs.append((k, Xk[keep], y[rows][keep]))
@@ -161,6 +169,12 @@ class CurveSurrogate(SurrogateBase):
         if full.any():
             mean[full] = X[full, n_epochs]
         pos = np.searchsorted(self.cuts_, lengths, side="right") - 1
+        short = (pos < 0) & ~full
+        if short.any():
+            raise SurrogateInputError(
+                f"this model was fitted for curves observed to at least {int(self.cuts_[0])} epochs; "
+                f"{int(short.sum())} row(s) are observed to only {int(lengths[short].min())}"
+            )
         for j in np.unique(pos[~full]):
             rows = np.flatnonzero((pos == j) & ~full)
             k = int(self.cuts_[j])

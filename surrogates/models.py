@@ -16,6 +16,7 @@ quantile, so the std reads as a Gaussian std).
 
 from __future__ import annotations
 
+import functools
 import logging
 import warnings
 from collections.abc import Callable, Sequence
@@ -119,11 +120,23 @@ def make_member(
     return model
 
 
+@functools.cache
+def _thread_controller() -> Any:
+    from threadpoolctl import ThreadpoolController
+
+    # Built once: each ``threadpool_limits(...)`` rescans the loaded libraries (~3 ms), which
+    # dominated the cost of the many small fits and single-row predictions of early stopping.
+    return ThreadpoolController()
+
+
+def one_thread() -> Any:
+    """Context manager: BLAS and OpenMP pools limited to one thread."""
+    return _thread_controller().limit(limits=1)
+
+
 def member_mean_spread(model: Any, Z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``(mean, spread)`` of one fitted member, each ``(n,)``; spread 0 if it has none."""
-    from threadpoolctl import threadpool_limits
-
-    with threadpool_limits(1):
+    with one_thread():
         return _mean_spread(model, Z)
 
 
@@ -134,7 +147,8 @@ def _mean_spread(model: Any, Z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return np.asarray(mean, float), np.asarray(std, float)
     if hasattr(last, "estimators_") and last.__class__.__name__ in ("ExtraTreesRegressor", "RandomForestRegressor"):
         Zt = model[:-1].transform(Z) if isinstance(model, Pipeline) else Z
-        per_tree = np.stack([t.predict(np.asarray(Zt, dtype=np.float32)) for t in last.estimators_])
+        Zt = np.ascontiguousarray(Zt, dtype=np.float32)  # validated once here, not once per tree
+        per_tree = np.stack([t.predict(Zt, check_input=False) for t in last.estimators_])
         return per_tree.mean(0), per_tree.std(0)
     return np.asarray(model.predict(Z), float).reshape(-1), np.zeros(len(Z))
 
@@ -267,11 +281,9 @@ class StackedEnsemble(RegressorMixin, BaseEstimator):
 
 
 def _fit_quiet(model: Any, Z: np.ndarray, y: np.ndarray) -> Any:
-    from threadpoolctl import threadpool_limits
-
     # One thread: OpenMP spin-waiting makes gradient boosting 10-40x slower on a shared
     # machine, and callers (process pools of strategies) parallelise at a higher level.
-    with warnings.catch_warnings(), threadpool_limits(1):
+    with warnings.catch_warnings(), one_thread():
         # A GP hyperparameter at its bound is expected on small or easy data.
         warnings.simplefilter("ignore", ConvergenceWarning)
         return model.fit(Z, y)

@@ -149,6 +149,20 @@ def test_early_stopping_style_training_rows_of_mixed_lengths(nb_table: Any) -> N
     assert np.all(np.isfinite(est.predict(design(X[60:, 0], X[60:, 1:], 4, 1))))
 
 
+def test_a_model_without_cut_0_refuses_shorter_rows(nb_table: Any) -> None:
+    # early stopping fits only its checkpoints: no architecture-only model is fitted
+    X, y = xy(nb_table)
+    rows = [design(X[:60, 0], X[:60, 1:], 4, k) for k in (1, 2)]
+    est = light("combined", nb_table).set_params(cuts=[1, 2]).fit(np.vstack(rows), np.tile(y[:60], 2))
+    assert est.cuts_.tolist() == [1, 2]
+    mean, std = est.predict(design(X[60:70, 0], X[60:70, 1:], 4, 1), return_std=True)
+    assert np.all(np.isfinite(mean)) and np.all(std > 0)
+    with pytest.raises(S.SurrogateInputError, match="at least 1 epochs"):
+        est.predict(design(X[60:70, 0], X[60:70, 1:], 4, 0))
+    with pytest.raises(S.SurrogateInputError, match="at or past"):
+        light("combined", nb_table).set_params(cuts=[9]).fit(np.vstack(rows), np.tile(y[:60], 2))
+
+
 def test_architecture_only_training_fits_only_cut_zero(nb_table: Any) -> None:
     X, y = xy(nb_table, k=0)  # what the leaderboard passes: no curves at all
     est = light("combined", nb_table).fit(X[:100], y[:100])
@@ -256,7 +270,9 @@ def test_cut_grids() -> None:
     assert CurveSurrogate()._cut_list(20) == list(range(20))  # default: every observed length
     assert CurveSurrogate(cuts="auto")._cut_list(20) == [0, 1, 3, 5, 8, 10, 13, 15, 18]
     assert CurveSurrogate(cuts="auto")._cut_list(4) == [0, 1, 2, 3]
-    assert CurveSurrogate(cuts=(5, 2, 30))._cut_list(20) == [0, 2, 5]
+    assert CurveSurrogate(cuts=(5, 2, 30))._cut_list(20) == [2, 5]  # an explicit list need not hold 0
+    assert CurveSurrogate(cuts=(0, 5))._cut_list(20) == [0, 5]
+    assert CurveSurrogate()._cut_list(0) == [0]  # architecture-only data still gets its model
     with pytest.raises(S.SurrogateInputError, match="cuts must be"):
         CurveSurrogate(cuts="some")._cut_list(20)
     with pytest.raises(S.SurrogateInputError, match="cannot be negative"):
