@@ -97,11 +97,14 @@ class CurveSurrogate(SurrogateBase):
             eighths = {int(np.floor(n_epochs * j / 8 + 0.5)) for j in range(1, 8)}
             return sorted({0, 1} | {c for c in eighths if 0 < c < n_epochs})
         cuts = sorted({int(c) for c in self.cuts})
-        if not cuts:
-            raise SurrogateInputError("cuts must name at least one observed length")
-        if cuts[0] < 0:
+        if cuts and cuts[0] < 0:
             raise SurrogateInputError(f"cuts are observed lengths and cannot be negative, got {cuts[0]}")
-        return [c for c in cuts if c < max(n_epochs, 1)]  # a cut at or past the last epoch has nothing to predict
+        kept = [c for c in cuts if c < max(n_epochs, 1)]  # a cut at or past the last epoch has nothing to predict
+        if not kept:
+            raise SurrogateInputError(
+                f"cuts {cuts} name no observed length below {n_epochs} (a cut at or past it predicts nothing)"
+            )
+        return kept
 
     def _pipeline(self, k: int) -> Pipeline:
         parts = [("arch", ArchEncoder(self.space, self.kinds))]
@@ -130,10 +133,7 @@ class CurveSurrogate(SurrogateBase):
         self.epochs_ = resolve_epochs(self.epochs, n_epochs)
         lengths = observed_lengths(X[:, 1:])
         jobs = []
-        cut_list = self._cut_list(n_epochs)
-        if not cut_list:
-            raise SurrogateInputError(f"cuts {list(self.cuts)} all lie at or past the {n_epochs} observed epochs")
-        for k in cut_list:
+        for k in self._cut_list(n_epochs):
             rows = np.flatnonzero(lengths >= k)
             Xk = X[rows].copy()
             Xk[:, 1 + k :] = np.nan
