@@ -45,6 +45,7 @@ def search_table(
         "sim_time_s": float(tr["finish_s"][-1]) if len(tr) else 0.0,
         "surrogate_time_s": float(tr.meta.get("overhead_s", 0.0)),
         "stop_reason": tr.meta.get("stop_reason"),
+        "strategy_stats": tr.meta.get("strategy_stats", {}),
         "optimum": sim.optimum,
         "incumbent": None if inc < 0 else {
             "index": inc,

@@ -288,6 +288,13 @@ class Strategy(abc.ABC):
     def tell(self, result: Result) -> None:  # noqa: B027 - optional hook
         """Learn from a finished evaluation."""
 
+    def stats(self) -> dict[str, Any]:
+        """Counters worth reporting after a run (JSON-ready; default: none).
+
+        The runner stores them in the trajectory's metadata under ``strategy_stats``.
+        """
+        return {}
+
     @contextlib.contextmanager
     def timed(self) -> Iterator[None]:
         """Count the wall time of a block (surrogate fit or prediction) in :attr:`overhead_s`."""

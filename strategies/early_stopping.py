@@ -209,6 +209,19 @@ class EarlyStopping(Strategy):
         self._fitted_on = len(self._full_archs)
         self._fitted = self._fitted or ok
 
+    def stats(self) -> dict[str, Any]:
+        """The inner strategy's counters and this wrapper's under ``early_stopping``."""
+        return {
+            **self.inner.stats(),
+            "early_stopping": {
+                "stopped": self.n_stopped,
+                "continued": self.n_continued,
+                "audited": self.n_audited,
+                "full_curves": len(self._full_archs),
+                "std_scale": self.std_scale,
+            },
+        }
+
     @property
     def std_scale(self) -> float:
         """How much the stopping rule widens the surrogate's std (>= 1, from checked predictions)."""

@@ -470,6 +470,7 @@ class Simulator:
             "n_evaluations": n,
             "sim_time_s": float(columns["finish_s"][-1]) if n else 0.0,
             "overhead_s": float(columns["overhead_s"][-1]) if n else 0.0,
+            "strategy_stats": _jsonable(strategy.stats()),
         }
         info.update(meta or {})
         return Trajectory(columns, info)

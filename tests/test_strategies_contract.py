@@ -170,3 +170,20 @@ def test_incumbent_test_accuracy_is_reported(small_sim, small_table):
     oracle = TestOracle(small_table)
     expect = [oracle.query(int(a), "test_acc", small_table.epochs[-1]) for a in tr["incumbent"][has]]
     assert np.allclose(tr["incumbent_test"][has], expect)
+
+
+@pytest.mark.parametrize("name", ["re+es", "ls+es"])
+def test_early_stopping_stats_match_the_trajectory(name, nb201_sim):
+    """``strategy_stats`` counts exactly the runs the trajectory shows ending below the max epoch."""
+    tr = run(nb201_sim, name, 3, budget="30")
+    es = tr.meta["strategy_stats"]["early_stopping"]
+    last = {}
+    for trial, epoch in zip(tr["trial"], tr["epoch"], strict=True):
+        last[int(trial)] = max(last.get(int(trial), 0), int(epoch))
+    max_epoch = nb201_sim.context.max_epoch
+    # a run still at its checkpoint when the budget ran out is neither stopped nor finished
+    ended_early = sum(e < max_epoch for e in last.values())
+    assert es["stopped"] <= ended_early <= es["stopped"] + 1
+    assert es["full_curves"] == sum(e == max_epoch for e in last.values())
+    assert es["stopped"] > 0  # on NB201 some runs are clearly hopeless at 12 epochs
+    assert es["std_scale"] >= 1.0 and 0 <= es["audited"] <= es["continued"]

@@ -75,6 +75,12 @@ def search(
         f"ran        {s['evaluations']} evaluations = {s['full_evaluations']:.2f} full, "
         f"{s['sim_time_s']:.4g} simulated s (+{s['surrogate_time_s']:.3g} s surrogate)",
     ]
+    es = s["strategy_stats"].get("early_stopping")
+    if es:
+        lines.append(
+            f"stopping   {es['stopped']} run(s) stopped early, {es['continued']} continued past a checkpoint "
+            f"({es['audited']} of them audits), learned from {es['full_curves']} full curves"
+        )
     inc = s["incumbent"]
     if inc:
         lines.append(f"incumbent  {inc['arch']}")
