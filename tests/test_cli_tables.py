@@ -97,3 +97,21 @@ def test_help_everywhere():
     for args in ((), ("info",), ("query",), ("import",), ("import", "nb201"), ("import", "curves")):
         proc = run(*args, "--help")
         assert proc.returncode == 0 and "Usage" in proc.stdout
+
+
+def test_every_help_lists_the_exit_codes(capsys):
+    """``--help`` of the app, every command and every sub-group ends with the exit codes."""
+    from nasbench.cli import _register, app, main
+
+    _register()
+    paths = [()]
+    for cmd in app.registered_commands:
+        paths.append((cmd.name or cmd.callback.__name__,))
+    for grp in app.registered_groups:
+        paths.append((grp.name,))
+        paths.extend((grp.name, c.name or c.callback.__name__) for c in grp.typer_instance.registered_commands)
+    assert len(paths) > 12
+    for path in paths:
+        assert main([*path, "--help"]) == 0, path
+        out = " ".join(capsys.readouterr().out.split())
+        assert "Exit codes: 0 success" in out and "2 bad input" in out and "130 interrupted" in out, path

@@ -16,9 +16,16 @@ import typer
 
 from nasbench.errors import NasbenchError
 
+#: Shown under every command's ``--help``.
+EXIT_CODES_EPILOG = (
+    "Exit codes: 0 success; 1 internal error (a bug; NASBENCH_DEBUG=1 shows the traceback); "
+    "2 bad input (one line on stderr); 130 interrupted."
+)
+
 app = typer.Typer(
     name="nasbench",
     help="Fast, honest NAS benchmarks: build tables, query them, fit surrogates, compare strategies.",
+    epilog=EXIT_CODES_EPILOG,
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -43,6 +50,17 @@ def _register() -> None:
         except ModuleNotFoundError as exc:
             if exc.name != mod:  # a missing dependency inside the module is a real error
                 raise
+    _add_epilog(app)
+
+
+def _add_epilog(group: typer.Typer) -> None:
+    """Put the exit codes under the ``--help`` of every command and sub-group."""
+    for cmd in group.registered_commands:
+        cmd.epilog = cmd.epilog or EXIT_CODES_EPILOG
+    for sub in group.registered_groups:
+        if sub.typer_instance is not None:
+            sub.typer_instance.info.epilog = sub.typer_instance.info.epilog or EXIT_CODES_EPILOG
+            _add_epilog(sub.typer_instance)
 
 
 def _is_usage_error(exc: BaseException) -> bool:
