@@ -95,6 +95,14 @@ def summarize(trajectories: Sequence[Trajectory], targets: Mapping[str, float]) 
             "mean_rank": ranks[name],
             "targets": {},
         }
+        es = [t.meta.get("strategy_stats", {}).get("early_stopping") for t in runs]
+        if any(es):  # +es strategies: runs stopped early per search, and per started run
+            started = [len(np.unique(t["trial"])) for t in runs]
+            stopped = [e["stopped"] if e else math.nan for e in es]
+            entry["early_stopping"] = {
+                "stopped": mean_ci(stopped),
+                "stopped_share": mean_ci([s / n if n else math.nan for s, n in zip(stopped, started, strict=True)]),
+            }
         for tname, thr in targets.items():
             hits = [t.hitting(thr) for t in runs]
             entry["targets"][tname] = {
@@ -213,4 +221,10 @@ def summary_markdown(summary: Mapping[str, Any], header: Mapping[str, Any]) -> s
             f"| {name} | {e['runs']} | {fmt_ci(e['final_regret'])} | {hit('top1')} | {hit('top0.1')} "
             f"| {hit('optimum')} | {hit('top0.1', 'time_s')} | {fmt_ci(e['mean_rank'])} |"
         )
+    stopping = {name: e["early_stopping"] for name, e in summary.items() if "early_stopping" in e}
+    if stopping:
+        lines += ["", "Learning-curve early stopping (runs stopped early per search, and their share of the runs started):", "",
+                  "| strategy | stopped per search | share of started runs |", "| --- | --- | --- |"]
+        for name, es in stopping.items():
+            lines.append(f"| {name} | {fmt_ci(es['stopped'])} | {fmt_ci(es['stopped_share'])} |")
     return "\n".join(lines) + "\n"

@@ -187,3 +187,23 @@ def test_early_stopping_stats_match_the_trajectory(name, nb201_sim):
     assert es["full_curves"] == sum(e == max_epoch for e in last.values())
     assert es["stopped"] > 0  # on NB201 some runs are clearly hopeless at 12 epochs
     assert es["std_scale"] >= 1.0 and 0 <= es["audited"] <= es["continued"]
+
+
+def test_compare_summary_counts_early_stops(nb201_sim):
+    from strategies.report import summarize
+
+    runs = [run(nb201_sim, "ls+es", s, budget="30") for s in (3, 4)]
+    for t in runs:
+        t.meta["strategy"] = "ls+es"
+    plain = run(nb201_sim, "ls", 3, budget="30")
+    plain.meta["strategy"] = "ls"
+    summary = summarize([*runs, plain], nb201_sim.targets)
+    es = summary["ls+es"]["early_stopping"]
+    stops = [t.meta["strategy_stats"]["early_stopping"]["stopped"] for t in runs]
+    assert es["stopped"]["mean"] == pytest.approx(np.mean(stops))
+    assert 0 < es["stopped_share"]["mean"] < 1
+    assert "early_stopping" not in summary["ls"]
+    from strategies.report import summary_markdown
+
+    md = summary_markdown(summary, {})
+    assert "Learning-curve early stopping" in md and "| ls+es |" in md.split("Learning-curve early stopping")[1]
