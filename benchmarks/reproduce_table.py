@@ -37,26 +37,27 @@ def main() -> int:
 
     import pandas as pd
 
-    from nasbench.spaces.nb201 import NB201Space
+    from nasbench.train.build import BuildConfig, plan_build, resolve_space
     from nasbench.train.data import load_dataset
-    from nasbench.train.population import PopulationTrainer, partition
+    from nasbench.train.population import PopulationTrainer
     from nasbench.train.recipe import PRESETS
 
     try:
         wanted = [int(p) for p in args.populations.split(",") if p.strip()]
+    except ValueError:
+        print(f"error: --populations must be comma-separated integers, got {args.populations!r}", file=sys.stderr)
+        return 2
+    try:
         table = pd.read_parquet(args.table)
     except (ValueError, OSError) as exc:
-        print(f"error: {exc}".splitlines()[0], file=sys.stderr)
+        print(f"error: cannot read table {args.table}: {type(exc).__name__}", file=sys.stderr)
         return 2
     recipe = PRESETS["digits"]
     ds = load_dataset("digits", recipe)
-    space = NB201Space()
-    uniq = space.unique_indices()
-    # the partition of `nasbench build --archs unique --seeds 2 --population 50`
-    arch = np.repeat(uniq, 2)
-    seed = np.tile([0, 1], len(uniq))
-    ops = space.op_matrix(arch)
-    groups, caps = partition(ops, 50)
+    # the build's own plan for the README's command (unique cells, seeds 0 and 1, K=50)
+    plan = plan_build(BuildConfig("digits", recipe, Path(args.table), seeds=(0, 1), population=50),
+                      resolve_space("nb201"), ds)
+    arch, seed, ops, groups, caps = plan.arch, plan.seed, plan.ops, plan.groups, plan.capacities
     bad = [p for p in wanted if not 0 <= p < len(groups)]
     if bad:
         print(f"error: population {bad[0]} out of range 0..{len(groups) - 1}", file=sys.stderr)

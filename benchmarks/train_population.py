@@ -46,20 +46,19 @@ def main() -> None:
 
     import jax
 
-    from nasbench.spaces.nb201 import NB201Space
+    from pathlib import Path
+
+    from nasbench.train.build import BuildConfig, plan_build, resolve_space
     from nasbench.train.data import load_dataset
-    from nasbench.train.population import PopulationTrainer, partition, train_flops
+    from nasbench.train.population import PopulationTrainer, train_flops
     from nasbench.train.recipe import PRESETS
 
     recipe = PRESETS["digits"] if args.epochs is None else PRESETS["digits"].replace(epochs=args.epochs)
     ds = load_dataset("digits", recipe)
-    space = NB201Space()
-    uniq = space.unique_indices()
-    # the same partition as `nasbench build --archs unique --seeds 2`
-    arch = np.repeat(uniq, 2)
-    seed = np.tile([0, 1], len(uniq))
-    ops = space.op_matrix(arch)
-    groups, caps = partition(ops, args.population)
+    # the build's own plan for `nasbench build --archs unique --seeds 0,1 --population K`
+    plan = plan_build(BuildConfig("digits", recipe, Path("unused.parquet"), seeds=(0, 1), population=args.population),
+                      resolve_space("nb201"), ds)
+    arch, seed, ops, groups, caps = plan.arch, plan.seed, plan.ops, plan.groups, plan.capacities
     n_tr, n_va, n_te = len(ds.y_train), len(ds.y_valid), len(ds.y_test)
 
     def flops(idx: np.ndarray) -> float:
