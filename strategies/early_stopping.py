@@ -21,6 +21,17 @@ to the max epoch after a prediction gives a standardised error ``(final - mean) 
 and the stopping rule widens the predicted std by the root mean square of those errors
 when it exceeds 1. To keep these checks honest, a small share (``audit``) of the runs the
 rule would stop are continued anyway.
+
+Pausing (``lookahead``, after Swersky et al., "Freeze-Thaw Bayesian Optimization", 2014):
+a run the rule cannot stop yet is paused at its checkpoint instead of being continued at
+once, and the wrapper asks the inner strategy for further candidates until ``lookahead``
+runs are paused (or the inner strategy has nothing more to propose before it hears
+back). Then it continues the paused run most likely to beat the incumbent and re-applies
+the stopping rule to the others whenever the incumbent or the surrogate changes. Without
+pausing, a run is continued as soon as the rule fails to stop it, so the runs that are
+continued are whichever the inner strategy happened to propose first; with it, the
+cheap checkpoint results decide which runs get the expensive epochs. ``lookahead=0``
+continues at once.
 """
 
 from __future__ import annotations
@@ -66,6 +77,8 @@ class EarlyStopping(Strategy):
             (refits get rarer as data accumulates: the surrogate's fit is the cost).
         surrogate: registry name of the learning-curve surrogate.
         audit: share of would-be-stopped runs continued to check the surrogate's calibration.
+        lookahead: at most this many runs wait, paused at a checkpoint, to be continued
+            best-first (0: continue a run as soon as the rule does not stop it).
         """
 
         checkpoints: tuple[int, ...] | None = None
@@ -76,6 +89,7 @@ class EarlyStopping(Strategy):
         refit_growth: float = 1.25
         surrogate: str | None = None
         audit: float = 0.1
+        lookahead: int = 10
 
         def __post_init__(self) -> None:
             check(0 < self.max_fraction < 1, f"max_fraction must be in (0, 1), got {self.max_fraction}")
@@ -84,6 +98,7 @@ class EarlyStopping(Strategy):
             check(self.refit_every >= 1, f"refit_every must be >= 1, got {self.refit_every}")
             check(self.refit_growth >= 1, f"refit_growth must be >= 1, got {self.refit_growth}")
             check(0 <= self.audit < 1, f"audit must be in [0, 1), got {self.audit}")
+            check(self.lookahead >= 0, f"lookahead must be >= 0, got {self.lookahead}")
 
     def __init__(
         self,
@@ -116,6 +131,10 @@ class EarlyStopping(Strategy):
         self.n_audited = 0
         self._predicted: dict[int, tuple[float, float]] = {}  # trial -> last (mean, std) of a continued run
         self._errors: deque[float] = deque(maxlen=100)  # standardised errors of those predictions
+        self._fit_version = 0
+        # trial -> [result at its checkpoint, mean, std, fit version of the prediction]
+        self._paused: dict[int, list[Any]] = {}
+        self.n_paused = 0
 
     @staticmethod
     def check_points(context: SearchContext, config: Any) -> tuple[int, ...]:
@@ -148,16 +167,55 @@ class EarlyStopping(Strategy):
 
     # ---- ask/tell ----------------------------------------------------------------------
     def ask(self) -> Proposal | None:
-        if self._queue:
-            return self._queue.popleft()
-        p = self.inner.ask()
-        if p is None:
-            return None
-        manage = p.resume is None and p.epoch == self._max
-        if manage:
-            p = Proposal(p.arch, self.checkpoints[0])
-        self._route.setdefault((p.arch, p.epoch), deque()).append(manage)
-        return p
+        while True:
+            if self._queue:
+                return self._queue.popleft()
+            if len(self._paused) < max(1, self.config.lookahead):
+                p = self.inner.ask()
+                if p is not None:
+                    manage = p.resume is None and p.epoch == self._max
+                    if manage:
+                        p = Proposal(p.arch, self.checkpoints[0])
+                    self._route.setdefault((p.arch, p.epoch), deque()).append(manage)
+                    return p
+            if not self._paused:
+                return None
+            # the window is full, or the inner strategy waits for results
+            self._resolve_paused()
+
+    def _resolve_paused(self) -> None:
+        """Stop the paused runs the rule now rejects; continue the most promising other one.
+
+        Runs are ranked by ``(mean - incumbent) / std``, i.e. by the probability of
+        beating the incumbent; ties keep the order the runs were paused in. A run the
+        rule would stop but the audit keeps is continued instead.
+        """
+        self._ready()
+        stale = [t for t, v in self._paused.items() if v[3] != self._fit_version]
+        if stale and self._fitted:
+            X = S.design([self._paused[t][0].arch for t in stale], self._n_epochs, [self._paused[t][0].curve for t in stale])
+            with self.timed():
+                mean, std = S.predict(self.surrogate, X)
+            for t, m, sd in zip(stale, mean, std, strict=True):
+                self._paused[t][1:] = [float(m), float(sd), self._fit_version]
+        best, best_z = None, -math.inf
+        for t in list(self._paused):
+            r, m, sd, _ = self._paused[t]
+            verdict = self._verdict(m, sd)
+            if verdict == "stop":
+                del self._paused[t]
+                self._stop(r, m)
+            elif verdict == "audit":
+                del self._paused[t]
+                self._continue(r, m, sd)
+                return
+            else:
+                z = (m - self.incumbent) / max(sd * self.std_scale, 1e-9) if math.isfinite(m) else -math.inf
+                if best is None or z > best_z:
+                    best, best_z = t, z
+        if best is not None:
+            r, m, sd, _ = self._paused.pop(best)
+            self._continue(r, m, sd)
 
     def tell(self, result: Result) -> None:
         managed = self._managed.get(result.trial)
@@ -177,17 +235,37 @@ class EarlyStopping(Strategy):
         if not managed:
             self.inner.tell(result)
             return
-        nxt = next((e for e in self.checkpoints if e > result.epoch), self._max)
-        estimate = self._stop_estimate(result)
-        if estimate is None:
-            self.n_continued += 1
-            self._queue.append(Proposal(result.arch, nxt, resume=result.trial))
+        if not math.isfinite(result.valid_acc) and self._ready():
+            self._stop(result, -math.inf)  # diverged: nothing to continue
+            return
+        pred = self._prediction(result)
+        if pred is None:
+            self._continue(result, math.nan, math.nan)
+            return
+        m, sd = pred
+        verdict = self._verdict(m, sd)
+        if verdict == "stop":
+            self._stop(result, m)
+        elif verdict == "audit" or self.config.lookahead == 0:
+            self._continue(result, m, sd)
         else:
-            self.n_stopped += 1
-            self.inner.tell(
-                Result(result.trial, result.arch, result.epoch, result.valid_acc, result.curve,
-                       result.cost_s, result.finish_time, estimate)
-            )
+            self._paused[result.trial] = [result, m, sd, self._fit_version]
+            self.n_paused += 1
+
+    def _continue(self, result: Result, mean: float, std: float) -> None:
+        nxt = next((e for e in self.checkpoints if e > result.epoch), self._max)
+        self.n_continued += 1
+        if math.isfinite(mean):
+            self._predicted[result.trial] = (mean, std)
+        self._queue.append(Proposal(result.arch, nxt, resume=result.trial))
+
+    def _stop(self, result: Result, estimate: float) -> None:
+        self.n_stopped += 1
+        self._predicted.pop(result.trial, None)
+        self.inner.tell(
+            Result(result.trial, result.arch, result.epoch, result.valid_acc, result.curve,
+                   result.cost_s, result.finish_time, estimate)
+        )
 
     # ---- the learning-curve model --------------------------------------------------------
     def _learn(self, result: Result) -> None:
@@ -207,6 +285,7 @@ class EarlyStopping(Strategy):
         with self.timed():
             ok = S.fit(self.surrogate, S.design(archs, self._n_epochs, curves), np.asarray(y))
         self._fitted_on = len(self._full_archs)
+        self._fit_version += 1
         self._fitted = self._fitted or ok
 
     def stats(self) -> dict[str, Any]:
@@ -217,6 +296,8 @@ class EarlyStopping(Strategy):
                 "stopped": self.n_stopped,
                 "continued": self.n_continued,
                 "audited": self.n_audited,
+                "paused": self.n_paused,
+                "waiting": len(self._paused),
                 "full_curves": len(self._full_archs),
                 "std_scale": self.std_scale,
             },
@@ -230,26 +311,32 @@ class EarlyStopping(Strategy):
         e = np.asarray(self._errors)
         return max(1.0, float(np.sqrt(np.mean(e * e))))
 
-    def _stop_estimate(self, result: Result) -> float | None:
-        """The predicted final accuracy if the run should stop, else ``None``."""
+    def _ready(self) -> bool:
+        """Refit when due; whether the rule may stop runs (enough full curves, a fitted model)."""
         n = len(self._full_archs)
         if n < self.config.min_full or not math.isfinite(self.incumbent):
-            return None
+            return False
         due = n >= max(self._fitted_on + self.config.refit_every, self.config.refit_growth * self._fitted_on)
         if not self._fitted or due:
             self._refit()
-        if not self._fitted:
+        return self._fitted
+
+    def _prediction(self, result: Result) -> tuple[float, float] | None:
+        """The surrogate's ``(mean, std)`` of the final accuracy, or ``None`` when not ready."""
+        if not self._ready():
             return None
-        if not math.isfinite(result.valid_acc):
-            return -math.inf  # diverged: nothing to continue
         with self.timed():
             mean, std = S.predict(self.surrogate, S.design([result.arch], self._n_epochs, [result.curve]))
-        m, s = float(mean[0]), float(std[0])
-        if not math.isfinite(m):
-            return None
-        if m + self._z * s * self.std_scale < self.incumbent:
+        m, sd = float(mean[0]), float(std[0])
+        return (m, sd) if math.isfinite(m) else None
+
+    def _verdict(self, mean: float, std: float) -> str:
+        """``stop``, ``audit`` (would stop, continued to check calibration) or ``keep``."""
+        if mean == -math.inf:
+            return "stop"
+        if math.isfinite(mean) and mean + self._z * std * self.std_scale < self.incumbent:
             if self.rng.random() >= self.config.audit:
-                return m
+                return "stop"
             self.n_audited += 1
-        self._predicted[result.trial] = (m, s)
-        return None
+            return "audit"
+        return "keep"

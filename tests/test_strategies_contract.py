@@ -181,9 +181,10 @@ def test_early_stopping_stats_match_the_trajectory(name, nb201_sim):
     for trial, epoch in zip(tr["trial"], tr["epoch"], strict=True):
         last[int(trial)] = max(last.get(int(trial), 0), int(epoch))
     max_epoch = nb201_sim.context.max_epoch
-    # a run still at its checkpoint when the budget ran out is neither stopped nor finished
+    # a run still at its checkpoint when the budget ran out (running, or paused and
+    # waiting to be continued) is neither stopped nor finished
     ended_early = sum(e < max_epoch for e in last.values())
-    assert es["stopped"] <= ended_early <= es["stopped"] + 1
+    assert es["stopped"] <= ended_early <= es["stopped"] + es["waiting"] + 1
     assert es["full_curves"] == sum(e == max_epoch for e in last.values())
     assert es["stopped"] > 0  # on NB201 some runs are clearly hopeless at 12 epochs
     assert es["std_scale"] >= 1.0 and 0 <= es["audited"] <= es["continued"]
@@ -207,3 +208,82 @@ def test_compare_summary_counts_early_stops(nb201_sim):
 
     md = summary_markdown(summary, {})
     assert "Learning-curve early stopping" in md and "| ls+es |" in md.split("Learning-curve early stopping")[1]
+
+
+class _Listed(Strategy):
+    """Proposes full evaluations of the given architectures, then nothing; records tells."""
+
+    def __init__(self, context, rng, archs):
+        super().__init__(context, rng)
+        self._todo = list(archs)
+        self.told: dict[int, float] = {}
+
+    def ask(self):
+        return Proposal(self._todo.pop(0), self.context.max_epoch) if self._todo else None
+
+    def tell(self, result):
+        self.told[result.arch] = result.score
+
+
+class _PlusTen:
+    """A learning-curve 'surrogate': final = last observed value + 10, std 5."""
+
+    def fit(self, X, y):
+        return self
+
+    def predict(self, X, return_std=False):
+        last = X[:, 1]
+        return (last + 10.0, np.full(len(X), 5.0)) if return_std else last + 10.0
+
+
+def test_paused_runs_continue_best_first_and_are_stopped_when_the_incumbent_rises(nb201_sim):
+    """With ``lookahead`` the wrapper pauses runs at the checkpoint until the window is
+    full, continues the one most likely to beat the incumbent, and re-applies the
+    stopping rule to the others after the incumbent moves."""
+    from strategies.base import Result
+    from strategies.early_stopping import EarlyStopping
+
+    ctx = nb201_sim.context
+    lo, hi = ctx.epochs[0], ctx.max_epoch
+    archs = [int(a) for a in ctx.candidates[:7]]
+    inner = _Listed(ctx, np.random.default_rng(0), archs)
+    cfg = EarlyStopping.Config(min_full=2, lookahead=3, audit=0.0)
+    es = EarlyStopping(inner, ctx, np.random.default_rng(0), cfg, surrogate=_PlusTen())
+
+    def tell(p, trial, acc):
+        es.tell(Result(trial, p.arch, p.epoch, acc, np.full(ctx.epochs.index(p.epoch) + 1, acc, np.float32), 1.0, 0.0))
+
+    # two runs before the rule may act: each continues straight to the max epoch
+    for trial, final in enumerate([50.0, 60.0]):
+        p = es.ask()
+        assert p.epoch == lo
+        tell(p, trial, final - 20)
+        q = es.ask()
+        assert (q.arch, q.epoch, q.resume) == (p.arch, hi, trial)
+        tell(q, trial, final)
+    # incumbent 60; z = 1.645: 40 at the checkpoint predicts 50 +- 5 -> stopped at once
+    p2 = es.ask()
+    tell(p2, 2, 40.0)
+    assert inner.told[p2.arch] == 50.0 and es.n_stopped == 1
+    # 49, 51, 50 predict 59, 61, 60 +- 5: none can be stopped, all wait
+    arch = {}
+    for trial, acc in [(3, 49.0), (4, 51.0), (5, 50.0)]:
+        p = es.ask()
+        assert p.epoch == lo and p.resume is None
+        tell(p, trial, acc)
+        arch[trial] = p.arch
+    assert es.stats()["early_stopping"]["waiting"] == 3
+    # the window (3) is full: the most promising (61) is continued, not the oldest
+    q = es.ask()
+    assert (q.resume, q.epoch) == (4, hi)
+    tell(q, 4, 70.0)
+    # incumbent 70: a new run at 45 (55 +- 5) is stopped at once ...
+    p6 = es.ask()
+    assert p6.resume is None
+    tell(p6, 6, 45.0)
+    assert inner.told[p6.arch] == 55.0
+    # ... and 59 +- 5, 60 +- 5 can no longer beat it either: with nothing more to
+    # propose, both are stopped and the search ends
+    assert es.ask() is None
+    assert inner.told[arch[3]] == 59.0 and inner.told[arch[5]] == 60.0
+    assert es.n_stopped == 4 and es.stats()["early_stopping"]["waiting"] == 0
