@@ -25,6 +25,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
+
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
@@ -126,8 +128,6 @@ def print_breakdown(runs: list, threshold: float, max_epoch: int) -> None:
     including the evaluation that reaches it: runs started, runs taken to the max epoch
     (from scratch or continued from a lower fidelity), full runs that raised the
     incumbent, and evaluation units spent (one unit = one full evaluation)."""
-    import numpy as np
-
     print()
     print("before the top 0.1% (medians over the runs that reach it):")
     print("| strategy | runs | started | to the max epoch (continued) | raised the incumbent | units |")

@@ -132,8 +132,8 @@ class EarlyStopping(Strategy):
         self._predicted: dict[int, tuple[float, float]] = {}  # trial -> last (mean, std) of a continued run
         self._errors: deque[float] = deque(maxlen=100)  # standardised errors of those predictions
         self._fit_version = 0
-        # trial -> [result at its checkpoint, mean, std, fit version of the prediction]
-        self._paused: dict[int, list[Any]] = {}
+        # trial -> (result at its checkpoint, predicted mean, std, fit version of the prediction)
+        self._paused: dict[int, tuple[Result, float, float, int]] = {}
         self.n_paused = 0
 
     @staticmethod
@@ -190,14 +190,12 @@ class EarlyStopping(Strategy):
         beating the incumbent; ties keep the order the runs were paused in. A run the
         rule would stop but the audit keeps is continued instead.
         """
-        self._ready()
-        stale = [t for t, v in self._paused.items() if v[3] != self._fit_version]
+        self._ready()  # refit first if due, so every waiting run is ranked by the newest fit
+        stale = [t for t, (*_, version) in self._paused.items() if version != self._fit_version]
         if stale and self._fitted:
-            X = S.design([self._paused[t][0].arch for t in stale], self._n_epochs, [self._paused[t][0].curve for t in stale])
-            with self.timed():
-                mean, std = S.predict(self.surrogate, X)
+            mean, std = self._predict([self._paused[t][0] for t in stale])
             for t, m, sd in zip(stale, mean, std, strict=True):
-                self._paused[t][1:] = [float(m), float(sd), self._fit_version]
+                self._paused[t] = (self._paused[t][0], float(m), float(sd), self._fit_version)
         best, best_z = None, -math.inf
         for t in list(self._paused):
             r, m, sd, _ = self._paused[t]
@@ -249,7 +247,7 @@ class EarlyStopping(Strategy):
         elif verdict == "audit" or self.config.lookahead == 0:
             self._continue(result, m, sd)
         else:
-            self._paused[result.trial] = [result, m, sd, self._fit_version]
+            self._paused[result.trial] = (result, m, sd, self._fit_version)
             self.n_paused += 1
 
     def _continue(self, result: Result, mean: float, std: float) -> None:
@@ -321,12 +319,16 @@ class EarlyStopping(Strategy):
             self._refit()
         return self._fitted
 
+    def _predict(self, results: list[Result]) -> tuple[np.ndarray, np.ndarray]:
+        """The fitted surrogate's ``(mean, std)`` of the final accuracy of runs seen at a checkpoint."""
+        with self.timed():
+            return S.predict(self.surrogate, S.design([r.arch for r in results], self._n_epochs, [r.curve for r in results]))
+
     def _prediction(self, result: Result) -> tuple[float, float] | None:
-        """The surrogate's ``(mean, std)`` of the final accuracy, or ``None`` when not ready."""
+        """``(mean, std)`` for one run, or ``None`` when the rule is not ready or the mean is not finite."""
         if not self._ready():
             return None
-        with self.timed():
-            mean, std = S.predict(self.surrogate, S.design([result.arch], self._n_epochs, [result.curve]))
+        mean, std = self._predict([result])
         m, sd = float(mean[0]), float(std[0])
         return (m, sd) if math.isfinite(m) else None
 
