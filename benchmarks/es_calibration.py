@@ -1,0 +1,115 @@
+"""How well calibrated is early stopping's surrogate during a search? (NAS-Bench-201)
+
+Runs an early-stopping strategy (default ``ls+es``) over seeds and records every
+prediction the wrapper makes at a checkpoint: how many full curves the surrogate had
+learned from, the predicted mean and std of the final accuracy, and the incumbent. Each
+is then scored against the architecture's true final accuracy (seed mean at the max
+epoch), binned by the number of full curves:
+
+* ``median std`` / ``median |error|``: the predicted std against the actual error;
+* ``median |z|``: for a calibrated Gaussian std, 0.674;
+* ``q95 z (kept)``: the 95% quantile of ``z = (true - mean) / std`` over the runs the rule
+  could not stop (mean + 1.645 std >= incumbent); the rule assumes 1.645;
+* ``would win``: share of predicted runs whose true final beats the incumbent;
+
+and how far below the incumbent the would-be winners were predicted while the search
+climbs (11-40 full curves), in units of the predicted std.
+
+    python benchmarks/es_calibration.py --dataset cifar100 --seeds 20
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from nasbench.importers import import_nb201  # noqa: E402
+from strategies import early_stopping  # noqa: E402
+from strategies.compare import load_simulator  # noqa: E402
+from strategies.registry import make_strategy  # noqa: E402
+from strategies.runner import Budget, RunConfig, seeded_generators  # noqa: E402
+
+CSV = REPO.parent / "shared" / "data" / "nb201" / "nb201.csv"
+BINS = [0, 10, 20, 40, 80, 10_000]
+
+
+def record_predictions(log: list[dict]) -> None:
+    """Make every :class:`EarlyStopping` append its checkpoint predictions to ``log``."""
+    predict = early_stopping.EarlyStopping._predict
+
+    def recording(self, results):  # noqa: ANN001, ANN202
+        mean, std = predict(self, results)
+        for r, m, s in zip(results, mean, std, strict=True):
+            log.append({"n_full": len(self._full_archs), "arch": int(r.arch), "mean": float(m), "std": float(s),
+                        "scale": self.std_scale, "incumbent": self.incumbent})
+        return mean, std
+
+    early_stopping.EarlyStopping._predict = recording
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--dataset", default="cifar100", choices=["cifar10", "cifar100", "imagenet16"])
+    ap.add_argument("--seeds", type=int, default=20)
+    ap.add_argument("--budget", default="100")
+    ap.add_argument("--strategy", default="ls+es")
+    args = ap.parse_args()
+    if not CSV.is_file():
+        sys.exit(f"NAS-Bench-201 data not found at {CSV}")
+    with tempfile.TemporaryDirectory() as tmp:
+        table = import_nb201(CSV, args.dataset)
+        table.save(Path(tmp) / "t.parquet")
+        sim = load_simulator(Path(tmp) / "t.parquet")
+        frame = table.to_frame()
+    final = frame[frame.epoch == sim.context.max_epoch].groupby("arch_index").valid_acc.mean()
+
+    log: list[dict] = []
+    record_predictions(log)
+    t0 = time.perf_counter()
+    for seed in range(args.seeds):
+        start = len(log)
+        s_rng, r_rng = seeded_generators(seed)
+        strategy = make_strategy(args.strategy, sim.context, s_rng)
+        sim.run(strategy, RunConfig(Budget.parse(args.budget), noise="seed"), r_rng)
+        for row in log[start:]:
+            row["seed"] = seed
+    d = pd.DataFrame(log).drop_duplicates(["seed", "arch", "n_full"])  # a waiting run re-predicted by the same fit
+    d["true"] = final.loc[d.arch].to_numpy()
+    d = d[np.isfinite(d["mean"]) & (d["std"] > 0)]
+    d["z"] = (d.true - d["mean"]) / d["std"]
+    d["kept"] = d["mean"] + 1.645 * d["std"] * d.scale >= d.incumbent
+
+    print(f"{args.strategy} on NB201 {args.dataset}, {args.seeds} seeds, budget {args.budget}: "
+          f"{len(d)} checkpoint predictions, wall {time.perf_counter() - t0:.0f} s")
+    print()
+    print("| full curves learned | predictions | median std | median abs error | median abs z "
+          "| q95 z (kept) | would win |")
+    print("| --- | --- | --- | --- | --- | --- | --- |")
+    for lo, hi in zip(BINS, BINS[1:], strict=False):
+        b = d[(d.n_full > lo) & (d.n_full <= hi)]
+        if b.empty:
+            continue
+        kept = b.z[b.kept]
+        q95 = f"{kept.quantile(0.95):.2f}" if len(kept) else "-"
+        print(f"| {lo + 1}-{hi if hi < 10_000 else 'more'} | {len(b)} | {b['std'].median():.2f} "
+              f"| {(b.true - b['mean']).abs().median():.2f} | {b.z.abs().median():.2f} | {q95} "
+              f"| {(b.true > b.incumbent).mean():.3f} |")
+    climb = d[(d.n_full > 10) & (d.n_full <= 40) & (d.true > d.incumbent)]
+    if len(climb):
+        margin = (climb.incumbent - climb["mean"]) / climb["std"]
+        print()
+        print(f"would-be winners at 11-40 full curves: {len(climb)} predictions, (incumbent - mean) / std "
+              f"median {margin.median():.2f}, 75th percentile {margin.quantile(0.75):.2f}, max {margin.max():.2f}")
+
+
+if __name__ == "__main__":
+    main()
