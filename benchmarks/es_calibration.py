@@ -49,8 +49,8 @@ def record_predictions(log: list[dict]) -> None:
     def recording(self, results):  # noqa: ANN001, ANN202
         mean, std = predict(self, results)
         for r, m, s in zip(results, mean, std, strict=True):
-            log.append({"n_full": len(self._full_archs), "arch": int(r.arch), "mean": float(m), "std": float(s),
-                        "scale": self.std_scale, "incumbent": self.incumbent})
+            log.append({"n_full": len(self._full_archs), "arch": int(r.arch), "mean": float(m),
+                        "std": float(s), "scale": self.std_scale, "incumbent": self.incumbent})
         return mean, std
 
     early_stopping.EarlyStopping._predict = recording
@@ -82,7 +82,8 @@ def main() -> None:
         sim.run(strategy, RunConfig(Budget.parse(args.budget), noise="seed"), r_rng)
         for row in log[start:]:
             row["seed"] = seed
-    d = pd.DataFrame(log).drop_duplicates(["seed", "arch", "n_full"])  # a waiting run re-predicted by the same fit
+    # a waiting run is predicted again by the same fit: count it once
+    d = pd.DataFrame(log).drop_duplicates(["seed", "arch", "n_full"])
     d["true"] = final.loc[d.arch].to_numpy()
     d = d[np.isfinite(d["mean"]) & (d["std"] > 0)]
     d["z"] = (d.true - d["mean"]) / d["std"]
@@ -108,7 +109,8 @@ def main() -> None:
         margin = (climb.incumbent - climb["mean"]) / climb["std"]
         print()
         print(f"would-be winners at 11-40 full curves: {len(climb)} predictions, (incumbent - mean) / std "
-              f"median {margin.median():.2f}, 75th percentile {margin.quantile(0.75):.2f}, max {margin.max():.2f}")
+              f"median {margin.median():.2f}, 75th percentile {margin.quantile(0.75):.2f}, "
+              f"max {margin.max():.2f}")
 
 
 if __name__ == "__main__":
