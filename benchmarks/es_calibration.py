@@ -9,7 +9,8 @@ epoch), binned by the number of full curves:
 * ``median std`` / ``median |error|``: the predicted std against the actual error;
 * ``median |z|``: for a calibrated Gaussian std, 0.674;
 * ``q95 z (kept)``: the 95% quantile of ``z = (true - mean) / std`` over the runs the rule
-  could not stop (mean + 1.645 std >= incumbent); the rule assumes 1.645;
+  could not stop (mean + 1.645 std >= incumbent at the default confidence 0.95); the
+  rule assumes it is 1.645;
 * ``would win``: share of predicted runs whose true final beats the incumbent;
 
 and how far below the incumbent the would-be winners were predicted while the search
@@ -32,6 +33,7 @@ import pandas as pd
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from nasbench.errors import NasbenchError  # noqa: E402
 from nasbench.importers import import_nb201  # noqa: E402
 from strategies import early_stopping  # noqa: E402
 from strategies.compare import load_simulator  # noqa: E402
@@ -72,6 +74,15 @@ def main() -> None:
         frame = table.to_frame()
     final = frame[frame.epoch == sim.context.max_epoch].groupby("arch_index").valid_acc.mean()
 
+    try:  # a bad strategy name or budget: one line, before any work
+        budget = Budget.parse(args.budget)
+        sim.check_budget(budget)
+        probe = make_strategy(args.strategy, sim.context, np.random.default_rng(0))
+    except NasbenchError as exc:
+        sys.exit(f"error: {exc}")
+    if not isinstance(probe, early_stopping.EarlyStopping):
+        sys.exit(f"error: {args.strategy!r} does not stop runs early; use an '+es' strategy such as ls+es")
+
     log: list[dict] = []
     record_predictions(log)
     t0 = time.perf_counter()
@@ -79,7 +90,7 @@ def main() -> None:
         start = len(log)
         s_rng, r_rng = seeded_generators(seed)
         strategy = make_strategy(args.strategy, sim.context, s_rng)
-        sim.run(strategy, RunConfig(Budget.parse(args.budget), noise="seed"), r_rng)
+        sim.run(strategy, RunConfig(budget, noise="seed"), r_rng)
         for row in log[start:]:
             row["seed"] = seed
     # a waiting run is predicted again by the same fit: count it once
@@ -87,7 +98,7 @@ def main() -> None:
     d["true"] = final.loc[d.arch].to_numpy()
     d = d[np.isfinite(d["mean"]) & (d["std"] > 0)]
     d["z"] = (d.true - d["mean"]) / d["std"]
-    d["kept"] = d["mean"] + 1.645 * d["std"] * d.scale >= d.incumbent
+    d["kept"] = d["mean"] + probe._z * d["std"] * d.scale >= d.incumbent
 
     print(f"{args.strategy} on NB201 {args.dataset}, {args.seeds} seeds, budget {args.budget}: "
           f"{len(d)} checkpoint predictions, wall {time.perf_counter() - t0:.0f} s")
