@@ -38,7 +38,7 @@ from nasbench.importers import import_nb201  # noqa: E402
 from strategies import early_stopping  # noqa: E402
 from strategies.compare import load_simulator  # noqa: E402
 from strategies.registry import make_strategy  # noqa: E402
-from strategies.runner import Budget, RunConfig, seeded_generators  # noqa: E402
+from strategies.runner import Budget, RunConfig, run_search  # noqa: E402
 
 CSV = REPO.parent / "shared" / "data" / "nb201" / "nb201.csv"
 BINS = [0, 10, 20, 40, 80, 10_000]
@@ -68,11 +68,8 @@ def main() -> None:
     if not CSV.is_file():
         sys.exit(f"NAS-Bench-201 data not found at {CSV}")
     with tempfile.TemporaryDirectory() as tmp:
-        table = import_nb201(CSV, args.dataset)
-        table.save(Path(tmp) / "t.parquet")
+        import_nb201(CSV, args.dataset).save(Path(tmp) / "t.parquet")
         sim = load_simulator(Path(tmp) / "t.parquet")
-        frame = table.to_frame()
-    final = frame[frame.epoch == sim.context.max_epoch].groupby("arch_index").valid_acc.mean()
 
     try:  # a bad strategy name or budget: one line, before any work
         budget = Budget.parse(args.budget)
@@ -88,14 +85,12 @@ def main() -> None:
     t0 = time.perf_counter()
     for seed in range(args.seeds):
         start = len(log)
-        s_rng, r_rng = seeded_generators(seed)
-        strategy = make_strategy(args.strategy, sim.context, s_rng)
-        sim.run(strategy, RunConfig(budget, noise="seed"), r_rng)
+        run_search(sim, args.strategy, seed=seed, config=RunConfig(budget, noise="seed"))
         for row in log[start:]:
             row["seed"] = seed
     # a waiting run is predicted again by the same fit: count it once
     d = pd.DataFrame(log).drop_duplicates(["seed", "arch", "n_full"])
-    d["true"] = final.loc[d.arch].to_numpy()
+    d["true"] = sim.final_mean[sim.bench.rows(d.arch.to_numpy())]  # seed mean at the max epoch
     d = d[np.isfinite(d["mean"]) & (d["std"] > 0)]
     d["z"] = (d.true - d["mean"]) / d["std"]
     d["kept"] = d["mean"] + probe._z * d["std"] * d.scale >= d.incumbent

@@ -79,7 +79,7 @@ def search(
     if es:
         lines.append(
             f"stopping   {es['stopped']} run(s) stopped early, {es['continued']} continued past a checkpoint "
-            f"({es['audited']} of them audits), {es.get('waiting', 0)} waiting at one when the budget ended; "
+            f"({es['audited']} of them audits), {es['waiting']} waiting at one when the budget ended; "
             f"learned from {es['full_curves']} full curves"
         )
     inc = s["incumbent"]
