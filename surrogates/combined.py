@@ -26,9 +26,16 @@ from sklearn.pipeline import FeatureUnion, Pipeline
 from sklearn.utils.validation import check_is_fitted
 
 from surrogates.curves import DEFAULT_FAMILIES
-from surrogates.encoders import ArchEncoder, CurveFeatures, resolve_epochs
+from surrogates.encoders import ArchEncoder, CurveFeatures, encode, resolve_epochs
 from surrogates.errors import SurrogateInputError, TooFewPointsError
 from surrogates.models import MIN_TRAIN, StackedEnsemble, SurrogateBase, observed_lengths
+
+
+#: Members of ``members="auto"``, on every feature (and on the compact view, see below).
+AUTO_MEMBERS: tuple[str, ...] = ("ridge", "extra_trees", "hist_gbm")
+#: The compact encoding ``"auto"`` members also see alone, when the model's encoding has it
+#: and wider ones: NB201's 13 live-path counts beside its live one-hot and path encodings.
+COMPACT_KIND = "features"
 
 
 class CurveSurrogate(SurrogateBase):
@@ -38,7 +45,14 @@ class CurveSurrogate(SurrogateBase):
         space: the search space (``None``: column 0 is a plain number).
         epochs: the table's epochs ``(E,)`` of the curve columns (``None``: ``1..E``).
         kinds: architecture encodings (``"auto"``).
-        members: regressors of each cut's ensemble.
+        members: regressors of each cut's ensemble. ``NAME@KINDS`` (e.g.
+            ``extra_trees@features``) fits member ``NAME`` on the architecture encodings
+            ``KINDS`` (``+``-separated, a subset of ``kinds``) and the curve features only.
+            ``"auto"`` (the default): ridge, extra trees and gradient boosting on every
+            feature and, when the encoding combines the space's compact ``features``
+            with wider ones (NB201), the same three again on ``features`` and the curve
+            alone. Stacking weighs the two views by out-of-fold error: the compact view
+            wins with few training rows, the wide one with many.
         cuts: observed lengths to fit a model for: ``"all"`` (every ``0..E-1``, the
             default), ``"auto"`` (all when ``E <= 8``, otherwise 0, 1 and every eighth
             of the epochs: fit time grows linearly with the number of cuts, but a row
@@ -65,7 +79,7 @@ class CurveSurrogate(SurrogateBase):
         space: Any = None,
         epochs: Sequence[int] | None = None,
         kinds: str | Sequence[str] = "auto",
-        members: Sequence[str] = ("ridge", "extra_trees", "hist_gbm"),
+        members: str | Sequence[str] = "auto",
         cuts: str | Sequence[int] = "all",
         families: Sequence[str] = DEFAULT_FAMILIES,
         bounds: tuple[float, float] | None = (0.0, 100.0),
@@ -107,15 +121,47 @@ class CurveSurrogate(SurrogateBase):
         return kept
 
     def _pipeline(self, k: int) -> Pipeline:
-        parts = [("arch", ArchEncoder(self.space, self.kinds))]
+        arch = ArchEncoder(self.space, self.kinds)
+        parts = [("arch", arch)]
         if k > 0:
             parts.append(("curve", CurveFeatures(self.epochs_.tolist(), k, self.families, self.bounds)))
-        return Pipeline(
-            [
-                ("features", FeatureUnion(parts)),
-                ("regress", StackedEnsemble(self.members, self.cv, self.coverage, self.random_state, self.member_params)),
-            ]
+        members = self._members(arch._kinds())
+        ensemble = StackedEnsemble(
+            members, self.cv, self.coverage, self.random_state, self.member_params, self._views(members, arch)
         )
+        return Pipeline([("features", FeatureUnion(parts)), ("regress", ensemble)])
+
+    def _members(self, kinds: tuple[str, ...]) -> tuple[str, ...]:
+        """The ensemble members, with ``"auto"`` resolved for the encodings ``kinds``."""
+        if isinstance(self.members, str):
+            if self.members != "auto":
+                raise SurrogateInputError(f"members must be 'auto' or a list of member names, got {self.members!r}")
+            if COMPACT_KIND in kinds and len(kinds) > 1:
+                return (*AUTO_MEMBERS, *(f"{m}@{COMPACT_KIND}" for m in AUTO_MEMBERS))
+            return AUTO_MEMBERS
+        return tuple(self.members)
+
+    def _views(self, members: tuple[str, ...], arch: ArchEncoder) -> dict[str, tuple[list[int], int]] | None:
+        """The ensemble's views named by ``@KINDS`` members: those encodings' columns, curve features after."""
+        wanted = sorted({m.partition("@")[2] for m in members if "@" in m})
+        if not wanted:
+            return None
+        kinds = arch._kinds()
+        widths = [encode(self.space, np.zeros(0, dtype=np.int64), kind).shape[1] for kind in kinds]
+        starts = np.cumsum([0, *widths])
+        views = {}
+        for view in wanted:
+            cols: list[int] = []
+            for kind in view.split("+"):
+                if kind not in kinds:
+                    raise SurrogateInputError(
+                        f"ensemble member view {view!r}: encoding {kind!r} is not one of this model's "
+                        f"({', '.join(kinds)})"
+                    )
+                j = kinds.index(kind)
+                cols.extend(range(int(starts[j]), int(starts[j + 1])))
+            views[view] = (cols, int(starts[-1]))
+        return views
 
     def fit(self, X: Any, y: Any) -> CurveSurrogate:
         """Fit one model per cut.

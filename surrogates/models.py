@@ -204,12 +204,21 @@ class StackedEnsemble(RegressorMixin, BaseEstimator):
     """Members stacked by out-of-fold non-negative weights, with calibrated std.
 
     Args:
-        members: member names from :data:`MEMBERS`.
+        members: member names from :data:`MEMBERS`; ``NAME@VIEW`` fits member ``NAME``
+            on the columns of ``views[VIEW]`` only.
         cv: folds for stacking and calibration; ``"auto"``: 5, or 3 above 400 rows
             (fewer when there are very few rows).
         coverage: central interval the std is calibrated for (``mean +- z * std``).
         random_state: seed of the folds and members.
-        member_params: member name -> ``set_params`` overrides (e.g. fewer trees).
+        member_params: member name -> ``set_params`` overrides (e.g. fewer trees); a
+            plain name (``extra_trees``) applies to that member in every view, a full
+            label (``extra_trees@features``) to that one member, on top.
+        views: view name -> ``(columns, tail)``: a view holds the given columns of ``Z``
+            plus every column from ``tail`` on (``CurveSurrogate`` uses it for "these
+            architecture features and all curve features").
+
+    Attributes:
+        columns_: per member, the column indices of ``Z`` it sees (``None``: all).
     """
 
     def __init__(
@@ -219,12 +228,31 @@ class StackedEnsemble(RegressorMixin, BaseEstimator):
         coverage: float = 0.9,
         random_state: int | None = None,
         member_params: dict[str, dict[str, Any]] | None = None,
+        views: dict[str, tuple[Sequence[int], int]] | None = None,
     ) -> None:
         self.members = members
         self.cv = cv
         self.coverage = coverage
         self.random_state = random_state
         self.member_params = member_params
+        self.views = views
+
+    def _columns(self, label: str, d: int) -> np.ndarray | None:
+        """Column indices member ``label`` sees in a ``d``-column ``Z`` (``None``: all)."""
+        _, at, view = label.partition("@")
+        if not at:
+            return None
+        try:
+            cols, tail = (self.views or {})[view]
+        except KeyError:
+            raise SurrogateInputError(
+                f"ensemble member {label!r} names view {view!r}, which this model does not have "
+                f"(views: {', '.join(self.views or {}) or 'none'})"
+            ) from None
+        out = np.unique(np.r_[np.asarray(cols, dtype=np.int64), np.arange(int(tail), d, dtype=np.int64)])
+        if out.size == 0 or out[0] < 0 or out[-1] >= d:
+            raise SurrogateInputError(f"view {view!r} selects columns outside the {d} features")
+        return out
 
     def fit(self, Z: np.ndarray, y: np.ndarray) -> StackedEnsemble:
         Z, y = validate_data(self, Z, y, y_numeric=True, dtype=np.float64)
@@ -237,10 +265,18 @@ class StackedEnsemble(RegressorMixin, BaseEstimator):
         rs = np.random.RandomState(self.random_state)
         seeds = rs.randint(0, 2**31 - 1, size=len(names) + 1)
         extra = dict(self.member_params or {})
-        unknown = [k for k in extra if k not in names]
+        bases = {m.partition("@")[0] for m in names}
+        unknown = [k for k in extra if k not in names and k not in bases]
         if unknown:
             raise SurrogateInputError(f"member_params names {unknown[0]!r}, which is not a member ({', '.join(names)})")
-        protos = [make_member(m, int(s), d, extra.get(m)) for m, s in zip(names, seeds, strict=False)]
+        self.columns_ = [self._columns(m, d) for m in names]
+        protos = [
+            make_member(
+                m.partition("@")[0], int(s), d if c is None else len(c),
+                {**extra.get(m.partition("@")[0], {}), **extra.get(m, {})},
+            )
+            for m, s, c in zip(names, seeds, self.columns_, strict=False)
+        ]
         if self.cv == "auto":
             folds = 5 if n <= 400 else 3
         elif isinstance(self.cv, int | np.integer) and not isinstance(self.cv, bool) and self.cv >= 2:
@@ -253,9 +289,9 @@ class StackedEnsemble(RegressorMixin, BaseEstimator):
             P = np.empty((n, len(names)))
             S = np.empty((n, len(names)))
             for tr, te in KFold(folds, shuffle=True, random_state=int(seeds[-1])).split(Z):
-                for j, proto in enumerate(protos):
-                    model = _fit_quiet(clone(proto), Z[tr], y[tr])
-                    P[te, j], S[te, j] = member_mean_spread(model, Z[te])
+                for j, (proto, c) in enumerate(zip(protos, self.columns_, strict=True)):
+                    model = _fit_quiet(clone(proto), _view(Z[tr], c), y[tr])
+                    P[te, j], S[te, j] = member_mean_spread(model, _view(Z[te], c))
             if len(names) > 1:
                 self.weights_ = stacking_weights(P, y)
             mean, spread = _combine(P, S, self.weights_)
@@ -264,20 +300,24 @@ class StackedEnsemble(RegressorMixin, BaseEstimator):
         else:  # too few rows to cross-validate: an honest, wide default
             self.scale_, self.delta_ = 1.0, float(np.std(y)) + 1e-9
             self.oof_prediction_ = np.full(n, float(np.mean(y)))
-        self.estimators_ = [_fit_quiet(clone(p), Z, y) for p in protos]
+        self.estimators_ = [_fit_quiet(clone(p), _view(Z, c), y) for p, c in zip(protos, self.columns_, strict=True)]
         return self
 
     def predict(self, Z: np.ndarray, return_std: bool = False) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
         """Predicted mean ``(n,)``, and the calibrated std ``(n,)`` with ``return_std``."""
         check_is_fitted(self, "estimators_")
         Z = validate_data(self, Z, reset=False, dtype=np.float64)
-        parts = [member_mean_spread(m, Z) for m in self.estimators_]
+        parts = [member_mean_spread(m, _view(Z, c)) for m, c in zip(self.estimators_, self.columns_, strict=True)]
         P = np.stack([p for p, _ in parts], axis=1)
         S = np.stack([s for _, s in parts], axis=1)
         mean, spread = _combine(P, S, self.weights_)
         if return_std:
             return mean, self.scale_ * (spread + self.delta_)
         return mean
+
+
+def _view(Z: np.ndarray, columns: np.ndarray | None) -> np.ndarray:
+    return Z if columns is None else Z[:, columns]
 
 
 def _fit_quiet(model: Any, Z: np.ndarray, y: np.ndarray) -> Any:

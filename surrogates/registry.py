@@ -25,7 +25,7 @@ def _arch(members: tuple[str, ...]) -> Factory:
     return make
 
 
-def _curve(members: tuple[str, ...], kinds: str | tuple[str, ...] = "auto") -> Factory:
+def _curve(members: str | tuple[str, ...], kinds: str | tuple[str, ...] = "auto") -> Factory:
     def make(space: Any, *, epochs: Sequence[int] | None = None, random_state: int | None = None, **params: Any) -> Any:
         from surrogates.combined import CurveSurrogate
 
@@ -53,7 +53,7 @@ SURROGATES: dict[str, Factory] = {
     "ensemble": _arch(ENSEMBLE_MEMBERS),
     "lc_param": _lc_param,
     "lc_svr": _curve(("nu_svr",)),
-    "combined": _curve(ENSEMBLE_MEMBERS),
+    "combined": _curve("auto"),  # ENSEMBLE_MEMBERS, plus the same on NB201's compact features
 }
 
 #: The surrogate strategies use by default: works at any t, including t = 0.

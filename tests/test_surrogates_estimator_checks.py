@@ -35,7 +35,7 @@ def _light(name: str) -> Any:
     est = make_surrogate(name, None, random_state=0)
     params = est.get_params(deep=False)
     if "members" in params:
-        members = params["members"]
+        members = ("ridge", "extra_trees", "hist_gbm") if params["members"] == "auto" else params["members"]
         est.set_params(cv=2, member_params={m: p for m, p in LIGHT_MEMBERS.items() if m in members})
     if "cuts" in params:
         est.set_params(cuts=(0, 2))

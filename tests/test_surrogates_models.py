@@ -79,7 +79,9 @@ def light(name: str, table: Any, random_state: int = 0, **params: Any) -> Any:
     est = S.make_surrogate(name, table.space, epochs=table.epochs.tolist(), random_state=random_state, **params)
     if "member_params" in est.get_params(deep=False):
         members = est.get_params(deep=False)["members"]
-        est.set_params(member_params={m: p for m, p in LIGHT.items() if m in members})
+        members = ("ridge", "extra_trees", "hist_gbm") if members == "auto" else members
+        bases = {m.partition("@")[0] for m in members}  # a plain name also reaches its "@view" members
+        est.set_params(member_params={m: p for m, p in LIGHT.items() if m in bases})
     return est
 
 
@@ -262,6 +264,37 @@ def test_bad_member_settings_are_named_errors(nb_table: Any) -> None:
         S.make_surrogate("ensemble", nb_table.space, members=("xgb",)).fit(X[:50], y[:50])
     with pytest.raises(S.SurrogateInputError, match="not a member"):
         S.make_surrogate("rf", nb_table.space, member_params={"hist_gbm": {}}).fit(X[:50], y[:50])
+
+
+def test_view_members_see_only_their_encodings_and_the_curve(nb_table: Any) -> None:
+    from nasbench.spaces.nb201 import FEATURE_NAMES
+
+    X, y = xy(nb_table, k=2)
+    est = light("combined", nb_table, members=("ridge", "extra_trees@features"), cuts=(0, 2)).fit(X, y)
+    arch_width = est.models_[0].named_steps["features"].transform(X[:1]).shape[1]
+    cut0, cut2 = (m.named_steps["regress"] for m in est.models_)
+    assert cut0.columns_[0] is None and cut2.columns_[0] is None  # a plain member sees everything
+    # "features" is the last block of the nb201 encoding: at cut 0 only it, at cut 2 it and the curve
+    assert cut0.columns_[1].tolist() == list(range(arch_width - len(FEATURE_NAMES), arch_width))
+    width2 = est.models_[1].named_steps["features"].transform(X[:1]).shape[1]
+    assert cut2.columns_[1].tolist() == list(range(arch_width - len(FEATURE_NAMES), width2))
+    # the base-name member_params ("extra_trees") reach the view member too
+    assert cut2.estimators_[1].n_estimators == LIGHT["extra_trees"]["n_estimators"]
+    mean, std = est.predict(X, return_std=True)
+    assert np.all(np.isfinite(mean)) and np.all(std > 0)
+    # the view member alone differs from the same member on every column
+    # (on held-out rows: trees reproduce their training targets exactly)
+    alone = light("combined", nb_table, members=("extra_trees@features",), cuts=(2,)).fit(X[:100], y[:100])
+    full = light("combined", nb_table, members=("extra_trees",), cuts=(2,)).fit(X[:100], y[:100])
+    assert not np.allclose(alone.predict(X[100:]), full.predict(X[100:]))
+
+
+def test_bad_views_are_named_errors(nb_table: Any) -> None:
+    X, y = xy(nb_table)
+    with pytest.raises(S.SurrogateInputError, match="encoding 'adjacency' is not one of this model's"):
+        S.make_surrogate("combined", nb_table.space, members=("ridge@adjacency",)).fit(X[:50], y[:50])
+    with pytest.raises(S.SurrogateInputError, match="names view 'features', which this model does not have"):
+        S.make_surrogate("ensemble", nb_table.space, members=("ridge@features",)).fit(X[:50], y[:50])
 
 
 def test_cut_grids() -> None:
