@@ -50,8 +50,8 @@ class ExploreConfig:
     out: Path = Path("nasbench-out")
     table: Path | None = None
     strategies: tuple[str, ...] = MAIN_STRATEGIES
-    seeds: int = 5
-    budget: str = "60"
+    seeds: int = 4
+    budget: str = "50"
     top: int = 50
     processes: int = 2
 

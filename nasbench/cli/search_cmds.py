@@ -226,8 +226,8 @@ def leaderboard(
 def explore(
     table: Optional[Path] = typer.Option(None, "--table", help="Table (default: the shipped digits table)."),
     out: Path = typer.Option(Path("nasbench-out"), "--out", help="Output folder."),
-    seeds: int = typer.Option(5, "--seeds", help="Runs per strategy (5 keeps the job under two minutes)."),
-    budget: str = typer.Option("60", "--budget", "-b", help=BUDGET_HELP),
+    seeds: int = typer.Option(4, "--seeds", help="Runs per strategy (4 x 50 keeps the job under two minutes)."),
+    budget: str = typer.Option("50", "--budget", "-b", help=BUDGET_HELP),
     strategies: Optional[str] = typer.Option(None, "--strategies", help="Comma-separated (default: the main ones)."),
     processes: int = typer.Option(2, "--processes", help="Worker processes."),
     as_json: bool = JSON_OPTION,
