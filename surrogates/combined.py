@@ -135,14 +135,16 @@ class CurveSurrogate(SurrogateBase):
         """The ensemble members, with ``"auto"`` resolved for the encodings ``kinds``."""
         if isinstance(self.members, str):
             if self.members != "auto":
-                raise SurrogateInputError(f"members must be 'auto' or a list of member names, got {self.members!r}")
+                raise SurrogateInputError(
+                    f"members must be 'auto' or a list of member names, got {self.members!r}"
+                )
             if COMPACT_KIND in kinds and len(kinds) > 1:
                 return (*AUTO_MEMBERS, *(f"{m}@{COMPACT_KIND}" for m in AUTO_MEMBERS))
             return AUTO_MEMBERS
         return tuple(self.members)
 
     def _views(self, members: tuple[str, ...], arch: ArchEncoder) -> dict[str, tuple[list[int], int]] | None:
-        """The ensemble's views named by ``@KINDS`` members: those encodings' columns, curve features after."""
+        """The views that ``@KINDS`` members name: those encodings' columns, then the curve features."""
         wanted = sorted({m.partition("@")[2] for m in members if "@" in m})
         if not wanted:
             return None

@@ -295,6 +295,21 @@ def test_bad_views_are_named_errors(nb_table: Any) -> None:
         S.make_surrogate("combined", nb_table.space, members=("ridge@adjacency",)).fit(X[:50], y[:50])
     with pytest.raises(S.SurrogateInputError, match="names view 'features', which this model does not have"):
         S.make_surrogate("ensemble", nb_table.space, members=("ridge@features",)).fit(X[:50], y[:50])
+    with pytest.raises(S.SurrogateInputError, match="members must be 'auto' or a list"):
+        S.make_surrogate("combined", nb_table.space, members="all").fit(X[:50], y[:50])
+
+
+def test_auto_members_add_the_compact_view_only_where_it_exists(nb_table: Any, cat_table: Any) -> None:
+    from surrogates.combined import CurveSurrogate
+
+    assert CurveSurrogate(members="auto")._members(("live_onehot", "path", "features")) == (
+        "ridge", "extra_trees", "hist_gbm", "ridge@features", "extra_trees@features", "hist_gbm@features"
+    )
+    assert CurveSurrogate(members="auto")._members(("features",)) == ("ridge", "extra_trees", "hist_gbm")
+    assert CurveSurrogate(members="auto")._members(("log_features",)) == ("ridge", "extra_trees", "hist_gbm")
+    X, y = xy(cat_table, k=3)  # a catalog table: one encoding, so the three members only
+    est = light("combined", cat_table, cuts=(3,)).fit(X, y)
+    assert len(est.models_[0].named_steps["regress"].estimators_) == 3
 
 
 def test_cut_grids() -> None:
