@@ -299,7 +299,7 @@ def test_bad_views_are_named_errors(nb_table: Any) -> None:
         S.make_surrogate("combined", nb_table.space, members="all").fit(X[:50], y[:50])
 
 
-def test_auto_members_add_the_compact_view_only_where_it_exists(nb_table: Any, cat_table: Any) -> None:
+def test_auto_members_add_the_compact_view_only_where_it_exists(cat_table: Any) -> None:
     from surrogates.combined import CurveSurrogate
 
     assert CurveSurrogate(members="auto")._members(("live_onehot", "path", "features")) == (
