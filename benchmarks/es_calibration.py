@@ -36,11 +36,12 @@ sys.path.insert(0, str(REPO))
 from nasbench.errors import NasbenchError  # noqa: E402
 from nasbench.importers import import_nb201  # noqa: E402
 from strategies import early_stopping  # noqa: E402
+from strategies._surrogate import z_of  # noqa: E402
 from strategies.compare import load_simulator  # noqa: E402
 from strategies.registry import make_strategy  # noqa: E402
 from strategies.runner import Budget, RunConfig, run_search  # noqa: E402
+from strategies_real import CSV  # noqa: E402  (this folder: the same data as the strategy figures)
 
-CSV = REPO.parent / "shared" / "data" / "nb201" / "nb201.csv"
 BINS = [0, 10, 20, 40, 80, 10_000]
 
 
@@ -93,7 +94,8 @@ def main() -> None:
     d["true"] = sim.final_mean[sim.bench.rows(d.arch.to_numpy())]  # seed mean at the max epoch
     d = d[np.isfinite(d["mean"]) & (d["std"] > 0)]
     d["z"] = (d.true - d["mean"]) / d["std"]
-    d["kept"] = d["mean"] + probe._z * d["std"] * d.scale >= d.incumbent
+    d["kept"] = ~early_stopping.confidently_below(d["mean"], d["std"], d.scale, d.incumbent,
+                                                  z_of(probe.config.confidence))
 
     print(f"{args.strategy} on NB201 {args.dataset}, {args.seeds} seeds, budget {args.budget}: "
           f"{len(d)} checkpoint predictions, wall {time.perf_counter() - t0:.0f} s")

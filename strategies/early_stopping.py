@@ -48,6 +48,12 @@ from strategies.base import Proposal, Result, SearchContext, Strategy, check
 from strategies.errors import FidelityError
 
 
+def confidently_below(mean: Any, std: Any, scale: Any, incumbent: Any, z: float) -> Any:
+    """The stopping rule: the final accuracy ~ N(mean, (std * scale)^2) stays below ``incumbent``
+    with the confidence whose standard-normal quantile is ``z``. Scalars or arrays."""
+    return mean + z * std * scale < incumbent
+
+
 class EarlyStopping(Strategy):
     """Wrap a strategy so its full evaluations stop early when they cannot win.
 
@@ -336,7 +342,7 @@ class EarlyStopping(Strategy):
         """``stop``, ``audit`` (would stop, continued to check calibration) or ``keep``."""
         if mean == -math.inf:
             return "stop"
-        if math.isfinite(mean) and mean + self._z * std * self.std_scale < self.incumbent:
+        if math.isfinite(mean) and confidently_below(mean, std, self.std_scale, self.incumbent, self._z):
             if self.rng.random() >= self.config.audit:
                 return "stop"
             self.n_audited += 1

@@ -26,15 +26,15 @@ from sklearn.pipeline import FeatureUnion, Pipeline
 from sklearn.utils.validation import check_is_fitted
 
 from surrogates.curves import DEFAULT_FAMILIES
-from surrogates.encoders import ArchEncoder, CurveFeatures, encode, resolve_epochs
+from surrogates.encoders import ArchEncoder, CurveFeatures, resolve_epochs
 from surrogates.errors import SurrogateInputError, TooFewPointsError
 from surrogates.models import MIN_TRAIN, StackedEnsemble, SurrogateBase, observed_lengths
+from surrogates.registry import ENSEMBLE_MEMBERS
 
 
-#: Members of ``members="auto"``, on every feature (and on the compact view, see below).
-AUTO_MEMBERS: tuple[str, ...] = ("ridge", "extra_trees", "hist_gbm")
-#: The compact encoding ``"auto"`` members also see alone, when the model's encoding has it
-#: and wider ones: NB201's 13 live-path counts beside its live one-hot and path encodings.
+#: The compact encoding ``members="auto"`` also fits the ensemble's members on alone, when the
+#: model's encoding has it and wider ones: NB201's 13 live-path counts beside its live
+#: one-hot and path encodings.
 COMPACT_KIND = "features"
 
 
@@ -125,9 +125,11 @@ class CurveSurrogate(SurrogateBase):
         parts = [("arch", arch)]
         if k > 0:
             parts.append(("curve", CurveFeatures(self.epochs_.tolist(), k, self.families, self.bounds)))
-        members = self._members(arch._kinds())
+        blocks = arch.column_blocks()
+        members = self._members(tuple(blocks))
+        views = self._views(members, blocks)
         ensemble = StackedEnsemble(
-            members, self.cv, self.coverage, self.random_state, self.member_params, self._views(members, arch)
+            members, self.cv, self.coverage, self.random_state, self.member_params, views
         )
         return Pipeline([("features", FeatureUnion(parts)), ("regress", ensemble)])
 
@@ -139,31 +141,25 @@ class CurveSurrogate(SurrogateBase):
                     f"members must be 'auto' or a list of member names, got {self.members!r}"
                 )
             if COMPACT_KIND in kinds and len(kinds) > 1:
-                return (*AUTO_MEMBERS, *(f"{m}@{COMPACT_KIND}" for m in AUTO_MEMBERS))
-            return AUTO_MEMBERS
+                return (*ENSEMBLE_MEMBERS, *(f"{m}@{COMPACT_KIND}" for m in ENSEMBLE_MEMBERS))
+            return ENSEMBLE_MEMBERS
         return tuple(self.members)
 
-    def _views(self, members: tuple[str, ...], arch: ArchEncoder) -> dict[str, tuple[list[int], int]] | None:
+    @staticmethod
+    def _views(members: tuple[str, ...], blocks: dict[str, range]) -> dict[str, tuple[list[int], int]] | None:
         """The views that ``@KINDS`` members name: those encodings' columns, then the curve features."""
-        wanted = sorted({m.partition("@")[2] for m in members if "@" in m})
-        if not wanted:
-            return None
-        kinds = arch._kinds()
-        widths = [encode(self.space, np.zeros(0, dtype=np.int64), kind).shape[1] for kind in kinds]
-        starts = np.cumsum([0, *widths])
+        width = max((r.stop for r in blocks.values()), default=0)  # curve features start here
         views = {}
-        for view in wanted:
-            cols: list[int] = []
-            for kind in view.split("+"):
-                if kind not in kinds:
-                    raise SurrogateInputError(
-                        f"ensemble member view {view!r}: encoding {kind!r} is not one of this model's "
-                        f"({', '.join(kinds)})"
-                    )
-                j = kinds.index(kind)
-                cols.extend(range(int(starts[j]), int(starts[j + 1])))
-            views[view] = (cols, int(starts[-1]))
-        return views
+        for view in sorted({m.partition("@")[2] for m in members if "@" in m}):
+            kinds = view.split("+")
+            unknown = [kind for kind in kinds if kind not in blocks]
+            if unknown:
+                raise SurrogateInputError(
+                    f"ensemble member view {view!r}: encoding {unknown[0]!r} is not one of this model's "
+                    f"({', '.join(blocks)})"
+                )
+            views[view] = ([c for kind in kinds for c in blocks[kind]], width)
+        return views or None
 
     def fit(self, X: Any, y: Any) -> CurveSurrogate:
         """Fit one model per cut.

@@ -131,12 +131,24 @@ class ArchEncoder(TransformerMixin, BaseEstimator):
     def _kinds(self) -> tuple[str, ...]:
         return default_kinds(self.space) if self.kinds == "auto" else tuple(self.kinds)
 
+    def column_blocks(self) -> dict[str, range]:
+        """Encoding -> the columns it occupies in the output (fitted or not).
+
+        Raises:
+            SurrogateInputError: an unknown encoding.
+        """
+        blocks, start = {}, 0
+        for kind in self._kinds():
+            width = encode(self.space, np.zeros(0, dtype=np.int64), kind).shape[1]
+            blocks[kind] = range(start, start + width)
+            start += width
+        return blocks
+
     def fit(self, X: np.ndarray, y: Any = None) -> ArchEncoder:
         X = _as_2d(X)
         self.kinds_ = self._kinds()
         self.n_features_in_ = X.shape[1]
-        for kind in self.kinds_:  # fail at fit time for an unknown encoding
-            encode(self.space, np.zeros(0, dtype=np.int64), kind)
+        self.column_blocks()  # fail at fit time for an unknown encoding
         return self
 
     def transform(self, X: np.ndarray) -> np.ndarray:

@@ -265,17 +265,14 @@ class StackedEnsemble(RegressorMixin, BaseEstimator):
         rs = np.random.RandomState(self.random_state)
         seeds = rs.randint(0, 2**31 - 1, size=len(names) + 1)
         extra = dict(self.member_params or {})
-        bases = {m.partition("@")[0] for m in names}
+        bases = [m.partition("@")[0] for m in names]
         unknown = [k for k in extra if k not in names and k not in bases]
         if unknown:
             raise SurrogateInputError(f"member_params names {unknown[0]!r}, which is not a member ({', '.join(names)})")
         self.columns_ = [self._columns(m, d) for m in names]
         protos = [
-            make_member(
-                m.partition("@")[0], int(s), d if c is None else len(c),
-                {**extra.get(m.partition("@")[0], {}), **extra.get(m, {})},
-            )
-            for m, s, c in zip(names, seeds, self.columns_, strict=False)
+            make_member(base, int(s), d if c is None else len(c), {**extra.get(base, {}), **extra.get(m, {})})
+            for m, base, s, c in zip(names, bases, seeds, self.columns_, strict=False)
         ]
         if self.cv == "auto":
             folds = 5 if n <= 400 else 3

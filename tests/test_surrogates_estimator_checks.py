@@ -14,6 +14,7 @@ import pytest
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from surrogates import SURROGATES, make_surrogate
+from surrogates.registry import ENSEMBLE_MEMBERS
 
 LIGHT_MEMBERS = {
     "extra_trees": {"n_estimators": 10},
@@ -35,7 +36,7 @@ def _light(name: str) -> Any:
     est = make_surrogate(name, None, random_state=0)
     params = est.get_params(deep=False)
     if "members" in params:
-        members = ("ridge", "extra_trees", "hist_gbm") if params["members"] == "auto" else params["members"]
+        members = ENSEMBLE_MEMBERS if params["members"] == "auto" else params["members"]
         est.set_params(cv=2, member_params={m: p for m, p in LIGHT_MEMBERS.items() if m in members})
     if "cuts" in params:
         est.set_params(cuts=(0, 2))

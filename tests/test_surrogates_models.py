@@ -13,6 +13,7 @@ import pytest
 
 import surrogates as S
 from surrogates.evaluate import design
+from surrogates.registry import ENSEMBLE_MEMBERS
 
 #: Lighter members for contract tests (behaviour, not accuracy).
 LIGHT = {"extra_trees": {"n_estimators": 20}, "random_forest": {"n_estimators": 20}, "hist_gbm": {"max_iter": 20}}
@@ -79,7 +80,7 @@ def light(name: str, table: Any, random_state: int = 0, **params: Any) -> Any:
     est = S.make_surrogate(name, table.space, epochs=table.epochs.tolist(), random_state=random_state, **params)
     if "member_params" in est.get_params(deep=False):
         members = est.get_params(deep=False)["members"]
-        members = ("ridge", "extra_trees", "hist_gbm") if members == "auto" else members
+        members = ENSEMBLE_MEMBERS if members == "auto" else members
         bases = {m.partition("@")[0] for m in members}  # a plain name also reaches its "@view" members
         est.set_params(member_params={m: p for m, p in LIGHT.items() if m in bases})
     return est
