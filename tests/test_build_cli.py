@@ -95,6 +95,12 @@ def test_reference_table(reference: ResultTable) -> None:
     assert reference.metadata["build_command"].startswith("nasbench build --space nb201")
     assert reference.metadata["recipe"]["channels"] == [4, 4, 4]
     assert "seed_spearman" in reference.metadata["informativeness"] or reference.metadata["informativeness"]
+    # the machine type that trained the shards (bit-exact results hold on one type only)
+    from nasbench.train.population import platform_name
+
+    here = platform_name(jax.local_devices()[0])
+    assert reference.metadata["build"]["platforms"] == [here]
+    assert here.startswith(("cpu: ", "gpu: ", "tpu: "))
 
 
 def test_resume_after_kill_matches_uninterrupted_build(workdir: Path, reference: ResultTable, compile_cache: Path) -> None:
@@ -157,6 +163,7 @@ def test_ray_executor_on_local_instance(workdir: Path, reference: ResultTable, c
     table = ResultTable.load(out)
     _assert_same_results(reference, table)
     assert table.metadata["build"]["executor"] == "ray"
+    assert table.metadata["build"]["platforms"] == reference.metadata["build"]["platforms"]  # same host here
 
 
 def test_divergence_is_recorded_not_fatal(workdir: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -280,17 +280,19 @@ def _write_shard(path: Path, results: Any, epochs: int, build_hash: str) -> None
     cols["diverged"] = pa.array(np.repeat(results.diverged, epochs))
     cols["params"] = pa.array(np.repeat(results.params, epochs).astype(np.float64))
     cols["flops"] = pa.array(np.repeat(results.flops, epochs).astype(np.float64))
-    meta = {"build_hash": build_hash, "timing": results.timing}
+    meta = {"build_hash": build_hash, "timing": results.timing, "platform": results.platform}
     tbl = pa.table(cols).replace_schema_metadata({b"nasbench-shard": json.dumps(meta).encode()})
     with atomic_path(path) as tmp:
         pq.write_table(tbl, tmp, compression="zstd")
 
 
-def _read_shards(shards: Path, n: int, build_hash: str) -> tuple[Any, dict[str, float]]:
+def _read_shards(shards: Path, n: int, build_hash: str) -> tuple[Any, dict[str, float], list[str]]:
+    """The shards' rows, their summed timing, and the platforms that trained them (sorted)."""
     import pandas as pd
     import pyarrow.parquet as pq
 
     frames, timing = [], {"train_s": 0.0, "eval_s": 0.0, "members": 0, "padded": 0}
+    platforms: set[str] = set()
     for i in range(n):
         p = _shard_path(shards, i)
         try:
@@ -302,8 +304,9 @@ def _read_shards(shards: Path, n: int, build_hash: str) -> tuple[Any, dict[str, 
             raise TableFormatError(f"shard {p} belongs to a different build")
         for k in timing:
             timing[k] += float(meta.get("timing", {}).get(k, 0.0))
+        platforms.add(str(meta.get("platform") or "unknown (shard from before platforms were recorded)"))
         frames.append(tbl.to_pandas())
-    return pd.concat(frames, ignore_index=True), timing
+    return pd.concat(frames, ignore_index=True), timing, sorted(platforms)
 
 
 # ---- executors -------------------------------------------------------------------------------
@@ -473,7 +476,7 @@ def build_table(config: BuildConfig, *, progress: ProgressFn | None = None) -> d
         exec_info = runner(config, plan, dataset, todo, on_done)
     else:
         exec_info = {}
-    frame, timing = _read_shards(config.shards, len(plan.groups), plan.build_hash)
+    frame, timing, platforms = _read_shards(config.shards, len(plan.groups), plan.build_hash)
     if len(frame) != runs_total * config.recipe.epochs:
         raise TableFormatError(f"shards hold {len(frame)} rows; expected {runs_total * config.recipe.epochs}")
     meta = {
@@ -492,6 +495,8 @@ def build_table(config: BuildConfig, *, progress: ProgressFn | None = None) -> d
             "train_s": round(timing["train_s"], 2),
             "eval_s": round(timing["eval_s"], 2),
             "executor": config.executor,
+            # exact equality of two builds holds on one machine type (XLA rounds per CPU/GPU type)
+            "platforms": platforms,
         },
         "source": "nasbench build",
         "notes": [

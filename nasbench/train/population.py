@@ -393,9 +393,29 @@ class MemberResults:
     params: np.ndarray
     flops: np.ndarray
     timing: dict[str, float] = field(default_factory=dict)
+    #: what trained the population (:func:`platform_name`); XLA rounds differently per CPU type
+    platform: str = ""
 
 
 METRIC_ORDER = ("train_loss", "train_acc", "valid_loss", "valid_acc", "test_loss", "test_acc", "time_s")
+
+
+def platform_name(device: Any) -> str:
+    """The hardware a population trained on: ``"cpu: <CPU model> (<arch>)"`` or ``"gpu: <device kind>"``.
+
+    Bit-exact results hold on one machine type only, so builds record it.
+    """
+    if device.platform != "cpu":
+        return f"{device.platform}: {device.device_kind}"
+    import platform
+
+    model = ""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as fh:
+            model = next((ln.split(":", 1)[1].strip() for ln in fh if ln.startswith("model name")), "")
+    except OSError:
+        pass
+    return f"cpu: {model or platform.processor() or 'unknown'} ({platform.machine()})"
 
 
 def available_memory_bytes(device: Any) -> int | None:
@@ -679,6 +699,7 @@ class PopulationTrainer:
             params=params_n,
             flops=costs[:n],
             timing={"train_s": float(epoch_time.sum()), "eval_s": eval_time, "members": n, "padded": pad},
+            platform=platform_name(self.device),
         )
 
 
@@ -694,6 +715,7 @@ def _concat(parts: list[MemberResults]) -> MemberResults:
         params=np.concatenate([p.params for p in parts]),
         flops=np.concatenate([p.flops for p in parts]),
         timing=dict(timing),
+        platform=parts[0].platform if parts else "",
     )
 
 
