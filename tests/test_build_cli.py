@@ -103,7 +103,9 @@ def test_reference_table(reference: ResultTable) -> None:
     assert here.startswith(("cpu: ", "gpu: ", "tpu: "))
 
 
-def test_resume_after_kill_matches_uninterrupted_build(workdir: Path, reference: ResultTable, compile_cache: Path) -> None:
+def test_resume_after_kill_matches_uninterrupted_build(
+    workdir: Path, reference: ResultTable, compile_cache: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     out = workdir / "killed.parquet"
     shards = workdir / "killed.parquet.shards"
     env = dict(os.environ, JAX_COMPILATION_CACHE_DIR=str(compile_cache), JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS="0")
@@ -134,7 +136,10 @@ def test_resume_after_kill_matches_uninterrupted_build(workdir: Path, reference:
     _assert_same_results(reference, resumed)
 
     # resuming a finished build trains nothing and writes the same rows again
-    assert main(_args(workdir, out, "--resume", "--quiet")) == 0
+    capsys.readouterr()
+    assert main(_args(workdir, out, "--resume", "--quiet", "--json")) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["trained_runs"] == 0 and summary["platforms"] == reference.metadata["build"]["platforms"]
     _assert_same_results(reference, ResultTable.load(out))
 
 

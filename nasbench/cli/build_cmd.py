@@ -105,6 +105,11 @@ def build(
             f"quality   seed-seed rho {info['seed_spearman']}, valid-test rho {info['valid_test_spearman']}, "
             f"p90-p10 {info['spread_p90_p10']}, late gain {info['late_gain']} ({info['n_archs']} connected archs)"
         )
+    platforms = summary.get("platforms") or []
+    if len(platforms) > 1:  # resumed on another machine type: not bit-identical to a one-machine build
+        lines.append(f"platforms {'; '.join(platforms)} (machine types round differently)")
+    elif platforms:
+        lines.append(f"platform  {platforms[0]}")
     lines.append(f"hash      {summary['content_hash']}")
     typer.echo("\n".join(lines))
 

@@ -534,6 +534,7 @@ def build_table(config: BuildConfig, *, progress: ProgressFn | None = None) -> d
         "compile_s": round(state["compile_s"], 2),
         "runs_per_s": round(state["trained_runs"] / wall, 4) if state["trained_runs"] else None,
         "content_hash": saved["content_hash"],
+        "platforms": platforms,
         "informativeness": info,
         **exec_info,
     }
