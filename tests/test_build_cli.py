@@ -143,6 +143,33 @@ def test_resume_after_kill_matches_uninterrupted_build(
     _assert_same_results(reference, ResultTable.load(out))
 
 
+def test_resume_on_another_machine_type_warns(
+    workdir: Path, reference: ResultTable, compile_cache: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    import shutil
+
+    import pyarrow.parquet as pq
+
+    out = workdir / "moved.parquet"
+    shards = workdir / "moved.parquet.shards"
+    shutil.copytree(workdir / "ref.parquet.shards", shards)
+    first, *rest = sorted(shards.glob("pop-*.parquet"))
+    tbl = pq.read_table(first)
+    meta = json.loads(tbl.schema.metadata[b"nasbench-shard"])
+    meta["platform"] = "cpu: Some Other CPU (x86_64)"
+    pq.write_table(tbl.replace_schema_metadata({b"nasbench-shard": json.dumps(meta).encode()}), first)
+    rest[-1].unlink()  # one population left to train here
+    with caplog.at_level("WARNING", logger="nasbench.train.build"):
+        assert main(_args(workdir, out, "--resume", "--quiet")) == 0
+    warned = [r.getMessage() for r in caplog.records if "--resume" in r.getMessage()]
+    assert len(warned) == 1 and "Some Other CPU" in warned[0] and "\n" not in warned[0]
+    table = ResultTable.load(out)
+    assert table.metadata["build"]["platforms"] == sorted(
+        ["cpu: Some Other CPU (x86_64)", *reference.metadata["build"]["platforms"]]
+    )
+    _assert_same_results(reference, table)  # same host in truth, so the rows still match
+
+
 def test_resume_refuses_other_settings(workdir: Path, reference: ResultTable, capsys: pytest.CaptureFixture[str]) -> None:
     out = workdir / "ref.parquet"
     assert main(_args(workdir, out, "--resume", "--set", "lr=0.2", "--quiet")) == 2

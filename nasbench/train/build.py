@@ -309,6 +309,30 @@ def _read_shards(shards: Path, n: int, build_hash: str) -> tuple[Any, dict[str, 
     return pd.concat(frames, ignore_index=True), timing, sorted(platforms)
 
 
+def _warn_other_platform(shards: Path, done: list[int]) -> None:
+    """Warn before a resume trains on another machine type than the finished shards."""
+    import jax
+    import pyarrow.parquet as pq
+
+    from nasbench.train.population import platform_name
+
+    def platform_of(i: int) -> str:
+        try:
+            raw = (pq.read_schema(_shard_path(shards, i)).metadata or {}).get(b"nasbench-shard", b"{}")
+            return str(json.loads(raw).get("platform") or "")
+        except (OSError, ValueError):  # an unreadable shard is reported when the shards are read back
+            return ""
+
+    here = platform_name(jax.local_devices()[0])
+    others = sorted({platform_of(i) for i in done} - {here, ""})
+    if others:
+        log.warning(
+            "--resume: finished shards were trained on %s, this machine is %s; machine types round "
+            "differently, so the table will not be bit-identical to a one-machine build (both are "
+            "listed under build.platforms)", "; ".join(others), here,
+        )
+
+
 # ---- executors -------------------------------------------------------------------------------
 ProgressFn = Callable[[dict[str, Any]], None]
 
@@ -447,6 +471,8 @@ def build_table(config: BuildConfig, *, progress: ProgressFn | None = None) -> d
         _check_memory(config, dataset)
     done = _prepare_shards(config, plan)
     todo = [i for i in range(len(plan.groups)) if i not in done]
+    if done and todo and config.executor == "local":
+        _warn_other_platform(config.shards, sorted(done))
     runs_total = len(plan.arch)
     state = {"runs_done": sum(len(plan.groups[i]) for i in done), "shards_done": len(done), "trained_runs": 0,
              "train_s": 0.0, "eval_s": 0.0, "compile_s": 0.0}
