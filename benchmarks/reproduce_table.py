@@ -41,10 +41,11 @@ def main() -> int:
 
     import pandas as pd
 
-    from nasbench.table import ResultTable
+    from nasbench.errors import NasbenchError
+    from nasbench.table import read_metadata
     from nasbench.train.build import BuildConfig, plan_build, resolve_space
     from nasbench.train.data import load_dataset
-    from nasbench.train.population import PopulationTrainer, platform_name
+    from nasbench.train.population import PopulationTrainer
     from nasbench.train.recipe import PRESETS
 
     try:
@@ -58,9 +59,9 @@ def main() -> int:
         print(f"error: cannot read table {args.table}: {type(exc).__name__}", file=sys.stderr)
         return 2
     try:
-        table_meta = ResultTable.load(args.table).metadata
-    except Exception as exc:  # noqa: BLE001 - a table pandas can read but nasbench cannot
-        print(f"error: {args.table} is not a nasbench table: {str(exc).splitlines()[0]}", file=sys.stderr)
+        table_meta = read_metadata(args.table)
+    except NasbenchError as exc:  # parquet that pandas reads but that is no nasbench table
+        print(f"error: {exc}", file=sys.stderr)
         return 2
     recipe = PRESETS["digits"]
     ds = load_dataset("digits", recipe)
@@ -73,10 +74,9 @@ def main() -> int:
         print(f"error: population {bad[0]} out of range 0..{len(groups) - 1}", file=sys.stderr)
         return 2
     stored = table.set_index(["arch_index", "seed", "epoch"]).sort_index()
-    runs = set(zip(table["arch_index"].astype(int), table["seed"].astype(int), strict=True))
     plan_seeds = sorted({int(x) for x in seed})
     trainer = PopulationTrainer(recipe, ds, caps, 50)
-    here = platform_name(trainer.device)
+    here = trainer.platform
     built_on = table_meta.get("build", {}).get("platforms", ["not recorded (built before platforms were)"])
     if not args.json:
         print(f"platform: {here}; the table's shards were trained on: {'; '.join(built_on)}", flush=True)
@@ -92,7 +92,7 @@ def main() -> int:
             rows = stored.loc[(int(a), int(s))]
             final_diff.append(abs(float(res.metrics["valid_acc"][i][-1]) - float(rows["valid_acc"].iloc[-1])))
             other = [o for o in plan_seeds if o != int(s)]
-            if other and (int(a), other[0]) in runs:
+            if other and (int(a), other[0]) in stored.index:
                 seed_diff.append(abs(float(stored.loc[(int(a), other[0])]["valid_acc"].iloc[-1])
                                      - float(rows["valid_acc"].iloc[-1])))
             for m in METRICS:

@@ -299,7 +299,7 @@ def _read_shards(shards: Path, n: int, build_hash: str) -> tuple[Any, dict[str, 
             tbl = pq.read_table(p)
         except Exception as exc:
             raise TableFormatError(f"cannot read shard {p}: {str(exc).splitlines()[0]}") from None
-        meta = json.loads((tbl.schema.metadata or {}).get(b"nasbench-shard", b"{}"))
+        meta = _shard_meta(tbl.schema)
         if meta.get("build_hash") != build_hash:
             raise TableFormatError(f"shard {p} belongs to a different build")
         for k in timing:
@@ -307,6 +307,11 @@ def _read_shards(shards: Path, n: int, build_hash: str) -> tuple[Any, dict[str, 
         platforms.add(str(meta.get("platform") or "unknown (shard from before platforms were recorded)"))
         frames.append(tbl.to_pandas())
     return pd.concat(frames, ignore_index=True), timing, sorted(platforms)
+
+
+def _shard_meta(schema: Any) -> dict[str, Any]:
+    """A shard's own metadata (build hash, timing, platform) from its parquet schema."""
+    return json.loads((schema.metadata or {}).get(b"nasbench-shard", b"{}"))
 
 
 def _warn_other_platform(shards: Path, done: list[int]) -> None:
@@ -318,8 +323,7 @@ def _warn_other_platform(shards: Path, done: list[int]) -> None:
 
     def platform_of(i: int) -> str:
         try:
-            raw = (pq.read_schema(_shard_path(shards, i)).metadata or {}).get(b"nasbench-shard", b"{}")
-            return str(json.loads(raw).get("platform") or "")
+            return str(_shard_meta(pq.read_schema(_shard_path(shards, i))).get("platform") or "")
         except (OSError, ValueError):  # an unreadable shard is reported when the shards are read back
             return ""
 

@@ -492,6 +492,7 @@ class PopulationTrainer:
         self.population = 1 if mode == "single" else population
         self.capacities = dict(capacities or {n: population for n in SLOT_NAMES})
         self.device = device or jax.local_devices()[0]
+        self.platform = platform_name(self.device)  # recorded with every population's results
         self.image_shape = dataset.image_shape
         self.n_classes = dataset.n_classes
         self.compile_s = 0.0
@@ -699,7 +700,7 @@ class PopulationTrainer:
             params=params_n,
             flops=costs[:n],
             timing={"train_s": float(epoch_time.sum()), "eval_s": eval_time, "members": n, "padded": pad},
-            platform=platform_name(self.device),
+            platform=self.platform,
         )
 
 
