@@ -88,8 +88,12 @@ def test_npz_validation_errors(tmp_path: Path, change, message: str) -> None:  #
 def test_unreadable_and_unknown(tmp_path: Path) -> None:
     bad = tmp_path / "bad.npz"
     bad.write_bytes(b"not a zip file")
-    with pytest.raises(DatasetError, match="cannot read"):
+    with pytest.raises(DatasetError, match="cannot read .* not a zip archive"):
         load_dataset(f"npz:{bad}", R)
+    single = tmp_path / "x.npy"  # one array, not an archive of named arrays
+    np.save(single, np.zeros((4, 8, 8), np.float32))
+    with pytest.raises(DatasetError, match="not a zip archive"):
+        load_dataset(f"npz:{single}", R)
     with pytest.raises(DatasetError, match="not found"):
         load_dataset(f"npz:{tmp_path / 'missing.npz'}", R)
     with pytest.raises(DatasetError, match="unknown dataset 'cifar10'"):

@@ -109,6 +109,12 @@ def _npz(spec: str, recipe: Recipe) -> Dataset:
         raise DatasetError("npz dataset needs a path: npz:PATH")
     if not path.is_file():
         raise DatasetError(f"dataset file not found: {path}")
+    # An .npz is a zip archive. np.load reads anything else another way: a text file fails
+    # with advice about pickles, and a single-array .npy loads as a bare array.
+    if not zipfile.is_zipfile(path):
+        raise DatasetError(
+            f"cannot read {path} as an .npz archive: not a zip archive (write one with numpy.savez)"
+        )
     try:
         with np.load(path, allow_pickle=False) as z:
             arrays = {k: z[k] for k in z.files}
