@@ -7,9 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from nasbench.errors import DatasetError
+from nasbench.errors import ConfigError, DatasetError
 from nasbench.train.data import load_dataset
-from nasbench.train.recipe import PRESETS, Recipe
+from nasbench.train.recipe import PRESETS, Recipe, resolve_recipe
 
 R = Recipe(n_train=None, n_valid=None, n_test=None)
 
@@ -100,3 +100,34 @@ def test_unreadable_and_unknown(tmp_path: Path) -> None:
         load_dataset("cifar10", R)
     with pytest.raises(DatasetError, match="asks for"):
         load_dataset("digits", R.replace(n_train=2000))
+
+
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        ({"epochs": "6"}, "'epochs' must be int, got '6'"),
+        ({"epochs": 6.5}, "'epochs' must be int"),
+        ({"epochs": True}, "'epochs' must be int"),
+        ({"lr": "0.1"}, "'lr' must be float"),
+        ({"nesterov": "yes"}, "'nesterov' must be bool"),
+        ({"reduction": 1}, "'reduction' must be str"),
+        ({"n_train": 1.5}, "'n_train' must be int or null"),
+        ({"channels": [16, "a", 64]}, "channels must be three positive integers"),
+        ({"channels": 16}, "channels must be three positive integers"),
+        ([["epochs", 6]], "a recipe is a JSON object"),
+    ],
+)
+def test_recipe_fields_of_the_wrong_type_are_config_errors(data: object, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        Recipe.from_dict(data)
+
+
+def test_recipe_file_of_the_wrong_type_is_one_line_and_ints_stay_ints(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"epochs": "x"}')
+    with pytest.raises(ConfigError, match="'epochs' must be int") as err:
+        resolve_recipe(str(bad))
+    assert "\n" not in str(err.value)
+    good = Recipe.from_dict({**R.to_dict(), "lr": 1, "n_train": None})
+    assert good.lr == 1 and good.n_train is None
+    assert good.content_hash() == Recipe.from_dict(good.to_dict()).content_hash()

@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import numbers
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +27,40 @@ from nasbench.errors import ConfigError
 REDUCTIONS = ("residual", "pool")
 SCHEDULES = ("cosine", "constant")
 AUGMENTATIONS = ("none", "crop", "crop_flip")
+
+
+def _integer(value: Any) -> int:
+    """``value`` as an int; ``TypeError`` for anything that is not an integer (bools included)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(value)
+    return int(value)
+
+
+def _check_types(recipe: Recipe) -> None:
+    """Reject values of the wrong type (a JSON recipe can hold anything) with a ConfigError.
+
+    Field types are read from the annotations (strings here): ``int``, ``float`` (ints
+    accepted), ``bool``, ``str``, optionally ``| None``.
+    """
+    for field in dataclasses.fields(recipe):
+        if field.name == "channels":
+            continue
+        value = getattr(recipe, field.name)
+        kind, _, rest = str(field.type).partition("|")
+        kind, optional = kind.strip(), "None" in rest
+        if value is None and optional:
+            continue
+        if kind == "bool":
+            ok = isinstance(value, bool)
+        elif kind == "str":
+            ok = isinstance(value, str)
+        elif kind == "int":
+            ok = isinstance(value, numbers.Integral) and not isinstance(value, bool)
+        else:  # float
+            ok = isinstance(value, numbers.Real) and not isinstance(value, bool)
+        if not ok:
+            allowed = f"{kind} or null" if optional else kind
+            raise ConfigError(f"recipe field {field.name!r} must be {allowed}, got {value!r}")
 
 
 @dataclass(frozen=True)
@@ -77,10 +112,14 @@ class Recipe:
     test_every_epoch: bool = False
 
     def __post_init__(self) -> None:
-        ch = tuple(int(c) for c in self.channels)
-        object.__setattr__(self, "channels", ch)
+        try:
+            ch = tuple(_integer(c) for c in self.channels)
+        except (TypeError, ValueError):
+            ch = ()
         if len(ch) != 3 or min(ch) < 1:
             raise ConfigError(f"channels must be three positive integers, got {self.channels!r}")
+        object.__setattr__(self, "channels", ch)
+        _check_types(self)
         checks = [
             (self.cells_per_stage >= 1, "cells_per_stage must be >= 1"),
             (self.reduction in REDUCTIONS, f"reduction must be one of {', '.join(REDUCTIONS)}"),
@@ -112,15 +151,14 @@ class Recipe:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Recipe:
         """Build a recipe from a mapping (unknown keys are an error)."""
+        if not isinstance(data, Mapping):
+            raise ConfigError(f"a recipe is a JSON object of fields, got {type(data).__name__}")
         names = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(data) - names)
         if unknown:
             raise ConfigError(f"unknown recipe field(s) {unknown}; known: {', '.join(sorted(names))}")
-        kwargs = dict(data)
-        if "channels" in kwargs:
-            kwargs["channels"] = tuple(kwargs["channels"])
         try:
-            return cls(**kwargs)
+            return cls(**dict(data))  # __post_init__ turns channels into a tuple
         except TypeError as exc:
             raise ConfigError(f"recipe: {exc}") from None
 
