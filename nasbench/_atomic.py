@@ -57,3 +57,19 @@ def atomic_write_bytes(target: str | os.PathLike[str], data: bytes) -> None:
     """Write ``data`` to ``target`` atomically."""
     with atomic_path(target) as tmp:
         tmp.write_bytes(data)
+
+
+def make_dirs(path: str | os.PathLike[str]) -> Path:
+    """Create the output folder ``path`` and its parents where missing; return it.
+
+    Raises:
+        NasbenchError: it cannot be created: a file is in the way, or no permission.
+    """
+    p = Path(path)
+    try:
+        p.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        raise NasbenchError(f"cannot create output folder {p}: a file is in the way") from None
+    except OSError as exc:
+        raise NasbenchError(f"cannot create output folder {p}: {exc.strerror or exc}") from None
+    return p

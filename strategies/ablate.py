@@ -48,7 +48,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from nasbench._atomic import atomic_path, atomic_write_text
+from nasbench._atomic import atomic_path, atomic_write_text, make_dirs
 from strategies import report
 from strategies.compare import Variant, load_simulator, run_variants
 from strategies.errors import StrategyConfigError
@@ -339,7 +339,7 @@ def ablate(cfg: AblationConfig, out: str | os.PathLike[str]) -> dict[str, Any]:
     t0 = time.perf_counter()
     table, sim, cells = prepare(cfg, out)
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    make_dirs(out)
     atomic_write_text(out / MANIFEST, json.dumps(_manifest(cfg, table, sim.table_hash), indent=2) + "\n")
     variants = [cfg.variant(c) for c in cells]
     seeds = list(range(cfg.first_seed, cfg.first_seed + cfg.seeds))

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from nasbench._atomic import atomic_write_text
+from nasbench._atomic import atomic_write_text, make_dirs
 from nasbench.benchmark import Benchmark, TestOracle
 from nasbench.table import ResultTable
 from strategies import report
@@ -154,7 +154,7 @@ def run_variants(
     todo = [(v, s) for v, s in all_tasks if not _complete(run_file(out, v.label, s))]
     resumed = len(all_tasks) - len(todo)
     for v in variants:
-        run_file(out, v.label, 0).parent.mkdir(parents=True, exist_ok=True)
+        make_dirs(run_file(out, v.label, 0).parent)
     if progress:
         progress(resumed, len(all_tasks))
     _execute(table, out, todo, processes, progress, resumed, len(all_tasks))
@@ -218,7 +218,7 @@ def compare(
     t0 = time.perf_counter()
     sim = prepare(table, out, config)
     out = Path(out)
-    (out / "runs").mkdir(parents=True, exist_ok=True)
+    make_dirs(out / "runs")
     table_s = str(Path(table).resolve())
     atomic_write_text(out / MANIFEST, json.dumps(config.manifest(table_s, sim.table_hash), indent=2) + "\n")
 

@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from nasbench._atomic import atomic_path, atomic_write_text
+from nasbench._atomic import atomic_path, atomic_write_text, make_dirs
 from nasbench.benchmark import Benchmark
 from nasbench.table import ResultTable
 from strategies.compare import CompareConfig, _finite, compare, prepare
@@ -84,7 +84,7 @@ def explore(config: ExploreConfig) -> dict[str, Any]:
     cmp_cfg = CompareConfig(tuple(config.strategies), config.seeds, run, processes=config.processes)
     out = Path(config.out)
     prepare(table, out / "compare", cmp_cfg)  # every input error before any work
-    out.mkdir(parents=True, exist_ok=True)
+    make_dirs(out)
 
     # The leaderboard's surrogate fit runs in its own process while the comparison runs:
     # on 2 cores the two overlap instead of queueing.

@@ -116,3 +116,16 @@ def test_bad_input_one_line_errors_before_work(args, fragment, table_file, one_e
     proc = run(*argv)
     assert_one_line_error(proc, fragment)
     assert not out.exists()  # nothing was started
+
+
+@pytest.mark.parametrize("command", ["compare", "explore"])
+def test_an_output_folder_that_cannot_be_made_is_one_line(command, table_file, tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder\n")
+    out = blocker / "results"
+    if command == "compare":
+        proc = run("compare", str(table_file), "--strategies", "rs", "--seeds", "2", "-b", "10", "--out", str(out))
+    else:
+        proc = run("explore", "--table", str(table_file), "--seeds", "2", "--budget", "10", "--out", str(out))
+    assert_one_line_error(proc, "a file is in the way")
+    assert blocker.read_text() == "not a folder\n"

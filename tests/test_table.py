@@ -5,6 +5,7 @@ import os
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import numpy as np
 import pyarrow.parquet as pq
@@ -155,3 +156,14 @@ def test_crash_mid_write_leaves_previous_table(small_table, tmp_path):
     assert path.read_bytes() == before
     ResultTable.load(path, verify=True)
     assert sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith(".")) == ["t.parquet"]
+
+
+def test_make_dirs_creates_parents_and_names_what_is_in_the_way(tmp_path: Path) -> None:
+    from nasbench._atomic import make_dirs
+
+    assert make_dirs(tmp_path / "a" / "b") == tmp_path / "a" / "b" and (tmp_path / "a" / "b").is_dir()
+    assert make_dirs(tmp_path / "a" / "b").is_dir()  # already there: fine
+    (tmp_path / "f").write_text("x")
+    for path in (tmp_path / "f", tmp_path / "f" / "sub"):
+        with pytest.raises(NasbenchError, match="a file is in the way"):
+            make_dirs(path)
