@@ -11,6 +11,23 @@ from pathlib import Path
 from nasbench.errors import NasbenchError
 
 
+def check_output_file(target: str | os.PathLike[str]) -> Path:
+    """Check, before any work, that a file can be written at ``target``; return it as a Path.
+
+    Raises:
+        NasbenchError: its folder does not exist or is not writable, or ``target`` is a folder.
+    """
+    target = Path(target)
+    parent = target.parent if str(target.parent) else Path(".")
+    if not parent.is_dir():
+        raise NasbenchError(f"output directory does not exist: {parent}")
+    if not os.access(parent, os.W_OK):
+        raise NasbenchError(f"output directory is not writable: {parent}")
+    if target.is_dir():
+        raise NasbenchError(f"output path is a directory: {target}")
+    return target
+
+
 @contextlib.contextmanager
 def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
     """Yield a temporary path next to ``target``; rename it onto ``target`` on success.
@@ -19,12 +36,10 @@ def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
     or the previous complete version) and removes the temporary file.
 
     Raises:
-        NasbenchError: the target directory does not exist or is not writable.
+        NasbenchError: as :func:`check_output_file`.
     """
-    target = Path(target)
-    parent = target.parent if str(target.parent) else Path(".")
-    if not parent.is_dir():
-        raise NasbenchError(f"output directory does not exist: {parent}")
+    target = check_output_file(target)
+    parent = target.parent
     try:
         fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=parent)
     except OSError as exc:

@@ -91,6 +91,8 @@ def test_corrupt_table_and_csv(tmp_path, nb201_file):
 def test_unwritable_output(nb201_csv, tmp_path):
     proc = run("import", "nb201", str(nb201_csv), "--out", str(tmp_path / "no" / "dir" / "t.parquet"))
     assert_one_line_error(proc, 2, "does not exist")
+    proc = run("import", "nb201", str(nb201_csv), "--out", str(tmp_path))  # a folder, not a file
+    assert_one_line_error(proc, 2, "output path is a directory")
 
 
 def test_help_everywhere():

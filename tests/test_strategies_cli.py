@@ -129,3 +129,12 @@ def test_an_output_folder_that_cannot_be_made_is_one_line(command, table_file, t
         proc = run("explore", "--table", str(table_file), "--seeds", "2", "--budget", "10", "--out", str(out))
     assert_one_line_error(proc, "a file is in the way")
     assert blocker.read_text() == "not a folder\n"
+
+
+def test_an_output_file_that_is_a_folder_is_refused_before_work(table_file, tmp_path):
+    proc = run("search", str(table_file), "-s", "rs", "-b", "10", "--out", str(tmp_path))
+    assert_one_line_error(proc, "output path is a directory")
+    proc = run("leaderboard", "--surrogate", "ensemble", "--table", str(table_file), "--top", "3", "--format", "md",
+               "--out", str(tmp_path / "missing" / "board.md"))
+    assert_one_line_error(proc, "output directory does not exist")
+    assert list(tmp_path.iterdir()) == []

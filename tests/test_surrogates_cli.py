@@ -85,13 +85,22 @@ def test_eval_fit_predict_round_trip(tables: tuple[Path, Path], tmp_path: Path, 
     one_line_error(cli("predict", str(bad), "--archs", "1"), "not a skops archive")
 
 
-def test_bad_input_is_one_line(tables: tuple[Path, Path], cli) -> None:  # type: ignore[no-untyped-def]
+def test_bad_input_is_one_line(  # type: ignore[no-untyped-def]
+    tables: tuple[Path, Path], cli, tmp_path: Path
+) -> None:
     nb, cat = tables
     one_line_error(run("eval", str(cat), "--model", "nope"), "unknown surrogate 'nope'; available:")  # a real process
     one_line_error(cli("eval", str(cat), "--observed-fraction", "1.5"), "must lie in (0, 1)")
     one_line_error(cli("eval", str(nb), "--observed-fraction", "0.1", "--train-sizes", "10"), "observes no epoch")
     one_line_error(cli("eval", str(cat), "--train-sizes", "10,x"), "comma-separated integers")
     one_line_error(cli("eval", str(cat), "--train-sizes", "60"), "leaves nothing to test")
-    one_line_error(cli("fit", str(cat), "--model", "rf", "--out", "/nonexistent/m.skops", "--train-size", "2"),
+    model = str(tmp_path / "m.skops")
+    one_line_error(cli("fit", str(cat), "--model", "rf", "--out", model, "--train-size", "2"),
                    "needs at least 3 training points")
+    # the output is checked before the fit, so a bad --out costs nothing
+    one_line_error(cli("fit", str(cat), "--model", "rf", "--out", "/nonexistent/m.skops"),
+                   "output directory does not exist")
+    one_line_error(cli("fit", str(cat), "--model", "rf", "--out", str(tmp_path)), "output path is a directory")
+    one_line_error(cli("eval", str(cat), "--train-sizes", "10", "--out", str(tmp_path)),
+                   "output path is a directory")
     one_line_error(cli("fit", str(cat), "--model", "rf", "--out", "m.skops", "--params", "[1]"), "JSON object")

@@ -66,8 +66,10 @@ def fit_cmd(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Fit a surrogate on a table's full validation curves and save it (skops, never pickle)."""
+    from nasbench._atomic import check_output_file
     from surrogates.api import fit_and_save
 
+    check_output_file(out)  # before the fit, not after it
     meta = fit_and_save(table, model, out, train_size=train_size, random_state=random_state, params=_params(params))
     if as_json:
         echo_json(meta)
@@ -111,11 +113,13 @@ def eval_cmd(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Fit on random training architectures, score on all others, next to the baselines."""
-    from nasbench._atomic import atomic_write_text
+    from nasbench._atomic import atomic_write_text, check_output_file
     from nasbench.cli._common import dumps
     from nasbench.table import ResultTable
     from surrogates.evaluate import EvalConfig, evaluate
 
+    if out is not None:
+        check_output_file(out)  # before the evaluation, not after it
     config = EvalConfig(
         model=model, train_sizes=_sizes(train_sizes), observed_fraction=observed_fraction,
         repeats=repeats, seed=seed, params=_params(params),

@@ -92,8 +92,10 @@ def import_nb201_cmd(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Import NAS-Bench-201 (12- and 200-epoch fidelities) into an nb201 table."""
+    from nasbench._atomic import check_output_file
     from nasbench.importers import import_nb201
 
+    check_output_file(out)
     table = import_nb201(csv, dataset)
     _save_and_report(table, out, as_json)
 
@@ -112,8 +114,10 @@ def import_curves_cmd(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Import per-epoch learning curves into a catalog-space table."""
+    from nasbench._atomic import check_output_file
     from nasbench.importers import import_curves
 
+    check_output_file(out)
     feats = [c.strip() for c in feature_columns.split(",") if c.strip()] if feature_columns else []
     table = import_curves(
         csv, id_column, curve_prefix, feature_columns=feats, epoch_cost=epoch_cost, scale=scale  # type: ignore[arg-type]

@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from nasbench._atomic import atomic_path, atomic_write_text
+from nasbench._atomic import atomic_path, atomic_write_text, check_output_file
 from nasbench.errors import ConfigError, NasbenchError, TableFormatError, UnknownSpaceError
 from nasbench.table import ResultTable, package_versions
 from nasbench.train.recipe import Recipe
@@ -207,13 +207,7 @@ def _prepare_shards(config: BuildConfig, plan: BuildPlan) -> set[int]:
     """Create or check ``OUT.shards``; return the shard ids already complete."""
     shards = config.shards
     manifest = shards / "manifest.json"
-    parent = config.out.parent if str(config.out.parent) else Path(".")
-    if not parent.is_dir():
-        raise NasbenchError(f"output directory does not exist: {parent}")
-    if not os.access(parent, os.W_OK):
-        raise NasbenchError(f"output directory is not writable: {parent}")
-    if config.out.is_dir():
-        raise NasbenchError(f"output path is a directory: {config.out}")
+    check_output_file(config.out)
     body = {
         "format": SHARD_FORMAT,
         "version": SHARD_VERSION,
