@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from nasbench._atomic import check_output_file
 from strategies.compare import load_simulator
 from strategies.runner import RunConfig, Trajectory, run_search
 from strategies.storage import write_trajectory
@@ -28,6 +29,8 @@ def search_table(
     Raises:
         NasbenchError subclasses for bad input, before the run starts.
     """
+    if out is not None:
+        check_output_file(out)  # before the search, not after it
     sim = load_simulator(table)
     tr = run_search(sim, strategy, seed=seed, config=config, params=params, surrogate=surrogate)
     if out is not None:

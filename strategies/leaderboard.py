@@ -26,7 +26,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from nasbench._atomic import atomic_write_text
+from nasbench._atomic import atomic_write_text, check_output_file
 from nasbench.benchmark import Benchmark, TestOracle
 from nasbench.table import ResultTable, package_versions
 from strategies import _surrogate as S
@@ -185,9 +185,7 @@ def leaderboard(
         bench, oracle = Benchmark(t), TestOracle(t)
         table_meta = {"table": Path(table).name, "table_hash": getattr(t, "_stored_hash", None) or t.content_hash(),
                       "dataset": t.metadata.get("dataset"), "max_epoch": bench.max_epoch}
-    out = Path(out)
-    if not out.parent.is_dir():
-        raise StrategyConfigError(f"output folder does not exist: {out.parent}")
+    out = check_output_file(out)  # before the fit, not after it
     if model is None:
         model, model_meta = load_or_fit(config.surrogate, bench, config.random_state)
     else:

@@ -67,8 +67,10 @@ def fit_table(
 
 def fit_and_save(table_path: str | os.PathLike[str], model: str, out: str | os.PathLike[str], **kw: Any) -> dict[str, Any]:
     """Load a table, fit a surrogate on it and save the model; returns the metadata written."""
+    from nasbench._atomic import check_output_file
     from nasbench.table import ResultTable
 
+    check_output_file(out)  # before the fit, not after it
     table = ResultTable.load(table_path)
     est, meta = fit_table(table, model, **kw)
     written = save_model(est, out, table_meta=meta)

@@ -63,11 +63,8 @@ def search(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Run one search strategy on a table with a simulated clock."""
-    from nasbench._atomic import check_output_file
     from strategies.api import search_table
 
-    if out is not None:
-        check_output_file(out)  # before the search, not after it
     _, s = search_table(table, strategy, seed=seed, config=_run_config(budget, workers, noise),
                         params=parse_params(param), surrogate=surrogate, out=out)
     if as_json:
@@ -208,11 +205,9 @@ def leaderboard(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Rank the whole search space by a surrogate's predicted final accuracy."""
-    from nasbench._atomic import check_output_file
     from strategies.leaderboard import LeaderboardConfig
     from strategies.leaderboard import leaderboard as run_leaderboard
 
-    check_output_file(out)  # before the fit, not after it
     cfg = LeaderboardConfig(surrogate=surrogate, top=top, fmt=fmt, unique=not all_indices)  # type: ignore[arg-type]
     result = run_leaderboard(cfg, out, table=table)
     if as_json:

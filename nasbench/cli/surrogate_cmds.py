@@ -66,10 +66,8 @@ def fit_cmd(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Fit a surrogate on a table's full validation curves and save it (skops, never pickle)."""
-    from nasbench._atomic import check_output_file
     from surrogates.api import fit_and_save
 
-    check_output_file(out)  # before the fit, not after it
     meta = fit_and_save(table, model, out, train_size=train_size, random_state=random_state, params=_params(params))
     if as_json:
         echo_json(meta)

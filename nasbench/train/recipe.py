@@ -29,11 +29,9 @@ SCHEDULES = ("cosine", "constant")
 AUGMENTATIONS = ("none", "crop", "crop_flip")
 
 
-def _integer(value: Any) -> int:
-    """``value`` as an int; ``TypeError`` for anything that is not an integer (bools included)."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(value)
-    return int(value)
+def _is_int(value: Any) -> bool:
+    """An integer, numpy's included; ``True`` and ``False`` are not."""
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
 def _check_types(recipe: Recipe) -> None:
@@ -55,7 +53,7 @@ def _check_types(recipe: Recipe) -> None:
         elif kind == "str":
             ok = isinstance(value, str)
         elif kind == "int":
-            ok = isinstance(value, numbers.Integral) and not isinstance(value, bool)
+            ok = _is_int(value)
         else:  # float
             ok = isinstance(value, numbers.Real) and not isinstance(value, bool)
         if not ok:
@@ -112,13 +110,10 @@ class Recipe:
     test_every_epoch: bool = False
 
     def __post_init__(self) -> None:
-        try:
-            ch = tuple(_integer(c) for c in self.channels)
-        except (TypeError, ValueError):
-            ch = ()
-        if len(ch) != 3 or min(ch) < 1:
+        ch = tuple(self.channels) if isinstance(self.channels, (list, tuple)) else ()
+        if len(ch) != 3 or not all(_is_int(c) and c >= 1 for c in ch):
             raise ConfigError(f"channels must be three positive integers, got {self.channels!r}")
-        object.__setattr__(self, "channels", ch)
+        object.__setattr__(self, "channels", tuple(int(c) for c in ch))
         _check_types(self)
         checks = [
             (self.cells_per_stage >= 1, "cells_per_stage must be >= 1"),
