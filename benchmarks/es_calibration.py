@@ -33,14 +33,15 @@ import pandas as pd
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from nasbench.errors import NasbenchError  # noqa: E402
-from nasbench.importers import import_nb201  # noqa: E402
+from strategies_real import CSV  # noqa: E402  (this folder: the same data as the strategy figures)
+
+from nasbench.core.errors import NasbenchError  # noqa: E402
+from nasbench.experiments.compare import load_simulator  # noqa: E402
+from nasbench.tables.importers import import_nb201  # noqa: E402
 from strategies import early_stopping  # noqa: E402
 from strategies._surrogate import z_of  # noqa: E402
-from strategies.compare import load_simulator  # noqa: E402
 from strategies.registry import make_strategy  # noqa: E402
 from strategies.runner import Budget, RunConfig, run_search  # noqa: E402
-from strategies_real import CSV  # noqa: E402  (this folder: the same data as the strategy figures)
 
 BINS = [0, 10, 20, 40, 80, 10_000]
 
@@ -52,8 +53,16 @@ def record_predictions(log: list[dict]) -> None:
     def recording(self, results):  # noqa: ANN001, ANN202
         mean, std = predict(self, results)
         for r, m, s in zip(results, mean, std, strict=True):
-            log.append({"n_full": len(self._full_archs), "arch": int(r.arch), "mean": float(m),
-                        "std": float(s), "scale": self.std_scale, "incumbent": self.incumbent})
+            log.append(
+                {
+                    "n_full": len(self._full_archs),
+                    "arch": int(r.arch),
+                    "mean": float(m),
+                    "std": float(s),
+                    "scale": self.std_scale,
+                    "incumbent": self.incumbent,
+                }
+            )
         return mean, std
 
     early_stopping.EarlyStopping._predict = recording
@@ -94,14 +103,19 @@ def main() -> None:
     d["true"] = sim.final_mean[sim.bench.rows(d.arch.to_numpy())]  # seed mean at the max epoch
     d = d[np.isfinite(d["mean"]) & (d["std"] > 0)]
     d["z"] = (d.true - d["mean"]) / d["std"]
-    d["kept"] = ~early_stopping.confidently_below(d["mean"], d["std"], d.scale, d.incumbent,
-                                                  z_of(probe.config.confidence))
+    d["kept"] = ~early_stopping.confidently_below(
+        d["mean"], d["std"], d.scale, d.incumbent, z_of(probe.config.confidence)
+    )
 
-    print(f"{args.strategy} on NB201 {args.dataset}, {args.seeds} seeds, budget {args.budget}: "
-          f"{len(d)} checkpoint predictions, wall {time.perf_counter() - t0:.0f} s")
+    print(
+        f"{args.strategy} on NB201 {args.dataset}, {args.seeds} seeds, budget {args.budget}: "
+        f"{len(d)} checkpoint predictions, wall {time.perf_counter() - t0:.0f} s"
+    )
     print()
-    print("| full curves learned | predictions | median std | median abs error | median abs z "
-          "| q95 z (kept) | would win |")
+    print(
+        "| full curves learned | predictions | median std | median abs error | median abs z "
+        "| q95 z (kept) | would win |"
+    )
     print("| --- | --- | --- | --- | --- | --- | --- |")
     for lo, hi in zip(BINS, BINS[1:], strict=False):
         b = d[(d.n_full > lo) & (d.n_full <= hi)]
@@ -109,16 +123,20 @@ def main() -> None:
             continue
         kept = b.z[b.kept]
         q95 = f"{kept.quantile(0.95):.2f}" if len(kept) else "-"
-        print(f"| {lo + 1}-{hi if hi < 10_000 else 'more'} | {len(b)} | {b['std'].median():.2f} "
-              f"| {(b.true - b['mean']).abs().median():.2f} | {b.z.abs().median():.2f} | {q95} "
-              f"| {(b.true > b.incumbent).mean():.3f} |")
+        print(
+            f"| {lo + 1}-{hi if hi < 10_000 else 'more'} | {len(b)} | {b['std'].median():.2f} "
+            f"| {(b.true - b['mean']).abs().median():.2f} | {b.z.abs().median():.2f} | {q95} "
+            f"| {(b.true > b.incumbent).mean():.3f} |"
+        )
     climb = d[(d.n_full > 10) & (d.n_full <= 40) & (d.true > d.incumbent)]
     if len(climb):
         margin = (climb.incumbent - climb["mean"]) / climb["std"]
         print()
-        print(f"would-be winners at 11-40 full curves: {len(climb)} predictions, (incumbent - mean) / std "
-              f"median {margin.median():.2f}, 75th percentile {margin.quantile(0.75):.2f}, "
-              f"max {margin.max():.2f}")
+        print(
+            f"would-be winners at 11-40 full curves: {len(climb)} predictions, (incumbent - mean) / std "
+            f"median {margin.median():.2f}, 75th percentile {margin.quantile(0.75):.2f}, "
+            f"max {margin.max():.2f}"
+        )
 
 
 if __name__ == "__main__":

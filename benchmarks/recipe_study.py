@@ -22,7 +22,7 @@ def main() -> None:
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
 
-    from nasbench.table import ResultTable
+    from nasbench.tables.table import ResultTable
     from nasbench.train.build import partial_table
     from nasbench.train.informativeness import informativeness
 
@@ -39,7 +39,9 @@ def main() -> None:
     if args.json:
         print(json.dumps(info, indent=2))
         return
-    print(f"{table.n_archs} architectures ({info['n_archs']} connected) x {info['n_seeds']} seeds, epoch {info['epoch']}")
+    print(
+        f"{table.n_archs} architectures ({info['n_archs']} connected) x {info['n_seeds']} seeds, epoch {info['epoch']}"
+    )
     for k in ("seed_spearman", "valid_test_spearman", "spread_p90_p10", "late_gain"):
         mark = "ok" if info["passes"][k] else "FAIL"
         print(f"  {k:<22}{info[k]:>8}   target >= {info['targets'][k]:<5} {mark}")

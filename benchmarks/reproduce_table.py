@@ -35,14 +35,16 @@ METRICS = ("train_loss", "train_acc", "valid_loss", "valid_acc", "test_loss", "t
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--table", default=str(Path(__file__).resolve().parents[1] / "data" / "digits.parquet"))
-    ap.add_argument("--populations", default="0,7", help="comma-separated population numbers of the partition")
+    ap.add_argument(
+        "--populations", default="0,7", help="comma-separated population numbers of the partition"
+    )
     ap.add_argument("--json", action="store_true", help="print machine-readable JSON")
     args = ap.parse_args()
 
     import pandas as pd
 
-    from nasbench.errors import NasbenchError
-    from nasbench.table import read_metadata
+    from nasbench.core.errors import NasbenchError
+    from nasbench.tables.table import read_metadata
     from nasbench.train.build import BuildConfig, plan_build, resolve_space
     from nasbench.train.data import load_dataset
     from nasbench.train.population import PopulationTrainer
@@ -51,7 +53,10 @@ def main() -> int:
     try:
         wanted = [int(p) for p in args.populations.split(",") if p.strip()]
     except ValueError:
-        print(f"error: --populations must be comma-separated integers, got {args.populations!r}", file=sys.stderr)
+        print(
+            f"error: --populations must be comma-separated integers, got {args.populations!r}",
+            file=sys.stderr,
+        )
         return 2
     try:
         table = pd.read_parquet(args.table)
@@ -66,8 +71,11 @@ def main() -> int:
     recipe = PRESETS["digits"]
     ds = load_dataset("digits", recipe)
     # the build's own plan for the README's command (unique cells, seeds 0 and 1, K=50)
-    plan = plan_build(BuildConfig("digits", recipe, Path(args.table), seeds=(0, 1), population=50),
-                      resolve_space("nb201"), ds)
+    plan = plan_build(
+        BuildConfig("digits", recipe, Path(args.table), seeds=(0, 1), population=50),
+        resolve_space("nb201"),
+        ds,
+    )
     arch, seed, ops, groups, caps = plan.arch, plan.seed, plan.ops, plan.groups, plan.capacities
     bad = [p for p in wanted if not 0 <= p < len(groups)]
     if bad:
@@ -93,8 +101,12 @@ def main() -> int:
             final_diff.append(abs(float(res.metrics["valid_acc"][i][-1]) - float(rows["valid_acc"].iloc[-1])))
             other = [o for o in plan_seeds if o != int(s)]
             if other and (int(a), other[0]) in stored.index:
-                seed_diff.append(abs(float(stored.loc[(int(a), other[0])]["valid_acc"].iloc[-1])
-                                     - float(rows["valid_acc"].iloc[-1])))
+                seed_diff.append(
+                    abs(
+                        float(stored.loc[(int(a), other[0])]["valid_acc"].iloc[-1])
+                        - float(rows["valid_acc"].iloc[-1])
+                    )
+                )
             for m in METRICS:
                 want = rows[m].to_numpy(np.float32)
                 got = res.metrics[m][i]
@@ -103,28 +115,51 @@ def main() -> int:
                     same += 1
                 else:
                     worst = max(worst, float(np.nanmax(np.abs(want.astype(np.float64) - got))))
-        report.append({"population": p, "members": len(g), "curves": total, "identical": same,
-                       "max_abs_difference": worst, "seconds": round(time.perf_counter() - t0, 1),
-                       "final_valid_acc_differs": int(np.sum(np.asarray(final_diff) > 0)),
-                       "final_valid_acc_mean_abs_difference": float(np.nanmean(final_diff)),
-                       "seed_to_seed_mean_abs_difference": (
-                           float(np.nanmean(seed_diff)) if seed_diff else None)})
+        report.append(
+            {
+                "population": p,
+                "members": len(g),
+                "curves": total,
+                "identical": same,
+                "max_abs_difference": worst,
+                "seconds": round(time.perf_counter() - t0, 1),
+                "final_valid_acc_differs": int(np.sum(np.asarray(final_diff) > 0)),
+                "final_valid_acc_mean_abs_difference": float(np.nanmean(final_diff)),
+                "seed_to_seed_mean_abs_difference": (float(np.nanmean(seed_diff)) if seed_diff else None),
+            }
+        )
         if not args.json:
-            print(f"population {p}: {same}/{total} member-metric curves identical"
-                  + (f" (largest difference {worst:.3g})" if same < total else "")
-                  + f", {report[-1]['seconds']} s", flush=True)
+            print(
+                f"population {p}: {same}/{total} member-metric curves identical"
+                + (f" (largest difference {worst:.3g})" if same < total else "")
+                + f", {report[-1]['seconds']} s",
+                flush=True,
+            )
             if same < total and seed_diff:
                 r = report[-1]
-                print(f"  final valid accuracy differs for {r['final_valid_acc_differs']} of {len(g)}"
-                      " members,"
-                      f" mean |reproduced - table| {r['final_valid_acc_mean_abs_difference']:.3g} points;"
-                      f" mean |seed 0 - seed 1| of the same cells in the table"
-                      f" {r['seed_to_seed_mean_abs_difference']:.3g}", flush=True)
+                print(
+                    f"  final valid accuracy differs for {r['final_valid_acc_differs']} of {len(g)}"
+                    " members,"
+                    f" mean |reproduced - table| {r['final_valid_acc_mean_abs_difference']:.3g} points;"
+                    f" mean |seed 0 - seed 1| of the same cells in the table"
+                    f" {r['seed_to_seed_mean_abs_difference']:.3g}",
+                    flush=True,
+                )
     ok = all(r["identical"] == r["curves"] for r in report)
     if args.json:
-        print(json.dumps({"table": args.table, "platform": here, "table_platforms": built_on,
-                          "compile_s": round(trainer.compile_s, 1),
-                          "reproduced": ok, "populations": report}, indent=2))
+        print(
+            json.dumps(
+                {
+                    "table": args.table,
+                    "platform": here,
+                    "table_platforms": built_on,
+                    "compile_s": round(trainer.compile_s, 1),
+                    "reproduced": ok,
+                    "populations": report,
+                },
+                indent=2,
+            )
+        )
     else:
         print("reproduced: every curve identical" if ok else "NOT reproduced: some curves differ")
     return 0 if ok else 1

@@ -30,9 +30,9 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from nasbench.importers import import_nb201  # noqa: E402
-from strategies import report  # noqa: E402
-from strategies.compare import Variant, run_variants  # noqa: E402
+from nasbench.experiments import report  # noqa: E402
+from nasbench.experiments.compare import Variant, run_variants  # noqa: E402
+from nasbench.tables.importers import import_nb201  # noqa: E402
 from strategies.runner import Budget, RunConfig  # noqa: E402
 
 CSV = REPO.parent / "shared" / "data" / "nb201" / "nb201.csv"
@@ -62,8 +62,11 @@ def main() -> None:
     ap.add_argument("--surrogate", default=None)
     ap.add_argument("--out", default=None, help="keep run files here (default: a temporary folder)")
     ap.add_argument("--json", default=None, help="write the summary here")
-    ap.add_argument("--breakdown", action="store_true",
-                    help="also print where each strategy's evaluations went before the top 0.1%%")
+    ap.add_argument(
+        "--breakdown",
+        action="store_true",
+        help="also print where each strategy's evaluations went before the top 0.1%%",
+    )
     args = ap.parse_args()
     if not CSV.is_file():
         sys.exit(f"NAS-Bench-201 data not found at {CSV}")
@@ -74,7 +77,7 @@ def main() -> None:
     table_file = out / f"nb201-{args.dataset}.parquet"
     if not table_file.exists():
         import_nb201(CSV, args.dataset).save(table_file)
-    from strategies.compare import load_simulator
+    from nasbench.experiments.compare import load_simulator
 
     sim = load_simulator(table_file)
     run = RunConfig(Budget.parse(args.budget), workers=args.workers, noise=args.noise)
@@ -87,22 +90,28 @@ def main() -> None:
     wall = time.perf_counter() - t0
     summary = report.summarize(runs, sim.targets)
 
-    print(f"NAS-Bench-201 {args.dataset} valid@200: {args.seeds} seeds, budget {run.budget}, noise={args.noise}, "
-          f"workers={args.workers}; optimum {sim.optimum:.3f}, top 0.1% >= {sim.targets['top0.1']:.3f}, "
-          f"top 1% >= {sim.targets['top1']:.3f}; wall {wall:.0f} s")
+    print(
+        f"NAS-Bench-201 {args.dataset} valid@200: {args.seeds} seeds, budget {run.budget}, noise={args.noise}, "
+        f"workers={args.workers}; optimum {sim.optimum:.3f}, top 0.1% >= {sim.targets['top0.1']:.3f}, "
+        f"top 1% >= {sim.targets['top1']:.3f}; wall {wall:.0f} s"
+    )
     print()
-    print("| strategy | evals to top 1% | evals to top 0.1% | evals to optimum | time to top 0.1% (s) "
-          "| final regret | surrogate s/run |")
+    print(
+        "| strategy | evals to top 1% | evals to top 0.1% | evals to optimum | time to top 0.1% (s) "
+        "| final regret | surrogate s/run |"
+    )
     print("| --- | --- | --- | --- | --- | --- | --- |")
     for name, e in summary.items():
         t = e["targets"]
 
-        def cell(key: str, what: str = "evals") -> str:
+        def cell(key: str, what: str = "evals", t: dict = t) -> str:
             d = t[key][what]
             return f"{report.fmt_ci(d, 'median', 4)} ({d['reached']:.0%})"
 
-        print(f"| {name} | {cell('top1')} | {cell('top0.1')} | {cell('optimum')} | {cell('top0.1', 'time_s')} "
-              f"| {report.fmt_ci(e['final_regret'])} | {e['overhead_s']['mean']:.2f} |")
+        print(
+            f"| {name} | {cell('top1')} | {cell('top0.1')} | {cell('optimum')} | {cell('top0.1', 'time_s')} "
+            f"| {report.fmt_ci(e['final_regret'])} | {e['overhead_s']['mean']:.2f} |"
+        )
     ref = next((k for k in summary if k == "re" or k.startswith("re:")), None)
     if ref:
         r_ev = summary[ref]["targets"]["top0.1"]["evals"]["median"]
@@ -112,15 +121,21 @@ def main() -> None:
         for name, e in summary.items():
             ev = e["targets"]["top0.1"]["evals"]["median"]
             ts = e["targets"]["top0.1"]["time_s"]["median"]
-            print(f"  {name:<40} {ev / r_ev if math.isfinite(ev) else math.inf:.3f} / "
-                  f"{ts / r_t if math.isfinite(ts) else math.inf:.3f}")
+            print(
+                f"  {name:<40} {ev / r_ev if math.isfinite(ev) else math.inf:.3f} / "
+                f"{ts / r_t if math.isfinite(ts) else math.inf:.3f}"
+            )
     if args.breakdown:
         print_breakdown(runs, sim.targets["top0.1"], sim.context.max_epoch)
     if args.json:
-        from strategies.compare import _finite
+        from nasbench.experiments.compare import _finite
 
-        Path(args.json).write_text(json.dumps(_finite({"args": vars(args), "targets": sim.targets,
-                                                       "wall_s": wall, "strategies": summary}), indent=2))
+        Path(args.json).write_text(
+            json.dumps(
+                _finite({"args": vars(args), "targets": sim.targets, "wall_s": wall, "strategies": summary}),
+                indent=2,
+            )
+        )
 
 
 def print_breakdown(runs: list, threshold: float, max_epoch: int) -> None:
@@ -143,8 +158,15 @@ def print_breakdown(runs: list, threshold: float, max_epoch: int) -> None:
             full = epoch == max_epoch
             inc = tr["incumbent"][:n][full]
             raised = int(np.sum(inc != np.r_[-1, inc[:-1]]))
-            rows.append((int(np.sum(start == 0)), int(full.sum()), int(np.sum(full & (start > 0))), raised,
-                         float(tr["evals"][n - 1])))
+            rows.append(
+                (
+                    int(np.sum(start == 0)),
+                    int(full.sum()),
+                    int(np.sum(full & (start > 0))),
+                    raised,
+                    float(tr["evals"][n - 1]),
+                )
+            )
         if not rows:
             print(f"| {name} | 0 | - | - | - | - |")
             continue

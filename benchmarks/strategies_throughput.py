@@ -24,8 +24,8 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from nasbench.benchmark import Benchmark, TestOracle  # noqa: E402
-from nasbench.importers import import_nb201  # noqa: E402
+from nasbench.tables.benchmark import Benchmark, TestOracle  # noqa: E402
+from nasbench.tables.importers import import_nb201  # noqa: E402
 from strategies import Budget, RunConfig, Simulator, run_search  # noqa: E402
 
 CSV = REPO.parent / "shared" / "data" / "nb201" / "nb201.csv"
@@ -63,8 +63,10 @@ def main() -> None:
     sim = Simulator(Benchmark(table), TestOracle(table))
     cfg = RunConfig(Budget.parse(str(args.evals)))
 
-    print(f"runner time per evaluation, NB201 CIFAR-10, noise=seed, {args.seeds} seeds x {args.evals} evaluations, "
-          f"median of {args.repeats} repeats")
+    print(
+        f"runner time per evaluation, NB201 CIFAR-10, noise=seed, {args.seeds} seeds x {args.evals} evaluations, "
+        f"median of {args.repeats} repeats"
+    )
     print("| loop | us per evaluation |")
     print("| --- | --- |")
     bare = statistics.median(bare_loop(table, args.evals * args.seeds, r) for r in range(args.repeats))
@@ -89,16 +91,35 @@ def main() -> None:
             out = Path(tmp) / f"cmp{r}"
             t = time.perf_counter()
             proc = subprocess.run(
-                [sys.executable, "-m", "nasbench", "compare", str(tf), "--strategies", ",".join(NON_BO),
-                 "--seeds", "50", "--budget", "300", "--processes", "2", "--out", str(out)],
-                capture_output=True, text=True, cwd=REPO,
+                [
+                    sys.executable,
+                    "-m",
+                    "nasbench",
+                    "compare",
+                    str(tf),
+                    "--strategies",
+                    ",".join(NON_BO),
+                    "--seeds",
+                    "50",
+                    "--budget",
+                    "300",
+                    "--processes",
+                    "2",
+                    "--out",
+                    str(out),
+                ],
+                capture_output=True,
+                text=True,
+                cwd=REPO,
             )
             walls.append(time.perf_counter() - t)
             if proc.returncode:
                 sys.exit(proc.stderr)
     print()
-    print(f"nasbench compare, {len(NON_BO)} strategies x 50 seeds x 300 evaluations, 2 processes: "
-          f"median {statistics.median(walls):.1f} s wall (runs: {', '.join(f'{w:.1f}' for w in walls)})")
+    print(
+        f"nasbench compare, {len(NON_BO)} strategies x 50 seeds x 300 evaluations, 2 processes: "
+        f"median {statistics.median(walls):.1f} s wall (runs: {', '.join(f'{w:.1f}' for w in walls)})"
+    )
 
 
 if __name__ == "__main__":

@@ -65,13 +65,28 @@ def import_tables(data: Path, out: Path) -> dict[str, Path]:
     for key, ds in (("nb201_c10", "cifar10"), ("nb201_c100", "cifar100"), ("nb201_in16", "imagenet16")):
         path = out / f"{key}.parquet"
         if not path.exists():
-            subprocess.run(nasbench("import", "nb201", str(csv201), "--dataset", ds, "--out", str(path)), check=True)
+            subprocess.run(
+                nasbench("import", "nb201", str(csv201), "--dataset", ds, "--out", str(path)), check=True
+            )
         tables[key] = path
     path = out / "metaqnn.parquet"
     if not path.exists():
-        subprocess.run(nasbench("import", "curves", str(data / "curves" / "metaqnn_cifar10.csv"), "--id-column", "net",
-                                "--curve-prefix", "acc_", "--feature-columns", "num_params,depth,lr", "--out", str(path)),
-                       check=True)
+        subprocess.run(
+            nasbench(
+                "import",
+                "curves",
+                str(data / "curves" / "metaqnn_cifar10.csv"),
+                "--id-column",
+                "net",
+                "--curve-prefix",
+                "acc_",
+                "--feature-columns",
+                "num_params,depth,lr",
+                "--out",
+                str(path),
+            ),
+            check=True,
+        )
     tables["metaqnn"] = path
     digits = REPO / "data" / "digits.parquet"
     if digits.is_file():
@@ -83,7 +98,17 @@ def command(name: str, tables: dict[str, Path], out: Path, repeats: int) -> list
     key, model, sizes, frac, extra = FIGURES[name]
     if key not in tables:
         return None
-    cmd = ["surrogate", "eval", str(tables[key]), "--model", model, "--train-sizes", sizes, "--repeats", str(repeats)]
+    cmd = [
+        "surrogate",
+        "eval",
+        str(tables[key]),
+        "--model",
+        model,
+        "--train-sizes",
+        sizes,
+        "--repeats",
+        str(repeats),
+    ]
     if frac is not None:
         cmd += ["--observed-fraction", str(frac)]
     if "--seed" not in extra:
@@ -92,8 +117,10 @@ def command(name: str, tables: dict[str, Path], out: Path, repeats: int) -> list
 
 
 def summary(results: dict[str, dict]) -> str:
-    lines = ["| figure | size | predictor | tau | Spearman | R2 | MAE | top1% | top5% | cov90 | fit s |",
-             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    lines = [
+        "| figure | size | predictor | tau | Spearman | R2 | MAE | top1% | top5% | cov90 | fit s |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
     cols = ("kendall_tau", "spearman", "r2", "mae", "top1_precision", "top5_precision", "coverage90")
 
     def cell(m: dict, c: str) -> str:
@@ -107,7 +134,11 @@ def summary(results: dict[str, dict]) -> str:
             rows = [(res["protocol"]["model"], e["model"], f"{e['fit_s']['mean']:.1f}")]
             rows += [(b, m, "") for b, m in e["baselines"].items()]
             for pred, m, fit in rows:
-                lines.append(f"| {name} | {e['train_size']} | {pred} | " + " | ".join(cell(m, c) for c in cols) + f" | {fit} |")
+                lines.append(
+                    f"| {name} | {e['train_size']} | {pred} | "
+                    + " | ".join(cell(m, c) for c in cols)
+                    + f" | {fit} |"
+                )
     return "\n".join(lines)
 
 

@@ -46,8 +46,8 @@ def main() -> int:
     if not (DATA / "nb201" / "nb201.csv").is_file():
         print(f"shared data not found under {DATA}", file=sys.stderr)
         return 2
-    from nasbench.benchmark import Benchmark
-    from nasbench.importers import import_curves, import_nb201
+    from nasbench.tables.benchmark import Benchmark
+    from nasbench.tables.importers import import_curves, import_nb201
     from surrogates import DEFAULT_SURROGATE, make_surrogate
     from surrogates.curves import FAMILIES, fit_curves
     from surrogates.evaluate import design
@@ -63,38 +63,72 @@ def main() -> int:
         tr = np.random.default_rng(0).choice(len(archs), 1000, replace=False)
         Xtr = design(archs[tr], curves[tr], 2, None)
         Xall = design(archs, curves, 2, 1)
-        model = make_surrogate(DEFAULT_SURROGATE, table.space, epochs=[12, 200], random_state=0, n_jobs=args.n_jobs)
+        model = make_surrogate(
+            DEFAULT_SURROGATE, table.space, epochs=[12, 200], random_state=0, n_jobs=args.n_jobs
+        )
         fit_s, _ = _median(lambda: model.fit(Xtr, y[tr]), args.repeats)
         pred_s, _ = _median(lambda: model.predict(Xall, return_std=True), args.repeats)
-        pred0_s, _ = _median(lambda: model.predict(design(archs, None, 2, None), return_std=True), args.repeats)
-        report["nb201"] = {"fit_1000_s": fit_s, "predict_15625_12ep_s": pred_s, "predict_15625_t0_s": pred0_s,
-                           "cuts": model.cuts_.tolist()}
-        print(f"nb201: fit 1,000 archs {fit_s:.1f} s; predict 15,625 (12-epoch observed) {pred_s:.1f} s, "
-              f"(t=0) {pred0_s:.1f} s", flush=True)
+        pred0_s, _ = _median(
+            lambda: model.predict(design(archs, None, 2, None), return_std=True), args.repeats
+        )
+        report["nb201"] = {
+            "fit_1000_s": fit_s,
+            "predict_15625_12ep_s": pred_s,
+            "predict_15625_t0_s": pred0_s,
+            "cuts": model.cuts_.tolist(),
+        }
+        print(
+            f"nb201: fit 1,000 archs {fit_s:.1f} s; predict 15,625 (12-epoch observed) {pred_s:.1f} s, "
+            f"(t=0) {pred0_s:.1f} s",
+            flush=True,
+        )
     if "metaqnn" in only or "curves" in only:
-        mq = import_curves(DATA / "curves" / "metaqnn_cifar10.csv", "net", "acc_", feature_columns=["num_params", "depth", "lr"])
+        mq = import_curves(
+            DATA / "curves" / "metaqnn_cifar10.csv",
+            "net",
+            "acc_",
+            feature_columns=["num_params", "depth", "lr"],
+        )
         mb = Benchmark(mq)
         C = mb.curves(mq.arch_index, seed="mean").astype(float)
     if "metaqnn" in only:
         y = C[:, -1]
-        model = make_surrogate(DEFAULT_SURROGATE, mq.space, epochs=mq.epochs.tolist(), random_state=0, n_jobs=args.n_jobs)
+        model = make_surrogate(
+            DEFAULT_SURROGATE, mq.space, epochs=mq.epochs.tolist(), random_state=0, n_jobs=args.n_jobs
+        )
         X = design(mq.arch_index, C, 20, None)
         fit_s, _ = _median(lambda: model.fit(X, y), args.repeats)
-        pred_s, _ = _median(lambda: model.predict(design(mq.arch_index, C, 20, 5), return_std=True), args.repeats)
-        report["metaqnn"] = {"fit_1000_s": fit_s, "predict_1000_25pct_s": pred_s, "cuts": model.cuts_.tolist()}
-        print(f"metaqnn: fit 1,000 curves ({len(model.cuts_)} cuts) {fit_s:.1f} s; predict 1,000 at 25% {pred_s:.2f} s",
-              flush=True)
+        pred_s, _ = _median(
+            lambda: model.predict(design(mq.arch_index, C, 20, 5), return_std=True), args.repeats
+        )
+        report["metaqnn"] = {
+            "fit_1000_s": fit_s,
+            "predict_1000_25pct_s": pred_s,
+            "cuts": model.cuts_.tolist(),
+        }
+        print(
+            f"metaqnn: fit 1,000 curves ({len(model.cuts_)} cuts) {fit_s:.1f} s; predict 1,000 at 25% {pred_s:.2f} s",
+            flush=True,
+        )
     if "curves" in only:
         big = np.tile(C, (10, 1)) + np.random.default_rng(0).normal(0, 0.1, (10 * len(C), 20))
         for k in (5, 10):
             Y = big.copy()
             Y[:, k:] = np.nan
-            secs, fit = _median(lambda: fit_curves(mq.epochs, Y), args.repeats)
+            secs, fit = _median(lambda Y=Y: fit_curves(mq.epochs, Y), args.repeats)
             n_fits = fit.n_fits  # type: ignore[attr-defined]
-            report[f"curve_fits_{k}"] = {"curves": len(Y), "families": len(FAMILIES), "fits": n_fits, "s": secs,
-                                         "fits_per_s": n_fits / secs}
-            print(f"curve fits: {len(Y)} curves x {len(FAMILIES)} families, {k} epochs observed: {secs:.1f} s, "
-                  f"{n_fits / secs:,.0f} fits/s", flush=True)
+            report[f"curve_fits_{k}"] = {
+                "curves": len(Y),
+                "families": len(FAMILIES),
+                "fits": n_fits,
+                "s": secs,
+                "fits_per_s": n_fits / secs,
+            }
+            print(
+                f"curve fits: {len(Y)} curves x {len(FAMILIES)} families, {k} epochs observed: {secs:.1f} s, "
+                f"{n_fits / secs:,.0f} fits/s",
+                flush=True,
+            )
     print(json.dumps(report, indent=2))
     return 0
 

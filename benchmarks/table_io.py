@@ -18,9 +18,9 @@ from pathlib import Path
 
 import numpy as np
 
-from nasbench.benchmark import Benchmark
 from nasbench.spaces.nb201 import NB201Space
-from nasbench.table import ResultTable
+from nasbench.tables.benchmark import Benchmark
+from nasbench.tables.table import ResultTable
 
 
 def synth_table(n_seeds: int = 3, n_epochs: int = 200, seed: int = 0) -> ResultTable:
@@ -40,9 +40,15 @@ def synth_table(n_seeds: int = 3, n_epochs: int = 200, seed: int = 0) -> ResultT
         axis=-1,
     )
     return ResultTable(
-        space, np.arange(a), np.arange(n_seeds), np.arange(1, n_epochs + 1),
-        ("train_loss", "valid_acc", "test_acc", "time_s"), values, np.zeros((a, n_seeds), bool),
-        {"params": rng.uniform(0.1, 1.5, a)}, {"dataset": "synthetic-benchmark"},
+        space,
+        np.arange(a),
+        np.arange(n_seeds),
+        np.arange(1, n_epochs + 1),
+        ("train_loss", "valid_acc", "test_acc", "time_s"),
+        values,
+        np.zeros((a, n_seeds), bool),
+        {"params": rng.uniform(0.1, 1.5, a)},
+        {"dataset": "synthetic-benchmark"},
     )
 
 
@@ -93,7 +99,13 @@ def main() -> None:
         for name, s in (("seed", 0), ("mean", "mean"), ("random_seed", np.random.default_rng(2)))
     }
     out = {
-        "table": {"archs": table.n_archs, "seeds": 3, "epochs": 200, "metrics": 4, "file_mb": round(size_mb, 1)},
+        "table": {
+            "archs": table.n_archs,
+            "seeds": 3,
+            "epochs": 200,
+            "metrics": 4,
+            "file_mb": round(size_mb, 1),
+        },
         "save_s": round(save_s, 3),
         "load_s_median": round(load_s, 3),
         "single_query_us_median": {k: round(v, 2) for k, v in single_us.items()},

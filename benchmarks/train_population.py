@@ -38,15 +38,17 @@ def matmul_gflops(n: int = 2048, repeats: int = 10) -> float:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--population", type=int, default=50)
-    ap.add_argument("--populations", type=int, default=2, help="populations to time (after one warm-up compile)")
+    ap.add_argument(
+        "--populations", type=int, default=2, help="populations to time (after one warm-up compile)"
+    )
     ap.add_argument("--single-runs", type=int, default=8, help="architectures trained one at a time")
     ap.add_argument("--epochs", type=int, default=None, help="override the recipe's epochs")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
 
-    import jax
-
     from pathlib import Path
+
+    import jax
 
     from nasbench.train.build import BuildConfig, plan_build, resolve_space
     from nasbench.train.data import load_dataset
@@ -56,8 +58,11 @@ def main() -> None:
     recipe = PRESETS["digits"] if args.epochs is None else PRESETS["digits"].replace(epochs=args.epochs)
     ds = load_dataset("digits", recipe)
     # the build's own plan for `nasbench build --archs unique --seeds 0,1 --population K`
-    plan = plan_build(BuildConfig("digits", recipe, Path("unused.parquet"), seeds=(0, 1), population=args.population),
-                      resolve_space("nb201"), ds)
+    plan = plan_build(
+        BuildConfig("digits", recipe, Path("unused.parquet"), seeds=(0, 1), population=args.population),
+        resolve_space("nb201"),
+        ds,
+    )
     arch, seed, ops, groups, caps = plan.arch, plan.seed, plan.ops, plan.groups, plan.capacities
     n_tr, n_va, n_te = len(ds.y_train), len(ds.y_valid), len(ds.y_test)
 
@@ -122,13 +127,19 @@ def main() -> None:
         return
     print(f"device {out['device']}, digits recipe, {recipe.epochs} epochs, population {args.population}")
     print(f"{'mode':<28}{'runs/s':>10}{'s/run':>10}{'GFLOP/s':>10}{'of matmul':>11}")
-    print(f"{'population (K=%d)' % args.population:<28}{out['population_runs_per_s']:>10.3f}"
-          f"{out['population_s_per_run']:>10.3f}{out['population_gflops']:>10.1f}{out['population_fraction_of_matmul']:>10.0%}")
-    print(f"{'per architecture (jit each)':<28}{out['single_runs_per_s']:>10.3f}"
-          f"{out['single_s_per_run']:>10.3f}{out['single_gflops']:>10.1f}{out['single_fraction_of_matmul']:>10.0%}")
-    print(f"ratio population / per-architecture: {out['ratio']:.2f}x  "
-          f"({out['ratio_vs_single_with_compile']:.1f}x counting the per-architecture compiles, "
-          f"{out['single_compile_s_per_arch']:.1f} s each; population compile {pop_compile:.1f} s once)")
+    print(
+        f"{f'population (K={args.population})':<28}{out['population_runs_per_s']:>10.3f}"
+        f"{out['population_s_per_run']:>10.3f}{out['population_gflops']:>10.1f}{out['population_fraction_of_matmul']:>10.0%}"
+    )
+    print(
+        f"{'per architecture (jit each)':<28}{out['single_runs_per_s']:>10.3f}"
+        f"{out['single_s_per_run']:>10.3f}{out['single_gflops']:>10.1f}{out['single_fraction_of_matmul']:>10.0%}"
+    )
+    print(
+        f"ratio population / per-architecture: {out['ratio']:.2f}x  "
+        f"({out['ratio_vs_single_with_compile']:.1f}x counting the per-architecture compiles, "
+        f"{out['single_compile_s_per_arch']:.1f} s each; population compile {pop_compile:.1f} s once)"
+    )
     print(f"float32 matmul peak: {peak:.1f} GFLOP/s")
 
 

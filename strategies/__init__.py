@@ -1,5 +1,6 @@
-"""Search strategies (ask/tell), a simulated-time runner over result tables, and the
-reports around them (compare, ablate, leaderboard, explore).
+"""Layer 6, strategies: search strategies (ask/tell) and the simulated-time runner over
+result tables. The jobs built on them (compare, ablate, leaderboard, explore) live one
+layer up, in :mod:`nasbench.experiments`.
 
 Strategies only ask and tell: they never import the trainer and never see test metrics.
 """

@@ -16,7 +16,9 @@ import numpy as np
 from scipy.special import ndtr, ndtri
 
 
-def design(archs: Sequence[int] | np.ndarray, n_epochs: int, curves: Sequence[np.ndarray] | None = None) -> np.ndarray:
+def design(
+    archs: Sequence[int] | np.ndarray, n_epochs: int, curves: Sequence[np.ndarray] | None = None
+) -> np.ndarray:
     """float ``(n, 1 + n_epochs)``: space indices and observed curves (NaN-padded).
 
     Args:
@@ -75,7 +77,9 @@ def predict(est: Any, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return mean, np.where(np.isfinite(std), np.maximum(std, 0.0), 0.0)
 
 
-def acquisition(kind: str, mean: np.ndarray, std: np.ndarray, best: float, rng: np.random.Generator, kappa: float) -> np.ndarray:
+def acquisition(
+    kind: str, mean: np.ndarray, std: np.ndarray, best: float, rng: np.random.Generator, kappa: float
+) -> np.ndarray:
     """Score candidates (higher is better).
 
     Args:

@@ -131,7 +131,7 @@ class SearchContext:
 
     @classmethod
     def from_benchmark(cls, bench: Any) -> SearchContext:
-        """The context of a :class:`nasbench.benchmark.Benchmark` (its space, epochs, coverage)."""
+        """The context of a :class:`nasbench.tables.benchmark.Benchmark` (its space, epochs, coverage)."""
         epochs = tuple(int(e) for e in bench.epochs)
         covered = bench.covered()
         stored = np.zeros(bench.space.size, dtype=bool)
@@ -274,7 +274,7 @@ class Strategy(abc.ABC):
         self.surrogate = surrogate
         self.overhead_s = 0.0
 
-    @classmethod
+    @classmethod  # noqa: B027 - an optional hook
     def check_context(cls, context: SearchContext, config: Any) -> None:
         """Raise (e.g. :class:`FidelityError`) if this strategy cannot run on ``context``.
 

@@ -267,8 +267,16 @@ class EarlyStopping(Strategy):
         self.n_stopped += 1
         self._predicted.pop(result.trial, None)
         self.inner.tell(
-            Result(result.trial, result.arch, result.epoch, result.valid_acc, result.curve,
-                   result.cost_s, result.finish_time, estimate)
+            Result(
+                result.trial,
+                result.arch,
+                result.epoch,
+                result.valid_acc,
+                result.curve,
+                result.cost_s,
+                result.finish_time,
+                estimate,
+            )
         )
 
     # ---- the learning-curve model --------------------------------------------------------
@@ -328,7 +336,10 @@ class EarlyStopping(Strategy):
     def _predict(self, results: list[Result]) -> tuple[np.ndarray, np.ndarray]:
         """The fitted surrogate's ``(mean, std)`` of the final accuracy of runs seen at a checkpoint."""
         with self.timed():
-            return S.predict(self.surrogate, S.design([r.arch for r in results], self._n_epochs, [r.curve for r in results]))
+            return S.predict(
+                self.surrogate,
+                S.design([r.arch for r in results], self._n_epochs, [r.curve for r in results]),
+            )
 
     def _prediction(self, result: Result) -> tuple[float, float] | None:
         """``(mean, std)`` for one run, or ``None`` when the rule is not ready or the mean is not finite."""

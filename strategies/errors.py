@@ -1,12 +1,12 @@
 """Named errors of the strategies package.
 
-Every error here derives from :class:`nasbench.errors.NasbenchError`, so the CLI turns it
+Every error here derives from :class:`nasbench.core.errors.NasbenchError`, so the CLI turns it
 into a one-line message with exit code 2, raised before any run starts.
 """
 
 from __future__ import annotations
 
-from nasbench.errors import ConfigError, NasbenchError
+from nasbench.core.errors import ConfigError, NasbenchError
 
 
 class StrategyError(NasbenchError):

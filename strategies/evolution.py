@@ -38,7 +38,9 @@ class RegularizedEvolution(Strategy):
                 f"sample_size must be in 1..population_size ({self.population_size}), got {self.sample_size}",
             )
 
-    def __init__(self, context: SearchContext, rng: np.random.Generator, config: Any = None, *, surrogate: Any = None) -> None:
+    def __init__(
+        self, context: SearchContext, rng: np.random.Generator, config: Any = None, *, surrogate: Any = None
+    ) -> None:
         super().__init__(context, rng, config, surrogate=surrogate)
         self.population: deque[tuple[int, float]] = deque(maxlen=self.config.population_size)
         self._asked = 0

@@ -89,7 +89,9 @@ class _BracketStrategy(Strategy):
                 f"{cls.__name__}: min_epoch {config.min_epoch} leaves no rung below the max epoch {context.max_epoch}"
             )
 
-    def __init__(self, context: SearchContext, rng: np.random.Generator, config: Any = None, *, surrogate: Any = None) -> None:
+    def __init__(
+        self, context: SearchContext, rng: np.random.Generator, config: Any = None, *, surrogate: Any = None
+    ) -> None:
         super().__init__(context, rng, config, surrogate=surrogate)
         self.check_context(context, self.config)
         self.rungs = rung_epochs(context, self.config.eta, self.config.min_epoch)
@@ -179,7 +181,9 @@ class SuccessiveHalving(_BracketStrategy):
 
         def __post_init__(self) -> None:
             super().__post_init__()
-            check(self.n_initial is None or self.n_initial >= 1, f"n_initial must be >= 1, got {self.n_initial}")
+            check(
+                self.n_initial is None or self.n_initial >= 1, f"n_initial must be >= 1, got {self.n_initial}"
+            )
 
     def _new_bracket(self) -> _Bracket:
         n0 = self.config.n_initial or math.ceil(self.config.eta ** (len(self.rungs) - 1) - 1e-9)

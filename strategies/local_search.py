@@ -34,7 +34,9 @@ class LocalSearch(Strategy):
         def __post_init__(self) -> None:
             check(self.n_init >= 1, f"n_init must be >= 1, got {self.n_init}")
 
-    def __init__(self, context: SearchContext, rng: np.random.Generator, config: Any = None, *, surrogate: Any = None) -> None:
+    def __init__(
+        self, context: SearchContext, rng: np.random.Generator, config: Any = None, *, surrogate: Any = None
+    ) -> None:
         super().__init__(context, rng, config, surrogate=surrogate)
         self._epoch = context.max_epoch
         self.visited: set[int] = set()
@@ -51,7 +53,6 @@ class LocalSearch(Strategy):
         self.visited.add(arch)
         self._pending += 1
         return Proposal(arch, self._epoch)
-
 
     def _move(self, arch: int, score: float) -> None:
         self.current = (arch, score)

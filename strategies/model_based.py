@@ -52,7 +52,9 @@ class ModelBasedConfig:
         check(self.n_candidates >= 1, f"n_candidates must be >= 1, got {self.n_candidates}")
         check(self.n_parents >= 1, f"n_parents must be >= 1, got {self.n_parents}")
         check(self.max_edits >= 1, f"max_edits must be >= 1, got {self.max_edits}")
-        check(0 <= self.random_fraction <= 1, f"random_fraction must be in [0, 1], got {self.random_fraction}")
+        check(
+            0 <= self.random_fraction <= 1, f"random_fraction must be in [0, 1], got {self.random_fraction}"
+        )
         check(self.batch_size >= 1, f"batch_size must be >= 1, got {self.batch_size}")
         check(self.fit_every >= 1, f"fit_every must be >= 1, got {self.fit_every}")
 
@@ -64,7 +66,9 @@ class ModelBasedSearch(Strategy):
     default_surrogate: str | None = None
     Config = ModelBasedConfig
 
-    def __init__(self, context: SearchContext, rng: np.random.Generator, config: Any = None, *, surrogate: Any = None) -> None:
+    def __init__(
+        self, context: SearchContext, rng: np.random.Generator, config: Any = None, *, surrogate: Any = None
+    ) -> None:
         super().__init__(context, rng, config, surrogate=surrogate)
         if surrogate is not None:
             S.limit_cuts(surrogate, [0])  # candidates are predicted with no curve observed

@@ -25,7 +25,9 @@ class RandomSearch(Strategy):
 
         replace: bool = False
 
-    def __init__(self, context: SearchContext, rng: np.random.Generator, config: Any = None, *, surrogate: Any = None) -> None:
+    def __init__(
+        self, context: SearchContext, rng: np.random.Generator, config: Any = None, *, surrogate: Any = None
+    ) -> None:
         super().__init__(context, rng, config, surrogate=surrogate)
         self._order: list[int] = []
         self._epoch = context.max_epoch

@@ -69,12 +69,14 @@ def parse_name(name: str) -> tuple[str, tuple[str, ...]]:
     if base not in STRATEGIES:
         raise UnknownStrategyError(
             f"unknown strategy {base!r}; available: {', '.join(STRATEGIES)} (modifiers: "
-            + ", ".join(f"+{m}" for m in MODIFIERS) + ")"
+            + ", ".join(f"+{m}" for m in MODIFIERS)
+            + ")"
         )
     for m in mods:
         if m not in MODIFIERS:
             raise UnknownStrategyError(
-                f"unknown strategy modifier {m!r} in {name!r}; available: " + ", ".join(f"+{k}" for k in MODIFIERS)
+                f"unknown strategy modifier {m!r} in {name!r}; available: "
+                + ", ".join(f"+{k}" for k in MODIFIERS)
             )
     if len(set(mods)) != len(mods):
         raise UnknownStrategyError(f"strategy {name!r} repeats a modifier")
@@ -163,11 +165,19 @@ def make_strategy(
         uses = (cls if part == base else MODIFIERS[part]()).uses_surrogate
         if sp and not uses:
             raise StrategyConfigError(f"{part} uses no surrogate; drop the surrogate.* parameter(s)")
-    est = make_surrogate_for(cls, config, context, rng, surrogate, sur_params[base]) if cls.uses_surrogate else None
+    est = (
+        make_surrogate_for(cls, config, context, rng, surrogate, sur_params[base])
+        if cls.uses_surrogate
+        else None
+    )
     strategy = cls(context, rng, config, surrogate=est)
     strategy.name = base  # type: ignore[misc]
     for m, wrapper, wconf in wrappers:
-        west = make_surrogate_for(wrapper, wconf, context, rng, surrogate, sur_params[m]) if wrapper.uses_surrogate else None
+        west = (
+            make_surrogate_for(wrapper, wconf, context, rng, surrogate, sur_params[m])
+            if wrapper.uses_surrogate
+            else None
+        )
         strategy = wrapper(strategy, context, rng, wconf, surrogate=west)  # type: ignore[call-arg]
         strategy.name = f"{_inner_name(strategy)}+{m}"  # type: ignore[misc]
     return strategy
@@ -178,7 +188,11 @@ def _inner_name(wrapper: Any) -> str:
 
 
 def make_surrogate_for(
-    cls: type, config: Any, context: SearchContext, rng: np.random.Generator, surrogate: Any,
+    cls: type,
+    config: Any,
+    context: SearchContext,
+    rng: np.random.Generator,
+    surrogate: Any,
     params: Mapping[str, Any] | None = None,
 ) -> Any:
     """An unfitted surrogate for a strategy class: the config's, the given one, or the class default.
@@ -219,6 +233,8 @@ def make_surrogate_for(
     return est
 
 
-def validate(name: str, context: SearchContext, params: Mapping[str, Any] | None = None, surrogate: Any = None) -> Strategy:
+def validate(
+    name: str, context: SearchContext, params: Mapping[str, Any] | None = None, surrogate: Any = None
+) -> Strategy:
     """Build a throwaway instance to surface every configuration error before any run."""
     return make_strategy(name, context, np.random.default_rng(0), params=params, surrogate=surrogate)

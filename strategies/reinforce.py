@@ -32,9 +32,13 @@ class Reinforce(Strategy):
 
         def __post_init__(self) -> None:
             check(self.learning_rate > 0, f"learning_rate must be > 0, got {self.learning_rate}")
-            check(0 <= self.baseline_decay < 1, f"baseline_decay must be in [0, 1), got {self.baseline_decay}")
+            check(
+                0 <= self.baseline_decay < 1, f"baseline_decay must be in [0, 1), got {self.baseline_decay}"
+            )
 
-    def __init__(self, context: SearchContext, rng: np.random.Generator, config: Any = None, *, surrogate: Any = None) -> None:
+    def __init__(
+        self, context: SearchContext, rng: np.random.Generator, config: Any = None, *, surrogate: Any = None
+    ) -> None:
         super().__init__(context, rng, config, surrogate=surrogate)
         space = context.space
         if hasattr(space, "op_matrix"):

@@ -36,7 +36,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from nasbench.benchmark import Benchmark, TestOracle
+from nasbench.tables.benchmark import Benchmark, TestOracle
 from strategies.base import Result, SearchContext, Strategy
 from strategies.errors import BudgetError, InvalidProposalError, StrategyConfigError
 
@@ -125,15 +125,35 @@ class RunConfig:
             raise StrategyConfigError("max_evaluations must be a positive integer")
 
     def describe(self) -> dict[str, Any]:
-        return {"budget": str(self.budget), "budget_kind": self.budget.kind, "budget_amount": self.budget.amount,
-                "workers": self.workers, "noise": self.noise, "charge_overhead": self.charge_overhead}
+        return {
+            "budget": str(self.budget),
+            "budget_kind": self.budget.kind,
+            "budget_amount": self.budget.amount,
+            "workers": self.workers,
+            "noise": self.noise,
+            "charge_overhead": self.charge_overhead,
+        }
 
 
 #: Trajectory columns, one row per finished evaluation, in finish order.
 COLUMNS: tuple[str, ...] = (
-    "step", "trial", "arch", "epoch", "from_epoch", "seed", "valid_acc", "cost_s", "evals",
-    "start_s", "finish_s", "overhead_s", "incumbent", "incumbent_valid", "incumbent_mean",
-    "regret", "incumbent_test",
+    "step",
+    "trial",
+    "arch",
+    "epoch",
+    "from_epoch",
+    "seed",
+    "valid_acc",
+    "cost_s",
+    "evals",
+    "start_s",
+    "finish_s",
+    "overhead_s",
+    "incumbent",
+    "incumbent_valid",
+    "incumbent_mean",
+    "regret",
+    "incumbent_test",
 )
 
 
@@ -287,7 +307,14 @@ class Simulator:
             )
 
     # ---- the simulation ----------------------------------------------------------------
-    def run(self, strategy: Strategy, config: RunConfig, rng: np.random.Generator, *, meta: Mapping[str, Any] | None = None) -> Trajectory:
+    def run(
+        self,
+        strategy: Strategy,
+        config: RunConfig,
+        rng: np.random.Generator,
+        *,
+        meta: Mapping[str, Any] | None = None,
+    ) -> Trajectory:
         """Run ``strategy`` until the budget is spent.
 
         Args:
@@ -404,8 +431,21 @@ class Simulator:
                 # surrogate time spent while it ran pushed its end past the budget: it never finished
                 stopping = True
                 continue
-            recs.append((trial, t_arch[trial], epochs[epos], epochs[from_epos] if from_epos >= 0 else 0,
-                         s, val, cost, units, start + start_ov, finish + shown, ov))
+            recs.append(
+                (
+                    trial,
+                    t_arch[trial],
+                    epochs[epos],
+                    epochs[from_epos] if from_epos >= 0 else 0,
+                    s,
+                    val,
+                    cost,
+                    units,
+                    start + start_ov,
+                    finish + shown,
+                    ov,
+                )
+            )
             tell(Result(trial, t_arch[trial], epochs[epos], val, V[row, s, : epos + 1], cost, finish + shown))
             ov = strategy.overhead_s - ov0
         if reason == "strategy_exhausted":
@@ -413,8 +453,13 @@ class Simulator:
         return self._trajectory(recs, t_row, config, strategy, reason, meta)
 
     def _trajectory(
-        self, recs: list[tuple[Any, ...]], t_row: list[int], config: RunConfig, strategy: Strategy,
-        reason: str, meta: Mapping[str, Any] | None,
+        self,
+        recs: list[tuple[Any, ...]],
+        t_row: list[int],
+        config: RunConfig,
+        strategy: Strategy,
+        reason: str,
+        meta: Mapping[str, Any] | None,
     ) -> Trajectory:
         n = len(recs)
         if n:
@@ -461,7 +506,9 @@ class Simulator:
         }
         info: dict[str, Any] = {
             "strategy": strategy.name or type(strategy).__name__,
-            "params": _jsonable(asdict(strategy.config)) if hasattr(strategy.config, "__dataclass_fields__") else {},
+            "params": _jsonable(asdict(strategy.config))
+            if hasattr(strategy.config, "__dataclass_fields__")
+            else {},
             **config.describe(),
             "optimum": self.optimum,
             "targets": dict(self.targets),
@@ -524,5 +571,9 @@ def run_search(
     sim.check_budget(config.budget)
     s_rng, r_rng = seeded_generators(seed)
     strat = make_strategy(strategy, sim.context, s_rng, params=params, surrogate=surrogate)
-    meta = {"strategy": strategy, "seed": int(seed), "surrogate": surrogate if isinstance(surrogate, str) else None}
+    meta = {
+        "strategy": strategy,
+        "seed": int(seed),
+        "surrogate": surrogate if isinstance(surrogate, str) else None,
+    }
     return sim.run(strat, config, r_rng, meta=meta)

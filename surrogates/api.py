@@ -32,7 +32,7 @@ def fit_table(
     """Fit a registered surrogate on a table's full seed-mean validation curves.
 
     Args:
-        table: the :class:`~nasbench.table.ResultTable`.
+        table: the :class:`~nasbench.tables.table.ResultTable`.
         model: registry name.
         train_size: fit on a random subset of this many architectures (default: all
             with a final value).
@@ -45,7 +45,7 @@ def fit_table(
     Raises:
         EvaluationError: ``train_size`` larger than the table.
     """
-    from nasbench.benchmark import Benchmark
+    from nasbench.tables.benchmark import Benchmark
 
     bench = Benchmark(table)
     last = int(table.epochs[-1])
@@ -57,18 +57,24 @@ def fit_table(
         rows = np.sort(np.random.default_rng(random_state).choice(rows, train_size, replace=False))
     archs = table.arch_index[rows]
     curves = bench.curves(archs, "valid_acc", seed="mean").astype(np.float64)
-    est = make_surrogate(model, table.space, epochs=table.epochs.tolist(), random_state=random_state, **(params or {}))
+    est = make_surrogate(
+        model, table.space, epochs=table.epochs.tolist(), random_state=random_state, **(params or {})
+    )
     t0 = time.perf_counter()
     est.fit(design(archs, curves, len(table.epochs), None), y[rows])
     meta = table_meta(table)
-    meta.update(model=model, n_train=len(rows), fit_s=round(time.perf_counter() - t0, 3), random_state=random_state)
+    meta.update(
+        model=model, n_train=len(rows), fit_s=round(time.perf_counter() - t0, 3), random_state=random_state
+    )
     return est, meta
 
 
-def fit_and_save(table_path: str | os.PathLike[str], model: str, out: str | os.PathLike[str], **kw: Any) -> dict[str, Any]:
+def fit_and_save(
+    table_path: str | os.PathLike[str], model: str, out: str | os.PathLike[str], **kw: Any
+) -> dict[str, Any]:
     """Load a table, fit a surrogate on it and save the model; returns the metadata written."""
-    from nasbench._atomic import check_output_file
-    from nasbench.table import ResultTable
+    from nasbench.core.io import check_output_file
+    from nasbench.tables.table import ResultTable
 
     check_output_file(out)  # before the fit, not after it
     table = ResultTable.load(table_path)
@@ -96,13 +102,15 @@ def predict_archs(
     Raises:
         ModelFileError, SpaceMismatchError, ArchitectureError, SurrogateInputError.
     """
-    from nasbench.table import ResultTable
+    from nasbench.tables.table import ResultTable
 
     table = ResultTable.load(table_path) if table_path is not None else None
     model, meta = load_model(model_path, table=table, return_meta=True)
     space = model.space
     if space is None:
-        raise SurrogateInputError("this model was fitted without a search space; it cannot resolve architectures")
+        raise SurrogateInputError(
+            "this model was fitted without a search space; it cannot resolve architectures"
+        )
     if not archs:
         raise SurrogateInputError("give at least one architecture (--archs)")
     idx = np.array([space.index(a) for a in archs], dtype=np.int64)

@@ -31,7 +31,6 @@ from surrogates.errors import SurrogateInputError, TooFewPointsError
 from surrogates.models import MIN_TRAIN, StackedEnsemble, SurrogateBase, observed_lengths
 from surrogates.registry import ENSEMBLE_MEMBERS
 
-
 #: The compact encoding ``members="auto"`` also fits the ensemble's members on alone, when the
 #: model's encoding has it and wider ones: NB201's 13 live-path counts beside its live
 #: one-hot and path encodings.
@@ -107,13 +106,17 @@ class CurveSurrogate(SurrogateBase):
             if self.cuts == "all" or (self.cuts == "auto" and n_epochs <= 8):
                 return list(range(max(n_epochs, 1)))
             if self.cuts != "auto":
-                raise SurrogateInputError(f"cuts must be 'all', 'auto' or a list of observed lengths, got {self.cuts!r}")
+                raise SurrogateInputError(
+                    f"cuts must be 'all', 'auto' or a list of observed lengths, got {self.cuts!r}"
+                )
             eighths = {int(np.floor(n_epochs * j / 8 + 0.5)) for j in range(1, 8)}
             return sorted({0, 1} | {c for c in eighths if 0 < c < n_epochs})
         cuts = sorted({int(c) for c in self.cuts})
         if cuts and cuts[0] < 0:
             raise SurrogateInputError(f"cuts are observed lengths and cannot be negative, got {cuts[0]}")
-        kept = [c for c in cuts if c < max(n_epochs, 1)]  # a cut at or past the last epoch has nothing to predict
+        kept = [
+            c for c in cuts if c < max(n_epochs, 1)
+        ]  # a cut at or past the last epoch has nothing to predict
         if not kept:
             raise SurrogateInputError(
                 f"cuts {cuts} name no observed length below {n_epochs} (a cut at or past it predicts nothing)"
@@ -182,7 +185,9 @@ class CurveSurrogate(SurrogateBase):
             Xk = X[rows].copy()
             Xk[:, 1 + k :] = np.nan
             # the same (arch, prefix, target) may come from several truncations of one run
-            _, first = np.unique(np.column_stack([np.nan_to_num(Xk[:, : 1 + k], nan=-1.0), y[rows]]), axis=0, return_index=True)
+            _, first = np.unique(
+                np.column_stack([np.nan_to_num(Xk[:, : 1 + k], nan=-1.0), y[rows]]), axis=0, return_index=True
+            )
             keep = np.sort(first)
             if len(keep) < MIN_TRAIN:
                 if not jobs:  # the smallest cut must be fitted

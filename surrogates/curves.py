@@ -125,21 +125,53 @@ FAMILIES: dict[str, CurveFamily] = {
     f.name: f
     for f in (
         CurveFamily("pow3", _pow3, _grid(_log(-2, 0.7, 24)), 2, formula="c - a * s**-alpha"),
-        CurveFamily("pow4", _pow4, _grid(_log(-2, -0.3, 6), _log(-1.5, 0.7, 12)), 2,
-                    formula="c - a * (s + d)**-alpha"),
-        CurveFamily("log_power", _log_power, _grid(_log(-3, 1, 14), -_log(-1.5, 0.7, 12)), 1,
-                    formula="a / (1 + (s / exp(b))**c)"),
-        CurveFamily("mmf", _mmf, _grid(_log(-1, 3, 14), _log(-1, 1, 10)), 2,
-                    formula="alpha - (alpha - beta) / (1 + (kappa * s)**delta)"),
-        CurveFamily("janoschek", _janoschek, _grid(_log(-1.5, 2, 14), _log(-1, 0.7, 10)), 2,
-                    formula="alpha - (alpha - beta) * exp(-kappa * s**delta)"),
-        CurveFamily("weibull", _weibull, _grid(_log(-1, 3, 14), _log(-1, 0.7, 10)), 2,
-                    formula="alpha - (alpha - beta) * exp(-(kappa * s)**delta)"),
+        CurveFamily(
+            "pow4", _pow4, _grid(_log(-2, -0.3, 6), _log(-1.5, 0.7, 12)), 2, formula="c - a * (s + d)**-alpha"
+        ),
+        CurveFamily(
+            "log_power",
+            _log_power,
+            _grid(_log(-3, 1, 14), -_log(-1.5, 0.7, 12)),
+            1,
+            formula="a / (1 + (s / exp(b))**c)",
+        ),
+        CurveFamily(
+            "mmf",
+            _mmf,
+            _grid(_log(-1, 3, 14), _log(-1, 1, 10)),
+            2,
+            formula="alpha - (alpha - beta) / (1 + (kappa * s)**delta)",
+        ),
+        CurveFamily(
+            "janoschek",
+            _janoschek,
+            _grid(_log(-1.5, 2, 14), _log(-1, 0.7, 10)),
+            2,
+            formula="alpha - (alpha - beta) * exp(-kappa * s**delta)",
+        ),
+        CurveFamily(
+            "weibull",
+            _weibull,
+            _grid(_log(-1, 3, 14), _log(-1, 0.7, 10)),
+            2,
+            formula="alpha - (alpha - beta) * exp(-(kappa * s)**delta)",
+        ),
         CurveFamily("exp3", _exp3, _grid(_log(-1, 2.3, 24)), 2, formula="c - b * exp(-a * s)"),
-        CurveFamily("hill3", _hill3, _grid(_log(-1, 1, 10), _log(-2, 1, 12)), 1,
-                    formula="ymax * s**eta / (kappa**eta + s**eta)"),
-        CurveFamily("vapour_pressure", _vapour_pressure, _grid(), 3, log_space=True,
-                    formula="exp(a + b / s + c * log(s))"),
+        CurveFamily(
+            "hill3",
+            _hill3,
+            _grid(_log(-1, 1, 10), _log(-2, 1, 12)),
+            1,
+            formula="ymax * s**eta / (kappa**eta + s**eta)",
+        ),
+        CurveFamily(
+            "vapour_pressure",
+            _vapour_pressure,
+            _grid(),
+            3,
+            log_space=True,
+            formula="exp(a + b / s + c * log(s))",
+        ),
         CurveFamily("ilog2", _ilog2, _grid(), 2, formula="c - a / log(epoch + 1)"),
     )
 }
@@ -226,7 +258,9 @@ def _solve(
         ok = np.all(np.isfinite(A), axis=(2, 3)) & np.all(np.isfinite(b), axis=2)
         A = np.where(ok[..., None, None], A, np.eye(p))
         b = np.where(ok[..., None], b, 0.0)
-        beta = np.linalg.solve(A + (1e-9 * np.where(ok[..., None, None], scale, 1.0) + 1e-12) * np.eye(p), b[..., None])[..., 0]
+        beta = np.linalg.solve(
+            A + (1e-9 * np.where(ok[..., None, None], scale, 1.0) + 1e-12) * np.eye(p), b[..., None]
+        )[..., 0]
         fit = np.einsum("ngep,ngp->nge", phi, beta)
         final = np.einsum("ngp,ngp->ng", phi_t, beta)
         if log_space:
@@ -280,14 +314,20 @@ def fit_family(
     one, target = np.array([1.0]), np.array([float(target_epoch)])
     if q:
         steps = np.log(_log_steps(name))
-        mesh = np.stack(np.meshgrid(*[np.linspace(-1, 1, _REFINE_POINTS)] * q, indexing="ij"), -1).reshape(-1, q)
+        mesh = np.stack(np.meshgrid(*[np.linspace(-1, 1, _REFINE_POINTS)] * q, indexing="ij"), -1).reshape(
+            -1, q
+        )
     for start in range(0, len(rows), chunk):
         r = rows[start : start + chunk]
         m = len(r)
         w = W[r].astype(np.float64)
         y = np.where(W[r], Y[r], 0.0).astype(np.float64)
         err, beta, fin = _solve(
-            np.broadcast_to(phi, (m, *phi.shape)), np.broadcast_to(phi_t, (m, *phi_t.shape)), w, y, fam.log_space
+            np.broadcast_to(phi, (m, *phi.shape)),
+            np.broadcast_to(phi_t, (m, *phi_t.shape)),
+            w,
+            y,
+            fam.log_space,
         )
         best = np.argmin(err, axis=1)
         at = np.arange(m)
@@ -385,7 +425,9 @@ def fit_curves(
         mean = np.where(fitted, np.clip(mean, bounds[0], bounds[1]), mean)
     spread = np.sqrt(np.nansum(w * (np.nan_to_num(finals) - mean[:, None]) ** 2, axis=1))
     best_j = np.argmin(bic, axis=1)
-    resid = np.sqrt(np.take_along_axis(np.nan_to_num(sse, nan=0.0), best_j[:, None], 1)[:, 0] / np.maximum(k, 1))
+    resid = np.sqrt(
+        np.take_along_axis(np.nan_to_num(sse, nan=0.0), best_j[:, None], 1)[:, 0] / np.maximum(k, 1)
+    )
     std = np.where(fitted, np.sqrt(spread**2 + resid**2), np.nan)
     return CurveFit(tuple(families), finals, sse, w, mean, std, k, params)
 

@@ -91,7 +91,9 @@ def encode(space: Any, idx: np.ndarray, kind: str) -> np.ndarray:
     if kind == "index":
         return idx.astype(np.float64)[:, None]
     if space is None:
-        raise SurrogateInputError(f"encoding {kind!r} needs a search space (space=None only supports 'index')")
+        raise SurrogateInputError(
+            f"encoding {kind!r} needs a search space (space=None only supports 'index')"
+        )
     if kind == "live_onehot":
         if space.name != "nb201":
             raise SurrogateInputError("the live_onehot encoding exists only for the nb201 space")
@@ -204,7 +206,9 @@ class CurveFeatures(TransformerMixin, BaseEstimator):
         if not np.all(np.isfinite(Y)):
             raise SurrogateInputError(f"curve features need the first {k} epochs observed in every row")
         cols = [Y, np.diff(Y, axis=1)]
-        fit = fit_curves(self.epochs_[:k], Y, float(self.epochs_[-1]), families=self.families, bounds=self.bounds)
+        fit = fit_curves(
+            self.epochs_[:k], Y, float(self.epochs_[-1]), families=self.families, bounds=self.bounds
+        )
         if np.isfinite(fit.finals).any():
             pow3 = _family_column(fit, "pow3", Y[:, -1])
             alpha = fit.params["pow3"][:, -1] if "pow3" in fit.params else np.zeros(len(Y))
@@ -252,5 +256,7 @@ def _fmt(ep: np.ndarray) -> str:
 def _as_2d(X: Any) -> np.ndarray:
     X = np.asarray(X, dtype=np.float64)
     if X.ndim != 2 or X.shape[1] < 1:
-        raise SurrogateInputError(f"X must be a 2-D array with the architecture index in column 0, got shape {X.shape}")
+        raise SurrogateInputError(
+            f"X must be a 2-D array with the architecture index in column 0, got shape {X.shape}"
+        )
     return X

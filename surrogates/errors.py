@@ -1,13 +1,13 @@
 """Named errors of the surrogates package.
 
-All derive from :class:`nasbench.errors.NasbenchError`, so the CLI prints one line and
+All derive from :class:`nasbench.core.errors.NasbenchError`, so the CLI prints one line and
 exits with code 2. Input errors also derive from :class:`ValueError`, as scikit-learn's
 estimator checks expect.
 """
 
 from __future__ import annotations
 
-from nasbench.errors import NasbenchError
+from nasbench.core.errors import NasbenchError
 
 
 class SurrogateError(NasbenchError):

@@ -24,8 +24,8 @@ from __future__ import annotations
 
 import logging
 import math
-import warnings
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -40,7 +40,15 @@ from surrogates.registry import DEFAULT_SURROGATE, make_surrogate
 
 log = logging.getLogger(__name__)
 
-METRIC_NAMES: tuple[str, ...] = ("kendall_tau", "spearman", "r2", "mae", "top1_precision", "top5_precision", "coverage90")
+METRIC_NAMES: tuple[str, ...] = (
+    "kendall_tau",
+    "spearman",
+    "r2",
+    "mae",
+    "top1_precision",
+    "top5_precision",
+    "coverage90",
+)
 
 
 @dataclass(frozen=True)
@@ -72,9 +80,13 @@ class EvalConfig:
         if self.model not in SURROGATES:
             from surrogates.errors import UnknownSurrogateError
 
-            raise UnknownSurrogateError(f"unknown surrogate {self.model!r}; available: {', '.join(sorted(SURROGATES))}")
+            raise UnknownSurrogateError(
+                f"unknown surrogate {self.model!r}; available: {', '.join(sorted(SURROGATES))}"
+            )
         sizes = tuple(self.train_sizes)
-        if not sizes or any(not isinstance(s, int | np.integer) or isinstance(s, bool) or s < 1 for s in sizes):
+        if not sizes or any(
+            not isinstance(s, int | np.integer) or isinstance(s, bool) or s < 1 for s in sizes
+        ):
             raise EvaluationError(f"train sizes must be positive integers, got {list(sizes)}")
         object.__setattr__(self, "train_sizes", tuple(int(s) for s in sizes))
         f = self.observed_fraction
@@ -86,7 +98,9 @@ class EvalConfig:
             raise EvaluationError(f"the harness predicts an accuracy metric (valid_acc), got {self.metric!r}")
 
 
-def score(y: np.ndarray, mean: np.ndarray, std: np.ndarray | None = None, coverage: float = 0.9) -> dict[str, float]:
+def score(
+    y: np.ndarray, mean: np.ndarray, std: np.ndarray | None = None, coverage: float = 0.9
+) -> dict[str, float]:
     """All harness scores of predictions ``mean (n,)`` (and ``std``) against truth ``y (n,)``."""
     y = np.asarray(y, dtype=np.float64)
     mean = np.asarray(mean, dtype=np.float64)
@@ -137,7 +151,9 @@ def observed_epochs(epochs: np.ndarray, fraction: float | None) -> int:
             f"(need a fraction >= {epochs[0] / epochs[-1]:.4g})"
         )
     if k >= len(epochs):
-        raise EvaluationError(f"observed fraction {fraction} observes the final epoch; nothing is left to predict")
+        raise EvaluationError(
+            f"observed fraction {fraction} observes the final epoch; nothing is left to predict"
+        )
     return k
 
 
@@ -161,7 +177,9 @@ def _baselines(
 
     obs = Xte[:, 1 : 1 + k]
     with np.errstate(all="ignore"):
-        best = np.where(np.isfinite(obs).any(1), np.nanmax(np.where(np.isfinite(obs), obs, -np.inf), axis=1), np.nan)
+        best = np.where(
+            np.isfinite(obs).any(1), np.nanmax(np.where(np.isfinite(obs), obs, -np.inf), axis=1), np.nan
+        )
     out: dict[str, tuple[np.ndarray, np.ndarray | None]] = {
         "last_value": (_last(obs), None),
         "best_value": (best, None),
@@ -170,7 +188,9 @@ def _baselines(
     tr = Xtr[:, 1 : 1 + k]
     ok = np.all(np.isfinite(tr), axis=1)
     if ok.sum() >= 3:
-        svr = TransformedTargetRegressor(make_pipeline(StandardScaler(), NuSVR(C=1.0, nu=0.5)), transformer=StandardScaler())
+        svr = TransformedTargetRegressor(
+            make_pipeline(StandardScaler(), NuSVR(C=1.0, nu=0.5)), transformer=StandardScaler()
+        )
         svr.fit(tr[ok], ytr[ok])
         filled = np.where(np.isfinite(obs), obs, np.nanmean(tr[ok], axis=0))
         out["svr_observed"] = (svr.predict(filled), None)
@@ -192,7 +212,7 @@ def evaluate(
     """Run the harness on a table.
 
     Args:
-        table: a :class:`~nasbench.table.ResultTable`.
+        table: a :class:`~nasbench.tables.table.ResultTable`.
         config: the evaluation settings.
         progress: called with a short line after each fit (the CLI prints it).
 
@@ -204,7 +224,7 @@ def evaluate(
     Raises:
         EvaluationError: bad settings for this table (fraction, sizes).
     """
-    from nasbench.benchmark import Benchmark
+    from nasbench.tables.benchmark import Benchmark
 
     bench = Benchmark(table)  # the search view: test metrics are not reachable
     epochs = table.epochs.astype(np.float64)
@@ -218,7 +238,9 @@ def evaluate(
     n = len(archs)
     too_big = [s for s in config.train_sizes if s >= n]
     if too_big:
-        raise EvaluationError(f"train size {too_big[0]} leaves nothing to test: the table has {n} architectures with a target")
+        raise EvaluationError(
+            f"train size {too_big[0]} leaves nothing to test: the table has {n} architectures with a target"
+        )
     results = []
     for size in config.train_sizes:
         runs: dict[str, list[dict[str, float]]] = {}
@@ -232,8 +254,11 @@ def evaluate(
             # held-out rows: only the observed epochs, the rest is NaN before the model sees it
             Xte = design(archs[te], None if curves is None else curves[te], n_epochs, k)
             model = make_surrogate(
-                config.model, table.space, epochs=table.epochs.tolist(),
-                random_state=config.seed * 1000 + r, **config.params,
+                config.model,
+                table.space,
+                epochs=table.epochs.tolist(),
+                random_state=config.seed * 1000 + r,
+                **config.params,
             )
             t0 = time.perf_counter()
             model.fit(Xtr, y[tr])
@@ -248,8 +273,10 @@ def evaluate(
                     runs.setdefault(name, []).append(score(y[te], pred, bstd))
             if progress is not None:
                 m = runs["model"][-1]
-                progress(f"n={size} repeat {r + 1}/{config.repeats}: tau {m['kendall_tau']:.3f} "
-                         f"R2 {m['r2']:.3f} coverage {m['coverage90']:.3f} fit {t1 - t0:.1f}s")
+                progress(
+                    f"n={size} repeat {r + 1}/{config.repeats}: tau {m['kendall_tau']:.3f} "
+                    f"R2 {m['r2']:.3f} coverage {m['coverage90']:.3f} fit {t1 - t0:.1f}s"
+                )
         entry: dict[str, Any] = {
             "train_size": size,
             "n_test": n - size,

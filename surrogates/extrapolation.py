@@ -58,7 +58,9 @@ class ParametricCurveSurrogate(SurrogateBase):
 
     def _extrapolate(self, C: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         Y = C[:, :k]
-        fit = fit_curves(self.epochs_[:k], Y, float(self.epochs_[-1]), families=self.families, bounds=self.bounds)
+        fit = fit_curves(
+            self.epochs_[:k], Y, float(self.epochs_[-1]), families=self.families, bounds=self.bounds
+        )
         return fit.mean, np.nan_to_num(fit.std, nan=0.0)
 
     def fit(self, X: Any, y: Any) -> ParametricCurveSurrogate:

@@ -74,7 +74,9 @@ def _gp(random_state: int | None, n_features: int) -> Any:
     from sklearn.gaussian_process.kernels import ConstantKernel, Matern, WhiteKernel
     from sklearn.preprocessing import StandardScaler
 
-    kernel = ConstantKernel(1.0) * Matern(length_scale=max(1.0, np.sqrt(n_features)), nu=2.5) + WhiteKernel(0.1)
+    kernel = ConstantKernel(1.0) * Matern(length_scale=max(1.0, np.sqrt(n_features)), nu=2.5) + WhiteKernel(
+        0.1
+    )
     gp = GaussianProcessRegressor(kernel, normalize_y=True, random_state=random_state)
     return Pipeline([("scale", StandardScaler()), ("gp", gp)])
 
@@ -110,7 +112,9 @@ def make_member(
     try:
         factory = MEMBERS[name]
     except KeyError:
-        raise SurrogateInputError(f"unknown ensemble member {name!r}; available: {', '.join(MEMBERS)}") from None
+        raise SurrogateInputError(
+            f"unknown ensemble member {name!r}; available: {', '.join(MEMBERS)}"
+        ) from None
     model = factory(random_state, n_features)
     if params:
         try:
@@ -145,7 +149,10 @@ def _mean_spread(model: Any, Z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     if last.__class__.__name__ == "GaussianProcessRegressor":
         mean, std = model.predict(Z, return_std=True)
         return np.asarray(mean, float), np.asarray(std, float)
-    if hasattr(last, "estimators_") and last.__class__.__name__ in ("ExtraTreesRegressor", "RandomForestRegressor"):
+    if hasattr(last, "estimators_") and last.__class__.__name__ in (
+        "ExtraTreesRegressor",
+        "RandomForestRegressor",
+    ):
         Zt = model[:-1].transform(Z) if isinstance(model, Pipeline) else Z
         Zt = np.ascontiguousarray(Zt, dtype=np.float32)  # validated once here, not once per tree
         per_tree = np.stack([t.predict(Zt, check_input=False) for t in last.estimators_])
@@ -268,7 +275,9 @@ class StackedEnsemble(RegressorMixin, BaseEstimator):
         bases = [m.partition("@")[0] for m in names]
         unknown = [k for k in extra if k not in names and k not in bases]
         if unknown:
-            raise SurrogateInputError(f"member_params names {unknown[0]!r}, which is not a member ({', '.join(names)})")
+            raise SurrogateInputError(
+                f"member_params names {unknown[0]!r}, which is not a member ({', '.join(names)})"
+            )
         self.columns_ = [self._columns(m, d) for m in names]
         protos = [
             make_member(base, int(s), d if c is None else len(c), {**extra.get(base, {}), **extra.get(m, {})})
@@ -297,14 +306,18 @@ class StackedEnsemble(RegressorMixin, BaseEstimator):
         else:  # too few rows to cross-validate: an honest, wide default
             self.scale_, self.delta_ = 1.0, float(np.std(y)) + 1e-9
             self.oof_prediction_ = np.full(n, float(np.mean(y)))
-        self.estimators_ = [_fit_quiet(clone(p), _view(Z, c), y) for p, c in zip(protos, self.columns_, strict=True)]
+        self.estimators_ = [
+            _fit_quiet(clone(p), _view(Z, c), y) for p, c in zip(protos, self.columns_, strict=True)
+        ]
         return self
 
     def predict(self, Z: np.ndarray, return_std: bool = False) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
         """Predicted mean ``(n,)``, and the calibrated std ``(n,)`` with ``return_std``."""
         check_is_fitted(self, "estimators_")
         Z = validate_data(self, Z, reset=False, dtype=np.float64)
-        parts = [member_mean_spread(m, _view(Z, c)) for m, c in zip(self.estimators_, self.columns_, strict=True)]
+        parts = [
+            member_mean_spread(m, _view(Z, c)) for m, c in zip(self.estimators_, self.columns_, strict=True)
+        ]
         P = np.stack([p for p, _ in parts], axis=1)
         S = np.stack([s for _, s in parts], axis=1)
         mean, spread = _combine(P, S, self.weights_)
@@ -366,7 +379,9 @@ class SurrogateBase(RegressorMixin, BaseEstimator):
         except (TypeError, ValueError):
             return  # let scikit-learn's validation name the problem
         if np.isinf(arr).any():
-            raise SurrogateInputError("X contains infinite values; mark unobserved or diverged epochs with NaN")
+            raise SurrogateInputError(
+                "X contains infinite values; mark unobserved or diverged epochs with NaN"
+            )
 
     def _check_indices(self, X: np.ndarray) -> None:
         if X.shape[1] >= 1:
@@ -446,7 +461,12 @@ class ArchSurrogate(SurrogateBase):
         self.pipeline_ = Pipeline(
             [
                 ("encode", ArchEncoder(self.space, self.kinds)),
-                ("regress", StackedEnsemble(self.members, self.cv, self.coverage, self.random_state, self.member_params)),
+                (
+                    "regress",
+                    StackedEnsemble(
+                        self.members, self.cv, self.coverage, self.random_state, self.member_params
+                    ),
+                ),
             ]
         )
         self.pipeline_.fit(X, y)

@@ -19,7 +19,7 @@ from importlib import metadata as _md
 from pathlib import Path
 from typing import Any
 
-from nasbench._atomic import atomic_write_bytes
+from nasbench.core.io import atomic_write_bytes
 from surrogates.errors import ModelFileError, SpaceMismatchError
 
 FORMAT = "nasbench-surrogate"
@@ -53,7 +53,9 @@ TRUSTED_TYPES: tuple[str, ...] = (
 def space_fingerprint(space: Any) -> str:
     """sha256 of what identifies a space: name, config, size and (catalogs) the ids."""
     h = hashlib.sha256()
-    h.update(json.dumps([getattr(space, "name", ""), space.config(), int(space.size)], sort_keys=True).encode())
+    h.update(
+        json.dumps([getattr(space, "name", ""), space.config(), int(space.size)], sort_keys=True).encode()
+    )
     ids = getattr(space, "ids", None)
     if ids is not None:
         h.update("\n".join(ids).encode())
@@ -65,8 +67,12 @@ def table_meta(table: Any, *, metric: str = "valid_acc") -> dict[str, Any]:
     return {
         "table_hash": table.content_hash(),
         "dataset": table.metadata.get("dataset"),
-        "space": {"name": table.space.name, "config": table.space.config(), "size": int(table.space.size),
-                  "fingerprint": space_fingerprint(table.space)},
+        "space": {
+            "name": table.space.name,
+            "config": table.space.config(),
+            "size": int(table.space.size),
+            "fingerprint": space_fingerprint(table.space),
+        },
         "epochs": [int(e) for e in table.epochs],
         "metric": metric,
         "target_epoch": int(table.epochs[-1]),
@@ -107,7 +113,9 @@ def save_model(model: Any, path: str | os.PathLike[str], *, table_meta: dict[str
     if not any(k.endswith("_") and not k.startswith("_") for k in vars(model)):
         raise ModelFileError("the model is not fitted; fit it before saving")
     if "space" not in table_meta or "table_hash" not in table_meta:
-        raise ModelFileError("table_meta must record the table hash and space (use surrogates.table_meta(table))")
+        raise ModelFileError(
+            "table_meta must record the table hash and space (use surrogates.table_meta(table))"
+        )
     model_space = getattr(model, "space", None)
     if model_space is not None and space_fingerprint(model_space) != table_meta["space"].get("fingerprint"):
         raise SpaceMismatchError("the model's space is not the space of the table in table_meta")
@@ -118,7 +126,12 @@ def save_model(model: Any, path: str | os.PathLike[str], *, table_meta: dict[str
         created=_dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
         versions=_versions(),
     )
-    envelope = {"format": FORMAT, "format_version": FORMAT_VERSION, "meta": json.dumps(meta, sort_keys=True), "model": model}
+    envelope = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "meta": json.dumps(meta, sort_keys=True),
+        "model": model,
+    }
     atomic_write_bytes(path, sio.dumps(envelope, compression=zipfile.ZIP_DEFLATED))
     return meta
 
@@ -157,7 +170,9 @@ def load_model(
         raise ModelFileError(f"model file not found: {p}")
     data = p.read_bytes()
     if not zipfile.is_zipfile(io.BytesIO(data)):
-        raise ModelFileError(f"{p} is not a nasbench surrogate file (not a skops archive); refusing to load it")
+        raise ModelFileError(
+            f"{p} is not a nasbench surrogate file (not a skops archive); refusing to load it"
+        )
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as zf:
             bad = zf.testzip()
@@ -167,7 +182,9 @@ def load_model(
     except ModelFileError:
         raise
     except Exception as exc:  # skops and zipfile raise many types for malformed archives
-        raise ModelFileError(f"{p} is not a readable skops archive ({type(exc).__name__}); refusing to load it") from None
+        raise ModelFileError(
+            f"{p} is not a readable skops archive ({type(exc).__name__}); refusing to load it"
+        ) from None
     foreign = [t for t in untrusted if t not in TRUSTED_TYPES]
     if foreign:
         shown = ", ".join(foreign[:3]) + (f" and {len(foreign) - 3} more" if len(foreign) > 3 else "")
@@ -175,13 +192,19 @@ def load_model(
     try:
         obj = sio.loads(data, trusted=list(untrusted))
     except Exception as exc:
-        raise ModelFileError(f"{p} could not be loaded as a surrogate ({type(exc).__name__}: {exc})".splitlines()[0]) from None
+        raise ModelFileError(
+            f"{p} could not be loaded as a surrogate ({type(exc).__name__}: {exc})".splitlines()[0]
+        ) from None
     from surrogates.models import SurrogateBase
 
-    if not (isinstance(obj, dict) and obj.get("format") == FORMAT and isinstance(obj.get("model"), SurrogateBase)):
+    if not (
+        isinstance(obj, dict) and obj.get("format") == FORMAT and isinstance(obj.get("model"), SurrogateBase)
+    ):
         raise ModelFileError(f"{p} is a skops file but not a nasbench surrogate; refusing it")
     if not isinstance(obj.get("format_version"), int) or obj["format_version"] > FORMAT_VERSION:
-        raise ModelFileError(f"{p} has model format version {obj.get('format_version')!r}; this build reads <= {FORMAT_VERSION}")
+        raise ModelFileError(
+            f"{p} has model format version {obj.get('format_version')!r}; this build reads <= {FORMAT_VERSION}"
+        )
     try:
         meta = json.loads(obj["meta"])
     except (TypeError, ValueError):

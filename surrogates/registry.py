@@ -16,7 +16,9 @@ Factory = Callable[..., Any]
 
 
 def _arch(members: tuple[str, ...]) -> Factory:
-    def make(space: Any, *, epochs: Sequence[int] | None = None, random_state: int | None = None, **params: Any) -> Any:
+    def make(
+        space: Any, *, epochs: Sequence[int] | None = None, random_state: int | None = None, **params: Any
+    ) -> Any:
         from surrogates.models import ArchSurrogate
 
         params.setdefault("members", members)
@@ -26,7 +28,9 @@ def _arch(members: tuple[str, ...]) -> Factory:
 
 
 def _curve(members: str | tuple[str, ...], kinds: str | tuple[str, ...] = "auto") -> Factory:
-    def make(space: Any, *, epochs: Sequence[int] | None = None, random_state: int | None = None, **params: Any) -> Any:
+    def make(
+        space: Any, *, epochs: Sequence[int] | None = None, random_state: int | None = None, **params: Any
+    ) -> Any:
         from surrogates.combined import CurveSurrogate
 
         params.setdefault("members", members)
@@ -36,7 +40,9 @@ def _curve(members: str | tuple[str, ...], kinds: str | tuple[str, ...] = "auto"
     return make
 
 
-def _lc_param(space: Any, *, epochs: Sequence[int] | None = None, random_state: int | None = None, **params: Any) -> Any:
+def _lc_param(
+    space: Any, *, epochs: Sequence[int] | None = None, random_state: int | None = None, **params: Any
+) -> Any:
     from surrogates.extrapolation import ParametricCurveSurrogate
 
     return ParametricCurveSurrogate(epochs=epochs, random_state=random_state, space=space, **params)
@@ -97,7 +103,12 @@ def make_surrogate(
         raise UnknownSurrogateError(
             f"unknown surrogate {name!r}; available: {', '.join(sorted(SURROGATES))}"
         ) from None
-    return factory(space, epochs=None if epochs is None else [int(e) for e in epochs], random_state=random_state, **params)
+    return factory(
+        space,
+        epochs=None if epochs is None else [int(e) for e in epochs],
+        random_state=random_state,
+        **params,
+    )
 
 
 @functools.cache

@@ -29,7 +29,7 @@ def metaqnn_csv() -> Path:
 
 @pytest.fixture(scope="session")
 def nb201_table(nb201_csv):  # type: ignore[no-untyped-def]
-    from nasbench.importers import import_nb201
+    from nasbench.tables.importers import import_nb201
 
     return import_nb201(nb201_csv, "cifar10")
 
@@ -38,7 +38,7 @@ def nb201_table(nb201_csv):  # type: ignore[no-untyped-def]
 def small_table():  # type: ignore[no-untyped-def]
     """A synthetic nb201 table over 40 unique cells, 2 seeds, epochs 1..4."""
     from nasbench.spaces.nb201 import NB201Space
-    from nasbench.table import ResultTable
+    from nasbench.tables.table import ResultTable
 
     space = NB201Space()
     rng = np.random.default_rng(0)

@@ -3,13 +3,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from nasbench.benchmark import Benchmark, TestOracle
-from nasbench.errors import (
+from nasbench.core.errors import (
     EpochNotAvailableError,
     MetricNotAvailableError,
     SeedNotAvailableError,
     UnknownArchitectureError,
 )
+from nasbench.tables.benchmark import Benchmark, TestOracle
 
 
 def test_query_semantics(small_table):
@@ -35,7 +35,10 @@ def test_vectorised_equals_scalar(small_table):
     batch = b.query_many(archs, "valid_acc", epochs, seed=1)
     single = [b.query(int(a), "valid_acc", int(e), seed=1) for a, e in zip(archs, epochs, strict=True)]
     assert np.allclose(batch, single)
-    assert np.allclose(b.query_many(archs, "valid_acc", epochs), [b.query(int(a), "valid_acc", int(e)) for a, e in zip(archs, epochs, strict=True)])
+    assert np.allclose(
+        b.query_many(archs, "valid_acc", epochs),
+        [b.query(int(a), "valid_acc", int(e)) for a, e in zip(archs, epochs, strict=True)],
+    )
     noisy1 = b.query_many(archs, "valid_acc", 4, seed=np.random.default_rng(9))
     noisy2 = b.query_many(archs, "valid_acc", 4, seed=np.random.default_rng(9))
     assert np.array_equal(noisy1, noisy2)
@@ -46,11 +49,19 @@ def test_vectorised_equals_scalar(small_table):
 
 
 def test_random_seed_skips_missing_seeds(small_table):
-    from nasbench.table import ResultTable
+    from nasbench.tables.table import ResultTable
 
     vals = small_table.values.copy()
     vals[0, 1] = np.nan  # seed 1 of arch 0 missing
-    t = ResultTable(small_table.space, small_table.arch_index, small_table.seeds, small_table.epochs, small_table.metrics, vals, small_table.diverged)
+    t = ResultTable(
+        small_table.space,
+        small_table.arch_index,
+        small_table.seeds,
+        small_table.epochs,
+        small_table.metrics,
+        vals,
+        small_table.diverged,
+    )
     b = Benchmark(t)
     arch = int(t.arch_index[0])
     got = b.query_many(np.full(100, arch), "valid_acc", 4, seed=np.random.default_rng(0))
@@ -67,7 +78,9 @@ def test_isomorphic_architectures_answer_alike(small_table):
     assert members, "the synthetic table must have isomorphs outside it"
     for i in members:
         assert b.query(i, "valid_acc", 4, seed=0) == b.query(int(reps[i]), "valid_acc", 4, seed=0)
-    assert np.array_equal(b.query_many(members, "valid_acc", 4, 0), b.query_many(reps[members], "valid_acc", 4, 0))
+    assert np.array_equal(
+        b.query_many(members, "valid_acc", 4, 0), b.query_many(reps[members], "valid_acc", 4, 0)
+    )
 
 
 def test_best_and_iteration(small_table):
@@ -112,6 +125,8 @@ def test_test_metrics_only_through_oracle(small_table):
 def test_real_nb201_best_matches_published_reference(nb201_table):
     b = Benchmark(nb201_table)
     idx, val = b.best("valid_acc", 200)
-    assert val == pytest.approx(91.61, abs=0.01)  # shared/data/README: best CIFAR-10 valid mean 91.61 (index 6111)
+    assert val == pytest.approx(
+        91.61, abs=0.01
+    )  # shared/data/README: best CIFAR-10 valid mean 91.61 (index 6111)
     row = b.row(idx)
     assert nb201_table.arch_columns["nb201_index"][row] == 6111

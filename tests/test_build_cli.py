@@ -22,7 +22,7 @@ jax = pytest.importorskip("jax")
 
 from nasbench.cli import main  # noqa: E402
 from nasbench.spaces.nb201 import NB201Space  # noqa: E402
-from nasbench.table import ResultTable  # noqa: E402
+from nasbench.tables.table import ResultTable  # noqa: E402
 
 SETS = [
     "--set", "channels=4,4,4", "--set", "cells_per_stage=1", "--set", "batch_size=8",
@@ -37,7 +37,15 @@ def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     rng = np.random.default_rng(0)
     y = np.arange(96) % 3
     x = (rng.normal(size=(96, 3, 3, 1)) + y[:, None, None, None]).astype(np.float32)
-    np.savez(d / "tiny.npz", x_train=x[:64], y_train=y[:64], x_valid=x[64:80], y_valid=y[64:80], x_test=x[80:], y_test=y[80:])
+    np.savez(
+        d / "tiny.npz",
+        x_train=x[:64],
+        y_train=y[:64],
+        x_valid=x[64:80],
+        y_valid=y[64:80],
+        x_test=x[80:],
+        y_test=y[80:],
+    )
     archs = np.random.default_rng(1).choice(NB201Space().unique_indices(), N_ARCHS, replace=False)
     (d / "archs.txt").write_text("# a sample\n" + "\n".join(str(a) for a in archs) + "\n")
     return d
@@ -108,7 +116,11 @@ def test_resume_after_kill_matches_uninterrupted_build(
 ) -> None:
     out = workdir / "killed.parquet"
     shards = workdir / "killed.parquet.shards"
-    env = dict(os.environ, JAX_COMPILATION_CACHE_DIR=str(compile_cache), JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS="0")
+    env = dict(
+        os.environ,
+        JAX_COMPILATION_CACHE_DIR=str(compile_cache),
+        JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS="0",
+    )
     proc = subprocess.Popen(
         [sys.executable, "-m", "nasbench", *_args(workdir, out, "--quiet")],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
@@ -170,7 +182,9 @@ def test_resume_on_another_machine_type_warns(
     _assert_same_results(reference, table)  # same host in truth, so the rows still match
 
 
-def test_resume_refuses_other_settings(workdir: Path, reference: ResultTable, capsys: pytest.CaptureFixture[str]) -> None:
+def test_resume_refuses_other_settings(
+    workdir: Path, reference: ResultTable, capsys: pytest.CaptureFixture[str]
+) -> None:
     out = workdir / "ref.parquet"
     assert main(_args(workdir, out, "--resume", "--set", "lr=0.2", "--quiet")) == 2
     err = capsys.readouterr().err.strip()
@@ -235,7 +249,9 @@ def test_divergence_is_recorded_not_fatal(workdir: Path, monkeypatch: pytest.Mon
         (["--set", "reduction=maxpool"], "reduction must be one of"),
     ],
 )
-def test_bad_input_one_line(workdir: Path, change: list[str], message: str, capsys: pytest.CaptureFixture[str]) -> None:
+def test_bad_input_one_line(
+    workdir: Path, change: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     args = _args(workdir, workdir / "bad.parquet", "--quiet")
     for flag, value in zip(change[::2], change[1::2]):
         i = args.index(flag) if flag in args else None

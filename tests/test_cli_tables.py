@@ -12,12 +12,14 @@ EXAMPLE = "|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "nasbench", *args], capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "nasbench", *args], capture_output=True, text=True, timeout=120
+    )
 
 
 def assert_one_line_error(proc: subprocess.CompletedProcess[str], code: int, fragment: str) -> None:
     assert proc.returncode == code, proc.stderr
-    lines = [l for l in proc.stderr.splitlines() if l.strip()]
+    lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
     assert len(lines) == 1 and lines[0].startswith("nasbench: error:"), proc.stderr
     assert fragment in lines[0]
     assert "Traceback" not in proc.stderr
@@ -50,8 +52,19 @@ def test_info_and_query(nb201_file):
 
 def test_curves_import(metaqnn_csv, tmp_path):
     out = tmp_path / "mq.parquet"
-    proc = run("import", "curves", str(metaqnn_csv), "--id-column", "net", "--curve-prefix", "acc_",
-               "--feature-columns", "num_params,depth", "--out", str(out))
+    proc = run(
+        "import",
+        "curves",
+        str(metaqnn_csv),
+        "--id-column",
+        "net",
+        "--curve-prefix",
+        "acc_",
+        "--feature-columns",
+        "num_params,depth",
+        "--out",
+        str(out),
+    )
     assert proc.returncode == 0, proc.stderr
     info = json.loads(run("info", str(out), "--json").stdout)
     assert info["space"]["name"] == "catalog" and info["epochs"] == list(range(1, 21))
@@ -80,11 +93,24 @@ def test_corrupt_table_and_csv(tmp_path, nb201_file):
     (tmp_path / "cut.parquet").write_bytes(data[: len(data) // 3])
     assert_one_line_error(run("info", str(tmp_path / "cut.parquet")), 2, "not a readable parquet")
     (tmp_path / "x.csv").write_text("a,b\n1,2\n")
-    assert_one_line_error(run("import", "nb201", str(tmp_path / "x.csv"), "--out", str(tmp_path / "o.parquet")), 2, "lacks column")
+    assert_one_line_error(
+        run("import", "nb201", str(tmp_path / "x.csv"), "--out", str(tmp_path / "o.parquet")),
+        2,
+        "lacks column",
+    )
     assert not (tmp_path / "o.parquet").exists()
     assert_one_line_error(
-        run("import", "nb201", str(tmp_path / "x.csv"), "--dataset", "svhn", "--out", str(tmp_path / "o.parquet")),
-        2, "unknown NB201 dataset",
+        run(
+            "import",
+            "nb201",
+            str(tmp_path / "x.csv"),
+            "--dataset",
+            "svhn",
+            "--out",
+            str(tmp_path / "o.parquet"),
+        ),
+        2,
+        "unknown NB201 dataset",
     )
 
 
@@ -111,7 +137,9 @@ def test_every_help_lists_the_exit_codes(capsys):
         paths.append((cmd.name or cmd.callback.__name__,))
     for grp in app.registered_groups:
         paths.append((grp.name,))
-        paths.extend((grp.name, c.name or c.callback.__name__) for c in grp.typer_instance.registered_commands)
+        paths.extend(
+            (grp.name, c.name or c.callback.__name__) for c in grp.typer_instance.registered_commands
+        )
     assert len(paths) > 12
     for path in paths:
         assert main([*path, "--help"]) == 0, path

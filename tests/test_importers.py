@@ -5,10 +5,10 @@ import pandas as pd
 import pytest
 from scipy.stats import spearmanr
 
-from nasbench.benchmark import Benchmark
-from nasbench.errors import ImportDataError
-from nasbench.importers import import_curves, import_nb201
-from nasbench.table import ResultTable
+from nasbench.core.errors import ImportDataError
+from nasbench.tables.benchmark import Benchmark
+from nasbench.tables.importers import import_curves, import_nb201
+from nasbench.tables.table import ResultTable
 
 
 def test_nb201_import_real_file(nb201_table, nb201_csv, tmp_path):

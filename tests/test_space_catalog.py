@@ -3,13 +3,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from nasbench.errors import ArchitectureError
+from nasbench.core.errors import ArchitectureError
 from nasbench.spaces import make_space
 from nasbench.spaces.catalog import CatalogArch, CatalogSpace
 
 
 def test_catalog_basics():
-    space = CatalogSpace(["a", "b", "c", "d"], np.array([[1.0], [2.0], [10.0], [11.0]]), ["depth"], n_neighbours=1)
+    space = CatalogSpace(
+        ["a", "b", "c", "d"], np.array([[1.0], [2.0], [10.0], [11.0]]), ["depth"], n_neighbours=1
+    )
     assert space.size == 4
     assert space.index("c") == 2 and space.index(2) == 2 and space.index(CatalogArch("c", 2)) == 2
     assert str(space.arch(1)) == "b" and space.to_str(3) == "d"
@@ -17,7 +19,9 @@ def test_catalog_basics():
     assert space.encode([0, 3], "features").tolist() == [[1.0], [11.0]]
     rng = np.random.default_rng(0)
     assert space.mutate(2, rng) == 3
-    assert np.array_equal(space.sample(np.random.default_rng(1), 5), space.sample(np.random.default_rng(1), 5))
+    assert np.array_equal(
+        space.sample(np.random.default_rng(1), 5), space.sample(np.random.default_rng(1), 5)
+    )
     assert make_space("catalog", ids=["x"]).size == 1
 
 

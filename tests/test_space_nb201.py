@@ -3,7 +3,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from nasbench.errors import ArchitectureError, UnknownSpaceError
+from nasbench.core.errors import ArchitectureError, UnknownSpaceError
 from nasbench.spaces import make_space
 from nasbench.spaces.nb201 import OPS, SIZE, Cell, NB201Space, iso_key
 
@@ -22,7 +22,14 @@ def test_parse_print_round_trip_for_every_cell():
 def test_example_string_and_value_semantics():
     cell = Cell.from_string(EXAMPLE)
     assert str(cell) == EXAMPLE
-    assert cell.op_names == ("nor_conv_3x3", "nor_conv_3x3", "avg_pool_3x3", "skip_connect", "nor_conv_3x3", "skip_connect")
+    assert cell.op_names == (
+        "nor_conv_3x3",
+        "nor_conv_3x3",
+        "avg_pool_3x3",
+        "skip_connect",
+        "nor_conv_3x3",
+        "skip_connect",
+    )
     assert hash(cell) == hash(Cell.from_string(EXAMPLE))
     assert len({cell, Cell.from_string(EXAMPLE)}) == 1
     with pytest.raises(AttributeError):
@@ -33,10 +40,19 @@ def test_example_string_and_value_semantics():
     "bad, fragment",
     [
         ("|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|", "3 nodes"),
-        ("|conv_5x5~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|", "unknown op"),
+        (
+            "|conv_5x5~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|",
+            "unknown op",
+        ),
         ("|nor_conv_3x3~0|+|nor_conv_3x3~0|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|", "2 incoming"),
-        ("|nor_conv_3x3~1|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|", "from node 0"),
-        ("|nor_conv_3x3|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|", "op~node"),
+        (
+            "|nor_conv_3x3~1|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|",
+            "from node 0",
+        ),
+        (
+            "|nor_conv_3x3|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|",
+            "op~node",
+        ),
         ("", "3 nodes"),
     ],
 )

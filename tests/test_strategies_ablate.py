@@ -10,14 +10,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-
-from strategies.ablate import effects, parse_config
-from strategies.errors import StrategyConfigError, UnknownStrategyError
 from test_strategies_standins import HAVE_SURROGATES, synthetic_table
+
+from nasbench.experiments.ablate import effects, parse_config
+from strategies.errors import StrategyConfigError, UnknownStrategyError
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "nasbench", *args], capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "nasbench", *args], capture_output=True, text=True, timeout=300
+    )
 
 
 @pytest.fixture(scope="module")
@@ -40,20 +42,38 @@ def test_full_factorial_outputs_and_resume(table_file, tmp_path):
     if HAVE_SURROGATES:  # early stopping needs the learning-curve surrogate
         second, level = "early_stopping = [false, true]\n", ("early_stopping", "on", 8)
     else:
-        second, level = "noise = [\"seed\", \"mean\"]\n", ("noise", "mean", 8)
+        second, level = 'noise = ["seed", "mean"]\n', ("noise", "mean", 8)
     # a modifier's fixed parameter applies only to the cells that use the modifier
-    fixed = 'sample_size = 2\n' + ('"es.min_full" = 3\n"es.surrogate.members" = ["ridge"]\n' if HAVE_SURROGATES else "")
-    cfg = write(tmp_path, BASE.format(table=table_file) + "[params]\n" + fixed
-                + "[factors]\npopulation_size = [4, 12]\n" + second)
+    fixed = "sample_size = 2\n" + (
+        '"es.min_full" = 3\n"es.surrogate.members" = ["ridge"]\n' if HAVE_SURROGATES else ""
+    )
+    cfg = write(
+        tmp_path,
+        BASE.format(table=table_file)
+        + "[params]\n"
+        + fixed
+        + "[factors]\npopulation_size = [4, 12]\n"
+        + second,
+    )
     out = tmp_path / "abl"
     proc = run("ablate", str(cfg), "--out", str(out), "--json")
     assert proc.returncode == 0, proc.stderr
     res = json.loads(proc.stdout)
     assert res["runs"] == 4 * 4 and res["design"] == "full factorial"
-    assert [(e["factor"], e["level"], e["pairs"]) for e in res["effects"]] == [("population_size", "12", 8), level]
+    assert [(e["factor"], e["level"], e["pairs"]) for e in res["effects"]] == [
+        ("population_size", "12", 8),
+        level,
+    ]
     for e in res["effects"]:
         assert e["lo"] <= e["effect"] <= e["hi"]
-    for f in ("effects.csv", "effects.md", "effects.json", "effects.png", "trajectories.parquet", "ablate.json"):
+    for f in (
+        "effects.csv",
+        "effects.md",
+        "effects.json",
+        "effects.png",
+        "trajectories.parquet",
+        "ablate.json",
+    ):
         assert (out / f).is_file()
     csv = pd.read_csv(out / "effects.csv")
     assert list(csv["factor"]) == ["population_size", level[0]]
@@ -66,8 +86,11 @@ def test_full_factorial_outputs_and_resume(table_file, tmp_path):
 
 
 def test_subset_design(table_file, tmp_path):
-    cfg = write(tmp_path, BASE.format(table=table_file) + "[factors]\npopulation_size = [4, 12]\nsample_size = [1, 3]\n"
-                "[[subset]]\npopulation_size = 4\nsample_size = 1\n[[subset]]\npopulation_size = 12\nsample_size = 1\n")
+    cfg = write(
+        tmp_path,
+        BASE.format(table=table_file) + "[factors]\npopulation_size = [4, 12]\nsample_size = [1, 3]\n"
+        "[[subset]]\npopulation_size = 4\nsample_size = 1\n[[subset]]\npopulation_size = 12\nsample_size = 1\n",
+    )
     proc = run("ablate", str(cfg), "--out", str(tmp_path / "o"), "--json")
     assert proc.returncode == 0, proc.stderr
     res = json.loads(proc.stdout)
@@ -78,7 +101,9 @@ def test_subset_design(table_file, tmp_path):
 
 
 def test_effects_are_paired_differences():
-    cfg = parse_config({"strategy": "re", "budget": "10", "seeds": 3, "factors": {"a": [1, 2], "b": [False, True]}})
+    cfg = parse_config(
+        {"strategy": "re", "budget": "10", "seeds": 3, "factors": {"a": [1, 2], "b": [False, True]}}
+    )
     cells = cfg.cells()
     base = np.array([1.0, 2.0, 3.0])
     vals = {cfg.variant(c).label: base + 0.5 * (c["a"] == 2) - 1.0 * (c["b"] is True) for c in cells}
@@ -98,7 +123,7 @@ def test_effects_are_paired_differences():
         ("[factors]\nsurrogate = [1, 2]\n", "takes names"),
         ("[factors]\npopulation_size = [4, 4]\n", "repeats a level"),
         ("[factors]\npopulation_size = [4, 12]\n[[subset]]\npopulation_size = 5\n", "not one of its levels"),
-        ("[factors]\n\"es.confidence\" = [0.9, 0.99]\n", "does not use"),
+        ('[factors]\n"es.confidence" = [0.9, 0.99]\n', "does not use"),
     ],
 )
 def test_bad_configs_fail_before_any_run(extra, fragment, table_file, tmp_path):
@@ -106,7 +131,7 @@ def test_bad_configs_fail_before_any_run(extra, fragment, table_file, tmp_path):
     out = tmp_path / "never"
     proc = run("ablate", str(cfg), "--out", str(out))
     assert proc.returncode == 2, proc.stderr
-    lines = [l for l in proc.stderr.splitlines() if l.strip()]
+    lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
     assert len(lines) == 1 and fragment in lines[0], proc.stderr
     assert not out.exists()
 

@@ -9,17 +9,18 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-
 from test_strategies_standins import synthetic_table
 
 
 def run(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "nasbench", *args], capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "nasbench", *args], capture_output=True, text=True, timeout=timeout
+    )
 
 
 def assert_one_line_error(proc: subprocess.CompletedProcess[str], fragment: str) -> None:
     assert proc.returncode == 2, proc.stderr
-    lines = [l for l in proc.stderr.splitlines() if l.strip()]
+    lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
     assert len(lines) == 1 and lines[0].startswith("nasbench: error:"), proc.stderr
     assert fragment in lines[0], lines[0]
 
@@ -40,16 +41,42 @@ def one_epoch_file(tmp_path_factory) -> Path:
 
 def test_search_json_and_trajectory(table_file, tmp_path):
     out = tmp_path / "run.parquet"
-    proc = run("search", str(table_file), "--strategy", "re", "--budget", "30", "--seed", "4",
-               "--param", "population_size=8", "--out", str(out), "--json")
+    proc = run(
+        "search",
+        str(table_file),
+        "--strategy",
+        "re",
+        "--budget",
+        "30",
+        "--seed",
+        "4",
+        "--param",
+        "population_size=8",
+        "--out",
+        str(out),
+        "--json",
+    )
     assert proc.returncode == 0, proc.stderr
     s = json.loads(proc.stdout)
     assert s["strategy"] == "re" and s["params"]["population_size"] == 8
     assert s["full_evaluations"] == 30 and s["incumbent"]["regret"] >= 0
     df = pd.read_parquet(out)
     assert len(df) == 30 and df["evals"].iloc[-1] == 30
-    again = json.loads(run("search", str(table_file), "-s", "re", "-b", "30", "--seed", "4",
-                           "-p", "population_size=8", "--json").stdout)
+    again = json.loads(
+        run(
+            "search",
+            str(table_file),
+            "-s",
+            "re",
+            "-b",
+            "30",
+            "--seed",
+            "4",
+            "-p",
+            "population_size=8",
+            "--json",
+        ).stdout
+    )
     assert again["incumbent"] == s["incumbent"] and again["sim_time_s"] == s["sim_time_s"]
     text = run("search", str(table_file), "-s", "hb", "-b", "2000s")
     assert text.returncode == 0 and "incumbent" in text.stdout
@@ -57,8 +84,19 @@ def test_search_json_and_trajectory(table_file, tmp_path):
 
 def test_compare_writes_files_and_resumes(table_file, tmp_path):
     out = tmp_path / "cmp"
-    args = ["compare", str(table_file), "--strategies", "rs,re,ls,hb", "--seeds", "4", "--budget", "20",
-            "--out", str(out), "--json"]
+    args = [
+        "compare",
+        str(table_file),
+        "--strategies",
+        "rs,re,ls,hb",
+        "--seeds",
+        "4",
+        "--budget",
+        "20",
+        "--out",
+        str(out),
+        "--json",
+    ]
     proc = run(*args)
     assert proc.returncode == 0, proc.stderr
     res = json.loads(proc.stdout)
@@ -90,7 +128,9 @@ def test_compare_writes_files_and_resumes(table_file, tmp_path):
     assert res2["strategies"] == res["strategies"]  # same seeds, same trajectories
 
     # another configuration into the same folder is refused before any work
-    bad = run("compare", str(table_file), "--strategies", "rs", "--seeds", "2", "--budget", "25", "--out", str(out))
+    bad = run(
+        "compare", str(table_file), "--strategies", "rs", "--seeds", "2", "--budget", "25", "--out", str(out)
+    )
     assert_one_line_error(bad, "different configuration")
 
 
@@ -105,9 +145,18 @@ def test_compare_writes_files_and_resumes(table_file, tmp_path):
         (["search", "{t}", "-s", "re", "-b", "10", "-p", "population_size=x"], "must be int"),
         (["search", "{one}", "-s", "hb", "-b", "10"], "needs a lower fidelity"),
         (["search", "{one}", "-s", "re+es", "-b", "10"], "needs a lower fidelity"),
-        (["compare", "{t}", "--strategies", "rs,bogus", "-b", "10", "--out", "{out}"], "unknown strategy 'bogus'"),
-        (["compare", "{one}", "--strategies", "rs,sh", "-b", "10", "--out", "{out}"], "needs a lower fidelity"),
-        (["compare", "{t}", "--strategies", "rs", "-b", "10", "--out", "{out}", "-p", "re.x=1"], "must start with"),
+        (
+            ["compare", "{t}", "--strategies", "rs,bogus", "-b", "10", "--out", "{out}"],
+            "unknown strategy 'bogus'",
+        ),
+        (
+            ["compare", "{one}", "--strategies", "rs,sh", "-b", "10", "--out", "{out}"],
+            "needs a lower fidelity",
+        ),
+        (
+            ["compare", "{t}", "--strategies", "rs", "-b", "10", "--out", "{out}", "-p", "re.x=1"],
+            "must start with",
+        ),
     ],
 )
 def test_bad_input_one_line_errors_before_work(args, fragment, table_file, one_epoch_file, tmp_path):
@@ -124,7 +173,9 @@ def test_an_output_folder_that_cannot_be_made_is_one_line(command, table_file, t
     blocker.write_text("not a folder\n")
     out = blocker / "results"
     if command == "compare":
-        proc = run("compare", str(table_file), "--strategies", "rs", "--seeds", "2", "-b", "10", "--out", str(out))
+        proc = run(
+            "compare", str(table_file), "--strategies", "rs", "--seeds", "2", "-b", "10", "--out", str(out)
+        )
     else:
         proc = run("explore", "--table", str(table_file), "--seeds", "2", "--budget", "10", "--out", str(out))
     assert_one_line_error(proc, "a file is in the way")
@@ -134,7 +185,18 @@ def test_an_output_folder_that_cannot_be_made_is_one_line(command, table_file, t
 def test_an_output_file_that_is_a_folder_is_refused_before_work(table_file, tmp_path):
     proc = run("search", str(table_file), "-s", "rs", "-b", "10", "--out", str(tmp_path))
     assert_one_line_error(proc, "output path is a directory")
-    proc = run("leaderboard", "--surrogate", "ensemble", "--table", str(table_file), "--top", "3", "--format", "md",
-               "--out", str(tmp_path / "missing" / "board.md"))
+    proc = run(
+        "leaderboard",
+        "--surrogate",
+        "ensemble",
+        "--table",
+        str(table_file),
+        "--top",
+        "3",
+        "--format",
+        "md",
+        "--out",
+        str(tmp_path / "missing" / "board.md"),
+    )
     assert_one_line_error(proc, "output directory does not exist")
     assert list(tmp_path.iterdir()) == []

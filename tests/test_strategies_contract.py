@@ -11,15 +11,14 @@ import gc
 
 import numpy as np
 import pytest
+from test_strategies_standins import HAVE_SURROGATES, surrogate_for_tests
 
-from nasbench.benchmark import Benchmark, TestOracle
-from nasbench.table import ResultTable
+from nasbench.tables.benchmark import Benchmark, TestOracle
+from nasbench.tables.table import ResultTable
 from strategies import STRATEGIES, Budget, RunConfig, Simulator, run_search
 from strategies.base import Proposal, Strategy
 from strategies.registry import make_strategy
 from strategies.runner import seeded_generators
-
-from test_strategies_standins import HAVE_SURROGATES, surrogate_for_tests
 
 NAMES = [*STRATEGIES, "re+es", "ls+es", "hb+es"]
 #: small settings so surrogate strategies fit often within a short budget
@@ -53,8 +52,12 @@ def small_sim(small_table):
 
 def run(sim, name, seed, budget="40", workers=1, noise="seed"):
     return run_search(
-        sim, name, seed=seed, config=RunConfig(Budget.parse(budget), workers=workers, noise=noise),
-        params=params_for(name), surrogate=surrogate_for_tests(),
+        sim,
+        name,
+        seed=seed,
+        config=RunConfig(Budget.parse(budget), workers=workers, noise=noise),
+        params=params_for(name),
+        surrogate=surrogate_for_tests(),
     )
 
 
@@ -153,14 +156,18 @@ def test_test_metrics_never_read(name, small_table):
     assert np.all(np.isnan(a["incumbent_test"]))  # without an oracle nothing test-related exists
     # nothing reachable from a strategy is a table, a benchmark view or an oracle
     s_rng, _ = seeded_generators(0)
-    strat = make_strategy(name, scrambled.context, s_rng, params=params_for(name), surrogate=surrogate_for_tests())
+    strat = make_strategy(
+        name, scrambled.context, s_rng, params=params_for(name), surrogate=surrogate_for_tests()
+    )
     seen, stack = set(), [strat]
     while stack:
         obj = stack.pop()
         if id(obj) in seen or isinstance(obj, np.ndarray | str | int | float):
             continue
         seen.add(id(obj))
-        assert not isinstance(obj, ResultTable | Benchmark | TestOracle), f"{name} holds a {type(obj).__name__}"
+        assert not isinstance(obj, ResultTable | Benchmark | TestOracle), (
+            f"{name} holds a {type(obj).__name__}"
+        )
         stack.extend(r for r in gc.get_referents(obj) if not isinstance(r, type))
 
 
@@ -191,7 +198,7 @@ def test_early_stopping_stats_match_the_trajectory(name, nb201_sim):
 
 
 def test_compare_summary_counts_early_stops(nb201_sim):
-    from strategies.report import summarize
+    from nasbench.experiments.report import summarize
 
     runs = [run(nb201_sim, "ls+es", s, budget="30") for s in (3, 4)]
     for t in runs:
@@ -204,10 +211,12 @@ def test_compare_summary_counts_early_stops(nb201_sim):
     assert es["stopped"]["mean"] == pytest.approx(np.mean(stops))
     assert 0 < es["stopped_share"]["mean"] < 1
     assert "early_stopping" not in summary["ls"]
-    from strategies.report import summary_markdown
+    from nasbench.experiments.report import summary_markdown
 
     md = summary_markdown(summary, {})
-    assert "Learning-curve early stopping" in md and "| ls+es |" in md.split("Learning-curve early stopping")[1]
+    assert (
+        "Learning-curve early stopping" in md and "| ls+es |" in md.split("Learning-curve early stopping")[1]
+    )
 
 
 class _Listed(Strategy):
@@ -251,7 +260,11 @@ def test_paused_runs_continue_best_first_and_are_stopped_when_the_incumbent_rise
     es = EarlyStopping(inner, ctx, np.random.default_rng(0), cfg, surrogate=_PlusTen())
 
     def tell(p, trial, acc):
-        es.tell(Result(trial, p.arch, p.epoch, acc, np.full(ctx.epochs.index(p.epoch) + 1, acc, np.float32), 1.0, 0.0))
+        es.tell(
+            Result(
+                trial, p.arch, p.epoch, acc, np.full(ctx.epochs.index(p.epoch) + 1, acc, np.float32), 1.0, 0.0
+            )
+        )
 
     # two runs before the rule may act: each continues straight to the max epoch
     for trial, final in enumerate([50.0, 60.0]):

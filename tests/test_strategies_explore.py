@@ -9,20 +9,33 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from test_strategies_standins import HAVE_SURROGATES, synthetic_table
 
 pytestmark = pytest.mark.skipif(not HAVE_SURROGATES, reason="explore needs the surrogates package")
 
 
 def run(*args: str, cwd: Path, env: dict | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "nasbench", *args], capture_output=True, text=True, timeout=600,
-                          cwd=cwd, env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1]), **(env or {})})
+    return subprocess.run(
+        [sys.executable, "-m", "nasbench", *args],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=cwd,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1]), **(env or {})},
+    )
 
 
 def check_outputs(out: Path, summary: dict) -> None:
-    for f in ("leaderboard.md", "leaderboard.csv", "leaderboard.png", "explore.json",
-              "compare/regret.png", "compare/summary.md", "compare/summary.json", "compare/trajectories.parquet"):
+    for f in (
+        "leaderboard.md",
+        "leaderboard.csv",
+        "leaderboard.png",
+        "explore.json",
+        "compare/regret.png",
+        "compare/summary.md",
+        "compare/summary.json",
+        "compare/trajectories.parquet",
+    ):
         assert (out / f).is_file() and (out / f).stat().st_size > 0, f
     assert summary["best_predicted"]["arch"].startswith("|")
     assert set(summary["compare"]["strategies"]) >= {"rs", "re"}
@@ -44,13 +57,13 @@ def test_explore_on_a_small_table(tmp_path):
 def test_explore_without_a_table_reports_one_line(tmp_path):
     proc = run("explore", cwd=tmp_path, env={"NASBENCH_DEFAULT_TABLE": str(tmp_path / "missing.parquet")})
     assert proc.returncode == 2
-    lines = [l for l in proc.stderr.splitlines() if l.strip()]
+    lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
     assert len(lines) == 1 and "missing.parquet" in lines[0]
 
 
 def test_explore_on_the_shipped_table(tmp_path):
-    from nasbench.data import default_table_path
-    from nasbench.errors import NasbenchError
+    from nasbench.core.errors import NasbenchError
+    from nasbench.tables.default import default_table_path
 
     try:
         default_table_path()

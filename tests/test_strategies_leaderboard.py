@@ -11,12 +11,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from test_strategies_standins import HAVE_SURROGATES, StandInSurrogate, synthetic_table
 
-from nasbench.benchmark import Benchmark
+from nasbench.experiments.leaderboard import FIELDS, LeaderboardConfig, leaderboard
+from nasbench.tables.benchmark import Benchmark
 from strategies import _surrogate as S
 from strategies.errors import StrategyConfigError
-from strategies.leaderboard import FIELDS, LeaderboardConfig, leaderboard
-from test_strategies_standins import HAVE_SURROGATES, StandInSurrogate, synthetic_table
 
 
 @pytest.fixture(scope="module")
@@ -28,7 +28,7 @@ def table_file(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def fitted(table_file):
-    from nasbench.table import ResultTable
+    from nasbench.tables.table import ResultTable
 
     bench = Benchmark(ResultTable.load(table_file))
     y = bench.values_at("valid_acc", bench.max_epoch)
@@ -37,8 +37,10 @@ def fitted(table_file):
 
 def read_csv(path: Path) -> tuple[list[str], list[dict[str, str]]]:
     text = path.read_text()
-    header = [l for l in text.splitlines() if l.startswith("#")]
-    rows = list(csv.DictReader(io.StringIO("\n".join(l for l in text.splitlines() if not l.startswith("#")))))
+    header = [ln for ln in text.splitlines() if ln.startswith("#")]
+    rows = list(
+        csv.DictReader(io.StringIO("\n".join(ln for ln in text.splitlines() if not ln.startswith("#"))))
+    )
     return header, rows
 
 
@@ -55,15 +57,23 @@ def test_ranks_whole_space_with_uncertainty_and_measurements(table_file, fitted,
     # measured values and cost appear exactly for architectures the table holds
     for r in rows:
         assert (r["in_table"] == "True") == (r["measured_valid_acc"] != "") == (r["cost_s"] != "")
-    everything = leaderboard(LeaderboardConfig("standin", top=10**6, fmt="csv"), tmp_path / "all.csv",
-                             table=table_file, model=fitted)["entries"]
+    everything = leaderboard(
+        LeaderboardConfig("standin", top=10**6, fmt="csv"),
+        tmp_path / "all.csv",
+        table=table_file,
+        model=fitted,
+    )["entries"]
     assert len(everything) == 6466 and sum(e["in_table"] for e in everything) == 120
     assert all(e["measured_seeds"] == 2 for e in everything if e["in_table"])
     keys = {h.split(":")[0][2:] for h in header}
     assert {"model", "table", "table_hash", "space", "versions", "order"} <= keys
     # full-space mode ranks every index
-    res_all = leaderboard(LeaderboardConfig("standin", top=5, fmt="json", unique=False), tmp_path / "a.json",
-                          table=table_file, model=fitted)
+    res_all = leaderboard(
+        LeaderboardConfig("standin", top=5, fmt="json", unique=False),
+        tmp_path / "a.json",
+        table=table_file,
+        model=fitted,
+    )
     assert res_all["ranked"] == 15625
 
 
@@ -89,7 +99,9 @@ def test_ties_break_by_index(table_file, tmp_path):
             m = np.full(len(X), 50.0)
             return (m, np.ones(len(X))) if return_std else m
 
-    res = leaderboard(LeaderboardConfig("flat", top=20, fmt="json"), tmp_path / "f.json", table=table_file, model=Flat())
+    res = leaderboard(
+        LeaderboardConfig("flat", top=20, fmt="json"), tmp_path / "f.json", table=table_file, model=Flat()
+    )
     idx = [e["index"] for e in res["entries"]]
     assert idx == sorted(idx)
 
@@ -101,8 +113,24 @@ def test_bad_input(table_file, tmp_path):
         LeaderboardConfig("rf", fmt="xlsx")  # type: ignore[arg-type]
     with pytest.raises(StrategyConfigError, match="not found"):
         leaderboard(LeaderboardConfig("models/missing.skops"), tmp_path / "x.csv", table=table_file)
-    proc = subprocess.run([sys.executable, "-m", "nasbench", "leaderboard", "--surrogate", "rf", "--top", "5",
-                           "--format", "xml", "--out", str(tmp_path / "x")], capture_output=True, text=True)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "nasbench",
+            "leaderboard",
+            "--surrogate",
+            "rf",
+            "--top",
+            "5",
+            "--format",
+            "xml",
+            "--out",
+            str(tmp_path / "x"),
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 2 and "--format" in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
 
 
@@ -112,9 +140,28 @@ def test_cli_fits_a_named_surrogate(table_file, tmp_path):
 
     fmt = "md"
     out = tmp_path / f"lb.{fmt}"
-    proc = subprocess.run([sys.executable, "-m", "nasbench", "leaderboard", "--surrogate", surrogates.DEFAULT_SURROGATE,
-                           "--table", str(table_file), "--top", "15", "--format", fmt, "--out", str(out), "--json"],
-                          capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "nasbench",
+            "leaderboard",
+            "--surrogate",
+            surrogates.DEFAULT_SURROGATE,
+            "--table",
+            str(table_file),
+            "--top",
+            "15",
+            "--format",
+            fmt,
+            "--out",
+            str(out),
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr
     res = json.loads(proc.stdout)
     assert len(res["entries"]) == 15 and res["provenance"]["model"] == surrogates.DEFAULT_SURROGATE
@@ -124,22 +171,38 @@ def test_cli_fits_a_named_surrogate(table_file, tmp_path):
 @pytest.mark.skipif(not HAVE_SURROGATES, reason="needs the surrogates package")
 def test_saved_model_with_and_without_table(table_file, tmp_path):
     import surrogates
-
-    from nasbench.table import ResultTable
-    from strategies.leaderboard import fit_on_table
+    from nasbench.experiments.leaderboard import fit_on_table
+    from nasbench.tables.table import ResultTable
 
     table = ResultTable.load(table_file)
     model = fit_on_table("gbm", Benchmark(table))
     path = tmp_path / "model.skops"
     surrogates.save_model(model, path, table_meta=surrogates.table_meta(table))
-    args = [sys.executable, "-m", "nasbench", "leaderboard", "--surrogate", str(path), "--top", "8", "--format", "json"]
-    with_table = subprocess.run([*args, "--table", str(table_file), "--out", str(tmp_path / "a.json"), "--json"],
-                                capture_output=True, text=True, timeout=300)
+    args = [
+        sys.executable,
+        "-m",
+        "nasbench",
+        "leaderboard",
+        "--surrogate",
+        str(path),
+        "--top",
+        "8",
+        "--format",
+        "json",
+    ]
+    with_table = subprocess.run(
+        [*args, "--table", str(table_file), "--out", str(tmp_path / "a.json"), "--json"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert with_table.returncode == 0, with_table.stderr
     res = json.loads(with_table.stdout)
     assert res["provenance"]["model"] == "model.skops" and len(res["provenance"]["model_sha256"]) == 64
     assert res["provenance"]["model_trained_on"] == table.content_hash()
-    alone = subprocess.run([*args, "--out", str(tmp_path / "b.json"), "--json"], capture_output=True, text=True, timeout=300)
+    alone = subprocess.run(
+        [*args, "--out", str(tmp_path / "b.json"), "--json"], capture_output=True, text=True, timeout=300
+    )
     assert alone.returncode == 0, alone.stderr
     res2 = json.loads(alone.stdout)
     # same model, same ranking; without a table there are no measured values
@@ -147,6 +210,21 @@ def test_saved_model_with_and_without_table(table_file, tmp_path):
     assert all(e["measured_valid_acc"] is None and not e["in_table"] for e in res2["entries"])
     bad = tmp_path / "bad.skops"
     bad.write_bytes(b"not a model")
-    proc = subprocess.run([sys.executable, "-m", "nasbench", "leaderboard", "--surrogate", str(bad), "--top", "3",
-                           "--out", str(tmp_path / "d.csv")], capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "nasbench",
+            "leaderboard",
+            "--surrogate",
+            str(bad),
+            "--top",
+            "3",
+            "--out",
+            str(tmp_path / "d.csv"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 2 and "refusing" in proc.stderr and len(proc.stderr.strip().splitlines()) == 1

@@ -7,9 +7,9 @@ import math
 import numpy as np
 import pytest
 
-from nasbench.benchmark import Benchmark, TestOracle
 from nasbench.spaces.nb201 import NB201Space
-from nasbench.table import ResultTable
+from nasbench.tables.benchmark import Benchmark, TestOracle
+from nasbench.tables.table import ResultTable
 from strategies import Budget, Proposal, RunConfig, Simulator, Strategy, run_search
 from strategies.base import SearchContext
 from strategies.errors import (
@@ -38,8 +38,15 @@ def make_table(epochs=(1, 2, 4), seeds=(0, 1), n=6, missing_seed_row=None) -> Re
                 v[i, j, k] = (50 + i + 0.1 * j + ep, 45 + i + 0.1 * j + ep, (i + 1) * ep * (1 + j))
     if missing_seed_row is not None:
         v[missing_seed_row, 1] = np.nan
-    return ResultTable(space, archs, list(seeds), list(epochs), ("valid_acc", "test_acc", "time_s"), v,
-                       np.zeros((a_, s_), bool))
+    return ResultTable(
+        space,
+        archs,
+        list(seeds),
+        list(epochs),
+        ("valid_acc", "test_acc", "time_s"),
+        v,
+        np.zeros((a_, s_), bool),
+    )
 
 
 class Scripted(Strategy):
@@ -85,8 +92,11 @@ def test_cost_accounting_with_continuation():
 
 def test_seed_mean_noise():
     sim, archs = sim_and_archs()
-    tr = sim.run(Scripted(sim.context, [Proposal(archs[1], 4)]), RunConfig(Budget.parse("5"), noise="mean"),
-                 np.random.default_rng(0))
+    tr = sim.run(
+        Scripted(sim.context, [Proposal(archs[1], 4)]),
+        RunConfig(Budget.parse("5"), noise="mean"),
+        np.random.default_rng(0),
+    )
     assert tr["valid_acc"][0] == pytest.approx(50 + 1 + 0.05 + 4)
     assert tr["cost_s"][0] == pytest.approx(2 * 4 * 1.5)
     assert tr["seed"][0] == -1
@@ -115,22 +125,31 @@ def test_async_workers_finish_in_time_order():
 def test_budget_stops_before_overrun_and_counts_evaluations():
     sim, archs = sim_and_archs()
     script = [Proposal(archs[0], 4)] * 10
-    tr = sim.run(Scripted(sim.context, script), RunConfig(Budget.parse("20s"), noise="mean"), np.random.default_rng(0))
+    tr = sim.run(
+        Scripted(sim.context, script), RunConfig(Budget.parse("20s"), noise="mean"), np.random.default_rng(0)
+    )
     assert len(tr) == 3 and tr["finish_s"][-1] == pytest.approx(18)  # a 4th (to 24 s) would overrun
-    tr = sim.run(Scripted(sim.context, [Proposal(archs[0], 2)] * 10), RunConfig(Budget.parse("2")),
-                 np.random.default_rng(0))
+    tr = sim.run(
+        Scripted(sim.context, [Proposal(archs[0], 2)] * 10),
+        RunConfig(Budget.parse("2")),
+        np.random.default_rng(0),
+    )
     assert len(tr) == 4 and tr["evals"][-1] == pytest.approx(2.0)
 
 
 def test_incumbent_and_regret_by_observed_validation():
     sim, archs = sim_and_archs()
     script = [Proposal(archs[1], 4), Proposal(archs[4], 2), Proposal(archs[3], 4), Proposal(archs[2], 4)]
-    tr = sim.run(Scripted(sim.context, script), RunConfig(Budget.parse("10"), noise="mean"), np.random.default_rng(0))
+    tr = sim.run(
+        Scripted(sim.context, script), RunConfig(Budget.parse("10"), noise="mean"), np.random.default_rng(0)
+    )
     # low-fidelity results never become the incumbent
     assert tr["incumbent"].tolist() == [archs[1], archs[1], archs[3], archs[3]]
     optimum = 50 + 5 + 0.05 + 4
     assert sim.optimum == pytest.approx(optimum)
-    assert tr["regret"].tolist() == pytest.approx([optimum - 55.05, optimum - 55.05, optimum - 57.05, optimum - 57.05])
+    assert tr["regret"].tolist() == pytest.approx(
+        [optimum - 55.05, optimum - 55.05, optimum - 57.05, optimum - 57.05]
+    )
     assert tr["incumbent_test"][-1] == pytest.approx(57.05 - 5)
     assert tr.hitting(57.0) == (pytest.approx(2.5), pytest.approx(tr["finish_s"][2]))
     assert tr.hitting(99.0) == (math.inf, math.inf)
@@ -209,7 +228,13 @@ def test_strategies_that_never_repeat_end_when_the_space_is_exhausted(name):
 
     sim, _ = sim_and_archs(n=6)
     params = {"n_init": 2, "n_candidates": 5} if name != "ls" else {"n_init": 2}
-    tr = run_search(sim, name, seed=0, config=RunConfig(Budget.parse("50")), params=params,
-                    surrogate=surrogate_for_tests())
+    tr = run_search(
+        sim,
+        name,
+        seed=0,
+        config=RunConfig(Budget.parse("50")),
+        params=params,
+        surrogate=surrogate_for_tests(),
+    )
     assert sorted(tr["arch"].tolist()) == sorted(sim.context.candidates.tolist())  # each once
     assert tr.meta["stop_reason"] == "strategy_exhausted"

@@ -23,7 +23,9 @@ class StandInSurrogate(RegressorMixin, BaseEstimator):
         onehot = NB201Space().encode(X[:, 0].astype(np.int64), "onehot")
         curve = X[:, 1:]
         has = ~np.isnan(curve)
-        last = np.where(has.any(axis=1), np.nan_to_num(curve)[np.arange(len(X)), np.maximum(has.sum(1) - 1, 0)], 0.0)
+        last = np.where(
+            has.any(axis=1), np.nan_to_num(curve)[np.arange(len(X)), np.maximum(has.sum(1) - 1, 0)], 0.0
+        )
         return np.column_stack([onehot, last / 100.0, has.any(axis=1), np.ones(len(X))])
 
     def fit(self, X: np.ndarray, y: np.ndarray) -> StandInSurrogate:
@@ -69,13 +71,19 @@ def synthetic_table(n_archs: int = 120, epochs=(1, 2, 3, 4), n_seeds: int = 2, s
     """A synthetic nb201 table over the first ``n_archs`` unique cells with a smooth landscape:
     accuracy grows with 3x3 convolutions, curves rise with epochs, seeds add noise."""
     from nasbench.spaces.nb201 import NB201Space
-    from nasbench.table import ResultTable
+    from nasbench.tables.table import ResultTable
 
     space = NB201Space()
     rng = np.random.default_rng(seed)
     archs = space.unique_indices()[:: max(1, 6466 // n_archs)][:n_archs]
     ops = space.op_matrix(archs)
-    quality = 40 + 6 * (ops == 3).sum(1) + 3 * (ops == 2).sum(1) - 4 * (ops == 0).sum(1) + rng.normal(0, 2, len(archs))
+    quality = (
+        40
+        + 6 * (ops == 3).sum(1)
+        + 3 * (ops == 2).sum(1)
+        - 4 * (ops == 0).sum(1)
+        + rng.normal(0, 2, len(archs))
+    )
     ep = np.asarray(epochs, dtype=np.float64)
     frac = ep / ep[-1]
     a, s, e = len(archs), n_seeds, len(epochs)
@@ -84,5 +92,14 @@ def synthetic_table(n_archs: int = 120, epochs=(1, 2, 3, 4), n_seeds: int = 2, s
     v[..., 1] = v[..., 0] - 1.0
     cost = 10 + 5 * (ops >= 2).sum(1)
     v[..., 2] = cost[:, None, None] * ep[None, None, :] * (1 + 0.01 * rng.random((a, s, 1)))
-    return ResultTable(space, archs, np.arange(s), list(epochs), ("valid_acc", "test_acc", "time_s"), v,
-                       np.zeros((a, s), bool), {}, {"dataset": "synthetic"})
+    return ResultTable(
+        space,
+        archs,
+        np.arange(s),
+        list(epochs),
+        ("valid_acc", "test_acc", "time_s"),
+        v,
+        np.zeros((a, s), bool),
+        {},
+        {"dataset": "synthetic"},
+    )

@@ -8,15 +8,18 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from test_surrogates_models import synthetic_catalog_table, synthetic_nb201_table
 
-LIGHT_PARAMS = json.dumps({"member_params": {"extra_trees": {"n_estimators": 20}, "hist_gbm": {"max_iter": 20}}})
+LIGHT_PARAMS = json.dumps(
+    {"member_params": {"extra_trees": {"n_estimators": 20}, "hist_gbm": {"max_iter": 20}}}
+)
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
     """A real process, as a user runs it."""
-    return subprocess.run([sys.executable, "-m", "nasbench", "surrogate", *args], capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "nasbench", "surrogate", *args], capture_output=True, text=True, timeout=300
+    )
 
 
 @pytest.fixture()
@@ -34,7 +37,7 @@ def cli(capsys: pytest.CaptureFixture[str]):  # type: ignore[no-untyped-def]
 
 def one_line_error(proc: subprocess.CompletedProcess[str], fragment: str) -> None:
     assert proc.returncode == 2, proc.stderr
-    lines = [l for l in proc.stderr.splitlines() if l.strip()]
+    lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
     assert len(lines) == 1 and lines[0].startswith("nasbench: error:"), proc.stderr
     assert fragment in lines[0], lines[0]
 
@@ -61,8 +64,22 @@ def test_list(cli) -> None:  # type: ignore[no-untyped-def]
 
 def test_eval_fit_predict_round_trip(tables: tuple[Path, Path], tmp_path: Path, cli) -> None:  # type: ignore[no-untyped-def]
     nb, cat = tables
-    proc = cli("eval", str(cat), "--model", "lc_param", "--train-sizes", "20,30", "--observed-fraction", "0.25",
-               "--repeats", "2", "--seed", "1", "--json", "--quiet")
+    proc = cli(
+        "eval",
+        str(cat),
+        "--model",
+        "lc_param",
+        "--train-sizes",
+        "20,30",
+        "--observed-fraction",
+        "0.25",
+        "--repeats",
+        "2",
+        "--seed",
+        "1",
+        "--json",
+        "--quiet",
+    )
     assert proc.returncode == 0, proc.stderr
     res = json.loads(proc.stdout)
     assert [e["train_size"] for e in res["results"]] == [20, 30]
@@ -71,14 +88,20 @@ def test_eval_fit_predict_round_trip(tables: tuple[Path, Path], tmp_path: Path, 
     proc = run("fit", str(nb), "--model", "combined", "--out", str(model), "--params", LIGHT_PARAMS, "--json")
     assert proc.returncode == 0, proc.stderr
     meta = json.loads(proc.stdout)
-    assert meta["space"]["name"] == "nb201" and meta["n_train"] == 60 and meta["table_hash"].startswith("sha256:")
+    assert (
+        meta["space"]["name"] == "nb201"
+        and meta["n_train"] == 60
+        and meta["table_hash"].startswith("sha256:")
+    )
     arch = "|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|"
     proc = run("predict", str(model), "--archs", arch, "--archs", "17", "--table", str(nb), "--json")
     assert proc.returncode == 0, proc.stderr
     preds = json.loads(proc.stdout)["predictions"]
     assert [p["arch"] for p in preds][0] == arch and preds[1]["index"] == 17
     assert all(p["interval"][0] <= p["mean"] <= p["interval"][1] for p in preds)
-    one_line_error(cli("predict", str(model), "--archs", "17", "--table", str(cat)), "cannot predict for space 'catalog'")
+    one_line_error(
+        cli("predict", str(model), "--archs", "17", "--table", str(cat)), "cannot predict for space 'catalog'"
+    )
     one_line_error(cli("predict", str(model), "--archs", "|bogus~0|"), "NB201 string")
     bad = tmp_path / "bad.skops"
     bad.write_bytes(b"not a model")
@@ -89,18 +112,31 @@ def test_bad_input_is_one_line(  # type: ignore[no-untyped-def]
     tables: tuple[Path, Path], cli, tmp_path: Path
 ) -> None:
     nb, cat = tables
-    one_line_error(run("eval", str(cat), "--model", "nope"), "unknown surrogate 'nope'; available:")  # a real process
+    one_line_error(
+        run("eval", str(cat), "--model", "nope"), "unknown surrogate 'nope'; available:"
+    )  # a real process
     one_line_error(cli("eval", str(cat), "--observed-fraction", "1.5"), "must lie in (0, 1)")
-    one_line_error(cli("eval", str(nb), "--observed-fraction", "0.1", "--train-sizes", "10"), "observes no epoch")
+    one_line_error(
+        cli("eval", str(nb), "--observed-fraction", "0.1", "--train-sizes", "10"), "observes no epoch"
+    )
     one_line_error(cli("eval", str(cat), "--train-sizes", "10,x"), "comma-separated integers")
     one_line_error(cli("eval", str(cat), "--train-sizes", "60"), "leaves nothing to test")
     model = str(tmp_path / "m.skops")
-    one_line_error(cli("fit", str(cat), "--model", "rf", "--out", model, "--train-size", "2"),
-                   "needs at least 3 training points")
+    one_line_error(
+        cli("fit", str(cat), "--model", "rf", "--out", model, "--train-size", "2"),
+        "needs at least 3 training points",
+    )
     # the output is checked before the fit, so a bad --out costs nothing
-    one_line_error(cli("fit", str(cat), "--model", "rf", "--out", "/nonexistent/m.skops"),
-                   "output directory does not exist")
-    one_line_error(cli("fit", str(cat), "--model", "rf", "--out", str(tmp_path)), "output path is a directory")
-    one_line_error(cli("eval", str(cat), "--train-sizes", "10", "--out", str(tmp_path)),
-                   "output path is a directory")
-    one_line_error(cli("fit", str(cat), "--model", "rf", "--out", "m.skops", "--params", "[1]"), "JSON object")
+    one_line_error(
+        cli("fit", str(cat), "--model", "rf", "--out", "/nonexistent/m.skops"),
+        "output directory does not exist",
+    )
+    one_line_error(
+        cli("fit", str(cat), "--model", "rf", "--out", str(tmp_path)), "output path is a directory"
+    )
+    one_line_error(
+        cli("eval", str(cat), "--train-sizes", "10", "--out", str(tmp_path)), "output path is a directory"
+    )
+    one_line_error(
+        cli("fit", str(cat), "--model", "rf", "--out", "m.skops", "--params", "[1]"), "JSON object"
+    )

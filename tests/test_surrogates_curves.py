@@ -41,7 +41,11 @@ def test_combined_fit_is_a_weighted_mean_and_near_the_truth() -> None:
     n = 200
     final = rng.uniform(50, 90, n)
     a, alpha = rng.uniform(10, 30, n), rng.uniform(0.4, 1.2, n)
-    Y = final[:, None] - a[:, None] * ((EPOCHS / 20)[None, :] ** -alpha[:, None] - 1) + rng.normal(0, 0.2, (n, 20))
+    Y = (
+        final[:, None]
+        - a[:, None] * ((EPOCHS / 20)[None, :] ** -alpha[:, None] - 1)
+        + rng.normal(0, 0.2, (n, 20))
+    )
     truth = Y[:, -1].copy()
     Y[:, 10:] = np.nan
     fit = fit_curves(EPOCHS, Y)
@@ -54,7 +58,11 @@ def test_combined_fit_is_a_weighted_mean_and_near_the_truth() -> None:
 
 def test_thousands_of_curves_fit_in_seconds() -> None:
     rng = np.random.default_rng(1)
-    Y = 80 - rng.uniform(5, 30, (2000, 1)) * ((EPOCHS[None, :] / 20) ** -0.5 - 1) / 4 + rng.normal(0, 0.3, (2000, 20))
+    Y = (
+        80
+        - rng.uniform(5, 30, (2000, 1)) * ((EPOCHS[None, :] / 20) ** -0.5 - 1) / 4
+        + rng.normal(0, 0.3, (2000, 20))
+    )
     Y[:, 5:] = np.nan
     t0 = time.perf_counter()
     fit = fit_curves(EPOCHS, Y)

@@ -6,11 +6,11 @@ from typing import Any
 
 import numpy as np
 import pytest
+from test_surrogates_models import LIGHT, TEST_SENTINEL, synthetic_catalog_table, synthetic_nb201_table
 
 import surrogates as S
 from surrogates import registry
 from surrogates.evaluate import EvalConfig, evaluate, observed_epochs, score
-from test_surrogates_models import LIGHT, TEST_SENTINEL, synthetic_catalog_table, synthetic_nb201_table
 
 
 class Spy:
@@ -78,17 +78,32 @@ def test_same_seed_same_result_and_baselines_present() -> None:
     entry = a["results"][0]
     assert set(entry["baselines"]) == {"last_value", "best_value", "pow3", "svr_observed"}
     assert entry["n_test"] == 60 and a["protocol"]["observed_epochs"] == [1, 2]
-    assert set(entry["model"]) == {"kendall_tau", "spearman", "r2", "mae", "top1_precision", "top5_precision", "coverage90"}
+    assert set(entry["model"]) == {
+        "kendall_tau",
+        "spearman",
+        "r2",
+        "mae",
+        "top1_precision",
+        "top5_precision",
+        "coverage90",
+    }
     assert entry["baselines"]["last_value"]["coverage90"]["mean"] is None  # no std, no coverage
-    c = evaluate(table, EvalConfig(model="lc_param", train_sizes=(30,), observed_fraction=0.25, repeats=2, seed=2))
+    c = evaluate(
+        table, EvalConfig(model="lc_param", train_sizes=(30,), observed_fraction=0.25, repeats=2, seed=2)
+    )
     assert scores(c) != scores(a)
 
 
 def test_combined_beats_the_last_value_on_synthetic_curves() -> None:
     table = synthetic_catalog_table(n=150, n_epochs=8, seed=5)
     light = {k: v for k, v in LIGHT.items() if k != "random_forest"}
-    cfg = EvalConfig(model="combined", train_sizes=(60,), observed_fraction=0.25, repeats=1,
-                     params={"member_params": light})
+    cfg = EvalConfig(
+        model="combined",
+        train_sizes=(60,),
+        observed_fraction=0.25,
+        repeats=1,
+        params={"member_params": light},
+    )
     res = evaluate(table, cfg)
     e = res["results"][0]
     assert e["model"]["r2"]["mean"] > e["baselines"]["last_value"]["r2"]["mean"]
@@ -133,11 +148,15 @@ def test_real_metaqnn_curves_beat_the_baselines(metaqnn_csv) -> None:  # type: i
     """One split of the MetaQNN figure (benchmarks/SURROGATES.md: tau 0.867, R^2 0.942 over
     5 splits), with looser bounds. Only the 5-epoch cut is fitted: it is the model the
     default surrogate uses for these rows, so the scores are the same, 10x faster."""
-    from nasbench.importers import import_curves
+    from nasbench.tables.importers import import_curves
 
     table = import_curves(metaqnn_csv, "net", "acc_", feature_columns=["num_params", "depth", "lr"])
-    res = evaluate(table, EvalConfig(model="combined", train_sizes=(100,), observed_fraction=0.25, repeats=1,
-                                     params={"cuts": [0, 5]}))
+    res = evaluate(
+        table,
+        EvalConfig(
+            model="combined", train_sizes=(100,), observed_fraction=0.25, repeats=1, params={"cuts": [0, 5]}
+        ),
+    )
     e = res["results"][0]
     model, base = e["model"], e["baselines"]
     assert model["kendall_tau"]["mean"] >= 0.84 and model["r2"]["mean"] >= 0.90

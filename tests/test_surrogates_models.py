@@ -16,7 +16,11 @@ from surrogates.evaluate import design
 from surrogates.registry import ENSEMBLE_MEMBERS
 
 #: Lighter members for contract tests (behaviour, not accuracy).
-LIGHT = {"extra_trees": {"n_estimators": 20}, "random_forest": {"n_estimators": 20}, "hist_gbm": {"max_iter": 20}}
+LIGHT = {
+    "extra_trees": {"n_estimators": 20},
+    "random_forest": {"n_estimators": 20},
+    "hist_gbm": {"max_iter": 20},
+}
 TEST_SENTINEL = 1234.5  # test_acc value: must never reach a surrogate
 
 
@@ -24,13 +28,20 @@ def synthetic_nb201_table(n_archs: int = 150, epochs: tuple[int, ...] = (1, 2, 3
     """An nb201 table whose final accuracy depends on the cell and whose curves rise as
     ``final - a * epoch**-alpha``; test_acc holds a sentinel that must stay unseen."""
     from nasbench.spaces.nb201 import NB201Space
-    from nasbench.table import ResultTable
+    from nasbench.tables.table import ResultTable
 
     space = NB201Space()
     rng = np.random.default_rng(seed)
     archs = np.sort(rng.choice(space.unique_indices(), n_archs, replace=False))
     feats = space.encode(archs, "features")
-    final = 50 + 4 * feats[:, 5] + 2 * feats[:, 4] + 3 * feats[:, 1] - 8 * (feats[:, 0] == 0) + rng.normal(0, 1, n_archs)
+    final = (
+        50
+        + 4 * feats[:, 5]
+        + 2 * feats[:, 4]
+        + 3 * feats[:, 1]
+        - 8 * (feats[:, 0] == 0)
+        + rng.normal(0, 1, n_archs)
+    )
     ep = np.asarray(epochs, dtype=np.float64)
     gap = rng.uniform(5, 25, n_archs)
     alpha = rng.uniform(0.5, 1.5, n_archs)
@@ -41,14 +52,23 @@ def synthetic_nb201_table(n_archs: int = 150, epochs: tuple[int, ...] = (1, 2, 3
     values[..., 0] = np.clip(curve[:, None, :] + rng.normal(0, 0.3, (n_archs, s, len(ep))), 0, 100)
     values[..., 1] = TEST_SENTINEL
     values[..., 2] = ep[None, None, :] * 10.0
-    return ResultTable(space, archs, [0, 1], ep.astype(int), ("valid_acc", "test_acc", "time_s"), values,
-                       np.zeros((n_archs, s), bool), {}, {"dataset": "synthetic-nb201"})
+    return ResultTable(
+        space,
+        archs,
+        [0, 1],
+        ep.astype(int),
+        ("valid_acc", "test_acc", "time_s"),
+        values,
+        np.zeros((n_archs, s), bool),
+        {},
+        {"dataset": "synthetic-nb201"},
+    )
 
 
 def synthetic_catalog_table(n: int = 120, n_epochs: int = 8, seed: int = 1) -> Any:
     """A catalog table of pow3-like curves with two feature columns (one log-scaled)."""
     from nasbench.spaces.catalog import CatalogSpace
-    from nasbench.table import ResultTable
+    from nasbench.tables.table import ResultTable
 
     rng = np.random.default_rng(seed)
     params = 10 ** rng.uniform(3.5, 6.5, n)
@@ -57,17 +77,28 @@ def synthetic_catalog_table(n: int = 120, n_epochs: int = 8, seed: int = 1) -> A
     ep = np.arange(1, n_epochs + 1, dtype=np.float64)
     a = rng.uniform(10, 30, n)
     curve = final[:, None] - a[:, None] * (ep[None, :] ** -0.8 - ep[-1] ** -0.8)
-    space = CatalogSpace([f"net{i}" for i in range(n)], np.column_stack([params, depth]), ["num_params", "depth"])
+    space = CatalogSpace(
+        [f"net{i}" for i in range(n)], np.column_stack([params, depth]), ["num_params", "depth"]
+    )
     values = np.empty((n, 1, n_epochs, 2), dtype=np.float32)
     values[:, 0, :, 0] = np.clip(curve, 0, 100)
     values[:, 0, :, 1] = ep * 1.0
-    return ResultTable(space, np.arange(n), [0], ep.astype(int), ("valid_acc", "time_s"), values,
-                       np.zeros((n, 1), bool), {"num_params": params, "depth": depth}, {"dataset": "synthetic-curves"})
+    return ResultTable(
+        space,
+        np.arange(n),
+        [0],
+        ep.astype(int),
+        ("valid_acc", "time_s"),
+        values,
+        np.zeros((n, 1), bool),
+        {"num_params": params, "depth": depth},
+        {"dataset": "synthetic-curves"},
+    )
 
 
 def xy(table: Any, rows: np.ndarray | None = None, k: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Design matrix (curves observed for ``k`` epochs; all when None) and final values."""
-    from nasbench.benchmark import Benchmark
+    from nasbench.tables.benchmark import Benchmark
 
     b = Benchmark(table)
     rows = np.arange(table.n_archs) if rows is None else rows
@@ -77,7 +108,9 @@ def xy(table: Any, rows: np.ndarray | None = None, k: int | None = None) -> tupl
 
 
 def light(name: str, table: Any, random_state: int = 0, **params: Any) -> Any:
-    est = S.make_surrogate(name, table.space, epochs=table.epochs.tolist(), random_state=random_state, **params)
+    est = S.make_surrogate(
+        name, table.space, epochs=table.epochs.tolist(), random_state=random_state, **params
+    )
     if "member_params" in est.get_params(deep=False):
         members = est.get_params(deep=False)["members"]
         members = ENSEMBLE_MEMBERS if members == "auto" else members
@@ -199,8 +232,14 @@ def test_nb201_live_onehot_ignores_dead_edges() -> None:
 def test_calibrated_intervals_cover_about_90_percent() -> None:
     big = synthetic_catalog_table(n=400, n_epochs=8, seed=3)
     X, y = xy(big)
-    est = S.make_surrogate("combined", big.space, epochs=big.epochs.tolist(), random_state=0, cuts=(0, 3),
-                           member_params={"extra_trees": {"n_estimators": 30}, "hist_gbm": {"max_iter": 30}})
+    est = S.make_surrogate(
+        "combined",
+        big.space,
+        epochs=big.epochs.tolist(),
+        random_state=0,
+        cuts=(0, 3),
+        member_params={"extra_trees": {"n_estimators": 30}, "hist_gbm": {"max_iter": 30}},
+    )
     est.fit(X[:250], y[:250])
     for k in (0, 3):
         mean, std = est.predict(design(X[250:, 0], X[250:, 1:], 8, k), return_std=True)
@@ -304,7 +343,12 @@ def test_auto_members_add_the_compact_view_only_where_it_exists(cat_table: Any) 
     from surrogates.combined import CurveSurrogate
 
     assert CurveSurrogate(members="auto")._members(("live_onehot", "path", "features")) == (
-        "ridge", "extra_trees", "hist_gbm", "ridge@features", "extra_trees@features", "hist_gbm@features"
+        "ridge",
+        "extra_trees",
+        "hist_gbm",
+        "ridge@features",
+        "extra_trees@features",
+        "hist_gbm@features",
     )
     assert CurveSurrogate(members="auto")._members(("features",)) == ("ridge", "extra_trees", "hist_gbm")
     assert CurveSurrogate(members="auto")._members(("log_features",)) == ("ridge", "extra_trees", "hist_gbm")

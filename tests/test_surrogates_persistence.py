@@ -11,9 +11,9 @@ from typing import Any
 
 import numpy as np
 import pytest
+from test_surrogates_models import light, synthetic_catalog_table, synthetic_nb201_table, xy
 
 import surrogates as S
-from test_surrogates_models import light, synthetic_catalog_table, synthetic_nb201_table, xy
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +34,9 @@ def test_round_trip_predicts_identically(name: str, tmp_path: Path) -> None:
     model = light(name, table).fit(X[:40], y[:40])
     S.save_model(model, tmp_path / "m.skops", table_meta=S.table_meta(table))
     back = S.load_model(tmp_path / "m.skops")
-    for a, b in zip(model.predict(Xp[40:], return_std=True), back.predict(Xp[40:], return_std=True), strict=True):
+    for a, b in zip(
+        model.predict(Xp[40:], return_std=True), back.predict(Xp[40:], return_std=True), strict=True
+    ):
         np.testing.assert_array_equal(a, b)
 
 
@@ -46,15 +48,17 @@ def test_model_records_table_and_space(fitted: tuple[Any, Any, Path]) -> None:
     assert meta["model_class"] == "CurveSurrogate"
     X = xy(table, k=2)[0]
     np.testing.assert_array_equal(back.predict(X), model.predict(X))
-    assert not zipfile.ZipFile(path).namelist() == []  # a skops archive, not a pickle
-    with pytest.raises(Exception):
+    assert zipfile.ZipFile(path).namelist() != []  # a skops archive, not a pickle
+    with pytest.raises((pickle.UnpicklingError, ValueError, EOFError)):
         pickle.loads(path.read_bytes())
 
 
 def test_predicting_for_another_space_is_refused(fitted: tuple[Any, Any, Path]) -> None:
     _, model, path = fitted
     other = synthetic_catalog_table(n=30)
-    with pytest.raises(S.SpaceMismatchError, match="fitted on space 'nb201'.*cannot predict for space 'catalog'"):
+    with pytest.raises(
+        S.SpaceMismatchError, match="fitted on space 'nb201'.*cannot predict for space 'catalog'"
+    ):
         S.load_model(path, table=other)
     with pytest.raises(S.SpaceMismatchError):
         S.check_space(model, other.space)
@@ -73,7 +77,9 @@ def _rewrite(path: Path, out: Path, edit) -> None:  # type: ignore[no-untyped-de
     out.write_bytes(buf.getvalue())
 
 
-def test_tampered_file_with_a_foreign_type_is_refused_not_executed(fitted: tuple[Any, Any, Path], tmp_path: Path) -> None:
+def test_tampered_file_with_a_foreign_type_is_refused_not_executed(
+    fitted: tuple[Any, Any, Path], tmp_path: Path
+) -> None:
     _, _, path = fitted
 
     def inject(raw: bytes) -> bytes:
@@ -123,7 +129,9 @@ def test_corrupt_foreign_and_missing_files_are_refused(fitted: tuple[Any, Any, P
 def test_unfitted_or_foreign_models_are_not_saved(tmp_path: Path) -> None:
     table = synthetic_nb201_table(n_archs=30)
     with pytest.raises(S.ModelFileError, match="not fitted"):
-        S.save_model(S.make_surrogate("rf", table.space), tmp_path / "m.skops", table_meta=S.table_meta(table))
+        S.save_model(
+            S.make_surrogate("rf", table.space), tmp_path / "m.skops", table_meta=S.table_meta(table)
+        )
     from sklearn.linear_model import Ridge
 
     with pytest.raises(S.ModelFileError, match="only surrogates of this package"):

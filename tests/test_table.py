@@ -11,8 +11,8 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-from nasbench.errors import NasbenchError, TableFormatError
-from nasbench.table import ResultTable, read_metadata
+from nasbench.core.errors import NasbenchError, TableFormatError
+from nasbench.tables.table import ResultTable, read_metadata
 
 
 def test_save_load_round_trip(small_table, tmp_path):
@@ -43,7 +43,9 @@ def test_rows_are_long_format_with_provenance(small_table, tmp_path):
 
 def test_from_records_matches_dense(small_table):
     df = small_table.to_frame().sample(frac=1.0, random_state=0)  # any order
-    rebuilt = ResultTable.from_records(small_table.space, df, metrics=small_table.metrics, arch_columns=["params"])
+    rebuilt = ResultTable.from_records(
+        small_table.space, df, metrics=small_table.metrics, arch_columns=["params"]
+    )
     assert rebuilt.content_hash() == small_table.content_hash()
     with pytest.raises(TableFormatError, match="duplicate"):
         ResultTable.from_records(small_table.space, df.iloc[[0, 0]])
@@ -51,8 +53,13 @@ def test_from_records_matches_dense(small_table):
 
 def test_subset_of_epochs_allowed(small_table, tmp_path):
     t = ResultTable(
-        small_table.space, small_table.arch_index, small_table.seeds, [12, 200], ("valid_acc",),
-        small_table.values[:, :, :2, :1], small_table.diverged,
+        small_table.space,
+        small_table.arch_index,
+        small_table.seeds,
+        [12, 200],
+        ("valid_acc",),
+        small_table.values[:, :, :2, :1],
+        small_table.diverged,
     )
     t.save(tmp_path / "x.parquet")
     assert ResultTable.load(tmp_path / "x.parquet").epochs.tolist() == [12, 200]
@@ -62,9 +69,13 @@ def test_constructor_validation(small_table):
     with pytest.raises(TableFormatError, match="vocabulary"):
         ResultTable(small_table.space, [0], [0], [1], ("accuracy",), np.zeros((1, 1, 1, 1)), np.zeros((1, 1)))
     with pytest.raises(TableFormatError, match="increasing"):
-        ResultTable(small_table.space, [0], [0], [2, 1], ("valid_acc",), np.zeros((1, 1, 2, 1)), np.zeros((1, 1)))
+        ResultTable(
+            small_table.space, [0], [0], [2, 1], ("valid_acc",), np.zeros((1, 1, 2, 1)), np.zeros((1, 1))
+        )
     with pytest.raises(TableFormatError, match="once"):
-        ResultTable(small_table.space, [0, 0], [0], [1], ("valid_acc",), np.zeros((2, 1, 1, 1)), np.zeros((2, 1)))
+        ResultTable(
+            small_table.space, [0, 0], [0], [1], ("valid_acc",), np.zeros((2, 1, 1, 1)), np.zeros((2, 1))
+        )
 
 
 def test_truncated_and_corrupt_files(small_table, tmp_path):
@@ -108,7 +119,11 @@ def test_metadata_that_does_not_match_rows(small_table, tmp_path):
     _rewrite(path, tmp_path / "b.parquet", meta_update={"epochs": [1, 2, 3, 5]})
     with pytest.raises(TableFormatError, match="grid"):
         ResultTable.load(tmp_path / "b.parquet")
-    _rewrite(path, tmp_path / "c.parquet", meta_update={"metrics": ["valid_acc", "test_acc", "train_loss", "train_acc"]})
+    _rewrite(
+        path,
+        tmp_path / "c.parquet",
+        meta_update={"metrics": ["valid_acc", "test_acc", "train_loss", "train_acc"]},
+    )
     with pytest.raises(TableFormatError, match="lacks column"):
         ResultTable.load(tmp_path / "c.parquet")
 
@@ -141,7 +156,7 @@ def test_crash_mid_write_leaves_previous_table(small_table, tmp_path):
     script = textwrap.dedent(
         f"""
         import os, pyarrow.parquet as pq
-        from nasbench.table import ResultTable
+        from nasbench.tables.table import ResultTable
         t = ResultTable.load({str(path)!r})
         real = pq.write_table
         def dying(table, where, **kw):
@@ -159,7 +174,7 @@ def test_crash_mid_write_leaves_previous_table(small_table, tmp_path):
 
 
 def test_make_dirs_creates_parents_and_names_what_is_in_the_way(tmp_path: Path) -> None:
-    from nasbench._atomic import make_dirs
+    from nasbench.core.io import make_dirs
 
     assert make_dirs(tmp_path / "a" / "b") == tmp_path / "a" / "b" and (tmp_path / "a" / "b").is_dir()
     assert make_dirs(tmp_path / "a" / "b").is_dir()  # already there: fine

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from nasbench.errors import ConfigError, DatasetError
+from nasbench.core.errors import ConfigError, DatasetError
 from nasbench.train.data import load_dataset
 from nasbench.train.recipe import PRESETS, Recipe, resolve_recipe
 

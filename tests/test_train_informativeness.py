@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from nasbench.spaces.nb201 import NB201Space
-from nasbench.table import ResultTable
+from nasbench.tables.table import ResultTable
 from nasbench.train.informativeness import informativeness
 
 
@@ -19,7 +19,9 @@ def _table(noise: float, spread: float, rng: np.random.Generator) -> ResultTable
     test = valid + rng.normal(0, noise / 4, (a, s, e))
     values = np.stack([valid, test], axis=-1).astype(np.float32)
     values[:, :, :-1, 1] = np.nan  # test at the final epoch only
-    return ResultTable(space, archs, [0, 1], np.arange(1, e + 1), ("valid_acc", "test_acc"), values, np.zeros((a, s), bool))
+    return ResultTable(
+        space, archs, [0, 1], np.arange(1, e + 1), ("valid_acc", "test_acc"), values, np.zeros((a, s), bool)
+    )
 
 
 def test_informative_table_passes() -> None:

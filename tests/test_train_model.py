@@ -13,12 +13,16 @@ from nasbench.train.recipe import PRESETS, Recipe  # noqa: E402
 
 ALL_CONV3 = (3, 3, 3, 3, 3, 3)
 ALL_NONE = (0, 0, 0, 0, 0, 0)
-MIXED = Cell.from_string("|nor_conv_1x1~0|+|skip_connect~0|avg_pool_3x3~1|+|nor_conv_3x3~0|none~1|nor_conv_1x1~2|").ops
+MIXED = Cell.from_string(
+    "|nor_conv_1x1~0|+|skip_connect~0|avg_pool_3x3~1|+|nor_conv_3x3~0|none~1|nor_conv_1x1~2|"
+).ops
 
 
 def test_nb201_recipe_matches_published_parameter_count() -> None:
     # NAS-Bench-201's largest CIFAR-10 network (all 3x3 convolutions) has 1,531,546 parameters (1.53 MB).
-    shapes = jax.eval_shape(lambda: init_variables(jax.random.key(0), PRESETS["nb201"], (32, 32, 3), 10, ALL_CONV3))
+    shapes = jax.eval_shape(
+        lambda: init_variables(jax.random.key(0), PRESETS["nb201"], (32, 32, 3), 10, ALL_CONV3)
+    )
     assert count_params(shapes["params"]) == 1_531_546
     assert arch_cost(PRESETS["nb201"], ALL_CONV3, (32, 32, 3), 10)["params"] == 1_531_546
 

@@ -7,7 +7,7 @@ import pytest
 
 jax = pytest.importorskip("jax")
 
-from nasbench.errors import ConfigError  # noqa: E402
+from nasbench.core.errors import ConfigError  # noqa: E402
 from nasbench.spaces.nb201 import Cell, NB201Space  # noqa: E402
 from nasbench.train.data import load_dataset  # noqa: E402
 from nasbench.train.population import PopulationTrainer, make_plan, partition, slot_demand  # noqa: E402
@@ -36,9 +36,13 @@ def dataset(tmp_path_factory):  # type: ignore[no-untyped-def]
     # test_conv_paths_agree covers the per-slot path)
     rng = np.random.default_rng(0)
     y = np.arange(112) % 4
-    x = (rng.normal(size=(112, 3, 3, 1)) + y[:, None, None, None] * np.eye(3)[None, :, :, None]).astype(np.float32)
+    x = (rng.normal(size=(112, 3, 3, 1)) + y[:, None, None, None] * np.eye(3)[None, :, :, None]).astype(
+        np.float32
+    )
     path = tmp_path_factory.mktemp("data") / "tiny.npz"
-    np.savez(path, x_train=x[:64], y_train=y[:64], x_valid=x[64:88], y_valid=y[64:88], x_test=x[88:], y_test=y[88:])
+    np.savez(
+        path, x_train=x[:64], y_train=y[:64], x_valid=x[64:88], y_valid=y[64:88], x_test=x[88:], y_test=y[88:]
+    )
     return load_dataset(f"npz:{path}", TINY)
 
 
@@ -92,7 +96,9 @@ def test_seeds_differ_and_reruns_repeat(members, population_trainer, population_
 def test_scan_over_steps_matches_step_loop(members, dataset, population_trainer, population_result) -> None:  # type: ignore[no-untyped-def]
     # accelerators run each epoch as one lax.scan program; CPU calls a compiled step per batch
     arch, seeds, ops = members
-    scan = PopulationTrainer(TINY, dataset, population_trainer.capacities, population_trainer.population, use_scan=True)
+    scan = PopulationTrainer(
+        TINY, dataset, population_trainer.capacities, population_trainer.population, use_scan=True
+    )
     res = scan.train(arch, seeds, ops)
     for m in ("train_loss", "valid_loss", "test_loss"):
         np.testing.assert_allclose(res.metrics[m], population_result.metrics[m], rtol=1e-5, atol=1e-6)
@@ -105,7 +111,9 @@ def test_divergence_is_isolated(members, population_trainer, population_result) 
     assert np.isnan(res.metrics["valid_acc"][1]).all()
     keep = [0, 2]
     for m in ("train_loss", "valid_loss", "valid_acc", "test_acc"):
-        np.testing.assert_allclose(res.metrics[m][keep], population_result.metrics[m][keep], rtol=1e-6, atol=1e-6)
+        np.testing.assert_allclose(
+            res.metrics[m][keep], population_result.metrics[m][keep], rtol=1e-6, atol=1e-6
+        )
     assert np.isfinite(res.metrics["time_s"]).all()
 
 
@@ -120,7 +128,9 @@ def test_conv_paths_agree(hw: int, stride: int) -> None:
     w = rng.normal(size=(3, 3, 3, 4, 5)).astype(np.float32)
     got = np.asarray(_conv(x, w, stride))
     for s in range(3):
-        want = lax.conv_general_dilated(x[s], w[s], (stride, stride), ((1, 1), (1, 1)), dimension_numbers=("NHWC", "HWIO", "NHWC"))
+        want = lax.conv_general_dilated(
+            x[s], w[s], (stride, stride), ((1, 1), (1, 1)), dimension_numbers=("NHWC", "HWIO", "NHWC")
+        )
         np.testing.assert_allclose(got[s], np.asarray(want), rtol=1e-4, atol=1e-4)
 
 

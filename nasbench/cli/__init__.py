@@ -14,7 +14,7 @@ import sys
 
 import typer
 
-from nasbench.errors import NasbenchError
+from nasbench.core.errors import NasbenchError
 
 #: Shown under every command's ``--help``.
 EXIT_CODES_EPILOG = (

@@ -5,13 +5,13 @@ from __future__ import annotations
 import shlex
 import sys
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import typer
 
 from nasbench.cli import app
 from nasbench.cli._common import JSON_OPTION, echo_json
-from nasbench.errors import ConfigError
+from nasbench.core.errors import ConfigError
 
 
 def _command(parts: dict[str, Any], sets: list[str]) -> str:
@@ -30,16 +30,22 @@ def build(
     out: Path = typer.Option(..., "--out", help="Output table (.parquet)."),
     space: str = typer.Option("nb201", "--space", help="Search space (nb201)."),
     dataset: str = typer.Option("digits", "--dataset", help="'digits' (embedded) or npz:PATH."),
-    epochs: Optional[int] = typer.Option(None, "--epochs", help="Training epochs (default: the recipe's)."),
+    epochs: int | None = typer.Option(None, "--epochs", help="Training epochs (default: the recipe's)."),
     seeds: str = typer.Option("1", "--seeds", help="Number of seeds (0..S-1) or a list like 0,3,7."),
     population: int = typer.Option(50, "--population", help="Runs trained together; 1 = one at a time."),
     archs: str = typer.Option("unique", "--archs", help="unique | all | N (sampled unique cells) | FILE."),
     resume: bool = typer.Option(False, "--resume", help="Continue from OUT.shards after an interruption."),
     executor: str = typer.Option("local", "--executor", help="local | ray."),
-    ray_address: Optional[str] = typer.Option(None, "--ray-address", help="Ray cluster (default: RAY_ADDRESS or local)."),
-    recipe: Optional[str] = typer.Option(None, "--recipe", help="Preset (digits, nb201) or JSON file; default by dataset."),
-    sets: list[str] = typer.Option([], "--set", help="Recipe override key=value (repeatable), e.g. --set lr=0.1."),
-    shards: Optional[Path] = typer.Option(None, "--shards", help="Shard directory (default: OUT.shards)."),
+    ray_address: str | None = typer.Option(
+        None, "--ray-address", help="Ray cluster (default: RAY_ADDRESS or local)."
+    ),
+    recipe: str | None = typer.Option(
+        None, "--recipe", help="Preset (digits, nb201) or JSON file; default by dataset."
+    ),
+    sets: list[str] = typer.Option(
+        [], "--set", help="Recipe override key=value (repeatable), e.g. --set lr=0.1."
+    ),
+    shards: Path | None = typer.Option(None, "--shards", help="Shard directory (default: OUT.shards)."),
     quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
     as_json: bool = JSON_OPTION,
 ) -> None:

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import typer
 
 from nasbench.cli import app
 from nasbench.cli._common import JSON_OPTION, echo_json
-from nasbench.errors import ConfigError
+from nasbench.core.errors import ConfigError
 
 
 def _names() -> str:
@@ -57,16 +57,27 @@ def search(
     seed: int = typer.Option(0, "--seed", help="Run seed."),
     workers: int = typer.Option(1, "--workers", "-w", help="Simulated asynchronous workers."),
     noise: str = typer.Option("seed", "--noise", help=NOISE_HELP),
-    param: Optional[list[str]] = typer.Option(None, "--param", "-p", help="Strategy parameter NAME=VALUE (repeat)."),
-    surrogate: Optional[str] = typer.Option(None, "--surrogate", help="Surrogate name for strategies that use one."),
-    out: Optional[Path] = typer.Option(None, "--out", help="Write the trajectory here (.parquet)."),
+    param: list[str] | None = typer.Option(
+        None, "--param", "-p", help="Strategy parameter NAME=VALUE (repeat)."
+    ),
+    surrogate: str | None = typer.Option(
+        None, "--surrogate", help="Surrogate name for strategies that use one."
+    ),
+    out: Path | None = typer.Option(None, "--out", help="Write the trajectory here (.parquet)."),
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Run one search strategy on a table with a simulated clock."""
-    from strategies.api import search_table
+    from nasbench.experiments.search import search_table
 
-    _, s = search_table(table, strategy, seed=seed, config=_run_config(budget, workers, noise),
-                        params=parse_params(param), surrogate=surrogate, out=out)
+    _, s = search_table(
+        table,
+        strategy,
+        seed=seed,
+        config=_run_config(budget, workers, noise),
+        params=parse_params(param),
+        surrogate=surrogate,
+        out=out,
+    )
     if as_json:
         echo_json(s)
         return
@@ -107,7 +118,9 @@ def _split_strategy_params(items: list[str] | None, names: list[str]) -> dict[st
                 out.setdefault(name, {})[key[len(name) + 1 :]] = val
                 break
         else:
-            raise ConfigError(f"--param {key!r} must start with a compared strategy name (STRATEGY.NAME=VALUE)")
+            raise ConfigError(
+                f"--param {key!r} must start with a compared strategy name (STRATEGY.NAME=VALUE)"
+            )
     return out
 
 
@@ -120,23 +133,31 @@ def compare(
     workers: int = typer.Option(1, "--workers", "-w", help="Simulated asynchronous workers per run."),
     noise: str = typer.Option("seed", "--noise", help=NOISE_HELP),
     out: Path = typer.Option(..., "--out", help="Output folder (rerun with the same folder to resume)."),
-    param: Optional[list[str]] = typer.Option(None, "--param", "-p", help="STRATEGY.NAME=VALUE (repeat)."),
-    surrogate: Optional[str] = typer.Option(None, "--surrogate", help="Surrogate for strategies that use one."),
+    param: list[str] | None = typer.Option(None, "--param", "-p", help="STRATEGY.NAME=VALUE (repeat)."),
+    surrogate: str | None = typer.Option(None, "--surrogate", help="Surrogate for strategies that use one."),
     processes: int = typer.Option(2, "--processes", help="Worker processes."),
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Compare strategies over many seeds; write trajectories, a regret plot and summaries."""
-    from strategies.compare import CompareConfig
-    from strategies.compare import compare as run_compare
+    from nasbench.experiments.compare import CompareConfig
+    from nasbench.experiments.compare import compare as run_compare
 
     names = [s.strip() for s in strategies.split(",") if s.strip()]
-    config = CompareConfig(tuple(names), seeds, _run_config(budget, workers, noise),
-                           _split_strategy_params(param, names), surrogate, processes)
+    config = CompareConfig(
+        tuple(names),
+        seeds,
+        _run_config(budget, workers, noise),
+        _split_strategy_params(param, names),
+        surrogate,
+        processes,
+    )
     try:
         result = run_compare(table, out, config)
     except KeyboardInterrupt:
-        typer.echo(f"nasbench: interrupted; finished runs are kept in {out} (rerun the same command to resume)",
-                   err=True)
+        typer.echo(
+            f"nasbench: interrupted; finished runs are kept in {out} (rerun the same command to resume)",
+            err=True,
+        )
         raise typer.Exit(130) from None
     if as_json:
         echo_json(result)
@@ -145,32 +166,40 @@ def compare(
 
 
 def _compare_text(result: dict[str, Any]) -> str:
-    from strategies.report import fmt_ci
+    from nasbench.experiments.report import fmt_ci
 
-    lines = [f"{result['runs']} runs ({result['resumed_runs']} resumed) in {result['wall_s']:.1f} s; "
-             f"optimum {result['optimum']:.3f}",
-             f"{'strategy':<14} {'final regret':<26} {'evals to top 0.1%':<28} mean rank"]
+    lines = [
+        f"{result['runs']} runs ({result['resumed_runs']} resumed) in {result['wall_s']:.1f} s; "
+        f"optimum {result['optimum']:.3f}",
+        f"{'strategy':<14} {'final regret':<26} {'evals to top 0.1%':<28} mean rank",
+    ]
     for name, e in result["strategies"].items():
         t = e["targets"]["top0.1"]["evals"]
-        lines.append(f"{name:<14} {fmt_ci(e['final_regret']):<26} "
-                     f"{fmt_ci(t, 'median', 4) + ' (' + format(t['reached'], '.0%') + ')':<28} {fmt_ci(e['mean_rank'])}")
+        lines.append(
+            f"{name:<14} {fmt_ci(e['final_regret']):<26} "
+            f"{fmt_ci(t, 'median', 4) + ' (' + format(t['reached'], '.0%') + ')':<28} {fmt_ci(e['mean_rank'])}"
+        )
     lines.append("files: " + ", ".join(result["files"].values()))
     return "\n".join(lines)
 
 
 @app.command("ablate")
 def ablate(
-    config: Annotated[Path, typer.Argument(help="Ablation config (.toml): base strategy, factors, seeds, budget.")],
+    config: Annotated[
+        Path, typer.Argument(help="Ablation config (.toml): base strategy, factors, seeds, budget.")
+    ],
     out: Path = typer.Option(..., "--out", help="Output folder (rerun with the same folder to resume)."),
-    processes: Optional[int] = typer.Option(None, "--processes", help="Worker processes (default: the config's, 2)."),
+    processes: int | None = typer.Option(
+        None, "--processes", help="Worker processes (default: the config's, 2)."
+    ),
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Run a factorial ablation of a strategy's parts; write each factor's effect with CIs and a plot."""
     import dataclasses
 
-    from strategies.ablate import ablate as run_ablate
-    from strategies.ablate import load_config
-    from strategies.report import fmt_ci
+    from nasbench.experiments.ablate import ablate as run_ablate
+    from nasbench.experiments.ablate import load_config
+    from nasbench.experiments.report import fmt_ci
 
     cfg = load_config(config)
     if processes is not None:
@@ -185,19 +214,27 @@ def ablate(
     if as_json:
         echo_json(result)
         return
-    lines = [f"{result['runs']} runs ({result['resumed_runs']} resumed) in {result['wall_s']:.1f} s; "
-             f"metric {result['metric']} (lower is better)"]
+    lines = [
+        f"{result['runs']} runs ({result['resumed_runs']} resumed) in {result['wall_s']:.1f} s; "
+        f"metric {result['metric']} (lower is better)"
+    ]
     for e in result["effects"]:
         ci = fmt_ci({"mean": e["effect"], "lo": e["lo"], "hi": e["hi"]})
-        lines.append(f"{e['factor']}: {e['level']} vs {e['reference']}: {ci}{'  *' if e['significant'] else ''}")
+        lines.append(
+            f"{e['factor']}: {e['level']} vs {e['reference']}: {ci}{'  *' if e['significant'] else ''}"
+        )
     lines.append("files: " + ", ".join(result["files"].values()))
     typer.echo("\n".join(lines))
 
 
 @app.command("leaderboard")
 def leaderboard(
-    surrogate: str = typer.Option(..., "--surrogate", help="Saved model file, or a surrogate name to fit on --table."),
-    table: Optional[Path] = typer.Option(None, "--table", help="Table: fits a named surrogate, adds measured values."),
+    surrogate: str = typer.Option(
+        ..., "--surrogate", help="Saved model file, or a surrogate name to fit on --table."
+    ),
+    table: Path | None = typer.Option(
+        None, "--table", help="Table: fits a named surrogate, adds measured values."
+    ),
     top: int = typer.Option(100, "--top", help="Entries to write."),
     fmt: str = typer.Option("csv", "--format", help="csv, json, md or html."),
     out: Path = typer.Option(..., "--out", help="Output file."),
@@ -205,8 +242,8 @@ def leaderboard(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Rank the whole search space by a surrogate's predicted final accuracy."""
-    from strategies.leaderboard import LeaderboardConfig
-    from strategies.leaderboard import leaderboard as run_leaderboard
+    from nasbench.experiments.leaderboard import LeaderboardConfig
+    from nasbench.experiments.leaderboard import leaderboard as run_leaderboard
 
     cfg = LeaderboardConfig(surrogate=surrogate, top=top, fmt=fmt, unique=not all_indices)  # type: ignore[arg-type]
     result = run_leaderboard(cfg, out, table=table)
@@ -224,21 +261,26 @@ def leaderboard(
 
 @app.command("explore")
 def explore(
-    table: Optional[Path] = typer.Option(None, "--table", help="Table (default: the shipped digits table)."),
+    table: Path | None = typer.Option(None, "--table", help="Table (default: the shipped digits table)."),
     out: Path = typer.Option(Path("nasbench-out"), "--out", help="Output folder."),
-    seeds: int = typer.Option(4, "--seeds", help="Runs per strategy (4 x 50 keeps the job under two minutes)."),
+    seeds: int = typer.Option(
+        4, "--seeds", help="Runs per strategy (4 x 50 keeps the job under two minutes)."
+    ),
     budget: str = typer.Option("50", "--budget", "-b", help=BUDGET_HELP),
-    strategies: Optional[str] = typer.Option(None, "--strategies", help="Comma-separated (default: the main ones)."),
+    strategies: str | None = typer.Option(
+        None, "--strategies", help="Comma-separated (default: the main ones)."
+    ),
     processes: int = typer.Option(2, "--processes", help="Worker processes."),
     as_json: bool = JSON_OPTION,
 ) -> None:
     """The main job: fit the default surrogate, compare the main strategies, export leaderboard and plots."""
-    from strategies.explore import MAIN_STRATEGIES, ExploreConfig
-    from strategies.explore import explore as run_explore
+    from nasbench.experiments.explore import MAIN_STRATEGIES, ExploreConfig
+    from nasbench.experiments.explore import explore as run_explore
 
     names = tuple(s.strip() for s in strategies.split(",") if s.strip()) if strategies else MAIN_STRATEGIES
-    s = run_explore(ExploreConfig(out=out, table=table, strategies=names, seeds=seeds, budget=budget,
-                                  processes=processes))
+    s = run_explore(
+        ExploreConfig(out=out, table=table, strategies=names, seeds=seeds, budget=budget, processes=processes)
+    )
     if as_json:
         echo_json(s)
         return
@@ -252,8 +294,10 @@ def explore(
     ]
     for name, v in s["compare"]["strategies"].items():
         lines.append(f"  {name:<10} final regret {v['final_regret']:.3f}   mean rank {v['mean_rank']:.2f}")
-    lines.append(f"files      {Path(s['files']['summary']).parent.resolve()}/ (leaderboard.md, leaderboard.csv, "
-                 "leaderboard.png, compare/regret.png, compare/summary.md)")
+    lines.append(
+        f"files      {Path(s['files']['summary']).parent.resolve()}/ (leaderboard.md, leaderboard.csv, "
+        "leaderboard.png, compare/regret.png, compare/summary.md)"
+    )
     lines.append(f"took       {s['wall_s']:.0f} s")
     typer.echo("\n".join(lines))
 

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
 from nasbench.cli import app
 from nasbench.cli._common import JSON_OPTION, echo_json
-from nasbench.errors import ConfigError
+from nasbench.core.errors import ConfigError
 
-surrogate_app = typer.Typer(help="Fit, save, query and evaluate performance predictors.", no_args_is_help=True)
+surrogate_app = typer.Typer(
+    help="Fit, save, query and evaluate performance predictors.", no_args_is_help=True
+)
 app.add_typer(surrogate_app, name="surrogate")
 
 PARAMS_OPTION = typer.Option(None, "--params", help="Surrogate constructor parameters as a JSON object.")
@@ -60,27 +62,35 @@ def fit_cmd(
     table: Annotated[Path, typer.Argument(help="Table file (.parquet).")],
     model: str = typer.Option("combined", "--model", help="Surrogate name (see `nasbench surrogate list`)."),
     out: Path = typer.Option(..., "--out", help="Output model file (.skops)."),
-    train_size: Optional[int] = typer.Option(None, "--train-size", help="Fit on this many random architectures."),
+    train_size: int | None = typer.Option(
+        None, "--train-size", help="Fit on this many random architectures."
+    ),
     random_state: int = typer.Option(0, "--random-state", help="Seed of the subset and the model."),
-    params: Optional[str] = PARAMS_OPTION,
+    params: str | None = PARAMS_OPTION,
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Fit a surrogate on a table's full validation curves and save it (skops, never pickle)."""
     from surrogates.api import fit_and_save
 
-    meta = fit_and_save(table, model, out, train_size=train_size, random_state=random_state, params=_params(params))
+    meta = fit_and_save(
+        table, model, out, train_size=train_size, random_state=random_state, params=_params(params)
+    )
     if as_json:
         echo_json(meta)
         return
-    typer.echo(f"wrote {out}: {model} fitted on {meta['n_train']} architectures of {meta.get('dataset')} "
-               f"({meta['space']['name']} space) in {meta['fit_s']:.1f} s")
+    typer.echo(
+        f"wrote {out}: {model} fitted on {meta['n_train']} architectures of {meta.get('dataset')} "
+        f"({meta['space']['name']} space) in {meta['fit_s']:.1f} s"
+    )
 
 
 @surrogate_app.command("predict")
 def predict_cmd(
     model: Annotated[Path, typer.Argument(help="Model file written by `nasbench surrogate fit`.")],
-    archs: list[str] = typer.Option(..., "--archs", help="Architecture string, catalog id or index; repeat for more."),
-    table: Optional[Path] = typer.Option(None, "--table", help="Check that this table's space is the model's."),
+    archs: list[str] = typer.Option(
+        ..., "--archs", help="Architecture string, catalog id or index; repeat for more."
+    ),
+    table: Path | None = typer.Option(None, "--table", help="Check that this table's space is the model's."),
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Predict final validation accuracy (mean, std, 90% interval) of architectures."""
@@ -99,28 +109,36 @@ def predict_cmd(
 def eval_cmd(
     table: Annotated[Path, typer.Argument(help="Table file (.parquet).")],
     model: str = typer.Option("combined", "--model", help="Surrogate name."),
-    train_sizes: str = typer.Option("100,200,1000", "--train-sizes", help="Comma-separated training-set sizes."),
-    observed_fraction: Optional[float] = typer.Option(
-        None, "--observed-fraction", help="Share of the final epoch observed on held-out rows, in (0, 1); omit for architecture only."
+    train_sizes: str = typer.Option(
+        "100,200,1000", "--train-sizes", help="Comma-separated training-set sizes."
+    ),
+    observed_fraction: float | None = typer.Option(
+        None,
+        "--observed-fraction",
+        help="Share of the final epoch observed on held-out rows, in (0, 1); omit for architecture only.",
     ),
     repeats: int = typer.Option(5, "--repeats", help="Random splits per size."),
     seed: int = typer.Option(0, "--seed", help="Base seed of splits and models."),
-    params: Optional[str] = PARAMS_OPTION,
-    out: Optional[Path] = typer.Option(None, "--out", help="Also write the JSON result here."),
+    params: str | None = PARAMS_OPTION,
+    out: Path | None = typer.Option(None, "--out", help="Also write the JSON result here."),
     quiet: bool = typer.Option(False, "--quiet", help="No progress lines on stderr."),
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Fit on random training architectures, score on all others, next to the baselines."""
-    from nasbench._atomic import atomic_write_text, check_output_file
     from nasbench.cli._common import dumps
-    from nasbench.table import ResultTable
+    from nasbench.core.io import atomic_write_text, check_output_file
+    from nasbench.tables.table import ResultTable
     from surrogates.evaluate import EvalConfig, evaluate
 
     if out is not None:
         check_output_file(out)  # before the evaluation, not after it
     config = EvalConfig(
-        model=model, train_sizes=_sizes(train_sizes), observed_fraction=observed_fraction,
-        repeats=repeats, seed=seed, params=_params(params),
+        model=model,
+        train_sizes=_sizes(train_sizes),
+        observed_fraction=observed_fraction,
+        repeats=repeats,
+        seed=seed,
+        params=_params(params),
     )
     tbl = ResultTable.load(table)
     progress = None if quiet else (lambda line: typer.echo(line, err=True))
@@ -137,13 +155,19 @@ def format_eval(result: dict) -> str:
     """A plain-text table of an evaluation result."""
     cols = ("kendall_tau", "spearman", "r2", "mae", "top1_precision", "top5_precision", "coverage90")
     head = ["size", "predictor", "tau", "spearman", "R2", "MAE", "top1%", "top5%", "cov90", "fit_s"]
-    lines = [f"{result['table']['dataset']}: {result['protocol']['target']}, observed epochs "
-             f"{result['protocol']['observed_epochs'] or 'none'}, {result['protocol']['repeats']} repeats",
-             "  ".join(f"{h:>9}" for h in head)]
+    lines = [
+        f"{result['table']['dataset']}: {result['protocol']['target']}, observed epochs "
+        f"{result['protocol']['observed_epochs'] or 'none'}, {result['protocol']['repeats']} repeats",
+        "  ".join(f"{h:>9}" for h in head),
+    ]
     for e in result["results"]:
         rows = [(result["protocol"]["model"], e["model"], e["fit_s"]["mean"])]
         rows += [(n, m, None) for n, m in e["baselines"].items()]
         for name, m, fit in rows:
             vals = [f"{m[c]['mean']:9.3f}" if m[c]["mean"] is not None else f"{'-':>9}" for c in cols]
-            lines.append("  ".join([f"{e['train_size']:>9}", f"{name:>9}", *vals, f"{fit:9.1f}" if fit else f"{'':>9}"]))
+            lines.append(
+                "  ".join(
+                    [f"{e['train_size']:>9}", f"{name:>9}", *vals, f"{fit:9.1f}" if fit else f"{'':>9}"]
+                )
+            )
     return "\n".join(lines)

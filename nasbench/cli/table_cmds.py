@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import numpy as np
 import typer
 
 from nasbench.cli import app
 from nasbench.cli._common import JSON_OPTION, echo_json
-from nasbench.errors import ConfigError
+from nasbench.core.errors import ConfigError
 
-import_app = typer.Typer(
-    help="Import third-party results into nasbench tables.", no_args_is_help=True
-)
+import_app = typer.Typer(help="Import third-party results into nasbench tables.", no_args_is_help=True)
 app.add_typer(import_app, name="import")
 
 
@@ -25,7 +23,7 @@ def info(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Summarise a table: space, dataset, shape, metrics, best architecture, provenance."""
-    from nasbench.api import table_summary
+    from nasbench.tables.summary import table_summary
 
     summary = table_summary(table, verify=verify)
     if as_json:
@@ -34,7 +32,11 @@ def info(
     lines = [
         f"table     {table}",
         f"space     {summary['space']['name']} ({summary['space']['stored']} of {summary['space']['size']} architectures stored"
-        + (f", {summary['space']['covered']} answerable via isomorphism" if summary["space"]["covered"] != summary["space"]["stored"] else "")
+        + (
+            f", {summary['space']['covered']} answerable via isomorphism"
+            if summary["space"]["covered"] != summary["space"]["stored"]
+            else ""
+        )
         + ")",
         f"dataset   {summary.get('dataset')}",
         f"seeds     {summary['seeds']}",
@@ -59,14 +61,14 @@ def info(
 def query(
     table: Annotated[Path, typer.Argument(help="Table file (.parquet).")],
     arch: Annotated[str, typer.Argument(help="Architecture: NB201 string, catalog id, or space index.")],
-    epoch: Optional[int] = typer.Option(None, "--epoch", help="Epoch (default: the last stored)."),
-    metric: Optional[str] = typer.Option(None, "--metric", help="One metric (default: all visible)."),
-    seed: Optional[str] = typer.Option(None, "--seed", help="Seed id, or 'mean' (default)."),
+    epoch: int | None = typer.Option(None, "--epoch", help="Epoch (default: the last stored)."),
+    metric: str | None = typer.Option(None, "--metric", help="One metric (default: all visible)."),
+    seed: str | None = typer.Option(None, "--seed", help="Seed id, or 'mean' (default)."),
     test: bool = typer.Option(False, "--test", help="Also report test metrics (reporting use only)."),
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Look up an architecture's metrics at an epoch."""
-    from nasbench.api import query_table
+    from nasbench.tables.summary import query_table
 
     seed_arg: int | str = "mean"
     if seed is not None and seed != "mean":
@@ -81,19 +83,23 @@ def query(
     typer.echo(f"{result['arch']}  (index {result['index']}, row {result['resolved_arch']})")
     typer.echo(f"epoch {result['epoch']}, seed {result['seed']}")
     for k, v in result["metrics"].items():
-        typer.echo(f"  {k:<11} {'nan' if v is None or (isinstance(v, float) and np.isnan(v)) else f'{v:.4f}'}")
+        typer.echo(
+            f"  {k:<11} {'nan' if v is None or (isinstance(v, float) and np.isnan(v)) else f'{v:.4f}'}"
+        )
 
 
 @import_app.command("nb201")
 def import_nb201_cmd(
-    csv: Annotated[Path, typer.Argument(help="The merged NAS-Bench-201 CSV (e.g. shared/data/nb201/nb201.csv).")],
+    csv: Annotated[
+        Path, typer.Argument(help="The merged NAS-Bench-201 CSV (e.g. shared/data/nb201/nb201.csv).")
+    ],
     dataset: str = typer.Option("cifar10", "--dataset", help="cifar10, cifar100 or imagenet16."),
     out: Path = typer.Option(..., "--out", help="Output table (.parquet)."),
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Import NAS-Bench-201 (12- and 200-epoch fidelities) into an nb201 table."""
-    from nasbench._atomic import check_output_file
-    from nasbench.importers import import_nb201
+    from nasbench.core.io import check_output_file
+    from nasbench.tables.importers import import_nb201
 
     check_output_file(out)
     table = import_nb201(csv, dataset)
@@ -104,23 +110,32 @@ def import_nb201_cmd(
 def import_curves_cmd(
     csv: Annotated[Path, typer.Argument(help="CSV with one row per configuration and one column per epoch.")],
     id_column: str = typer.Option(..., "--id-column", help="Column holding a unique configuration id."),
-    curve_prefix: str = typer.Option(..., "--curve-prefix", help="Prefix of the per-epoch columns, e.g. acc_."),
-    feature_columns: Optional[str] = typer.Option(
+    curve_prefix: str = typer.Option(
+        ..., "--curve-prefix", help="Prefix of the per-epoch columns, e.g. acc_."
+    ),
+    feature_columns: str | None = typer.Option(
         None, "--feature-columns", help="Comma-separated numeric columns kept as architecture features."
     ),
-    epoch_cost: float = typer.Option(1.0, "--epoch-cost", help="Simulated seconds per epoch (the CSV has no times)."),
+    epoch_cost: float = typer.Option(
+        1.0, "--epoch-cost", help="Simulated seconds per epoch (the CSV has no times)."
+    ),
     scale: str = typer.Option("auto", "--scale", help="auto, fraction (x100) or percent."),
     out: Path = typer.Option(..., "--out", help="Output table (.parquet)."),
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Import per-epoch learning curves into a catalog-space table."""
-    from nasbench._atomic import check_output_file
-    from nasbench.importers import import_curves
+    from nasbench.core.io import check_output_file
+    from nasbench.tables.importers import import_curves
 
     check_output_file(out)
     feats = [c.strip() for c in feature_columns.split(",") if c.strip()] if feature_columns else []
     table = import_curves(
-        csv, id_column, curve_prefix, feature_columns=feats, epoch_cost=epoch_cost, scale=scale  # type: ignore[arg-type]
+        csv,
+        id_column,
+        curve_prefix,
+        feature_columns=feats,
+        epoch_cost=epoch_cost,
+        scale=scale,  # type: ignore[arg-type]
     )
     _save_and_report(table, out, as_json)
 

@@ -11,7 +11,7 @@ import importlib
 from collections.abc import Callable
 from typing import Any
 
-from nasbench.errors import UnknownSpaceError
+from nasbench.core.errors import UnknownSpaceError
 from nasbench.spaces.base import SearchSpace
 
 

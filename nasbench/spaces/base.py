@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from nasbench.errors import ArchitectureError
+from nasbench.core.errors import ArchitectureError
 
 
 class SearchSpace(abc.ABC):
@@ -114,9 +114,8 @@ class SearchSpace(abc.ABC):
         idx = np.asarray(indices)
         if idx.ndim != 1:
             idx = idx.reshape(-1)
-        if idx.size and not np.issubdtype(idx.dtype, np.integer):
-            if not np.all(np.mod(idx, 1) == 0):
-                raise ArchitectureError("architecture indices must be integers")
+        if idx.size and not np.issubdtype(idx.dtype, np.integer) and not np.all(np.mod(idx, 1) == 0):
+            raise ArchitectureError("architecture indices must be integers")
         idx = idx.astype(np.int64, copy=False)
         if idx.size and (idx.min() < 0 or idx.max() >= self.size):
             bad = int(idx[(idx < 0) | (idx >= self.size)][0])

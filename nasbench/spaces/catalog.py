@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from nasbench.errors import ArchitectureError
+from nasbench.core.errors import ArchitectureError
 from nasbench.spaces.base import SearchSpace
 
 

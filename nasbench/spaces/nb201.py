@@ -19,7 +19,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from nasbench.errors import ArchitectureError
+from nasbench.core.errors import ArchitectureError
 from nasbench.spaces.base import SearchSpace
 
 OPS: tuple[str, ...] = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
@@ -81,9 +81,7 @@ class Cell:
                 if op not in _OP_ID:
                     raise ArchitectureError(f"unknown op {op!r}; expected one of {', '.join(OPS)}")
                 if src != str(i):
-                    raise ArchitectureError(
-                        f"edge {edge!r} of node {j} must come from node {i}, not {src!r}"
-                    )
+                    raise ArchitectureError(f"edge {edge!r} of node {j} must come from node {i}, not {src!r}")
                 ops.append(_OP_ID[op])
         return cls(tuple(ops))
 
@@ -144,7 +142,7 @@ def iso_key(ops: Sequence[int], rule: IsoRule = "published") -> str:
 _PREFIX = {0: 0, 1: 1, 2: 3, 3: 6}
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _node_expr(ops: tuple[int, ...], j: int, rule: IsoRule) -> str:
     # Terms are joined with "+" and not bracketed, exactly as in NAS-Bench-201's
     # ``Structure.to_unique_str``: a skip passes its input's joined string through, so
@@ -241,7 +239,7 @@ def _encodings() -> dict[str, np.ndarray]:
         op_node = 1 + e
         if frm == 0:
             adj[0, op_node] = 1
-        for e2, (to2, frm2) in enumerate(EDGES):
+        for e2, (_, frm2) in enumerate(EDGES):
             if frm2 == to:
                 adj[op_node, 1 + e2] = 1
         if to == 3:

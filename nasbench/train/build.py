@@ -31,9 +31,9 @@ from typing import Any
 
 import numpy as np
 
-from nasbench._atomic import atomic_path, atomic_write_text, check_output_file
-from nasbench.errors import ConfigError, NasbenchError, TableFormatError, UnknownSpaceError
-from nasbench.table import ResultTable, package_versions
+from nasbench.core.errors import ConfigError, NasbenchError, TableFormatError, UnknownSpaceError
+from nasbench.core.io import atomic_path, atomic_write_text, check_output_file
+from nasbench.tables.table import ResultTable, package_versions
 from nasbench.train.recipe import Recipe
 
 log = logging.getLogger(__name__)
@@ -178,7 +178,10 @@ def plan_build(config: BuildConfig, space: Any, dataset: Any) -> BuildPlan:
     population = min(config.population, len(arch))  # never pad beyond the runs there are
     if config.population == 1:
         mode, caps = "single", {}
-        groups = [np.arange(i, min(i + SINGLE_SHARD_RUNS, len(arch))) for i in range(0, len(arch), SINGLE_SHARD_RUNS)]
+        groups = [
+            np.arange(i, min(i + SINGLE_SHARD_RUNS, len(arch)))
+            for i in range(0, len(arch), SINGLE_SHARD_RUNS)
+        ]
     else:
         mode = "population"
         groups, caps = partition(ops, population)
@@ -251,7 +254,9 @@ def _key_diff(old: dict[str, Any], new: dict[str, Any]) -> str:
             continue
         if k == "recipe" and isinstance(old.get(k), dict):
             fields = [f for f in sorted(set(old[k]) | set(new[k])) if old[k].get(f) != new[k].get(f)]
-            parts.append("recipe " + ", ".join(f"{f}: {old[k].get(f)!r} -> {new[k].get(f)!r}" for f in fields))
+            parts.append(
+                "recipe " + ", ".join(f"{f}: {old[k].get(f)!r} -> {new[k].get(f)!r}" for f in fields)
+            )
         elif k in ("recipe_hash", "capacities"):
             continue
         else:
@@ -327,7 +332,9 @@ def _warn_other_platform(shards: Path, done: list[int]) -> None:
         log.warning(
             "--resume: finished shards were trained on %s, this machine is %s; machine types round "
             "differently, so the table will not be bit-identical to a one-machine build (both are "
-            "listed under build.platforms)", "; ".join(others), here,
+            "listed under build.platforms)",
+            "; ".join(others),
+            here,
         )
 
 
@@ -338,19 +345,32 @@ _TRAINERS: dict[Any, Any] = {}
 _TRAINERS_LOCK = threading.Lock()
 
 
-def _trainer(recipe: Recipe, dataset: Any, capacities: dict[str, int], population: int, mode: str, device: Any = None) -> Any:
+def _trainer(
+    recipe: Recipe, dataset: Any, capacities: dict[str, int], population: int, mode: str, device: Any = None
+) -> Any:
     """A cached trainer (so a Ray worker compiles once for many populations)."""
     from nasbench.train.population import PopulationTrainer
 
     key = (recipe, dataset.fingerprint, tuple(sorted(capacities.items())), population, mode, str(device))
     with _TRAINERS_LOCK:
         if key not in _TRAINERS:
-            _TRAINERS[key] = PopulationTrainer(recipe, dataset, capacities, population, mode=mode, device=device)
+            _TRAINERS[key] = PopulationTrainer(
+                recipe, dataset, capacities, population, mode=mode, device=device
+            )
         return _TRAINERS[key]
 
 
-def _train_group(recipe: Recipe, dataset: Any, capacities: dict[str, int], population: int, mode: str,
-                 arch: np.ndarray, seed: np.ndarray, ops: np.ndarray, device: Any = None) -> Any:
+def _train_group(
+    recipe: Recipe,
+    dataset: Any,
+    capacities: dict[str, int],
+    population: int,
+    mode: str,
+    arch: np.ndarray,
+    seed: np.ndarray,
+    ops: np.ndarray,
+    device: Any = None,
+) -> Any:
     tr = _trainer(recipe, dataset, capacities, population, mode, device)
     c0 = tr.compile_s
     res = tr.train(arch, seed, ops)
@@ -358,15 +378,29 @@ def _train_group(recipe: Recipe, dataset: Any, capacities: dict[str, int], popul
     return res
 
 
-def _run_local(config: BuildConfig, plan: BuildPlan, dataset: Any, todo: list[int], on_done: Callable[[int, Any], None]) -> dict[str, Any]:
+def _run_local(
+    config: BuildConfig, plan: BuildPlan, dataset: Any, todo: list[int], on_done: Callable[[int, Any], None]
+) -> dict[str, Any]:
     import jax
 
     devices = jax.local_devices()
     if len(devices) == 1 or len(todo) == 1:
         for i in todo:
             g = plan.groups[i]
-            on_done(i, _train_group(config.recipe, dataset, plan.capacities, plan.population, plan.mode,
-                                    plan.arch[g], plan.seed[g], plan.ops[g], devices[0]))
+            on_done(
+                i,
+                _train_group(
+                    config.recipe,
+                    dataset,
+                    plan.capacities,
+                    plan.population,
+                    plan.mode,
+                    plan.arch[g],
+                    plan.seed[g],
+                    plan.ops[g],
+                    devices[0],
+                ),
+            )
         return {"devices": [str(devices[0])]}
     # several local devices: one worker thread per device, populations shared out
     from concurrent.futures import ThreadPoolExecutor
@@ -381,8 +415,17 @@ def _run_local(config: BuildConfig, plan: BuildPlan, dataset: Any, todo: list[in
                     return
                 i = queue.pop(0)
             g = plan.groups[i]
-            res = _train_group(config.recipe, dataset, plan.capacities, plan.population, plan.mode,
-                               plan.arch[g], plan.seed[g], plan.ops[g], dev)
+            res = _train_group(
+                config.recipe,
+                dataset,
+                plan.capacities,
+                plan.population,
+                plan.mode,
+                plan.arch[g],
+                plan.seed[g],
+                plan.ops[g],
+                dev,
+            )
             with lock:
                 on_done(i, res)
 
@@ -392,28 +435,46 @@ def _run_local(config: BuildConfig, plan: BuildPlan, dataset: Any, todo: list[in
     return {"devices": [str(d) for d in devices]}
 
 
-def _ray_task(recipe_dict: dict[str, Any], dataset: Any, capacities: dict[str, int], population: int, mode: str,
-              arch: np.ndarray, seed: np.ndarray, ops: np.ndarray) -> Any:
+def _ray_task(
+    recipe_dict: dict[str, Any],
+    dataset: Any,
+    capacities: dict[str, int],
+    population: int,
+    mode: str,
+    arch: np.ndarray,
+    seed: np.ndarray,
+    ops: np.ndarray,
+) -> Any:
     return _train_group(Recipe.from_dict(recipe_dict), dataset, capacities, population, mode, arch, seed, ops)
 
 
-def _run_ray(config: BuildConfig, plan: BuildPlan, dataset: Any, todo: list[int], on_done: Callable[[int, Any], None]) -> dict[str, Any]:
+def _run_ray(
+    config: BuildConfig, plan: BuildPlan, dataset: Any, todo: list[int], on_done: Callable[[int, Any], None]
+) -> dict[str, Any]:
     try:
         import ray
     except ImportError:
-        raise ConfigError("--executor ray needs the 'ray' package (pip install 'nasbench-explorer[ray]')") from None
+        raise ConfigError(
+            "--executor ray needs the 'ray' package (pip install 'nasbench-explorer[ray]')"
+        ) from None
     address = config.ray_address or os.environ.get("RAY_ADDRESS")
     started = False
     if not ray.is_initialized():
         try:
-            ray.init(address=address, include_dashboard=False, log_to_driver=False, logging_level=logging.WARNING)
+            ray.init(
+                address=address, include_dashboard=False, log_to_driver=False, logging_level=logging.WARNING
+            )
         except ConnectionError as exc:
             raise ConfigError(f"cannot connect to the Ray cluster at {address}: {exc}") from None
         started = True
     try:
         res = ray.cluster_resources()
         gpus = float(res.get("GPU", 0))
-        opts: dict[str, Any] = {"num_gpus": 1, "num_cpus": 1} if gpus >= 1 else {"num_cpus": max(1, int(res.get("CPU", 1)) // max(1, len(ray.nodes())))}
+        opts: dict[str, Any] = (
+            {"num_gpus": 1, "num_cpus": 1}
+            if gpus >= 1
+            else {"num_cpus": max(1, int(res.get("CPU", 1)) // max(1, len(ray.nodes())))}
+        )
         task = ray.remote(max_retries=2)(_ray_task).options(**opts)
         data_ref = ray.put(dataset)
         recipe_dict = config.recipe.to_dict()
@@ -424,8 +485,16 @@ def _run_ray(config: BuildConfig, plan: BuildPlan, dataset: Any, todo: list[int]
             while queue and len(pending) < 2 * slots:
                 i = queue.pop(0)
                 g = plan.groups[i]
-                ref = task.remote(recipe_dict, data_ref, plan.capacities, plan.population, plan.mode,
-                                  plan.arch[g], plan.seed[g], plan.ops[g])
+                ref = task.remote(
+                    recipe_dict,
+                    data_ref,
+                    plan.capacities,
+                    plan.population,
+                    plan.mode,
+                    plan.arch[g],
+                    plan.seed[g],
+                    plan.ops[g],
+                )
                 pending[ref] = i
             ready, _ = ray.wait(list(pending), num_returns=1)
             for ref in ready:
@@ -472,17 +541,28 @@ def build_table(config: BuildConfig, *, progress: ProgressFn | None = None) -> d
     if done and todo and config.executor == "local":
         _warn_other_platform(config.shards, sorted(done))
     runs_total = len(plan.arch)
-    state = {"runs_done": sum(len(plan.groups[i]) for i in done), "shards_done": len(done), "trained_runs": 0,
-             "train_s": 0.0, "eval_s": 0.0, "compile_s": 0.0}
+    state = {
+        "runs_done": sum(len(plan.groups[i]) for i in done),
+        "shards_done": len(done),
+        "trained_runs": 0,
+        "train_s": 0.0,
+        "eval_s": 0.0,
+        "compile_s": 0.0,
+    }
     resumed = {"shards": len(done), "runs": state["runs_done"]}
 
     def report() -> None:
         if progress:
-            progress({
-                "runs_done": state["runs_done"], "runs_total": runs_total,
-                "shards_done": state["shards_done"], "shards_total": len(plan.groups),
-                "elapsed_s": time.perf_counter() - t_start, "resumed_runs": resumed["runs"],
-            })
+            progress(
+                {
+                    "runs_done": state["runs_done"],
+                    "runs_total": runs_total,
+                    "shards_done": state["shards_done"],
+                    "shards_total": len(plan.groups),
+                    "elapsed_s": time.perf_counter() - t_start,
+                    "resumed_runs": resumed["runs"],
+                }
+            )
 
     def on_done(i: int, res: Any) -> None:
         _write_shard(_shard_path(config.shards, i), res, config.recipe.epochs, plan.build_hash)
@@ -531,7 +611,9 @@ def build_table(config: BuildConfig, *, progress: ProgressFn | None = None) -> d
         ],
         "versions": package_versions("jax", "jaxlib", "flax", "optax"),
     }
-    table = ResultTable.from_records(space, frame, metrics=METRICS, arch_columns=("params", "flops"), metadata=meta)
+    table = ResultTable.from_records(
+        space, frame, metrics=METRICS, arch_columns=("params", "flops"), metadata=meta
+    )
     try:
         info = informativeness(table)
     except Exception as exc:  # figures are advisory; never lose a finished build over them
@@ -570,7 +652,9 @@ def _check_memory(config: BuildConfig, dataset: Any) -> None:
     from nasbench.train.population import available_memory_bytes, estimate_memory_bytes
 
     device = jax.local_devices()[0]
-    need = estimate_memory_bytes(config.recipe, dataset.image_shape, config.population, config.recipe.eval_batch_size)
+    need = estimate_memory_bytes(
+        config.recipe, dataset.image_shape, config.population, config.recipe.eval_batch_size
+    )
     have = available_memory_bytes(device)
     if have is not None and need > 0.8 * have:
         fit = max(1, int(config.population * 0.8 * have / need))
@@ -607,8 +691,14 @@ def partial_table(shards: str | os.PathLike[str]) -> ResultTable:
     from nasbench.spaces import space_class
 
     space = space_class(key["space"]["name"]).from_table(key["space"]["config"], [], {})
-    meta = {"dataset": key["dataset"]["name"], "recipe": key["recipe"], "partial": {"shards": len(ids), "of": manifest["n_shards"]}}
-    return ResultTable.from_records(space, frame, metrics=METRICS, arch_columns=("params", "flops"), metadata=meta)
+    meta = {
+        "dataset": key["dataset"]["name"],
+        "recipe": key["recipe"],
+        "partial": {"shards": len(ids), "of": manifest["n_shards"]},
+    }
+    return ResultTable.from_records(
+        space, frame, metrics=METRICS, arch_columns=("params", "flops"), metadata=meta
+    )
 
 
 def default_recipe_name(dataset: str) -> str:
@@ -628,4 +718,3 @@ def parse_seeds(text: str) -> tuple[int, ...]:
     if n < 1:
         raise ConfigError(f"--seeds must be >= 1, got {n}")
     return tuple(range(n))
-

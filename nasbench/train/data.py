@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from nasbench.errors import DatasetError
+from nasbench.core.errors import DatasetError
 from nasbench.train.recipe import Recipe
 
 _MAX_CLASSES = 100_000
@@ -91,9 +91,7 @@ def _digits(recipe: Recipe) -> Dataset:
     n_valid = recipe.n_valid or max(len(y) - n_train, 0) // 2
     n_test = recipe.n_test or max(len(y) - n_train - n_valid, 0)
     if min(n_train, n_valid, n_test) < 1 or n_train + n_valid + n_test > len(y):
-        raise DatasetError(
-            f"digits has {len(y)} images; the recipe asks for {n_train}+{n_valid}+{n_test}"
-        )
+        raise DatasetError(f"digits has {len(y)} images; the recipe asks for {n_train}+{n_valid}+{n_test}")
     a, b = n_train, n_train + n_valid
     parts = {
         "train": (x[:a], y[:a]),
@@ -156,12 +154,18 @@ def _npz(spec: str, recipe: Recipe) -> Dataset:
     if "valid" not in xs:
         n_valid = recipe.n_valid or max(1, len(yt) // 10)
         if n_valid >= len(yt):
-            raise DatasetError(f"{path}: cannot hold out {n_valid} validation images from {len(yt)} training images")
+            raise DatasetError(
+                f"{path}: cannot hold out {n_valid} validation images from {len(yt)} training images"
+            )
         order = rng.permutation(len(yt))
         xs["valid"], ys["valid"] = xt[order[:n_valid]], yt[order[:n_valid]]
         xt, yt = xt[order[n_valid:]], yt[order[n_valid:]]
     parts = {}
-    for split, x, y in (("train", xt, yt), ("valid", xs["valid"], ys["valid"]), ("test", xs["test"], ys["test"])):
+    for split, x, y in (
+        ("train", xt, yt),
+        ("valid", xs["valid"], ys["valid"]),
+        ("test", xs["test"], ys["test"]),
+    ):
         n = getattr(recipe, f"n_{split}")
         if n is not None:
             if n > len(y):
@@ -215,7 +219,9 @@ def _labels(y: np.ndarray, name: str, n: int, path: Path) -> np.ndarray:
         raise DatasetError(f"{path}: {name} must hold integer class ids, got dtype {y.dtype}")
     y = y.astype(np.int64)
     if y.min() < 0 or y.max() >= _MAX_CLASSES:
-        raise DatasetError(f"{path}: {name} class ids must be in 0..C-1, found {int(y.min())}..{int(y.max())}")
+        raise DatasetError(
+            f"{path}: {name} class ids must be in 0..C-1, found {int(y.min())}..{int(y.max())}"
+        )
     return y
 
 
@@ -227,7 +233,9 @@ def _file_hash(path: Path) -> str:
     return "sha256:" + h.hexdigest()
 
 
-def _finish(name: str, parts: dict[str, tuple[np.ndarray, np.ndarray]], n_classes: int, info: dict[str, Any]) -> Dataset:
+def _finish(
+    name: str, parts: dict[str, tuple[np.ndarray, np.ndarray]], n_classes: int, info: dict[str, Any]
+) -> Dataset:
     xt = parts["train"][0]
     mean = xt.mean(axis=(0, 1, 2), dtype=np.float64)
     std = xt.std(axis=(0, 1, 2), dtype=np.float64)

@@ -56,7 +56,7 @@ def _informativeness(table: Any, connected_only: bool) -> dict[str, Any]:
     """The informativeness figures of ``table`` (see the module docstring).
 
     Args:
-        table: a :class:`nasbench.table.ResultTable` with ``valid_acc`` and ``test_acc``.
+        table: a :class:`nasbench.tables.table.ResultTable` with ``valid_acc`` and ``test_acc``.
         connected_only: restrict to cells with an input-to-output path (NB201 spaces).
 
     Returns:
@@ -80,18 +80,24 @@ def _informativeness(table: Any, connected_only: bool) -> dict[str, Any]:
         return out
     fv = valid[:, :, e_valid]
     pairs = list(itertools.combinations(range(fv.shape[1]), 2))
-    out["seed_spearman"] = float(np.mean([_spearman(fv[:, i], fv[:, j]) for i, j in pairs])) if pairs else float("nan")
+    out["seed_spearman"] = (
+        float(np.mean([_spearman(fv[:, i], fv[:, j]) for i, j in pairs])) if pairs else float("nan")
+    )
     out["seed_spearman_pairs"] = [round(_spearman(fv[:, i], fv[:, j]), 4) for i, j in pairs]
     with np.errstate(all="ignore"):
         mv = np.nanmean(fv, axis=1)
         ft = np.nanmean(test[:, :, e_test], axis=1) if e_test >= 0 else np.full(len(mv), np.nan)
     out["valid_test_spearman"] = _spearman(mv, ft)
     ft_ok, mv_ok = ft[np.isfinite(ft)], mv[np.isfinite(mv)]
-    out["spread_p90_p10"] = float(np.percentile(ft_ok, 90) - np.percentile(ft_ok, 10)) if len(ft_ok) else float("nan")
-    out["spread_p90_p10_valid"] = float(np.percentile(mv_ok, 90) - np.percentile(mv_ok, 10)) if len(mv_ok) else float("nan")
-    out["test_acc_percentiles"] = {
-        str(q): round(float(np.percentile(ft_ok, q)), 2) for q in (0, 10, 50, 90, 100)
-    } if len(ft_ok) else {}
+    out["spread_p90_p10"] = (
+        float(np.percentile(ft_ok, 90) - np.percentile(ft_ok, 10)) if len(ft_ok) else float("nan")
+    )
+    out["spread_p90_p10_valid"] = (
+        float(np.percentile(mv_ok, 90) - np.percentile(mv_ok, 10)) if len(mv_ok) else float("nan")
+    )
+    out["test_acc_percentiles"] = (
+        {str(q): round(float(np.percentile(ft_ok, q)), 2) for q in (0, 10, 50, 90, 100)} if len(ft_ok) else {}
+    )
     n_ep = len(table.epochs)
     q = max(0, int(np.ceil(n_ep / 4)) - 1)  # the epoch that ends the first quarter
     with np.errstate(all="ignore"):
@@ -101,6 +107,13 @@ def _informativeness(table: Any, connected_only: bool) -> dict[str, Any]:
     out["late_gain_from_epoch"] = int(table.epochs[q])
     out["targets"] = dict(TARGETS)
     out["passes"] = {k: bool(np.isfinite(out[k]) and out[k] >= t) for k, t in TARGETS.items()}
-    for k in ("seed_spearman", "valid_test_spearman", "spread_p90_p10", "spread_p90_p10_valid", "late_gain", "late_gain_mean"):
+    for k in (
+        "seed_spearman",
+        "valid_test_spearman",
+        "spread_p90_p10",
+        "spread_p90_p10_valid",
+        "late_gain",
+        "late_gain_mean",
+    ):
         out[k] = round(out[k], 4) if np.isfinite(out[k]) else None
     return out

@@ -36,7 +36,9 @@ def avg_pool3(x: jax.Array) -> jax.Array:
     pad = [(0, 0)] * (nd - 3) + [(1, 1), (1, 1), (0, 0)]
     total = lax.reduce_window(x, 0.0, lax.add, window, (1,) * nd, pad)
     ones = jnp.ones((1, *x.shape[-3:-1], 1), x.dtype)
-    count = lax.reduce_window(ones, 0.0, lax.add, (1, 3, 3, 1), (1, 1, 1, 1), [(0, 0), (1, 1), (1, 1), (0, 0)])
+    count = lax.reduce_window(
+        ones, 0.0, lax.add, (1, 3, 3, 1), (1, 1, 1, 1), [(0, 0), (1, 1), (1, 1), (0, 0)]
+    )
     return total / count.reshape(count.shape[1:])
 
 
@@ -85,7 +87,9 @@ class Stem(nn.Module):
     @nn.compact
     def __call__(self, x: jax.Array, train: bool) -> jax.Array:
         x = nn.Conv(self.features, (3, 3), padding=((1, 1), (1, 1)), use_bias=False, name="conv")(x)
-        return nn.BatchNorm(use_running_average=not train, momentum=self.bn_momentum, epsilon=BN_EPS, name="bn")(x)
+        return nn.BatchNorm(
+            use_running_average=not train, momentum=self.bn_momentum, epsilon=BN_EPS, name="bn"
+        )(x)
 
 
 class ResidualReduction(nn.Module):
@@ -176,7 +180,11 @@ class NB201Network(nn.Module):
 
 
 def init_variables(
-    key: jax.Array, recipe: Recipe, image_shape: Sequence[int], n_classes: int, ops: tuple[int, ...] | None = None
+    key: jax.Array,
+    recipe: Recipe,
+    image_shape: Sequence[int],
+    n_classes: int,
+    ops: tuple[int, ...] | None = None,
 ) -> dict[str, Any]:
     """``{'params': ..., 'batch_stats': ...}`` for one network (the supernet if ``ops`` is None)."""
     net = NB201Network(recipe, n_classes, ops)
@@ -194,7 +202,9 @@ def spatial_sizes(image_shape: Sequence[int]) -> list[tuple[int, int]]:
     return out
 
 
-def arch_cost(recipe: Recipe, ops: Sequence[int], image_shape: Sequence[int], n_classes: int) -> dict[str, float]:
+def arch_cost(
+    recipe: Recipe, ops: Sequence[int], image_shape: Sequence[int], n_classes: int
+) -> dict[str, float]:
     """Parameters and forward FLOPs per image (2 x multiply-adds of convs and the classifier).
 
     Counts every op of the cell, also ops on edges no input-to-output path uses (as

@@ -36,7 +36,7 @@ import numpy as np
 import optax
 from jax import lax
 
-from nasbench.errors import ConfigError
+from nasbench.core.errors import ConfigError
 from nasbench.spaces.nb201 import CONV1, CONV3, EDGES, N_EDGES, POOL, SKIP
 from nasbench.train.data import Dataset
 from nasbench.train.model import (
@@ -165,7 +165,10 @@ def _bn(p: dict, st: dict, y: jax.Array, train: bool, momentum: float) -> tuple[
     if train:
         mean = y.mean(axes)
         var = jnp.maximum(0.0, (y * y).mean(axes) - mean * mean)
-        new = {"mean": momentum * st["mean"] + (1 - momentum) * mean, "var": momentum * st["var"] + (1 - momentum) * var}
+        new = {
+            "mean": momentum * st["mean"] + (1 - momentum) * mean,
+            "var": momentum * st["var"] + (1 - momentum) * var,
+        }
     else:
         mean, var, new = st["mean"], st["var"], st
     shape = (y.shape[0],) + (1,) * (y.ndim - 2) + (y.shape[-1],)
@@ -173,7 +176,9 @@ def _bn(p: dict, st: dict, y: jax.Array, train: bool, momentum: float) -> tuple[
     return (y - mean.reshape(shape)) * mul.reshape(shape) + p["bias"].reshape(shape), new
 
 
-def _relu_conv_bn(p: dict, st: dict, x: jax.Array, stride: int, train: bool, m: float) -> tuple[jax.Array, dict]:
+def _relu_conv_bn(
+    p: dict, st: dict, x: jax.Array, stride: int, train: bool, m: float
+) -> tuple[jax.Array, dict]:
     y = _conv(jax.nn.relu(x), p["conv"]["kernel"], stride)
     y, new = _bn(p["bn"], st["bn"], y, train, m)
     return y, {"bn": new}
@@ -210,7 +215,7 @@ def _cell(p: dict, st: dict, x: jax.Array, plan: dict, train: bool, m: float) ->
                 acc = acc.at[idx].add(y, mode="drop")
                 if train:
                     new_st[name] = jax.tree_util.tree_map(
-                        lambda full, upd: full.at[idx].set(upd, mode="drop"), st[name], s_new
+                        lambda full, upd, idx=idx: full.at[idx].set(upd, mode="drop"), st[name], s_new
                     )
         nodes.append(acc)
     return nodes[3], new_st
@@ -250,7 +255,10 @@ def population_apply(
             h, new[name] = _cell(params[name], stats[name], h, plan, train, m)
     h, new["head_bn"] = _bn(params["head_bn"], stats["head_bn"], h, train, m)
     h = jax.nn.relu(h).mean(axis=(2, 3))
-    logits = jnp.einsum("kbc,kcn->kbn", h, params["classifier"]["kernel"]) + params["classifier"]["bias"][:, None, :]
+    logits = (
+        jnp.einsum("kbc,kcn->kbn", h, params["classifier"]["kernel"])
+        + params["classifier"]["bias"][:, None, :]
+    )
     return logits, new
 
 
@@ -279,7 +287,9 @@ def make_optimizer(recipe: Recipe, steps_per_epoch: int) -> optax.GradientTransf
         main = optax.cosine_decay_schedule(recipe.lr, max(1, total - warm))
     else:
         main = optax.constant_schedule(recipe.lr)
-    sched = optax.join_schedules([optax.linear_schedule(0.0, recipe.lr, warm), main], [warm]) if warm else main
+    sched = (
+        optax.join_schedules([optax.linear_schedule(0.0, recipe.lr, warm), main], [warm]) if warm else main
+    )
     return optax.chain(
         optax.add_decayed_weights(recipe.weight_decay),
         optax.sgd(sched, momentum=recipe.momentum or None, nesterov=recipe.nesterov and recipe.momentum > 0),
@@ -332,7 +342,9 @@ def _make_fns(apply_fn: ApplyFn, recipe: Recipe, n_train: int) -> _Fns:
 
     def epoch_setup(keys, epoch):  # noqa: ANN001, ANN202
         ekeys = jax.vmap(lambda k: jax.random.fold_in(k, epoch + 1))(keys)
-        perms = jax.vmap(lambda k: jax.random.permutation(jax.random.fold_in(k, 0), n_train)[: steps * batch])(ekeys)
+        perms = jax.vmap(
+            lambda k: jax.random.permutation(jax.random.fold_in(k, 0), n_train)[: steps * batch]
+        )(ekeys)
         return ekeys, perms.reshape(len(keys), steps, batch).transpose(1, 0, 2)
 
     def step(state, plan, x, y, ekeys, perms, t):  # noqa: ANN001, ANN202
@@ -366,7 +378,9 @@ def _make_fns(apply_fn: ApplyFn, recipe: Recipe, n_train: int) -> _Fns:
     return _Fns(epoch_setup, step, epoch_scan, eval_batch, steps)
 
 
-def _batched_eval_arrays(x: np.ndarray, y: np.ndarray, batch: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _batched_eval_arrays(
+    x: np.ndarray, y: np.ndarray, batch: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     n = len(y)
     batch = min(batch, n)
     nb = -(-n // batch)
@@ -439,7 +453,9 @@ def available_memory_bytes(device: Any) -> int | None:
         return None
 
 
-def estimate_memory_bytes(recipe: Recipe, image_shape: Sequence[int], population: int, eval_batch: int) -> int:
+def estimate_memory_bytes(
+    recipe: Recipe, image_shape: Sequence[int], population: int, eval_batch: int
+) -> int:
     """Rough peak bytes of one population's training step and evaluation.
 
     Counts activations kept for the backward pass (about 40 feature maps per cell, from
@@ -447,10 +463,14 @@ def estimate_memory_bytes(recipe: Recipe, image_shape: Sequence[int], population
     and optimiser state.
     """
     sizes = spatial_sizes(image_shape)
-    per_image = sum(h * w * c * (recipe.cells_per_stage * 40 + 12) for (h, w), c in zip(sizes, recipe.channels))
+    per_image = sum(
+        h * w * c * (recipe.cells_per_stage * 40 + 12) for (h, w), c in zip(sizes, recipe.channels)
+    )
     act = population * max(recipe.batch_size, eval_batch // 3) * per_image * 4
     c = recipe.channels
-    sup = recipe.cells_per_stage * 6 * sum(10 * ch * ch for ch in c) + 20 * sum(a * b for a, b in zip(c, c[1:]))
+    sup = recipe.cells_per_stage * 6 * sum(10 * ch * ch for ch in c) + 20 * sum(
+        a * b for a, b in zip(c, c[1:])
+    )
     return int(1.5 * act + population * sup * 4 * 4)
 
 
@@ -511,8 +531,12 @@ class PopulationTrainer:
         put = lambda a: jax.device_put(a, self.device)  # noqa: E731
         self._x = put(dataset.x_train)
         self._y = put(dataset.y_train)
-        self._valid = tuple(put(a) for a in _batched_eval_arrays(dataset.x_valid, dataset.y_valid, recipe.eval_batch_size))
-        self._test = tuple(put(a) for a in _batched_eval_arrays(dataset.x_test, dataset.y_test, recipe.eval_batch_size))
+        self._valid = tuple(
+            put(a) for a in _batched_eval_arrays(dataset.x_valid, dataset.y_valid, recipe.eval_batch_size)
+        )
+        self._test = tuple(
+            put(a) for a in _batched_eval_arrays(dataset.x_test, dataset.y_test, recipe.eval_batch_size)
+        )
         self._eval_counts = {id(self._valid): len(dataset.y_valid), id(self._test): len(dataset.y_test)}
         self._compiled: dict[Any, Any] = {}
         self._single_cache: collections.OrderedDict[tuple[int, ...], _Fns] = collections.OrderedDict()
@@ -535,7 +559,9 @@ class PopulationTrainer:
             p0 = jax.tree_util.tree_map(lambda a: a[0], params)
             s0 = jax.tree_util.tree_map(lambda a: a[0], stats)
             if train:
-                logits, upd = net.apply({"params": p0, "batch_stats": s0}, x[0], train=True, mutable=["batch_stats"])
+                logits, upd = net.apply(
+                    {"params": p0, "batch_stats": s0}, x[0], train=True, mutable=["batch_stats"]
+                )
                 s_new = upd["batch_stats"]
             else:
                 logits, s_new = net.apply({"params": p0, "batch_stats": s0}, x[0], train=False), s0
@@ -564,11 +590,15 @@ class PopulationTrainer:
                 self._compiled.pop(next(iter(self._compiled)))
         return compiled(*args)
 
-    def _evaluate(self, tag: tuple[Any, ...], fns: _Fns, state: Any, plan: Any, split: tuple[Any, ...]) -> tuple[np.ndarray, np.ndarray]:
+    def _evaluate(
+        self, tag: tuple[Any, ...], fns: _Fns, state: Any, plan: Any, split: tuple[Any, ...]
+    ) -> tuple[np.ndarray, np.ndarray]:
         xs, ys, mask = split
         ce = correct = 0.0
         for i in range(xs.shape[0]):
-            c, a = self._call(tag + ("eval",), fns.eval_batch, state[0], state[1], plan, xs, ys, mask, np.int32(i))
+            c, a = self._call(
+                tag + ("eval",), fns.eval_batch, state[0], state[1], plan, xs, ys, mask, np.int32(i)
+            )
             ce, correct = ce + np.asarray(c, np.float64), correct + np.asarray(a, np.float64)
         n = float(self._eval_counts[id(split)])
         return (ce / n).astype(np.float32), (100.0 * correct / n).astype(np.float32)
@@ -587,7 +617,9 @@ class PopulationTrainer:
 
             def init(keys):  # noqa: ANN001, ANN202
                 v = jax.vmap(
-                    lambda k: init_variables(jax.random.fold_in(k, 0), self.recipe, self.image_shape, self.n_classes, arch)
+                    lambda k: init_variables(
+                        jax.random.fold_in(k, 0), self.recipe, self.image_shape, self.n_classes, arch
+                    )
                 )(keys)
                 return v["params"], v["batch_stats"], tx.init(v["params"])
 
@@ -617,14 +649,20 @@ class PopulationTrainer:
         ops = np.asarray(ops, np.int32).reshape(-1, N_EDGES)
         n = len(arch_index)
         if self.mode == "single":
-            parts = [self._train_group(arch_index[i : i + 1], seeds[i : i + 1], ops[i : i + 1], [0] if i in poison else [])
-                     for i in range(n)]
+            parts = [
+                self._train_group(
+                    arch_index[i : i + 1], seeds[i : i + 1], ops[i : i + 1], [0] if i in poison else []
+                )
+                for i in range(n)
+            ]
             return _concat(parts)
         if n > self.population:
             raise ConfigError(f"{n} members do not fit a population of {self.population}")
         return self._train_group(arch_index, seeds, ops, poison)
 
-    def _train_group(self, arch_index: np.ndarray, seeds: np.ndarray, ops: np.ndarray, poison: Sequence[int]) -> MemberResults:
+    def _train_group(
+        self, arch_index: np.ndarray, seeds: np.ndarray, ops: np.ndarray, poison: Sequence[int]
+    ) -> MemberResults:
         r = self.recipe
         n = len(arch_index)
         k = self.population
@@ -633,7 +671,11 @@ class PopulationTrainer:
         all_ops = np.concatenate([ops, np.zeros((pad, N_EDGES), np.int32)])
         all_arch = np.concatenate([arch_index, np.zeros(pad, np.int64)])
         all_seed = np.concatenate([seeds, np.full(pad, 0, np.int64)])
-        plan_np = make_plan(all_ops, self.capacities) if self.mode == "population" else {"ops": all_ops, "slots": {}}
+        plan_np = (
+            make_plan(all_ops, self.capacities)
+            if self.mode == "population"
+            else {"ops": all_ops, "slots": {}}
+        )
         put = lambda a: jax.device_put(a, self.device)  # noqa: E731
         plan = jax.tree_util.tree_map(put, plan_np)
         keys = put(_member_keys(jnp.asarray(all_seed, jnp.uint32), jnp.asarray(all_arch, jnp.uint32)))
@@ -659,7 +701,9 @@ class PopulationTrainer:
             t0, c0 = time.perf_counter(), self.compile_s
             ekeys, perms = self._call(tag + ("setup",), fns.epoch_setup, keys, np.int32(e))
             if self.use_scan:
-                state, tl, ta = self._call(tag + ("epoch",), fns.epoch_scan, state, plan, self._x, self._y, ekeys, perms)
+                state, tl, ta = self._call(
+                    tag + ("epoch",), fns.epoch_scan, state, plan, self._x, self._y, ekeys, perms
+                )
                 tl, ta = np.asarray(tl), np.asarray(ta)
             else:
                 ls, accs = [], []
@@ -674,9 +718,13 @@ class PopulationTrainer:
             epoch_time[e] = time.perf_counter() - t0 - (self.compile_s - c0)
             t1, c1 = time.perf_counter(), self.compile_s
             out["train_loss"][:, e], out["train_acc"][:, e] = tl, ta
-            out["valid_loss"][:, e], out["valid_acc"][:, e] = self._evaluate(tag, fns, state, plan, self._valid)
+            out["valid_loss"][:, e], out["valid_acc"][:, e] = self._evaluate(
+                tag, fns, state, plan, self._valid
+            )
             if r.test_every_epoch or e == e_total - 1:
-                out["test_loss"][:, e], out["test_acc"][:, e] = self._evaluate(tag, fns, state, plan, self._test)
+                out["test_loss"][:, e], out["test_acc"][:, e] = self._evaluate(
+                    tag, fns, state, plan, self._test
+                )
             eval_time += time.perf_counter() - t1 - (self.compile_s - c1)
         costs = np.array([arch_cost(r, o, self.image_shape, self.n_classes)["flops"] for o in all_ops])
         params_n = np.array([arch_cost(r, o, self.image_shape, self.n_classes)["params"] for o in ops])
@@ -720,7 +768,9 @@ def _concat(parts: list[MemberResults]) -> MemberResults:
     )
 
 
-def train_flops(recipe: Recipe, flops_per_image: np.ndarray, n_train: int, n_valid: int, n_test: int) -> float:
+def train_flops(
+    recipe: Recipe, flops_per_image: np.ndarray, n_train: int, n_valid: int, n_test: int
+) -> float:
     """Total FLOPs of training and evaluating members (backward counted as 2x forward)."""
     steps = max(1, n_train // recipe.batch_size)
     images = recipe.epochs * steps * min(recipe.batch_size, n_train)

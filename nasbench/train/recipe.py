@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from nasbench.errors import ConfigError
+from nasbench.core.errors import ConfigError
 
 REDUCTIONS = ("residual", "pool")
 SCHEDULES = ("cosine", "constant")

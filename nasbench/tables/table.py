@@ -24,8 +24,8 @@ from typing import Any
 
 import numpy as np
 
-from nasbench._atomic import atomic_path
-from nasbench.errors import NasbenchError, TableFormatError
+from nasbench.core.errors import NasbenchError, TableFormatError
+from nasbench.core.io import atomic_path
 from nasbench.spaces import SearchSpace, space_class
 
 FORMAT = "nasbench-table"
@@ -141,7 +141,7 @@ class ResultTable:
 
     def metric_position(self, metric: str) -> int:
         """Position of ``metric`` on the last axis of :attr:`values`."""
-        from nasbench.errors import MetricNotAvailableError
+        from nasbench.core.errors import MetricNotAvailableError
 
         try:
             return self.metrics.index(metric)
@@ -303,9 +303,7 @@ class ResultTable:
             try:
                 # lz4 and plain-encoded floats: measured fastest to load (benchmarks/table_io.py)
                 dict_cols = [c for c in tbl.column_names if c not in self.metrics]
-                pq.write_table(
-                    tbl, tmp, compression="lz4", use_dictionary=dict_cols, row_group_size=1 << 20
-                )
+                pq.write_table(tbl, tmp, compression="lz4", use_dictionary=dict_cols, row_group_size=1 << 20)
             except OSError as exc:
                 raise NasbenchError(f"cannot write table {path}: {exc}") from None
         return meta
@@ -410,7 +408,17 @@ class ResultTable:
 
 
 _DERIVED_KEYS = frozenset(
-    {"format", "format_version", "space", "n_archs", "seeds", "epochs", "metrics", "arch_columns", "content_hash"}
+    {
+        "format",
+        "format_version",
+        "space",
+        "n_archs",
+        "seeds",
+        "epochs",
+        "metrics",
+        "arch_columns",
+        "content_hash",
+    }
 )
 
 

@@ -48,21 +48,31 @@ from typing import Any, Literal
 
 import numpy as np
 
-from nasbench._atomic import atomic_path, atomic_write_text, make_dirs
-from strategies import report
-from strategies.compare import Variant, load_simulator, run_variants
+from nasbench.core.io import atomic_path, atomic_write_text, make_dirs
+from nasbench.experiments import report
+from nasbench.experiments.compare import Variant, load_simulator, run_variants
+from nasbench.experiments.storage import write_all
 from strategies.errors import StrategyConfigError
 from strategies.registry import parse_name, validate
 from strategies.runner import Budget, RunConfig, Trajectory
-from strategies.storage import write_all
 
 Metric = Literal["final_regret", "mean_regret"]
 MANIFEST = "ablate.json"
 
 _TOP_KEYS: dict[str, tuple[type, ...]] = {
-    "strategy": (str,), "table": (str,), "budget": (str, int, float), "seeds": (int,), "workers": (int,),
-    "noise": (str,), "metric": (str,), "processes": (int,), "first_seed": (int,), "params": (dict,),
-    "factors": (dict,), "subset": (list,), "surrogate": (str,),
+    "strategy": (str,),
+    "table": (str,),
+    "budget": (str, int, float),
+    "seeds": (int,),
+    "workers": (int,),
+    "noise": (str,),
+    "metric": (str,),
+    "processes": (int,),
+    "first_seed": (int,),
+    "params": (dict,),
+    "factors": (dict,),
+    "subset": (list,),
+    "surrogate": (str,),
 }
 #: factors that are not strategy parameters
 SPECIAL_FACTORS = ("early_stopping", "surrogate", "workers", "noise")
@@ -116,7 +126,11 @@ class AblationConfig:
             # the modifier's parameters apply only with the modifier on: fixed ones are dropped,
             # and so are varied ones in cells that switch it off (else the registry rejects them)
             es_factor_on = cell.get("early_stopping", True)
-            params = {k: v for k, v in params.items() if not (k.startswith("es.") and (k not in cell or not es_factor_on))}
+            params = {
+                k: v
+                for k, v in params.items()
+                if not (k.startswith("es.") and (k not in cell or not es_factor_on))
+            }
         label = ",".join(f"{k}={_level(v)}" for k, v in cell.items()) or self.strategy
         return Variant(label, name, params, surrogate, RunConfig(self.budget, workers=workers, noise=noise))
 
@@ -130,8 +144,10 @@ def _level(v: Any) -> str:
 
 
 def _type_error(key: str, want: tuple[type, ...], got: Any) -> StrategyConfigError:
-    names = " or ".join({str: "a string", int: "an integer", float: "a number", dict: "a table", list: "a list"}[t]
-                        for t in want)
+    names = " or ".join(
+        {str: "a string", int: "an integer", float: "a number", dict: "a table", list: "a list"}[t]
+        for t in want
+    )
     return StrategyConfigError(f"ablation config: {key} must be {names}, got {got!r}")
 
 
@@ -182,7 +198,9 @@ def parse_config(raw: Mapping[str, Any]) -> AblationConfig:
     factors: dict[str, tuple[Any, ...]] = {}
     for name, levels in raw["factors"].items():
         if not isinstance(levels, list) or len(levels) < 2:
-            raise StrategyConfigError(f"ablation factor {name!r} needs a list of at least two levels, got {levels!r}")
+            raise StrategyConfigError(
+                f"ablation factor {name!r} needs a list of at least two levels, got {levels!r}"
+            )
         if len({json.dumps(lv, sort_keys=True) for lv in levels}) != len(levels):
             raise StrategyConfigError(f"ablation factor {name!r} repeats a level")
         factors[name] = tuple(tuple(lv) if isinstance(lv, list) else lv for lv in levels)
@@ -203,7 +221,9 @@ def parse_config(raw: Mapping[str, Any]) -> AblationConfig:
             for k, v in cell.items():
                 v = tuple(v) if isinstance(v, list) else v
                 if v not in factors[k]:
-                    raise StrategyConfigError(f"ablation subset entry {i + 1}: {k} = {v!r} is not one of its levels")
+                    raise StrategyConfigError(
+                        f"ablation subset entry {i + 1}: {k} = {v!r} is not one of its levels"
+                    )
             subset.append({k: (tuple(v) if isinstance(v, list) else v) for k, v in cell.items()})
         if not subset:
             raise StrategyConfigError("ablation subset is empty")
@@ -220,7 +240,9 @@ def parse_config(raw: Mapping[str, Any]) -> AblationConfig:
         raise StrategyConfigError(f"ablation config: noise must be 'seed' or 'mean', got {noise!r}")
     metric = raw.get("metric", "final_regret")
     if metric not in ("final_regret", "mean_regret"):
-        raise StrategyConfigError(f"ablation config: metric must be 'final_regret' or 'mean_regret', got {metric!r}")
+        raise StrategyConfigError(
+            f"ablation config: metric must be 'final_regret' or 'mean_regret', got {metric!r}"
+        )
     for k in ("workers", "processes"):
         if raw.get(k, 1) < 1:
             raise StrategyConfigError(f"ablation config: {k} must be >= 1")
@@ -234,9 +256,18 @@ def parse_config(raw: Mapping[str, Any]) -> AblationConfig:
         if not isinstance(lv, str):
             raise StrategyConfigError(f"ablation factor surrogate takes names, got {lv!r}")
     return AblationConfig(
-        strategy=raw["strategy"], budget=budget, seeds=seeds, factors=factors, table=raw.get("table"),
-        params=dict(raw.get("params", {})), subset=subset, workers=raw.get("workers", 1), noise=noise,
-        metric=metric, processes=raw.get("processes", 2), first_seed=raw.get("first_seed", 0),
+        strategy=raw["strategy"],
+        budget=budget,
+        seeds=seeds,
+        factors=factors,
+        table=raw.get("table"),
+        params=dict(raw.get("params", {})),
+        subset=subset,
+        workers=raw.get("workers", 1),
+        noise=noise,
+        metric=metric,
+        processes=raw.get("processes", 2),
+        first_seed=raw.get("first_seed", 0),
         surrogate=raw.get("surrogate"),
     )
 
@@ -257,7 +288,9 @@ def metric_value(tr: Trajectory, metric: str, budget: Budget) -> float:
     return float(np.mean(np.where(np.isnan(r), fill, r)))
 
 
-def effects(cfg: AblationConfig, cells: list[dict[str, Any]], values: dict[str, np.ndarray]) -> list[dict[str, Any]]:
+def effects(
+    cfg: AblationConfig, cells: list[dict[str, Any]], values: dict[str, np.ndarray]
+) -> list[dict[str, Any]]:
     """Each factor level's effect against the factor's reference level (paired by seed and other factors)."""
     out = []
     index = {json.dumps(_key(c), sort_keys=True): c for c in cells}
@@ -276,11 +309,18 @@ def effects(cfg: AblationConfig, cells: list[dict[str, Any]], values: dict[str, 
                     diffs.append(a - b)
             d = np.concatenate(diffs) if diffs else np.zeros(0)
             ci = report.mean_ci(d)
-            out.append({
-                "factor": f, "level": _level(lv), "reference": _level(ref), "pairs": int(len(d)),
-                "effect": ci["mean"], "lo": ci["lo"], "hi": ci["hi"],
-                "significant": bool(ci["n"] > 1 and (ci["lo"] > 0 or ci["hi"] < 0)),
-            })
+            out.append(
+                {
+                    "factor": f,
+                    "level": _level(lv),
+                    "reference": _level(ref),
+                    "pairs": int(len(d)),
+                    "effect": ci["mean"],
+                    "lo": ci["lo"],
+                    "hi": ci["hi"],
+                    "significant": bool(ci["n"] > 1 and (ci["lo"] > 0 or ci["hi"] < 0)),
+                }
+            )
     return out
 
 
@@ -297,7 +337,7 @@ def prepare(cfg: AblationConfig, out: str | os.PathLike[str]) -> tuple[str, Any,
     if cfg.table is not None:
         table = cfg.table
     else:
-        from nasbench.data import default_table_path
+        from nasbench.tables.default import default_table_path
 
         table = str(default_table_path())
     sim = load_simulator(table)
@@ -318,16 +358,29 @@ def prepare(cfg: AblationConfig, out: str | os.PathLike[str]) -> tuple[str, Any,
         except (OSError, json.JSONDecodeError):
             old = None
         if old != manifest:
-            raise StrategyConfigError(f"{out} holds an ablation with a different configuration; use another --out")
+            raise StrategyConfigError(
+                f"{out} holds an ablation with a different configuration; use another --out"
+            )
     return table, sim, cells
 
 
 def _manifest(cfg: AblationConfig, table: str, table_hash: str | None) -> dict[str, Any]:
-    return json.loads(json.dumps({
-        "kind": "nasbench-ablate", "table": table, "table_hash": table_hash, "strategy": cfg.strategy,
-        "budget": str(cfg.budget), "noise": cfg.noise, "workers": cfg.workers, "params": cfg.params,
-        "surrogate": cfg.surrogate,
-    }, default=list))
+    return json.loads(
+        json.dumps(
+            {
+                "kind": "nasbench-ablate",
+                "table": table,
+                "table_hash": table_hash,
+                "strategy": cfg.strategy,
+                "budget": str(cfg.budget),
+                "noise": cfg.noise,
+                "workers": cfg.workers,
+                "params": cfg.params,
+                "surrogate": cfg.surrogate,
+            },
+            default=list,
+        )
+    )
 
 
 def ablate(cfg: AblationConfig, out: str | os.PathLike[str]) -> dict[str, Any]:
@@ -350,19 +403,37 @@ def ablate(cfg: AblationConfig, out: str | os.PathLike[str]) -> dict[str, Any]:
         rs = sorted((r for r in runs if r.meta["strategy"] == v.label), key=lambda r: int(r.meta["seed"]))
         by_label[v.label] = np.array([metric_value(r, cfg.metric, cfg.budget) for r in rs])
     eff = effects(cfg, cells, by_label)
-    cell_rows = [{**{k: _level(val) for k, val in c.items()}, "strategy": cfg.variant(c).strategy,
-                  **{f"{cfg.metric}_{k}": v for k, v in report.mean_ci(by_label[cfg.variant(c).label]).items()}}
-                 for c in cells]
+    cell_rows = [
+        {
+            **{k: _level(val) for k, val in c.items()},
+            "strategy": cfg.variant(c).strategy,
+            **{f"{cfg.metric}_{k}": v for k, v in report.mean_ci(by_label[cfg.variant(c).label]).items()},
+        }
+        for c in cells
+    ]
     result = {
-        "table": table, "table_hash": sim.table_hash, "strategy": cfg.strategy, "budget": str(cfg.budget),
-        "seeds": cfg.seeds, "metric": cfg.metric, "noise": cfg.noise, "design": "subset" if cfg.subset else "full factorial",
-        "cells": cell_rows, "effects": eff, "runs": len(runs), "resumed_runs": resumed,
+        "table": table,
+        "table_hash": sim.table_hash,
+        "strategy": cfg.strategy,
+        "budget": str(cfg.budget),
+        "seeds": cfg.seeds,
+        "metric": cfg.metric,
+        "noise": cfg.noise,
+        "design": "subset" if cfg.subset else "full factorial",
+        "cells": cell_rows,
+        "effects": eff,
+        "runs": len(runs),
+        "resumed_runs": resumed,
         "wall_s": time.perf_counter() - t0,
-        "files": {k: str(out / k) for k in ("effects.csv", "effects.md", "effects.json", "effects.png",
-                                            "trajectories.parquet")},
+        "files": {
+            k: str(out / k)
+            for k in ("effects.csv", "effects.md", "effects.json", "effects.png", "trajectories.parquet")
+        },
     }
     _write_effects(out, result)
-    plot_effects(eff, out / "effects.png", title=f"{cfg.strategy}: effect on {cfg.metric} ({cfg.seeds} seeds)")
+    plot_effects(
+        eff, out / "effects.png", title=f"{cfg.strategy}: effect on {cfg.metric} ({cfg.seeds} seeds)"
+    )
     return result
 
 
@@ -370,28 +441,38 @@ def _write_effects(out: Path, result: dict[str, Any]) -> None:
     import csv
     import io
 
-    from strategies.compare import _finite
+    from nasbench.experiments.compare import _finite
 
     buf = io.StringIO()
-    w = csv.DictWriter(buf, fieldnames=["factor", "level", "reference", "pairs", "effect", "lo", "hi", "significant"],
-                       lineterminator="\n")
+    w = csv.DictWriter(
+        buf,
+        fieldnames=["factor", "level", "reference", "pairs", "effect", "lo", "hi", "significant"],
+        lineterminator="\n",
+    )
     w.writeheader()
     for e in result["effects"]:
         w.writerow(e)
     atomic_write_text(out / "effects.csv", buf.getvalue())
     atomic_write_text(out / "effects.json", json.dumps(_finite(result), indent=2) + "\n")
     lines = [
-        f"# Ablation of {result['strategy']}", "",
-        f"- **table**: {result['table']}", f"- **budget**: {result['budget']}, **seeds**: {result['seeds']}, "
+        f"# Ablation of {result['strategy']}",
+        "",
+        f"- **table**: {result['table']}",
+        f"- **budget**: {result['budget']}, **seeds**: {result['seeds']}, "
         f"**noise**: {result['noise']}, **design**: {result['design']}",
-        f"- **metric**: {result['metric']} (lower is better; a negative effect helps)", "",
-        "## Effects (level minus reference, paired; mean [95% CI])", "",
-        "| factor | level | vs | pairs | effect | significant |", "| --- | --- | --- | --- | --- | --- |",
+        f"- **metric**: {result['metric']} (lower is better; a negative effect helps)",
+        "",
+        "## Effects (level minus reference, paired; mean [95% CI])",
+        "",
+        "| factor | level | vs | pairs | effect | significant |",
+        "| --- | --- | --- | --- | --- | --- |",
     ]
     for e in result["effects"]:
-        lines.append(f"| {e['factor']} | {e['level']} | {e['reference']} | {e['pairs']} | "
-                     f"{report.fmt_ci({'mean': e['effect'], 'lo': e['lo'], 'hi': e['hi']})} | "
-                     f"{'yes' if e['significant'] else 'no'} |")
+        lines.append(
+            f"| {e['factor']} | {e['level']} | {e['reference']} | {e['pairs']} | "
+            f"{report.fmt_ci({'mean': e['effect'], 'lo': e['lo'], 'hi': e['hi']})} | "
+            f"{'yes' if e['significant'] else 'no'} |"
+        )
     metric = result["metric"]
     lines += ["", "## Cells (mean [95% CI])", ""]
     keys = [k for k in result["cells"][0] if not k.startswith(metric)] if result["cells"] else []

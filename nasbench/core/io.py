@@ -8,7 +8,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from nasbench.errors import NasbenchError
+from nasbench.core.errors import NasbenchError
 
 
 def check_output_file(target: str | os.PathLike[str]) -> Path:

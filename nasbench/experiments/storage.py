@@ -14,8 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from nasbench._atomic import atomic_path
-from nasbench.errors import NasbenchError
+from nasbench.core.errors import NasbenchError
+from nasbench.core.io import atomic_path
 from strategies.runner import COLUMNS, Trajectory
 
 META_KEY = b"nasbench_run"
@@ -53,7 +53,9 @@ def read_trajectory(path: str | os.PathLike[str]) -> Trajectory:
         meta = json.loads((tbl.schema.metadata or {})[META_KEY])
         cols = {c: tbl.column(c).to_numpy() for c in COLUMNS}
     except (OSError, KeyError, ValueError) as exc:
-        raise NasbenchError(f"cannot read run file {path}: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
+        raise NasbenchError(
+            f"cannot read run file {path}: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
+        ) from None
     return Trajectory(cols, meta)
 
 
@@ -65,8 +67,10 @@ def write_all(path: str | os.PathLike[str], trajectories: Sequence[Trajectory]) 
     parts = []
     for tr in trajectories:
         n = len(tr)
-        cols = {"strategy": pa.array([str(tr.meta.get("strategy", ""))] * n, pa.string()),
-                "run_seed": pa.array(np.full(n, int(tr.meta.get("seed", -1)), np.int64))}
+        cols = {
+            "strategy": pa.array([str(tr.meta.get("strategy", ""))] * n, pa.string()),
+            "run_seed": pa.array(np.full(n, int(tr.meta.get("seed", -1)), np.int64)),
+        }
         cols.update({c: pa.array(np.ascontiguousarray(tr.columns[c])) for c in COLUMNS})
         parts.append(pa.table(cols))
     if not parts:

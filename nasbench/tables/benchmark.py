@@ -1,4 +1,4 @@
-"""The benchmark query API over a loaded :class:`~nasbench.table.ResultTable`.
+"""The benchmark query API over a loaded :class:`~nasbench.tables.table.ResultTable`.
 
 :class:`Benchmark` answers what a search may see: train/valid metrics and costs.
 Test metrics live behind :class:`TestOracle`, which only reporting code uses.
@@ -22,13 +22,13 @@ from typing import Any, Literal
 
 import numpy as np
 
-from nasbench.errors import (
+from nasbench.core.errors import (
     EpochNotAvailableError,
     MetricNotAvailableError,
     SeedNotAvailableError,
     UnknownArchitectureError,
 )
-from nasbench.table import SEARCH_METRICS, TEST_METRICS, ResultTable
+from nasbench.tables.table import SEARCH_METRICS, TEST_METRICS, ResultTable
 
 SeedArg = int | Literal["mean"] | np.random.Generator
 
@@ -163,13 +163,14 @@ class _TableView:
 
     def _seed_mean(self, m: int) -> np.ndarray:
         if m not in self._mean_cache:
-            with np.errstate(invalid="ignore"), warnings.catch_warnings(action="ignore", category=RuntimeWarning):
+            with (
+                np.errstate(invalid="ignore"),
+                warnings.catch_warnings(action="ignore", category=RuntimeWarning),
+            ):
                 self._mean_cache[m] = np.nanmean(self.table.values[..., m], axis=1)
         return self._mean_cache[m]
 
-    def _gather(
-        self, rows: np.ndarray, epos: np.ndarray, m: int, seed: SeedArg
-    ) -> np.ndarray:
+    def _gather(self, rows: np.ndarray, epos: np.ndarray, m: int, seed: SeedArg) -> np.ndarray:
         vals = self.table.values
         if isinstance(seed, str):
             if seed != "mean":
@@ -190,7 +191,9 @@ class _TableView:
         return vals[rows, self._seed_position(seed), epos, m]
 
     # ---- queries ---------------------------------------------------------------------
-    def query(self, arch: Any, metric: str = "valid_acc", epoch: int | None = None, seed: SeedArg = "mean") -> float:
+    def query(
+        self, arch: Any, metric: str = "valid_acc", epoch: int | None = None, seed: SeedArg = "mean"
+    ) -> float:
         """One metric of one architecture at one epoch (``None`` = last stored epoch).
 
         Raises:
@@ -238,14 +241,18 @@ class _TableView:
             raise EpochNotAvailableError(f"got {epos.size} epochs for {rows.size} architectures")
         return self._gather(rows, epos, m, seed)
 
-    def curve(self, arch: Any, metric: str = "valid_acc", seed: SeedArg = "mean") -> tuple[np.ndarray, np.ndarray]:
+    def curve(
+        self, arch: Any, metric: str = "valid_acc", seed: SeedArg = "mean"
+    ) -> tuple[np.ndarray, np.ndarray]:
         """``(epochs, values)`` of one architecture, each ``(E,)``."""
         m = self._metric(metric)
         row = self.row(arch)
         e = len(self.table.epochs)
         return self.table.epochs.copy(), self._gather(np.full(e, row), np.arange(e), m, seed)
 
-    def curves(self, archs: Sequence[int] | np.ndarray, metric: str = "valid_acc", seed: SeedArg = "mean") -> np.ndarray:
+    def curves(
+        self, archs: Sequence[int] | np.ndarray, metric: str = "valid_acc", seed: SeedArg = "mean"
+    ) -> np.ndarray:
         """float32 ``(n, E)`` curves of many architectures (one drawn seed per curve
         when ``seed`` is a Generator, so a curve is one real run)."""
         m = self._metric(metric)
@@ -269,12 +276,17 @@ class _TableView:
         return self.query(arch, "time_s", epoch, seed)
 
     def cost_many(
-        self, archs: Sequence[int] | np.ndarray, epochs: int | Sequence[int] | np.ndarray | None = None, seed: SeedArg = "mean"
+        self,
+        archs: Sequence[int] | np.ndarray,
+        epochs: int | Sequence[int] | np.ndarray | None = None,
+        seed: SeedArg = "mean",
     ) -> np.ndarray:
         """Vectorised :meth:`cost`."""
         return self.query_many(archs, "time_s", epochs, seed)
 
-    def best(self, metric: str = "valid_acc", epoch: int | None = None, *, maximize: bool | None = None) -> tuple[int, float]:
+    def best(
+        self, metric: str = "valid_acc", epoch: int | None = None, *, maximize: bool | None = None
+    ) -> tuple[int, float]:
         """``(space index, value)`` of the best seed-mean ``metric`` at ``epoch``.
 
         ``maximize`` defaults to True for accuracies and False for losses and time.
@@ -330,4 +342,3 @@ def _fmt_epochs(epochs: np.ndarray) -> str:
     if len(e) > 8 and e == list(range(e[0], e[-1] + 1)):
         return f"{e[0]}..{e[-1]}"
     return ", ".join(map(str, e))
-

@@ -26,9 +26,9 @@ from typing import Any, Literal
 
 import numpy as np
 
-from nasbench._atomic import atomic_write_text, check_output_file
-from nasbench.benchmark import Benchmark, TestOracle
-from nasbench.table import ResultTable, package_versions
+from nasbench.core.io import atomic_write_text, check_output_file
+from nasbench.tables.benchmark import Benchmark, TestOracle
+from nasbench.tables.table import ResultTable, package_versions
 from strategies import _surrogate as S
 from strategies.errors import StrategyConfigError
 
@@ -36,8 +36,16 @@ Format = Literal["csv", "json", "md", "html"]
 FORMATS: tuple[str, ...] = ("csv", "json", "md", "html")
 
 FIELDS: tuple[str, ...] = (
-    "rank", "index", "arch", "predicted_valid_acc", "predicted_std", "in_table",
-    "measured_valid_acc", "measured_seeds", "measured_test_acc", "cost_s",
+    "rank",
+    "index",
+    "arch",
+    "predicted_valid_acc",
+    "predicted_std",
+    "in_table",
+    "measured_valid_acc",
+    "measured_seeds",
+    "measured_test_acc",
+    "cost_s",
 )
 
 
@@ -72,14 +80,18 @@ def _surrogates() -> Any:
 
         surrogates.make_surrogate  # noqa: B018
     except (ImportError, AttributeError):
-        raise StrategyConfigError("the leaderboard needs the surrogates package, which is not installed") from None
+        raise StrategyConfigError(
+            "the leaderboard needs the surrogates package, which is not installed"
+        ) from None
     return surrogates
 
 
 def fit_on_table(name: str, bench: Benchmark, random_state: int = 0) -> Any:
     """Fit a registered surrogate on every stored architecture of a table (timed by the caller)."""
     sur = _surrogates()
-    est = sur.make_surrogate(name, bench.space, epochs=[int(e) for e in bench.epochs], random_state=random_state)
+    est = sur.make_surrogate(
+        name, bench.space, epochs=[int(e) for e in bench.epochs], random_state=random_state
+    )
     S.limit_cuts(est, [0])  # the leaderboard predicts with no curve observed
     y = bench.values_at("valid_acc", bench.max_epoch).astype(np.float64)
     ok = ~np.isnan(y)
@@ -99,20 +111,37 @@ def load_or_fit(spec: str, bench: Benchmark | None, random_state: int = 0) -> tu
         # checks the file (skops allow-list) and that its space is the table's
         model, meta = sur.load_model(path, table=None if bench is None else bench.table, return_meta=True)
         digest = hashlib.sha256(path.read_bytes()).hexdigest()
-        prov = {"model": path.name, "model_sha256": digest, "model_kind": "saved model",
-                "model_class": meta.get("model_class"), "model_trained_on": meta.get("table_hash"),
-                "model_created": meta.get("created")}
+        prov = {
+            "model": path.name,
+            "model_sha256": digest,
+            "model_kind": "saved model",
+            "model_class": meta.get("model_class"),
+            "model_trained_on": meta.get("table_hash"),
+            "model_created": meta.get("created"),
+        }
         return model, {k: v for k, v in prov.items() if v is not None}
     if any(sep in spec for sep in ("/", os.sep)) or spec.endswith((".skops", ".json", ".pkl", ".joblib")):
         raise StrategyConfigError(f"surrogate model file not found: {spec}")
     if bench is None:
-        raise StrategyConfigError(f"--surrogate {spec!r} is a model name: pass --table to fit it on, or a saved model file")
+        raise StrategyConfigError(
+            f"--surrogate {spec!r} is a model name: pass --table to fit it on, or a saved model file"
+        )
     model = fit_on_table(spec, bench, random_state)
-    return model, {"model": spec, "model_kind": f"surrogate {spec!r} fitted on the table", "random_state": random_state}
+    return model, {
+        "model": spec,
+        "model_kind": f"surrogate {spec!r} fitted on the table",
+        "random_state": random_state,
+    }
 
 
 def rank_space(
-    model: Any, space: Any, epochs: int, bench: Benchmark | None, oracle: TestOracle | None, *, unique: bool = True,
+    model: Any,
+    space: Any,
+    epochs: int,
+    bench: Benchmark | None,
+    oracle: TestOracle | None,
+    *,
+    unique: bool = True,
 ) -> list[dict[str, Any]]:
     """Every architecture (or isomorphism class) ranked by predicted final validation accuracy."""
     if unique:
@@ -162,8 +191,12 @@ def _num(x: float) -> float | None:
 
 
 def leaderboard(
-    config: LeaderboardConfig, out: str | os.PathLike[str], *, table: str | os.PathLike[str] | None = None,
-    model: Any = None, provenance: dict[str, Any] | None = None,
+    config: LeaderboardConfig,
+    out: str | os.PathLike[str],
+    *,
+    table: str | os.PathLike[str] | None = None,
+    model: Any = None,
+    provenance: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Write the leaderboard; return ``{"provenance", "entries", "out", "ranked"}``.
 
@@ -183,8 +216,12 @@ def leaderboard(
     if table is not None:
         t = ResultTable.load(table)
         bench, oracle = Benchmark(t), TestOracle(t)
-        table_meta = {"table": Path(table).name, "table_hash": getattr(t, "_stored_hash", None) or t.content_hash(),
-                      "dataset": t.metadata.get("dataset"), "max_epoch": bench.max_epoch}
+        table_meta = {
+            "table": Path(table).name,
+            "table_hash": getattr(t, "_stored_hash", None) or t.content_hash(),
+            "dataset": t.metadata.get("dataset"),
+            "max_epoch": bench.max_epoch,
+        }
     out = check_output_file(out)  # before the fit, not after it
     if model is None:
         model, model_meta = load_or_fit(config.surrogate, bench, config.random_state)
@@ -261,7 +298,7 @@ def render(entries: list[dict[str, Any]], prov: dict[str, Any], fmt: str) -> str
     rows = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>\n" for row in cells)
     ths = "".join(f"<th>{html.escape(f)}</th>" for f in FIELDS)
     return (
-        "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>Architecture leaderboard</title>\n"
+        '<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>Architecture leaderboard</title>\n'
         "<style>body{font-family:sans-serif}table{border-collapse:collapse}td,th{border:1px solid #ccc;"
         "padding:2px 6px;font-size:13px}td:nth-child(3){font-family:monospace}</style></head><body>\n"
         f"<h1>Architecture leaderboard</h1>\n<ul>{head}</ul>\n<table>\n<tr>{ths}</tr>\n{rows}</table>\n</body></html>\n"

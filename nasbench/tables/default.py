@@ -11,7 +11,7 @@ import os
 import sys
 from pathlib import Path
 
-from nasbench.errors import TableFormatError
+from nasbench.core.errors import TableFormatError
 
 DEFAULT_TABLE_NAME = "digits.parquet"
 
@@ -28,7 +28,7 @@ def default_table_path() -> Path:
     if env:
         return Path(env)
     candidates = [
-        Path(__file__).resolve().parent.parent / "data" / DEFAULT_TABLE_NAME,
+        Path(__file__).resolve().parents[2] / "data" / DEFAULT_TABLE_NAME,
         Path(sys.prefix) / "share" / "nasbench" / DEFAULT_TABLE_NAME,
     ]
     for c in candidates:

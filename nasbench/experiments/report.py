@@ -49,7 +49,13 @@ def median_ci(x: Sequence[float] | np.ndarray, level: float = LEVEL) -> dict[str
         return {"median": med, "lo": math.nan, "hi": math.nan, "n": n, "reached": reached}
     lo_rank = max(int(stats.binom.ppf((1 - level) / 2, n, 0.5)), 1)
     hi_rank = n - lo_rank + 1
-    return {"median": med, "lo": float(a[lo_rank - 1]), "hi": float(a[hi_rank - 1]), "n": n, "reached": reached}
+    return {
+        "median": med,
+        "lo": float(a[lo_rank - 1]),
+        "hi": float(a[hi_rank - 1]),
+        "n": n,
+        "reached": reached,
+    }
 
 
 def group(trajectories: Sequence[Trajectory]) -> dict[str, list[Trajectory]]:
@@ -68,7 +74,9 @@ def mean_ranks(finals: Mapping[str, np.ndarray]) -> dict[str, dict[str, float]]:
     n = min(len(v) for v in finals.values()) if finals else 0
     if n == 0:
         return {k: mean_ci([]) for k in names}
-    mat = np.column_stack([np.nan_to_num(np.asarray(finals[k][:n], dtype=np.float64), nan=np.inf) for k in names])
+    mat = np.column_stack(
+        [np.nan_to_num(np.asarray(finals[k][:n], dtype=np.float64), nan=np.inf) for k in names]
+    )
     ranks = np.vstack([rankdata(row) for row in mat])
     return {k: mean_ci(ranks[:, i]) for i, k in enumerate(names)}
 
@@ -101,7 +109,9 @@ def summarize(trajectories: Sequence[Trajectory], targets: Mapping[str, float]) 
             stopped = [e["stopped"] if e else math.nan for e in es]
             entry["early_stopping"] = {
                 "stopped": mean_ci(stopped),
-                "stopped_share": mean_ci([s / n if n else math.nan for s, n in zip(stopped, started, strict=True)]),
+                "stopped_share": mean_ci(
+                    [s / n if n else math.nan for s, n in zip(stopped, started, strict=True)]
+                ),
             }
         for tname, thr in targets.items():
             hits = [t.hitting(thr) for t in runs]
@@ -129,7 +139,11 @@ def band(mat: np.ndarray, level: float = LEVEL) -> tuple[np.ndarray, np.ndarray,
     if n == 0 or not full.any():
         return mean, lo, hi
     m = mat[:, full].mean(axis=0)
-    half = stats.t.ppf(0.5 + level / 2, n - 1) * mat[:, full].std(axis=0, ddof=1) / math.sqrt(n) if n > 1 else 0.0
+    half = (
+        stats.t.ppf(0.5 + level / 2, n - 1) * mat[:, full].std(axis=0, ddof=1) / math.sqrt(n)
+        if n > 1
+        else 0.0
+    )
     mean[full], lo[full], hi[full] = m, m - half, m + half
     return mean, lo, hi
 
@@ -141,7 +155,7 @@ def plot_regret(trajectories: Sequence[Trajectory], path: str | Path, *, title: 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from nasbench._atomic import atomic_path
+    from nasbench.core.io import atomic_path
 
     groups = group(trajectories)
     fig, axes = plt.subplots(1, 2, figsize=(12, 4.5), constrained_layout=True)
@@ -157,7 +171,9 @@ def plot_regret(trajectories: Sequence[Trajectory], path: str | Path, *, title: 
             mean, lo, hi = band(anytime(runs, grid, axis))
             floor = 1e-3  # regret 0 (the optimum) is drawn at the floor of the log axis
             (line,) = ax.plot(grid, np.maximum(mean, floor), label=f"{name} (n={len(runs)})")
-            ax.fill_between(grid, np.maximum(lo, floor), np.maximum(hi, floor), color=line.get_color(), alpha=0.2)
+            ax.fill_between(
+                grid, np.maximum(lo, floor), np.maximum(hi, floor), color=line.get_color(), alpha=0.2
+            )
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_xlabel(label)
@@ -223,8 +239,13 @@ def summary_markdown(summary: Mapping[str, Any], header: Mapping[str, Any]) -> s
         )
     stopping = {name: e["early_stopping"] for name, e in summary.items() if "early_stopping" in e}
     if stopping:
-        lines += ["", "Learning-curve early stopping (runs stopped early per search, and their share of the runs started):", "",
-                  "| strategy | stopped per search | share of started runs |", "| --- | --- | --- |"]
+        lines += [
+            "",
+            "Learning-curve early stopping (runs stopped early per search, and their share of the runs started):",
+            "",
+            "| strategy | stopped per search | share of started runs |",
+            "| --- | --- | --- |",
+        ]
         for name, es in stopping.items():
             lines.append(f"| {name} | {fmt_ci(es['stopped'])} | {fmt_ci(es['stopped_share'])} |")
     return "\n".join(lines) + "\n"

@@ -15,8 +15,8 @@ from typing import Any, Literal
 
 import numpy as np
 
-from nasbench.errors import ArchitectureError, ImportDataError
-from nasbench.table import ResultTable, package_versions
+from nasbench.core.errors import ArchitectureError, ImportDataError
+from nasbench.tables.table import ResultTable, package_versions
 
 Dataset = Literal["cifar10", "cifar100", "imagenet16"]
 
@@ -77,7 +77,9 @@ def _numeric(df: Any, column: str, path: Any) -> np.ndarray:
     bad = np.isnan(vals) & df[column].notna().to_numpy()
     if bad.any():
         row = int(np.flatnonzero(bad)[0])
-        raise ImportDataError(f"{path}: column {column!r} has a non-numeric value {df[column].iloc[row]!r} (row {row + 2})")
+        raise ImportDataError(
+            f"{path}: column {column!r} has a non-numeric value {df[column].iloc[row]!r} (row {row + 2})"
+        )
     return vals
 
 
@@ -114,7 +116,9 @@ def import_nb201(path: str | os.PathLike[str], dataset: str = "cifar10") -> Resu
         try:
             vals = [float(x) for x in text.split(";") if x.strip() and x.strip().lower() != "nan"]
         except ValueError:
-            raise ImportDataError(f"{path}: {cols['v200']} row {row + 2} is not ';'-joined numbers: {text!r}") from None
+            raise ImportDataError(
+                f"{path}: {cols['v200']} row {row + 2} is not ';'-joined numbers: {text!r}"
+            ) from None
         per_seed.append(vals)
     n_seeds = max(len(v) for v in per_seed)
     a = len(df)
@@ -134,7 +138,9 @@ def import_nb201(path: str | os.PathLike[str], dataset: str = "cifar10") -> Resu
     values[:, :, 0, 2] = np.where(have, (time200 * 12 / 200)[:, None], np.nan)
     values[:, :, 1, 0] = v200
     values[:, :, 1, 2] = np.where(have, time200[:, None], np.nan)
-    arch_cols: dict[str, np.ndarray] = {"nb201_index": df["arch_index"].to_numpy(np.float64)} if "arch_index" in df else {}
+    arch_cols: dict[str, np.ndarray] = (
+        {"nb201_index": df["arch_index"].to_numpy(np.float64)} if "arch_index" in df else {}
+    )
     if "params" in cols:
         arch_cols["params_m"] = _numeric(df, cols["params"], path)
     order = np.argsort(arch_index)
@@ -254,6 +260,13 @@ def import_curves(
     }
     _ = pd  # pandas is the CSV reader
     return ResultTable(
-        space, np.arange(a), np.array([0]), epochs, ("valid_acc", "time_s"), values,
-        np.zeros((a, 1), dtype=bool), arch_cols, meta,
+        space,
+        np.arange(a),
+        np.array([0]),
+        epochs,
+        ("valid_acc", "time_s"),
+        values,
+        np.zeros((a, 1), dtype=bool),
+        arch_cols,
+        meta,
     )

@@ -8,10 +8,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from nasbench._atomic import check_output_file
-from strategies.compare import load_simulator
+from nasbench.core.io import check_output_file
+from nasbench.experiments.compare import load_simulator
+from nasbench.experiments.storage import write_trajectory
 from strategies.runner import RunConfig, Trajectory, run_search
-from strategies.storage import write_trajectory
 
 
 def search_table(
@@ -50,7 +50,9 @@ def search_table(
         "stop_reason": tr.meta.get("stop_reason"),
         "strategy_stats": tr.meta.get("strategy_stats", {}),
         "optimum": sim.optimum,
-        "incumbent": None if inc < 0 else {
+        "incumbent": None
+        if inc < 0
+        else {
             "index": inc,
             "arch": space.to_str(inc),
             "observed_valid_acc": float(tr["incumbent_valid"][-1]),
@@ -63,6 +65,9 @@ def search_table(
     }
     for name, thr in sim.targets.items():
         ev, ts = tr.hitting(thr)
-        summary["reached"][name] = {"threshold": thr, "evals": None if math.isinf(ev) else ev,
-                                    "time_s": None if math.isinf(ts) else ts}
+        summary["reached"][name] = {
+            "threshold": thr,
+            "evals": None if math.isinf(ev) else ev,
+            "time_s": None if math.isinf(ts) else ts,
+        }
     return tr, summary

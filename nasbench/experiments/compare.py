@@ -26,14 +26,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from nasbench._atomic import atomic_write_text, make_dirs
-from nasbench.benchmark import Benchmark, TestOracle
-from nasbench.table import ResultTable
-from strategies import report
+from nasbench.core.io import atomic_write_text, make_dirs
+from nasbench.experiments import report
+from nasbench.experiments.storage import read_trajectory, run_file, write_all, write_trajectory
+from nasbench.tables.benchmark import Benchmark, TestOracle
+from nasbench.tables.table import ResultTable
 from strategies.errors import StrategyConfigError
 from strategies.registry import parse_name, validate
 from strategies.runner import RunConfig, Simulator, Trajectory, run_search
-from strategies.storage import read_trajectory, run_file, write_all, write_trajectory
 
 log = logging.getLogger(__name__)
 
@@ -186,7 +186,11 @@ def prepare(table: str | os.PathLike[str], out: str | os.PathLike[str], config: 
         except (OSError, json.JSONDecodeError):
             old = None
         if old != manifest:
-            diff = sorted(k for k in manifest if not old or old.get(k) != manifest[k]) if isinstance(old, dict) else ["all"]
+            diff = (
+                sorted(k for k in manifest if not old or old.get(k) != manifest[k])
+                if isinstance(old, dict)
+                else ["all"]
+            )
             raise StrategyConfigError(
                 f"{out} holds a comparison with a different configuration ({', '.join(diff)} differ); "
                 "use another --out folder or remove it"
@@ -222,8 +226,12 @@ def compare(
     table_s = str(Path(table).resolve())
     atomic_write_text(out / MANIFEST, json.dumps(config.manifest(table_s, sim.table_hash), indent=2) + "\n")
 
-    variants = [Variant(n, n, dict(config.params.get(n, {})), config.surrogate, config.run) for n in config.strategies]
-    runs, resumed = run_variants(table_s, out, variants, config.seed_list(), processes=config.processes, progress=progress)
+    variants = [
+        Variant(n, n, dict(config.params.get(n, {})), config.surrogate, config.run) for n in config.strategies
+    ]
+    runs, resumed = run_variants(
+        table_s, out, variants, config.seed_list(), processes=config.processes, progress=progress
+    )
     write_all(out / "trajectories.parquet", runs)
     summary = report.summarize(runs, sim.targets)
     header = {
@@ -237,7 +245,9 @@ def compare(
         "optimum (valid acc %)": round(sim.optimum, 4),
         "top 1% / top 0.1% thresholds": f"{sim.targets['top1']:.3f} / {sim.targets['top0.1']:.3f}",
     }
-    report.plot_regret(runs, out / "regret.png", title=f"{Path(table).name}: {config.run.budget}, {config.seeds} seeds")
+    report.plot_regret(
+        runs, out / "regret.png", title=f"{Path(table).name}: {config.run.budget}, {config.seeds} seeds"
+    )
     atomic_write_text(out / "summary.md", report.summary_markdown(summary, header))
     result = {
         "table": table_s,
@@ -256,7 +266,9 @@ def compare(
         "runs": len(runs),
         "resumed_runs": resumed,
         "wall_s": time.perf_counter() - t0,
-        "files": {k: str(out / k) for k in ("trajectories.parquet", "regret.png", "summary.md", "summary.json")},
+        "files": {
+            k: str(out / k) for k in ("trajectories.parquet", "regret.png", "summary.md", "summary.json")
+        },
         "strategies": summary,
     }
     atomic_write_text(out / "summary.json", json.dumps(_finite(result), indent=2) + "\n")
@@ -274,8 +286,13 @@ def _complete(path: Path) -> bool:
 
 
 def _execute(
-    table: str, out: Path, todo: list[tuple[Variant, int]], processes: int,
-    progress: Callable[[int, int], None] | None, done: int, total: int,
+    table: str,
+    out: Path,
+    todo: list[tuple[Variant, int]],
+    processes: int,
+    progress: Callable[[int, int], None] | None,
+    done: int,
+    total: int,
 ) -> None:
     if not todo:
         return

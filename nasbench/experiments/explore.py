@@ -23,12 +23,12 @@ from typing import Any
 
 import numpy as np
 
-from nasbench._atomic import atomic_path, atomic_write_text, make_dirs
-from nasbench.benchmark import Benchmark
-from nasbench.table import ResultTable
-from strategies.compare import CompareConfig, _finite, compare, prepare
+from nasbench.core.io import atomic_path, atomic_write_text, make_dirs
+from nasbench.experiments.compare import CompareConfig, _finite, compare, prepare
+from nasbench.experiments.leaderboard import LeaderboardConfig, _surrogates, fit_on_table, leaderboard, render
+from nasbench.tables.benchmark import Benchmark
+from nasbench.tables.table import ResultTable
 from strategies.errors import StrategyConfigError
-from strategies.leaderboard import LeaderboardConfig, _surrogates, fit_on_table, leaderboard, render
 from strategies.runner import Budget, RunConfig
 
 #: The main strategies explore compares (non-surrogate baselines, multi-fidelity, surrogate-guided).
@@ -61,10 +61,10 @@ class ExploreConfig:
 
 
 def resolve_table(table: str | os.PathLike[str] | None) -> Path:
-    """The given table, or the shipped default (``nasbench.data.default_table_path``)."""
+    """The given table, or the shipped default (``nasbench.tables.default.default_table_path``)."""
     if table is not None:
         return Path(table)
-    from nasbench.data import default_table_path
+    from nasbench.tables.default import default_table_path
 
     return Path(default_table_path())
 
@@ -118,12 +118,18 @@ def explore(config: ExploreConfig) -> dict[str, Any]:
         "epochs": t.epochs.tolist(),
         "best_measured": {"arch": bench.space.to_str(best_arch), "valid_acc": best_val},
         "surrogate": {"name": name, "fit_s": fit_s},
-        "best_predicted": {"arch": top["arch"], "predicted_valid_acc": top["predicted_valid_acc"],
-                           "predicted_std": top["predicted_std"], "measured_valid_acc": top["measured_valid_acc"]},
+        "best_predicted": {
+            "arch": top["arch"],
+            "predicted_valid_acc": top["predicted_valid_acc"],
+            "predicted_std": top["predicted_std"],
+            "measured_valid_acc": top["measured_valid_acc"],
+        },
         "compare": {"budget": str(run.budget), "seeds": config.seeds, "strategies": strategies},
         "files": {
             "leaderboard": [str(out / f) for f in ("leaderboard.md", "leaderboard.csv", "leaderboard.png")],
-            "compare": [cmp["files"][k] for k in ("summary.md", "regret.png", "summary.json", "trajectories.parquet")],
+            "compare": [
+                cmp["files"][k] for k in ("summary.md", "regret.png", "summary.json", "trajectories.parquet")
+            ],
             "summary": str(out / "explore.json"),
         },
         "wall_s": time.perf_counter() - t0,
@@ -139,9 +145,13 @@ def _leaderboard_job(table: str, out: str, name: str, top: int) -> tuple[dict[st
     model = fit_on_table(name, Benchmark(t), random_state=0)
     fit_s = time.perf_counter() - t_fit
     o = Path(out)
-    board = leaderboard(LeaderboardConfig(surrogate=name, top=top, fmt="md"), o / "leaderboard.md", table=table,
-                        model=model, provenance={"model_kind": f"surrogate {name!r} fitted on the table",
-                                                 "random_state": 0})
+    board = leaderboard(
+        LeaderboardConfig(surrogate=name, top=top, fmt="md"),
+        o / "leaderboard.md",
+        table=table,
+        model=model,
+        provenance={"model_kind": f"surrogate {name!r} fitted on the table", "random_state": 0},
+    )
     atomic_write_text(o / "leaderboard.csv", render(board["entries"], board["provenance"], "csv"))
     plot_leaderboard(board["entries"], o / "leaderboard.png")
     return board, fit_s

@@ -7,8 +7,8 @@ from typing import Any
 
 import numpy as np
 
-from nasbench.benchmark import Benchmark, TestOracle, _fmt_epochs
-from nasbench.table import ResultTable, read_metadata
+from nasbench.tables.benchmark import Benchmark, TestOracle, _fmt_epochs
+from nasbench.tables.table import ResultTable, read_metadata
 
 
 def table_summary(path: str | os.PathLike[str], *, verify: bool = False) -> dict[str, Any]:
@@ -47,7 +47,12 @@ def table_summary(path: str | os.PathLike[str], *, verify: bool = False) -> dict
             epoch = int(table.epochs[pos])
             if not np.all(np.isnan(bench.values_at("valid_acc", epoch))):
                 idx, val = bench.best("valid_acc", epoch)
-                out["best"] = {"arch": table.space.to_str(idx), "index": idx, "epoch": epoch, "valid_acc": val}
+                out["best"] = {
+                    "arch": table.space.to_str(idx),
+                    "index": idx,
+                    "epoch": epoch,
+                    "valid_acc": val,
+                }
                 break
     return out
 
