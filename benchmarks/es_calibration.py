@@ -39,7 +39,7 @@ from nasbench.core.errors import NasbenchError  # noqa: E402
 from nasbench.experiments.compare import load_simulator  # noqa: E402
 from nasbench.tables.importers import import_nb201  # noqa: E402
 from strategies import early_stopping  # noqa: E402
-from strategies._surrogate import z_of  # noqa: E402
+from strategies.acquisition import z_of  # noqa: E402
 from strategies.registry import make_strategy  # noqa: E402
 from strategies.runner import Budget, RunConfig, run_search  # noqa: E402
 

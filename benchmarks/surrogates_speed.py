@@ -50,7 +50,7 @@ def main() -> int:
     from nasbench.tables.importers import import_curves, import_nb201
     from surrogates import DEFAULT_SURROGATE, make_surrogate
     from surrogates.curves import FAMILIES, fit_curves
-    from surrogates.evaluate import design
+    from surrogates.inputs import design
 
     only = set(args.only.split(","))
     report: dict[str, object] = {"n_jobs": args.n_jobs, "repeats": args.repeats}
@@ -61,16 +61,14 @@ def main() -> int:
         curves = bench.curves(archs, seed="mean").astype(float)
         y = bench.values_at("valid_acc", 200).astype(float)
         tr = np.random.default_rng(0).choice(len(archs), 1000, replace=False)
-        Xtr = design(archs[tr], curves[tr], 2, None)
-        Xall = design(archs, curves, 2, 1)
+        Xtr = design(archs[tr], 2, curves[tr])
+        Xall = design(archs, 2, curves, observed=1)
         model = make_surrogate(
             DEFAULT_SURROGATE, table.space, epochs=[12, 200], random_state=0, n_jobs=args.n_jobs
         )
         fit_s, _ = _median(lambda: model.fit(Xtr, y[tr]), args.repeats)
         pred_s, _ = _median(lambda: model.predict(Xall, return_std=True), args.repeats)
-        pred0_s, _ = _median(
-            lambda: model.predict(design(archs, None, 2, None), return_std=True), args.repeats
-        )
+        pred0_s, _ = _median(lambda: model.predict(design(archs, 2), return_std=True), args.repeats)
         report["nb201"] = {
             "fit_1000_s": fit_s,
             "predict_15625_12ep_s": pred_s,
@@ -96,10 +94,10 @@ def main() -> int:
         model = make_surrogate(
             DEFAULT_SURROGATE, mq.space, epochs=mq.epochs.tolist(), random_state=0, n_jobs=args.n_jobs
         )
-        X = design(mq.arch_index, C, 20, None)
+        X = design(mq.arch_index, 20, C)
         fit_s, _ = _median(lambda: model.fit(X, y), args.repeats)
         pred_s, _ = _median(
-            lambda: model.predict(design(mq.arch_index, C, 20, 5), return_std=True), args.repeats
+            lambda: model.predict(design(mq.arch_index, 20, C, observed=5), return_std=True), args.repeats
         )
         report["metaqnn"] = {
             "fit_1000_s": fit_s,

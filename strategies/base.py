@@ -15,12 +15,9 @@ from __future__ import annotations
 
 import abc
 import contextlib
-import dataclasses
 import math
 import time
-import types
-import typing
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -56,9 +53,10 @@ class Result:
         arch: space index.
         epoch: epoch trained to.
         valid_acc: validation accuracy (%) observed at ``epoch``; NaN if the run diverged.
-        curve: float32 ``(k,)`` validation accuracy at ``SearchContext.epochs[:k]``, the
+        curve: float64 ``(k,)`` validation accuracy at ``SearchContext.epochs[:k]``, the
             stored epochs up to ``epoch`` of this run (one seed of the table, or the seed
-            mean with ``noise="mean"``).
+            mean with ``noise="mean"``). Read-only: it is a view of the runner's cached
+            table, so writing to it raises ``ValueError``; copy it to modify it.
         cost_s: simulated training seconds charged for this evaluation.
         finish_time: simulated clock (seconds) when it finished.
         estimate: a predicted final (max-epoch) accuracy, set by wrappers such as early
@@ -303,90 +301,6 @@ class Strategy(abc.ABC):
             yield
         finally:
             self.overhead_s += time.perf_counter() - t0
-
-
-# ---- configs -----------------------------------------------------------------------------
-
-
-def build_config(config_cls: type, params: Mapping[str, Any], *, who: str) -> Any:
-    """Build a strategy's frozen ``Config`` from a mapping, checking keys and types.
-
-    Accepts TOML/JSON-like values: lists for tuples, ints for floats.
-
-    Raises:
-        StrategyConfigError: unknown key, wrong type, or a value the config rejects.
-    """
-    fields = {f.name: f for f in dataclasses.fields(config_cls) if f.init}
-    unknown = sorted(set(params) - set(fields))
-    if unknown:
-        allowed = ", ".join(sorted(fields)) or "none"
-        raise StrategyConfigError(f"{who} has no parameter(s) {', '.join(unknown)}; parameters: {allowed}")
-    hints = typing.get_type_hints(config_cls)
-    values = {k: _coerce(v, hints[k], f"{who} parameter {k}") for k, v in params.items()}
-    try:
-        return config_cls(**values)
-    except StrategyConfigError:
-        raise
-    except (TypeError, ValueError) as exc:
-        raise StrategyConfigError(f"{who}: {exc}") from None
-
-
-def config_types(config_cls: type) -> dict[str, str]:
-    """Parameter name -> readable type, for help texts."""
-    hints = typing.get_type_hints(config_cls)
-    return {f.name: _type_name(hints[f.name]) for f in dataclasses.fields(config_cls) if f.init}
-
-
-def _type_name(tp: Any) -> str:
-    origin = typing.get_origin(tp)
-    if origin is typing.Literal:
-        return "|".join(repr(a) for a in typing.get_args(tp))
-    if origin in (types.UnionType, typing.Union):
-        return " or ".join(_type_name(a) for a in typing.get_args(tp))
-    if origin is tuple:
-        return f"list of {_type_name(typing.get_args(tp)[0])}"
-    if tp is type(None):
-        return "none"
-    return getattr(tp, "__name__", str(tp))
-
-
-def _coerce(value: Any, tp: Any, what: str) -> Any:
-    origin = typing.get_origin(tp)
-    if origin in (types.UnionType, typing.Union):
-        errors = []
-        for arg in typing.get_args(tp):
-            try:
-                return _coerce(value, arg, what)
-            except StrategyConfigError as exc:
-                errors.append(exc)
-        raise StrategyConfigError(f"{what} must be {_type_name(tp)}, got {value!r}")
-    if origin is typing.Literal:
-        if value in typing.get_args(tp):
-            return value
-        raise StrategyConfigError(f"{what} must be one of {_type_name(tp)}, got {value!r}")
-    if origin is tuple:
-        if not isinstance(value, list | tuple):
-            raise StrategyConfigError(f"{what} must be a list, got {value!r}")
-        inner = typing.get_args(tp)[0]
-        return tuple(_coerce(v, inner, what) for v in value)
-    if tp is type(None):
-        if value is None:
-            return None
-    elif tp is bool:
-        if isinstance(value, bool | np.bool_):
-            return bool(value)
-    elif tp is int:
-        if isinstance(value, int | np.integer) and not isinstance(value, bool):
-            return int(value)
-    elif tp is float:
-        if isinstance(value, int | float | np.integer | np.floating) and not isinstance(value, bool):
-            return float(value)
-    elif tp is str:
-        if isinstance(value, str):
-            return value
-    else:  # any other annotated type: accept as is
-        return value
-    raise StrategyConfigError(f"{what} must be {_type_name(tp)}, got {value!r}")
 
 
 def check(condition: bool, message: str) -> None:

@@ -43,9 +43,10 @@ from typing import Any
 
 import numpy as np
 
-from strategies import _surrogate as S
+from strategies.acquisition import z_of
 from strategies.base import Proposal, Result, SearchContext, Strategy, check
 from strategies.errors import FidelityError
+from surrogates.inputs import design, fit_or_skip, limit_cuts, predict_mean_std
 
 
 def confidently_below(mean: Any, std: Any, scale: Any, incumbent: Any, z: float) -> Any:
@@ -120,10 +121,10 @@ class EarlyStopping(Strategy):
         cfg = self.config
         self.checkpoints = self.check_points(context, cfg)
         if surrogate is not None:  # predictions happen only at the checkpoints
-            S.limit_cuts(surrogate, [context.epochs.index(e) + 1 for e in self.checkpoints])
+            limit_cuts(surrogate, [context.epochs.index(e) + 1 for e in self.checkpoints])
         self._max = context.max_epoch
         self._n_epochs = len(context.epochs)
-        self._z = S.z_of(cfg.confidence)
+        self._z = z_of(cfg.confidence)
         self._queue: deque[Proposal] = deque()
         self._route: dict[tuple[int, int], deque[bool]] = {}  # new (arch, epoch) -> managed here?
         self._managed: dict[int, bool] = {}
@@ -295,7 +296,7 @@ class EarlyStopping(Strategy):
                 curves.append(c[:k])
                 y.append(c[-1])
         with self.timed():
-            ok = S.fit(self.surrogate, S.design(archs, self._n_epochs, curves), np.asarray(y))
+            ok = fit_or_skip(self.surrogate, design(archs, self._n_epochs, curves), np.asarray(y))
         self._fitted_on = len(self._full_archs)
         self._fit_version += 1
         self._fitted = self._fitted or ok
@@ -336,9 +337,9 @@ class EarlyStopping(Strategy):
     def _predict(self, results: list[Result]) -> tuple[np.ndarray, np.ndarray]:
         """The fitted surrogate's ``(mean, std)`` of the final accuracy of runs seen at a checkpoint."""
         with self.timed():
-            return S.predict(
+            return predict_mean_std(
                 self.surrogate,
-                S.design([r.arch for r in results], self._n_epochs, [r.curve for r in results]),
+                design([r.arch for r in results], self._n_epochs, [r.curve for r in results]),
             )
 
     def _prediction(self, result: Result) -> tuple[float, float] | None:

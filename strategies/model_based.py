@@ -16,8 +16,9 @@ from typing import Any, Literal
 
 import numpy as np
 
-from strategies import _surrogate as S
+from strategies.acquisition import acquisition
 from strategies.base import Proposal, Result, SearchContext, Strategy, UnvisitedSampler, check
+from surrogates.inputs import design, fit_or_skip, limit_cuts, predict_mean_std
 
 
 @dataclass(frozen=True)
@@ -71,7 +72,7 @@ class ModelBasedSearch(Strategy):
     ) -> None:
         super().__init__(context, rng, config, surrogate=surrogate)
         if surrogate is not None:
-            S.limit_cuts(surrogate, [0])  # candidates are predicted with no curve observed
+            limit_cuts(surrogate, [0])  # candidates are predicted with no curve observed
         self._epoch = context.max_epoch
         self._n_epochs = len(context.epochs)
         self.visited: set[int] = set()
@@ -124,8 +125,8 @@ class ModelBasedSearch(Strategy):
     def fit(self) -> None:
         """Refit the surrogate on every full result told so far (timed)."""
         with self.timed():
-            X = S.design(self.archs, self._n_epochs)
-            ok = S.fit(self.surrogate, X, np.asarray(self.scores, dtype=np.float64))
+            X = design(self.archs, self._n_epochs)
+            ok = fit_or_skip(self.surrogate, X, np.asarray(self.scores, dtype=np.float64))
         if ok:
             self._fitted_on = len(self.archs)
             self.n_fits += 1
@@ -133,10 +134,10 @@ class ModelBasedSearch(Strategy):
     def score_candidates(self, cand: np.ndarray) -> np.ndarray:
         """float ``(m,)`` acquisition values of candidates (timed)."""
         with self.timed():
-            mean, std = S.predict(self.surrogate, S.design(cand, self._n_epochs))
+            mean, std = predict_mean_std(self.surrogate, design(cand, self._n_epochs))
         finite = [s for s in self.scores if math.isfinite(s)]
         best = max(finite) if finite else -math.inf
-        return S.acquisition(self.config.acquisition, mean, std, best, self.rng, self.config.kappa)
+        return acquisition(self.config.acquisition, mean, std, best, self.rng, self.config.kappa)
 
     def _next_round(self) -> None:
         if self.n_fits == 0 or len(self.archs) - self._fitted_on >= self.config.fit_every:

@@ -14,7 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from strategies.base import SearchContext, Strategy, build_config
+from nasbench.core.config import build_config
+from strategies.base import SearchContext, Strategy
 from strategies.errors import StrategyConfigError, UnknownStrategyError
 
 
@@ -153,12 +154,12 @@ def make_strategy(
     split = split_params(name, params)
     sur_params = {part: _surrogate_params(p) for part, p in split.items()}
     cls = STRATEGIES[base]()
-    config = build_config(cls.Config, split[base], who=f"strategy {base}")
+    config = build_config(cls.Config, split[base], who=f"strategy {base}", error=StrategyConfigError)
     cls.check_context(context, config)
     wrappers = []
     for m in mods:
         wrapper = MODIFIERS[m]()
-        wconf = build_config(wrapper.Config, split[m], who=f"modifier +{m}")
+        wconf = build_config(wrapper.Config, split[m], who=f"modifier +{m}", error=StrategyConfigError)
         wrapper.check_context(context, wconf)
         wrappers.append((m, wrapper, wconf))
     for part, sp in sur_params.items():

@@ -11,7 +11,7 @@ import numpy as np
 from scipy.special import ndtri
 
 from surrogates.errors import EvaluationError, SurrogateInputError
-from surrogates.evaluate import design
+from surrogates.inputs import design
 from surrogates.persistence import load_model, save_model, table_meta
 from surrogates.registry import DESCRIPTIONS, SURROGATES, make_surrogate
 
@@ -61,7 +61,7 @@ def fit_table(
         model, table.space, epochs=table.epochs.tolist(), random_state=random_state, **(params or {})
     )
     t0 = time.perf_counter()
-    est.fit(design(archs, curves, len(table.epochs), None), y[rows])
+    est.fit(design(archs, len(table.epochs), curves), y[rows])
     meta = table_meta(table)
     meta.update(
         model=model, n_train=len(rows), fit_s=round(time.perf_counter() - t0, 3), random_state=random_state
@@ -114,7 +114,7 @@ def predict_archs(
     if not archs:
         raise SurrogateInputError("give at least one architecture (--archs)")
     idx = np.array([space.index(a) for a in archs], dtype=np.int64)
-    X = design(idx, None, len(meta.get("epochs", [])), None)
+    X = design(idx, len(meta.get("epochs", [])))
     mean, std = model.predict(X, return_std=True)
     z = float(ndtri(0.5 + coverage / 2))
     return {

@@ -28,8 +28,7 @@ from sklearn.utils.validation import check_is_fitted
 from surrogates.curves import DEFAULT_FAMILIES
 from surrogates.encoders import ArchEncoder, CurveFeatures, resolve_epochs
 from surrogates.errors import SurrogateInputError, TooFewPointsError
-from surrogates.models import MIN_TRAIN, StackedEnsemble, SurrogateBase, observed_lengths
-from surrogates.registry import ENSEMBLE_MEMBERS
+from surrogates.models import ENSEMBLE_MEMBERS, MIN_TRAIN, StackedEnsemble, SurrogateBase, observed_lengths
 
 #: The compact encoding ``members="auto"`` also fits the ensemble's members on alone, when the
 #: model's encoding has it and wider ones: NB201's 13 live-path counts beside its live

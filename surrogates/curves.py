@@ -418,7 +418,7 @@ def fit_curves(
         w = np.where(ok, np.exp(-0.5 * (bic - np.where(np.isfinite(best), best, 0.0))), 0.0)
     tot = w.sum(1, keepdims=True)
     w = np.divide(w, tot, out=np.zeros_like(w), where=tot > 0)
-    last = _last_observed(Y)
+    last = last_observed(Y)
     fitted = tot[:, 0] > 0
     mean = np.where(fitted, np.nansum(w * np.nan_to_num(finals), axis=1), last)
     if bounds is not None:  # rounding of the weighted sum must not leave the range
@@ -432,7 +432,7 @@ def fit_curves(
     return CurveFit(tuple(families), finals, sse, w, mean, std, k, params)
 
 
-def _last_observed(Y: np.ndarray) -> np.ndarray:
+def last_observed(Y: np.ndarray) -> np.ndarray:
     """float ``(N,)``: the last finite value of each row (NaN for empty rows)."""
     obs = np.isfinite(Y)
     if Y.shape[1] == 0:
@@ -457,4 +457,4 @@ def extrapolate(
     final, _, _ = fit_family(family, t, Y, float(t[-1] if target_epoch is None else target_epoch))
     if bounds is not None:
         final = np.clip(final, *bounds)
-    return np.where(np.isfinite(final), final, _last_observed(Y))
+    return np.where(np.isfinite(final), final, last_observed(Y))

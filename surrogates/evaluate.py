@@ -36,6 +36,7 @@ from scipy.stats import kendalltau, spearmanr
 
 from surrogates.curves import extrapolate
 from surrogates.errors import EvaluationError
+from surrogates.inputs import design
 from surrogates.registry import DEFAULT_SURROGATE, make_surrogate
 
 log = logging.getLogger(__name__)
@@ -157,16 +158,6 @@ def observed_epochs(epochs: np.ndarray, fraction: float | None) -> int:
     return k
 
 
-def design(archs: np.ndarray, curves: np.ndarray | None, n_epochs: int, k: int | None) -> np.ndarray:
-    """float ``(n, 1 + E)``: indices, then the first ``k`` curve values (all if None), NaN after."""
-    X = np.full((len(archs), 1 + n_epochs), np.nan)
-    X[:, 0] = archs
-    if curves is not None:
-        kk = n_epochs if k is None else k
-        X[:, 1 : 1 + kk] = curves[:, :kk]
-    return X
-
-
 def _baselines(
     Xtr: np.ndarray, ytr: np.ndarray, Xte: np.ndarray, epochs: np.ndarray, k: int, seed: int
 ) -> dict[str, tuple[np.ndarray, np.ndarray | None]]:
@@ -198,9 +189,9 @@ def _baselines(
 
 
 def _last(obs: np.ndarray) -> np.ndarray:
-    from surrogates.curves import _last_observed
+    from surrogates.curves import last_observed
 
-    return _last_observed(obs)
+    return last_observed(obs)
 
 
 def evaluate(
@@ -250,9 +241,9 @@ def evaluate(
             rng = np.random.default_rng([config.seed, size, r])
             perm = rng.permutation(n)
             tr, te = perm[:size], perm[size:]
-            Xtr = design(archs[tr], None if curves is None else curves[tr], n_epochs, None)
+            Xtr = design(archs[tr], n_epochs, None if curves is None else curves[tr])
             # held-out rows: only the observed epochs, the rest is NaN before the model sees it
-            Xte = design(archs[te], None if curves is None else curves[te], n_epochs, k)
+            Xte = design(archs[te], n_epochs, None if curves is None else curves[te], observed=k)
             model = make_surrogate(
                 config.model,
                 table.space,

@@ -90,6 +90,9 @@ def _nu_svr(random_state: int | None, n_features: int) -> Any:
     return TransformedTargetRegressor(svr, transformer=StandardScaler())
 
 
+#: The members of the default stacked ensemble (``ensemble``, and each cut of ``combined``).
+ENSEMBLE_MEMBERS: tuple[str, ...] = ("ridge", "extra_trees", "hist_gbm")
+
 #: member name -> factory ``(random_state, n_features) -> unfitted regressor``.
 MEMBERS: dict[str, Callable[[int | None, int], Any]] = {
     "ridge": _ridge,
@@ -145,14 +148,14 @@ def member_mean_spread(model: Any, Z: np.ndarray) -> tuple[np.ndarray, np.ndarra
 
 
 def _mean_spread(model: Any, Z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    from sklearn.ensemble import ExtraTreesRegressor, RandomForestRegressor
+    from sklearn.gaussian_process import GaussianProcessRegressor
+
     last = model.steps[-1][1] if isinstance(model, Pipeline) else model
-    if last.__class__.__name__ == "GaussianProcessRegressor":
+    if isinstance(last, GaussianProcessRegressor):
         mean, std = model.predict(Z, return_std=True)
         return np.asarray(mean, float), np.asarray(std, float)
-    if hasattr(last, "estimators_") and last.__class__.__name__ in (
-        "ExtraTreesRegressor",
-        "RandomForestRegressor",
-    ):
+    if isinstance(last, ExtraTreesRegressor | RandomForestRegressor) and hasattr(last, "estimators_"):
         Zt = model[:-1].transform(Z) if isinstance(model, Pipeline) else Z
         Zt = np.ascontiguousarray(Zt, dtype=np.float32)  # validated once here, not once per tree
         per_tree = np.stack([t.predict(Zt, check_input=False) for t in last.estimators_])
@@ -230,7 +233,7 @@ class StackedEnsemble(RegressorMixin, BaseEstimator):
 
     def __init__(
         self,
-        members: Sequence[str] = ("ridge", "extra_trees", "hist_gbm"),
+        members: Sequence[str] = ENSEMBLE_MEMBERS,
         cv: int | str = "auto",
         coverage: float = 0.9,
         random_state: int | None = None,
@@ -440,7 +443,7 @@ class ArchSurrogate(SurrogateBase):
         self,
         space: Any = None,
         kinds: str | Sequence[str] = "auto",
-        members: Sequence[str] = ("ridge", "extra_trees", "hist_gbm"),
+        members: Sequence[str] = ENSEMBLE_MEMBERS,
         cv: int | str = "auto",
         coverage: float = 0.9,
         random_state: int | None = None,

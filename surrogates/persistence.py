@@ -19,7 +19,7 @@ from importlib import metadata as _md
 from pathlib import Path
 from typing import Any
 
-from nasbench.core.io import atomic_write_bytes
+from nasbench.core.io import atomic_write_bytes, jsonable
 from surrogates.errors import ModelFileError, SpaceMismatchError
 
 FORMAT = "nasbench-surrogate"
@@ -122,7 +122,7 @@ def save_model(model: Any, path: str | os.PathLike[str], *, table_meta: dict[str
     meta = dict(table_meta)
     meta.update(
         model_class=type(model).__name__,
-        params={k: _jsonable(v) for k, v in model.get_params(deep=False).items() if k != "space"},
+        params={k: jsonable(v, finite=False) for k, v in model.get_params(deep=False).items() if k != "space"},
         created=_dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
         versions=_versions(),
     )
@@ -134,14 +134,6 @@ def save_model(model: Any, path: str | os.PathLike[str], *, table_meta: dict[str
     }
     atomic_write_bytes(path, sio.dumps(envelope, compression=zipfile.ZIP_DEFLATED))
     return meta
-
-
-def _jsonable(v: Any) -> Any:
-    try:
-        json.dumps(v)
-        return v
-    except TypeError:
-        return repr(v)
 
 
 def load_model(

@@ -15,13 +15,16 @@ from surrogates.errors import UnknownSurrogateError
 Factory = Callable[..., Any]
 
 
-def _arch(members: tuple[str, ...]) -> Factory:
+def _arch(members: tuple[str, ...] | None = None) -> Factory:
+    """An :class:`ArchSurrogate` factory; ``members=None``: the class's default ensemble."""
+
     def make(
         space: Any, *, epochs: Sequence[int] | None = None, random_state: int | None = None, **params: Any
     ) -> Any:
         from surrogates.models import ArchSurrogate
 
-        params.setdefault("members", members)
+        if members is not None:
+            params.setdefault("members", members)
         return ArchSurrogate(space=space, epochs=epochs, random_state=random_state, **params)
 
     return make
@@ -48,18 +51,16 @@ def _lc_param(
     return ParametricCurveSurrogate(epochs=epochs, random_state=random_state, space=space, **params)
 
 
-ENSEMBLE_MEMBERS: tuple[str, ...] = ("ridge", "extra_trees", "hist_gbm")
-
 #: name -> factory. Architecture-only: rf, gbm, gp, ensemble. Curve-aware: lc_param
 #: (parametric extrapolation), lc_svr (Baker-style nu-SVR), combined (the default).
 SURROGATES: dict[str, Factory] = {
     "rf": _arch(("random_forest",)),
     "gbm": _arch(("hist_gbm",)),
     "gp": _arch(("gp",)),
-    "ensemble": _arch(ENSEMBLE_MEMBERS),
+    "ensemble": _arch(),  # surrogates.models.ENSEMBLE_MEMBERS
     "lc_param": _lc_param,
     "lc_svr": _curve(("nu_svr",)),
-    "combined": _curve("auto"),  # ENSEMBLE_MEMBERS, plus the same on NB201's compact features
+    "combined": _curve("auto"),  # the default ensemble, plus the same on NB201's compact features
 }
 
 #: The surrogate strategies use by default: works at any t, including t = 0.

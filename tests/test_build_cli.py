@@ -96,6 +96,7 @@ def _assert_same_results(a: ResultTable, b: ResultTable) -> None:
         np.testing.assert_array_equal(a.arch_columns[c], b.arch_columns[c])
 
 
+@pytest.mark.slow
 def test_reference_table(reference: ResultTable) -> None:
     assert reference.n_archs == N_ARCHS and reference.shape[1:3] == (1, 2)
     assert np.isnan(reference.values[:, :, 0, reference.metric_position("test_acc")]).all()
@@ -111,6 +112,7 @@ def test_reference_table(reference: ResultTable) -> None:
     assert here.startswith(("cpu: ", "gpu: ", "tpu: "))
 
 
+@pytest.mark.slow
 def test_resume_after_kill_matches_uninterrupted_build(
     workdir: Path, reference: ResultTable, compile_cache: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -155,6 +157,7 @@ def test_resume_after_kill_matches_uninterrupted_build(
     _assert_same_results(reference, ResultTable.load(out))
 
 
+@pytest.mark.slow
 def test_resume_on_another_machine_type_warns(
     workdir: Path, reference: ResultTable, compile_cache: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -182,6 +185,7 @@ def test_resume_on_another_machine_type_warns(
     _assert_same_results(reference, table)  # same host in truth, so the rows still match
 
 
+@pytest.mark.slow
 def test_resume_refuses_other_settings(
     workdir: Path, reference: ResultTable, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -193,6 +197,7 @@ def test_resume_refuses_other_settings(
     assert "pass --resume" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_ray_executor_on_local_instance(workdir: Path, reference: ResultTable, compile_cache: Path) -> None:
     ray = pytest.importorskip("ray")
     ray.init(
@@ -245,7 +250,7 @@ def test_divergence_is_recorded_not_fatal(workdir: Path, monkeypatch: pytest.Mon
         (["--executor", "slurm"], "unknown executor"),
         (["--archs", "lots"], "--archs must be"),
         (["--seeds", "two"], "--seeds must be"),
-        (["--set", "bogus=1"], "unknown recipe field"),
+        (["--set", "bogus=1"], "recipe has no field(s) bogus"),
         (["--set", "reduction=maxpool"], "reduction must be one of"),
     ],
 )

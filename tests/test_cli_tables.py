@@ -3,32 +3,17 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import pytest
+from conftest import assert_one_line_error, run_cli
 
 EXAMPLE = "|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|"
-
-
-def run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "nasbench", *args], capture_output=True, text=True, timeout=120
-    )
-
-
-def assert_one_line_error(proc: subprocess.CompletedProcess[str], code: int, fragment: str) -> None:
-    assert proc.returncode == code, proc.stderr
-    lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
-    assert len(lines) == 1 and lines[0].startswith("nasbench: error:"), proc.stderr
-    assert fragment in lines[0]
-    assert "Traceback" not in proc.stderr
 
 
 @pytest.fixture(scope="module")
 def nb201_file(nb201_csv, tmp_path_factory):
     out = tmp_path_factory.mktemp("cli") / "nb201.parquet"
-    proc = run("import", "nb201", str(nb201_csv), "--dataset", "cifar10", "--out", str(out), "--json")
+    proc = run_cli("import", "nb201", str(nb201_csv), "--dataset", "cifar10", "--out", str(out), "--json")
     assert proc.returncode == 0, proc.stderr
     report = json.loads(proc.stdout)
     assert report["archs"] == 15625 and report["epochs"] == [12, 200]
@@ -36,23 +21,23 @@ def nb201_file(nb201_csv, tmp_path_factory):
 
 
 def test_info_and_query(nb201_file):
-    proc = run("info", str(nb201_file), "--json")
+    proc = run_cli("info", str(nb201_file), "--json")
     assert proc.returncode == 0, proc.stderr
     info = json.loads(proc.stdout)
     assert info["space"]["name"] == "nb201" and info["best"]["valid_acc"] == pytest.approx(91.61, abs=0.01)
-    human = run("info", str(nb201_file))
+    human = run_cli("info", str(nb201_file))
     assert human.returncode == 0 and "nb201" in human.stdout and "best" in human.stdout
-    q = run("query", str(nb201_file), EXAMPLE, "--epoch", "12", "--json")
+    q = run_cli("query", str(nb201_file), EXAMPLE, "--epoch", "12", "--json")
     assert q.returncode == 0, q.stderr
     data = json.loads(q.stdout)
     assert data["epoch"] == 12 and "test_acc" not in data["metrics"]
-    q = run("query", str(nb201_file), EXAMPLE, "--metric", "valid_acc", "--seed", "1", "--test", "--json")
+    q = run_cli("query", str(nb201_file), EXAMPLE, "--metric", "valid_acc", "--seed", "1", "--test", "--json")
     assert json.loads(q.stdout)["metrics"]["valid_acc"] == pytest.approx(90.716, abs=1e-3)
 
 
 def test_curves_import(metaqnn_csv, tmp_path):
     out = tmp_path / "mq.parquet"
-    proc = run(
+    proc = run_cli(
         "import",
         "curves",
         str(metaqnn_csv),
@@ -66,7 +51,7 @@ def test_curves_import(metaqnn_csv, tmp_path):
         str(out),
     )
     assert proc.returncode == 0, proc.stderr
-    info = json.loads(run("info", str(out), "--json").stdout)
+    info = json.loads(run_cli("info", str(out), "--json").stdout)
     assert info["space"]["name"] == "catalog" and info["epochs"] == list(range(1, 21))
 
 
@@ -84,23 +69,22 @@ def test_curves_import(metaqnn_csv, tmp_path):
     ],
 )
 def test_bad_input_exits_2_with_one_line(nb201_file, tmp_path, args, fragment):
-    proc = run(*(a.format(t=nb201_file, missing=tmp_path / "none.parquet") for a in args))
-    assert_one_line_error(proc, 2, fragment)
+    proc = run_cli(*(a.format(t=nb201_file, missing=tmp_path / "none.parquet") for a in args))
+    assert_one_line_error(proc, fragment)
 
 
 def test_corrupt_table_and_csv(tmp_path, nb201_file):
     data = nb201_file.read_bytes()
     (tmp_path / "cut.parquet").write_bytes(data[: len(data) // 3])
-    assert_one_line_error(run("info", str(tmp_path / "cut.parquet")), 2, "not a readable parquet")
+    assert_one_line_error(run_cli("info", str(tmp_path / "cut.parquet")), "not a readable parquet")
     (tmp_path / "x.csv").write_text("a,b\n1,2\n")
     assert_one_line_error(
-        run("import", "nb201", str(tmp_path / "x.csv"), "--out", str(tmp_path / "o.parquet")),
-        2,
+        run_cli("import", "nb201", str(tmp_path / "x.csv"), "--out", str(tmp_path / "o.parquet")),
         "lacks column",
     )
     assert not (tmp_path / "o.parquet").exists()
     assert_one_line_error(
-        run(
+        run_cli(
             "import",
             "nb201",
             str(tmp_path / "x.csv"),
@@ -109,21 +93,20 @@ def test_corrupt_table_and_csv(tmp_path, nb201_file):
             "--out",
             str(tmp_path / "o.parquet"),
         ),
-        2,
         "unknown NB201 dataset",
     )
 
 
 def test_unwritable_output(nb201_csv, tmp_path):
-    proc = run("import", "nb201", str(nb201_csv), "--out", str(tmp_path / "no" / "dir" / "t.parquet"))
-    assert_one_line_error(proc, 2, "does not exist")
-    proc = run("import", "nb201", str(nb201_csv), "--out", str(tmp_path))  # a folder, not a file
-    assert_one_line_error(proc, 2, "output path is a directory")
+    proc = run_cli("import", "nb201", str(nb201_csv), "--out", str(tmp_path / "no" / "dir" / "t.parquet"))
+    assert_one_line_error(proc, "does not exist")
+    proc = run_cli("import", "nb201", str(nb201_csv), "--out", str(tmp_path))  # a folder, not a file
+    assert_one_line_error(proc, "output path is a directory")
 
 
 def test_help_everywhere():
     for args in ((), ("info",), ("query",), ("import",), ("import", "nb201"), ("import", "curves")):
-        proc = run(*args, "--help")
+        proc = run_cli(*args, "--help")
         assert proc.returncode == 0 and "Usage" in proc.stdout
 
 

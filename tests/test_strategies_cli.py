@@ -3,47 +3,25 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
-from test_strategies_standins import synthetic_table
-
-
-def run(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "nasbench", *args], capture_output=True, text=True, timeout=timeout
-    )
-
-
-def assert_one_line_error(proc: subprocess.CompletedProcess[str], fragment: str) -> None:
-    assert proc.returncode == 2, proc.stderr
-    lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
-    assert len(lines) == 1 and lines[0].startswith("nasbench: error:"), proc.stderr
-    assert fragment in lines[0], lines[0]
-
-
-@pytest.fixture(scope="module")
-def table_file(tmp_path_factory) -> Path:
-    path = tmp_path_factory.mktemp("tables") / "synthetic.parquet"
-    synthetic_table().save(path)
-    return path
+from conftest import assert_one_line_error, run_cli, synthetic_search_table
 
 
 @pytest.fixture(scope="module")
 def one_epoch_file(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("tables") / "one_epoch.parquet"
-    synthetic_table(epochs=(4,)).save(path)
+    synthetic_search_table(epochs=(4,)).save(path)
     return path
 
 
-def test_search_json_and_trajectory(table_file, tmp_path):
+def test_search_json_and_trajectory(search_table_file, tmp_path):
     out = tmp_path / "run.parquet"
-    proc = run(
+    proc = run_cli(
         "search",
-        str(table_file),
+        str(search_table_file),
         "--strategy",
         "re",
         "--budget",
@@ -63,9 +41,9 @@ def test_search_json_and_trajectory(table_file, tmp_path):
     df = pd.read_parquet(out)
     assert len(df) == 30 and df["evals"].iloc[-1] == 30
     again = json.loads(
-        run(
+        run_cli(
             "search",
-            str(table_file),
+            str(search_table_file),
             "-s",
             "re",
             "-b",
@@ -78,15 +56,15 @@ def test_search_json_and_trajectory(table_file, tmp_path):
         ).stdout
     )
     assert again["incumbent"] == s["incumbent"] and again["sim_time_s"] == s["sim_time_s"]
-    text = run("search", str(table_file), "-s", "hb", "-b", "2000s")
+    text = run_cli("search", str(search_table_file), "-s", "hb", "-b", "2000s")
     assert text.returncode == 0 and "incumbent" in text.stdout
 
 
-def test_compare_writes_files_and_resumes(table_file, tmp_path):
+def test_compare_writes_files_and_resumes(search_table_file, tmp_path):
     out = tmp_path / "cmp"
     args = [
         "compare",
-        str(table_file),
+        str(search_table_file),
         "--strategies",
         "rs,re,ls,hb",
         "--seeds",
@@ -97,7 +75,7 @@ def test_compare_writes_files_and_resumes(table_file, tmp_path):
         str(out),
         "--json",
     ]
-    proc = run(*args)
+    proc = run_cli(*args)
     assert proc.returncode == 0, proc.stderr
     res = json.loads(proc.stdout)
     assert res["runs"] == 16 and res["resumed_runs"] == 0
@@ -122,16 +100,25 @@ def test_compare_writes_files_and_resumes(table_file, tmp_path):
     kept = {p: p.read_bytes() for p in runs[2:]}
     runs[0].unlink()
     runs[1].unlink()
-    res2 = json.loads(run(*args).stdout)
+    res2 = json.loads(run_cli(*args).stdout)
     assert res2["resumed_runs"] == 14 and res2["runs"] == 16
     assert all(p.read_bytes() == b for p, b in kept.items())
     assert res2["strategies"] == res["strategies"]  # same seeds, same trajectories
 
     # another configuration into the same folder is refused before any work
-    bad = run(
-        "compare", str(table_file), "--strategies", "rs", "--seeds", "2", "--budget", "25", "--out", str(out)
+    bad = run_cli(
+        "compare",
+        str(search_table_file),
+        "--strategies",
+        "rs",
+        "--seeds",
+        "2",
+        "--budget",
+        "25",
+        "--out",
+        str(out),
     )
-    assert_one_line_error(bad, "different configuration")
+    assert_one_line_error(bad, "different settings")
 
 
 @pytest.mark.parametrize(
@@ -159,38 +146,49 @@ def test_compare_writes_files_and_resumes(table_file, tmp_path):
         ),
     ],
 )
-def test_bad_input_one_line_errors_before_work(args, fragment, table_file, one_epoch_file, tmp_path):
+def test_bad_input_one_line_errors_before_work(args, fragment, search_table_file, one_epoch_file, tmp_path):
     out = tmp_path / "never"
-    argv = [a.format(t=table_file, one=one_epoch_file, out=out) for a in args]
-    proc = run(*argv)
+    argv = [a.format(t=search_table_file, one=one_epoch_file, out=out) for a in args]
+    proc = run_cli(*argv)
     assert_one_line_error(proc, fragment)
     assert not out.exists()  # nothing was started
 
 
 @pytest.mark.parametrize("command", ["compare", "explore"])
-def test_an_output_folder_that_cannot_be_made_is_one_line(command, table_file, tmp_path):
+def test_an_output_folder_that_cannot_be_made_is_one_line(command, search_table_file, tmp_path):
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder\n")
     out = blocker / "results"
     if command == "compare":
-        proc = run(
-            "compare", str(table_file), "--strategies", "rs", "--seeds", "2", "-b", "10", "--out", str(out)
+        proc = run_cli(
+            "compare",
+            str(search_table_file),
+            "--strategies",
+            "rs",
+            "--seeds",
+            "2",
+            "-b",
+            "10",
+            "--out",
+            str(out),
         )
     else:
-        proc = run("explore", "--table", str(table_file), "--seeds", "2", "--budget", "10", "--out", str(out))
+        proc = run_cli(
+            "explore", "--table", str(search_table_file), "--seeds", "2", "--budget", "10", "--out", str(out)
+        )
     assert_one_line_error(proc, "a file is in the way")
     assert blocker.read_text() == "not a folder\n"
 
 
-def test_an_output_file_that_is_a_folder_is_refused_before_work(table_file, tmp_path):
-    proc = run("search", str(table_file), "-s", "rs", "-b", "10", "--out", str(tmp_path))
+def test_an_output_file_that_is_a_folder_is_refused_before_work(search_table_file, tmp_path):
+    proc = run_cli("search", str(search_table_file), "-s", "rs", "-b", "10", "--out", str(tmp_path))
     assert_one_line_error(proc, "output path is a directory")
-    proc = run(
+    proc = run_cli(
         "leaderboard",
         "--surrogate",
         "ensemble",
         "--table",
-        str(table_file),
+        str(search_table_file),
         "--top",
         "3",
         "--format",

@@ -11,7 +11,6 @@ import gc
 
 import numpy as np
 import pytest
-from test_strategies_standins import HAVE_SURROGATES, surrogate_for_tests
 
 from nasbench.tables.benchmark import Benchmark, TestOracle
 from nasbench.tables.table import ResultTable
@@ -31,12 +30,11 @@ PARAMS: dict[str, dict] = {
 def params_for(name: str) -> dict:
     base = name.split("+")[0]
     out = dict(PARAMS.get(base, {}))
-    if HAVE_SURROGATES and STRATEGIES[base]().uses_surrogate:
+    if STRATEGIES[base]().uses_surrogate:
         out["surrogate.members"] = ["ridge"]  # the real surrogates, kept cheap
     if "+es" in name:
         out["es.min_full"] = 3
-        if HAVE_SURROGATES:
-            out["es.surrogate.members"] = ["ridge"]
+        out["es.surrogate.members"] = ["ridge"]
     return out
 
 
@@ -57,7 +55,6 @@ def run(sim, name, seed, budget="40", workers=1, noise="seed"):
         seed=seed,
         config=RunConfig(Budget.parse(budget), workers=workers, noise=noise),
         params=params_for(name),
-        surrogate=surrogate_for_tests(),
     )
 
 
@@ -128,7 +125,7 @@ def test_only_valid_architectures_and_epochs(name, small_sim):
     ctx = small_sim.context
     assert ctx.valid.sum() == 40  # the table stores 40 unique cells; isomorphs are not proposed
     s_rng, r_rng = seeded_generators(5)
-    rec = _Recorder(make_strategy(name, ctx, s_rng, params=params_for(name), surrogate=surrogate_for_tests()))
+    rec = _Recorder(make_strategy(name, ctx, s_rng, params=params_for(name)))
     tr = small_sim.run(rec, RunConfig(Budget.parse("60"), workers=2), r_rng)
     # the runner drops only the one proposal that did not fit in the budget
     assert rec.proposals and len(tr) <= len(rec.proposals) <= len(tr) + 1
@@ -156,9 +153,7 @@ def test_test_metrics_never_read(name, small_table):
     assert np.all(np.isnan(a["incumbent_test"]))  # without an oracle nothing test-related exists
     # nothing reachable from a strategy is a table, a benchmark view or an oracle
     s_rng, _ = seeded_generators(0)
-    strat = make_strategy(
-        name, scrambled.context, s_rng, params=params_for(name), surrogate=surrogate_for_tests()
-    )
+    strat = make_strategy(name, scrambled.context, s_rng, params=params_for(name))
     seen, stack = set(), [strat]
     while stack:
         obj = stack.pop()

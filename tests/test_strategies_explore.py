@@ -3,26 +3,10 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from test_strategies_standins import HAVE_SURROGATES, synthetic_table
-
-pytestmark = pytest.mark.skipif(not HAVE_SURROGATES, reason="explore needs the surrogates package")
-
-
-def run(*args: str, cwd: Path, env: dict | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "nasbench", *args],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        cwd=cwd,
-        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1]), **(env or {})},
-    )
+from conftest import assert_one_line_error, run_cli
 
 
 def check_outputs(out: Path, summary: dict) -> None:
@@ -43,24 +27,36 @@ def check_outputs(out: Path, summary: dict) -> None:
         assert v["final_regret"] is None or v["final_regret"] >= 0
 
 
-def test_explore_on_a_small_table(tmp_path):
-    table = tmp_path / "t.parquet"
-    synthetic_table().save(table)
-    proc = run("explore", "--table", str(table), "--seeds", "3", "--budget", "20", "--json", cwd=tmp_path)
+@pytest.mark.slow
+def test_explore_on_a_small_table(search_table_file, tmp_path):
+    table = search_table_file
+    proc = run_cli(
+        "explore",
+        "--table",
+        str(table),
+        "--seeds",
+        "3",
+        "--budget",
+        "20",
+        "--json",
+        cwd=tmp_path,
+        timeout=600,
+    )
     assert proc.returncode == 0, proc.stderr
     summary = json.loads(proc.stdout)
     check_outputs(tmp_path / "nasbench-out", summary)  # the default output folder, in the working directory
-    text = run("explore", "--table", str(table), "--seeds", "3", "--budget", "20", cwd=tmp_path)
+    text = run_cli(
+        "explore", "--table", str(table), "--seeds", "3", "--budget", "20", cwd=tmp_path, timeout=600
+    )
     assert text.returncode == 0 and "nasbench-out" in text.stdout and "final regret" in text.stdout
 
 
 def test_explore_without_a_table_reports_one_line(tmp_path):
-    proc = run("explore", cwd=tmp_path, env={"NASBENCH_DEFAULT_TABLE": str(tmp_path / "missing.parquet")})
-    assert proc.returncode == 2
-    lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
-    assert len(lines) == 1 and "missing.parquet" in lines[0]
+    proc = run_cli("explore", cwd=tmp_path, env={"NASBENCH_DEFAULT_TABLE": str(tmp_path / "missing.parquet")})
+    assert_one_line_error(proc, "missing.parquet")
 
 
+@pytest.mark.slow
 def test_explore_on_the_shipped_table(tmp_path):
     from nasbench.core.errors import NasbenchError
     from nasbench.tables.default import default_table_path
@@ -69,7 +65,7 @@ def test_explore_on_the_shipped_table(tmp_path):
         default_table_path()
     except NasbenchError as exc:
         pytest.skip(f"shipped table not installed yet: {exc}")
-    proc = run("explore", "--json", cwd=tmp_path)
+    proc = run_cli("explore", "--json", cwd=tmp_path, timeout=600)
     assert proc.returncode == 0, proc.stderr
     summary = json.loads(proc.stdout)
     check_outputs(tmp_path / "nasbench-out", summary)

@@ -5,34 +5,30 @@ from __future__ import annotations
 import csv
 import io
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
-from test_strategies_standins import HAVE_SURROGATES, StandInSurrogate, synthetic_table
+from conftest import assert_one_line_error, run_cli
 
+import surrogates
 from nasbench.experiments.leaderboard import FIELDS, LeaderboardConfig, leaderboard
 from nasbench.tables.benchmark import Benchmark
-from strategies import _surrogate as S
 from strategies.errors import StrategyConfigError
+from surrogates.inputs import design
 
 
 @pytest.fixture(scope="module")
-def table_file(tmp_path_factory) -> Path:
-    path = tmp_path_factory.mktemp("tables") / "synthetic.parquet"
-    synthetic_table().save(path)
-    return path
-
-
-@pytest.fixture(scope="module")
-def fitted(table_file):
+def fitted(search_table_file):
+    """A real surrogate, kept cheap: the stacked ensemble with a ridge member only."""
     from nasbench.tables.table import ResultTable
 
-    bench = Benchmark(ResultTable.load(table_file))
+    bench = Benchmark(ResultTable.load(search_table_file))
     y = bench.values_at("valid_acc", bench.max_epoch)
-    return StandInSurrogate().fit(S.design(bench.archs(), len(bench.epochs)), y)
+    est = surrogates.make_surrogate(
+        "ensemble", bench.space, epochs=[int(e) for e in bench.epochs], random_state=0, members=["ridge"]
+    )
+    return est.fit(design(bench.archs(), len(bench.epochs)), y)
 
 
 def read_csv(path: Path) -> tuple[list[str], list[dict[str, str]]]:
@@ -44,9 +40,11 @@ def read_csv(path: Path) -> tuple[list[str], list[dict[str, str]]]:
     return header, rows
 
 
-def test_ranks_whole_space_with_uncertainty_and_measurements(table_file, fitted, tmp_path):
+def test_ranks_whole_space_with_uncertainty_and_measurements(search_table_file, fitted, tmp_path):
     out = tmp_path / "lb.csv"
-    res = leaderboard(LeaderboardConfig("standin", top=30, fmt="csv"), out, table=table_file, model=fitted)
+    res = leaderboard(
+        LeaderboardConfig("ensemble", top=30, fmt="csv"), out, table=search_table_file, model=fitted
+    )
     assert res["ranked"] == 6466  # one entry per isomorphism class of the NB201 space
     header, rows = read_csv(out)
     assert len(rows) == 30 and list(rows[0]) == list(FIELDS)
@@ -58,9 +56,9 @@ def test_ranks_whole_space_with_uncertainty_and_measurements(table_file, fitted,
     for r in rows:
         assert (r["in_table"] == "True") == (r["measured_valid_acc"] != "") == (r["cost_s"] != "")
     everything = leaderboard(
-        LeaderboardConfig("standin", top=10**6, fmt="csv"),
+        LeaderboardConfig("ensemble", top=10**6, fmt="csv"),
         tmp_path / "all.csv",
-        table=table_file,
+        table=search_table_file,
         model=fitted,
     )["entries"]
     assert len(everything) == 6466 and sum(e["in_table"] for e in everything) == 120
@@ -69,20 +67,22 @@ def test_ranks_whole_space_with_uncertainty_and_measurements(table_file, fitted,
     assert {"model", "table", "table_hash", "space", "versions", "order"} <= keys
     # full-space mode ranks every index
     res_all = leaderboard(
-        LeaderboardConfig("standin", top=5, fmt="json", unique=False),
+        LeaderboardConfig("ensemble", top=5, fmt="json", unique=False),
         tmp_path / "a.json",
-        table=table_file,
+        table=search_table_file,
         model=fitted,
     )
     assert res_all["ranked"] == 15625
 
 
-def test_formats_and_deterministic_bytes(table_file, fitted, tmp_path):
+def test_formats_and_deterministic_bytes(search_table_file, fitted, tmp_path):
     blobs = {}
     for fmt in ("csv", "json", "md", "html"):
         a, b = tmp_path / f"a.{fmt}", tmp_path / f"b.{fmt}"
         for p in (a, b):
-            leaderboard(LeaderboardConfig("standin", top=10, fmt=fmt), p, table=table_file, model=fitted)
+            leaderboard(
+                LeaderboardConfig("ensemble", top=10, fmt=fmt), p, table=search_table_file, model=fitted
+            )
         assert a.read_bytes() == b.read_bytes()
         blobs[fmt] = a.read_text()
     doc = json.loads(blobs["json"])
@@ -93,74 +93,51 @@ def test_formats_and_deterministic_bytes(table_file, fitted, tmp_path):
     assert first in blobs["md"] and first.replace("|", "\\|") in blobs["md"] or first in blobs["html"]
 
 
-def test_ties_break_by_index(table_file, tmp_path):
+def test_ties_break_by_index(search_table_file, tmp_path):
     class Flat:
         def predict(self, X, return_std=False):  # type: ignore[no-untyped-def]
             m = np.full(len(X), 50.0)
             return (m, np.ones(len(X))) if return_std else m
 
     res = leaderboard(
-        LeaderboardConfig("flat", top=20, fmt="json"), tmp_path / "f.json", table=table_file, model=Flat()
+        LeaderboardConfig("flat", top=20, fmt="json"),
+        tmp_path / "f.json",
+        table=search_table_file,
+        model=Flat(),
     )
     idx = [e["index"] for e in res["entries"]]
     assert idx == sorted(idx)
 
 
-def test_bad_input(table_file, tmp_path):
+def test_bad_input(search_table_file, tmp_path):
     with pytest.raises(StrategyConfigError):
         LeaderboardConfig("rf", top=0)
     with pytest.raises(StrategyConfigError):
         LeaderboardConfig("rf", fmt="xlsx")  # type: ignore[arg-type]
     with pytest.raises(StrategyConfigError, match="not found"):
-        leaderboard(LeaderboardConfig("models/missing.skops"), tmp_path / "x.csv", table=table_file)
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "nasbench",
-            "leaderboard",
-            "--surrogate",
-            "rf",
-            "--top",
-            "5",
-            "--format",
-            "xml",
-            "--out",
-            str(tmp_path / "x"),
-        ],
-        capture_output=True,
-        text=True,
+        leaderboard(LeaderboardConfig("models/missing.skops"), tmp_path / "x.csv", table=search_table_file)
+    proc = run_cli(
+        "leaderboard", "--surrogate", "rf", "--top", "5", "--format", "xml", "--out", str(tmp_path / "x")
     )
-    assert proc.returncode == 2 and "--format" in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+    assert_one_line_error(proc, "--format")
 
 
-@pytest.mark.skipif(not HAVE_SURROGATES, reason="needs the surrogates package")
-def test_cli_fits_a_named_surrogate(table_file, tmp_path):
-    import surrogates
-
+def test_cli_fits_a_named_surrogate(search_table_file, tmp_path):
     fmt = "md"
     out = tmp_path / f"lb.{fmt}"
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "nasbench",
-            "leaderboard",
-            "--surrogate",
-            surrogates.DEFAULT_SURROGATE,
-            "--table",
-            str(table_file),
-            "--top",
-            "15",
-            "--format",
-            fmt,
-            "--out",
-            str(out),
-            "--json",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
+    proc = run_cli(
+        "leaderboard",
+        "--surrogate",
+        surrogates.DEFAULT_SURROGATE,
+        "--table",
+        str(search_table_file),
+        "--top",
+        "15",
+        "--format",
+        fmt,
+        "--out",
+        str(out),
+        "--json",
     )
     assert proc.returncode == 0, proc.stderr
     res = json.loads(proc.stdout)
@@ -168,41 +145,24 @@ def test_cli_fits_a_named_surrogate(table_file, tmp_path):
     assert out.is_file()
 
 
-@pytest.mark.skipif(not HAVE_SURROGATES, reason="needs the surrogates package")
-def test_saved_model_with_and_without_table(table_file, tmp_path):
-    import surrogates
+@pytest.mark.slow
+def test_saved_model_with_and_without_table(search_table_file, tmp_path):
     from nasbench.experiments.leaderboard import fit_on_table
     from nasbench.tables.table import ResultTable
 
-    table = ResultTable.load(table_file)
+    table = ResultTable.load(search_table_file)
     model = fit_on_table("gbm", Benchmark(table))
     path = tmp_path / "model.skops"
     surrogates.save_model(model, path, table_meta=surrogates.table_meta(table))
-    args = [
-        sys.executable,
-        "-m",
-        "nasbench",
-        "leaderboard",
-        "--surrogate",
-        str(path),
-        "--top",
-        "8",
-        "--format",
-        "json",
-    ]
-    with_table = subprocess.run(
-        [*args, "--table", str(table_file), "--out", str(tmp_path / "a.json"), "--json"],
-        capture_output=True,
-        text=True,
-        timeout=300,
+    args = ["leaderboard", "--surrogate", str(path), "--top", "8", "--format", "json"]
+    with_table = run_cli(
+        *args, "--table", str(search_table_file), "--out", str(tmp_path / "a.json"), "--json"
     )
     assert with_table.returncode == 0, with_table.stderr
     res = json.loads(with_table.stdout)
     assert res["provenance"]["model"] == "model.skops" and len(res["provenance"]["model_sha256"]) == 64
     assert res["provenance"]["model_trained_on"] == table.content_hash()
-    alone = subprocess.run(
-        [*args, "--out", str(tmp_path / "b.json"), "--json"], capture_output=True, text=True, timeout=300
-    )
+    alone = run_cli(*args, "--out", str(tmp_path / "b.json"), "--json")
     assert alone.returncode == 0, alone.stderr
     res2 = json.loads(alone.stdout)
     # same model, same ranking; without a table there are no measured values
@@ -210,21 +170,5 @@ def test_saved_model_with_and_without_table(table_file, tmp_path):
     assert all(e["measured_valid_acc"] is None and not e["in_table"] for e in res2["entries"])
     bad = tmp_path / "bad.skops"
     bad.write_bytes(b"not a model")
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "nasbench",
-            "leaderboard",
-            "--surrogate",
-            str(bad),
-            "--top",
-            "3",
-            "--out",
-            str(tmp_path / "d.csv"),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert proc.returncode == 2 and "refusing" in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+    proc = run_cli("leaderboard", "--surrogate", str(bad), "--top", "3", "--out", str(tmp_path / "d.csv"))
+    assert_one_line_error(proc, "refusing")

@@ -4,22 +4,14 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from test_surrogates_models import synthetic_catalog_table, synthetic_nb201_table
+from conftest import assert_one_line_error, run_cli, synthetic_catalog_table, synthetic_nb201_table
 
 LIGHT_PARAMS = json.dumps(
     {"member_params": {"extra_trees": {"n_estimators": 20}, "hist_gbm": {"max_iter": 20}}}
 )
-
-
-def run(*args: str) -> subprocess.CompletedProcess[str]:
-    """A real process, as a user runs it."""
-    return subprocess.run(
-        [sys.executable, "-m", "nasbench", "surrogate", *args], capture_output=True, text=True, timeout=300
-    )
 
 
 @pytest.fixture()
@@ -33,13 +25,6 @@ def cli(capsys: pytest.CaptureFixture[str]):  # type: ignore[no-untyped-def]
         return subprocess.CompletedProcess(args, code, out, err)
 
     return call
-
-
-def one_line_error(proc: subprocess.CompletedProcess[str], fragment: str) -> None:
-    assert proc.returncode == 2, proc.stderr
-    lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
-    assert len(lines) == 1 and lines[0].startswith("nasbench: error:"), proc.stderr
-    assert fragment in lines[0], lines[0]
 
 
 @pytest.fixture(scope="module")
@@ -62,6 +47,7 @@ def test_list(cli) -> None:  # type: ignore[no-untyped-def]
     assert out["default"] == "combined" and {"rf", "lc_svr"} <= {s["name"] for s in out["surrogates"]}
 
 
+@pytest.mark.slow
 def test_eval_fit_predict_round_trip(tables: tuple[Path, Path], tmp_path: Path, cli) -> None:  # type: ignore[no-untyped-def]
     nb, cat = tables
     proc = cli(
@@ -85,7 +71,18 @@ def test_eval_fit_predict_round_trip(tables: tuple[Path, Path], tmp_path: Path, 
     assert [e["train_size"] for e in res["results"]] == [20, 30]
     assert set(res["results"][0]["baselines"]) == {"last_value", "best_value", "pow3", "svr_observed"}
     model = tmp_path / "m.skops"
-    proc = run("fit", str(nb), "--model", "combined", "--out", str(model), "--params", LIGHT_PARAMS, "--json")
+    proc = run_cli(
+        "surrogate",
+        "fit",
+        str(nb),
+        "--model",
+        "combined",
+        "--out",
+        str(model),
+        "--params",
+        LIGHT_PARAMS,
+        "--json",
+    )
     assert proc.returncode == 0, proc.stderr
     meta = json.loads(proc.stdout)
     assert (
@@ -94,49 +91,51 @@ def test_eval_fit_predict_round_trip(tables: tuple[Path, Path], tmp_path: Path, 
         and meta["table_hash"].startswith("sha256:")
     )
     arch = "|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|"
-    proc = run("predict", str(model), "--archs", arch, "--archs", "17", "--table", str(nb), "--json")
+    proc = run_cli(
+        "surrogate", "predict", str(model), "--archs", arch, "--archs", "17", "--table", str(nb), "--json"
+    )
     assert proc.returncode == 0, proc.stderr
     preds = json.loads(proc.stdout)["predictions"]
     assert [p["arch"] for p in preds][0] == arch and preds[1]["index"] == 17
     assert all(p["interval"][0] <= p["mean"] <= p["interval"][1] for p in preds)
-    one_line_error(
+    assert_one_line_error(
         cli("predict", str(model), "--archs", "17", "--table", str(cat)), "cannot predict for space 'catalog'"
     )
-    one_line_error(cli("predict", str(model), "--archs", "|bogus~0|"), "NB201 string")
+    assert_one_line_error(cli("predict", str(model), "--archs", "|bogus~0|"), "NB201 string")
     bad = tmp_path / "bad.skops"
     bad.write_bytes(b"not a model")
-    one_line_error(cli("predict", str(bad), "--archs", "1"), "not a skops archive")
+    assert_one_line_error(cli("predict", str(bad), "--archs", "1"), "not a skops archive")
 
 
 def test_bad_input_is_one_line(  # type: ignore[no-untyped-def]
     tables: tuple[Path, Path], cli, tmp_path: Path
 ) -> None:
     nb, cat = tables
-    one_line_error(
-        run("eval", str(cat), "--model", "nope"), "unknown surrogate 'nope'; available:"
+    assert_one_line_error(
+        run_cli("surrogate", "eval", str(cat), "--model", "nope"), "unknown surrogate 'nope'; available:"
     )  # a real process
-    one_line_error(cli("eval", str(cat), "--observed-fraction", "1.5"), "must lie in (0, 1)")
-    one_line_error(
+    assert_one_line_error(cli("eval", str(cat), "--observed-fraction", "1.5"), "must lie in (0, 1)")
+    assert_one_line_error(
         cli("eval", str(nb), "--observed-fraction", "0.1", "--train-sizes", "10"), "observes no epoch"
     )
-    one_line_error(cli("eval", str(cat), "--train-sizes", "10,x"), "comma-separated integers")
-    one_line_error(cli("eval", str(cat), "--train-sizes", "60"), "leaves nothing to test")
+    assert_one_line_error(cli("eval", str(cat), "--train-sizes", "10,x"), "comma-separated integers")
+    assert_one_line_error(cli("eval", str(cat), "--train-sizes", "60"), "leaves nothing to test")
     model = str(tmp_path / "m.skops")
-    one_line_error(
+    assert_one_line_error(
         cli("fit", str(cat), "--model", "rf", "--out", model, "--train-size", "2"),
         "needs at least 3 training points",
     )
     # the output is checked before the fit, so a bad --out costs nothing
-    one_line_error(
+    assert_one_line_error(
         cli("fit", str(cat), "--model", "rf", "--out", "/nonexistent/m.skops"),
         "output directory does not exist",
     )
-    one_line_error(
+    assert_one_line_error(
         cli("fit", str(cat), "--model", "rf", "--out", str(tmp_path)), "output path is a directory"
     )
-    one_line_error(
+    assert_one_line_error(
         cli("eval", str(cat), "--train-sizes", "10", "--out", str(tmp_path)), "output path is a directory"
     )
-    one_line_error(
+    assert_one_line_error(
         cli("fit", str(cat), "--model", "rf", "--out", "m.skops", "--params", "[1]"), "JSON object"
     )

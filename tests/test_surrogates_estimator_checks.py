@@ -14,7 +14,7 @@ import pytest
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from surrogates import SURROGATES, make_surrogate
-from surrogates.registry import ENSEMBLE_MEMBERS
+from surrogates.models import ENSEMBLE_MEMBERS
 
 LIGHT_MEMBERS = {
     "extra_trees": {"n_estimators": 10},

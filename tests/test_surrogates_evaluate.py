@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from test_surrogates_models import LIGHT, TEST_SENTINEL, synthetic_catalog_table, synthetic_nb201_table
+from conftest import LIGHT, TEST_SENTINEL, synthetic_catalog_table, synthetic_nb201_table
 
 import surrogates as S
 from surrogates import registry

@@ -1,7 +1,6 @@
 """Contract tests of every registered surrogate on small synthetic tables, and bad input.
 
-The helpers ``synthetic_nb201_table`` and ``synthetic_catalog_table`` are shared with the
-other ``test_surrogates_*`` files.
+The synthetic tables and the ``xy`` / ``light`` helpers live in conftest.py.
 """
 
 from __future__ import annotations
@@ -10,113 +9,10 @@ from typing import Any
 
 import numpy as np
 import pytest
+from conftest import LIGHT, light, synthetic_catalog_table, synthetic_nb201_table, xy
 
 import surrogates as S
-from surrogates.evaluate import design
-from surrogates.registry import ENSEMBLE_MEMBERS
-
-#: Lighter members for contract tests (behaviour, not accuracy).
-LIGHT = {
-    "extra_trees": {"n_estimators": 20},
-    "random_forest": {"n_estimators": 20},
-    "hist_gbm": {"max_iter": 20},
-}
-TEST_SENTINEL = 1234.5  # test_acc value: must never reach a surrogate
-
-
-def synthetic_nb201_table(n_archs: int = 150, epochs: tuple[int, ...] = (1, 2, 3, 4), seed: int = 0) -> Any:
-    """An nb201 table whose final accuracy depends on the cell and whose curves rise as
-    ``final - a * epoch**-alpha``; test_acc holds a sentinel that must stay unseen."""
-    from nasbench.spaces.nb201 import NB201Space
-    from nasbench.tables.table import ResultTable
-
-    space = NB201Space()
-    rng = np.random.default_rng(seed)
-    archs = np.sort(rng.choice(space.unique_indices(), n_archs, replace=False))
-    feats = space.encode(archs, "features")
-    final = (
-        50
-        + 4 * feats[:, 5]
-        + 2 * feats[:, 4]
-        + 3 * feats[:, 1]
-        - 8 * (feats[:, 0] == 0)
-        + rng.normal(0, 1, n_archs)
-    )
-    ep = np.asarray(epochs, dtype=np.float64)
-    gap = rng.uniform(5, 25, n_archs)
-    alpha = rng.uniform(0.5, 1.5, n_archs)
-    shape = (ep / ep[-1])[None, :] ** -alpha[:, None] - 1  # 0 at the last epoch
-    curve = final[:, None] - gap[:, None] * shape / shape[:, :1]
-    s = 2
-    values = np.empty((n_archs, s, len(ep), 3), dtype=np.float32)
-    values[..., 0] = np.clip(curve[:, None, :] + rng.normal(0, 0.3, (n_archs, s, len(ep))), 0, 100)
-    values[..., 1] = TEST_SENTINEL
-    values[..., 2] = ep[None, None, :] * 10.0
-    return ResultTable(
-        space,
-        archs,
-        [0, 1],
-        ep.astype(int),
-        ("valid_acc", "test_acc", "time_s"),
-        values,
-        np.zeros((n_archs, s), bool),
-        {},
-        {"dataset": "synthetic-nb201"},
-    )
-
-
-def synthetic_catalog_table(n: int = 120, n_epochs: int = 8, seed: int = 1) -> Any:
-    """A catalog table of pow3-like curves with two feature columns (one log-scaled)."""
-    from nasbench.spaces.catalog import CatalogSpace
-    from nasbench.tables.table import ResultTable
-
-    rng = np.random.default_rng(seed)
-    params = 10 ** rng.uniform(3.5, 6.5, n)
-    depth = rng.integers(2, 10, n).astype(float)
-    final = 40 + 5 * np.log10(params) + 1.5 * depth + rng.normal(0, 1.5, n)
-    ep = np.arange(1, n_epochs + 1, dtype=np.float64)
-    a = rng.uniform(10, 30, n)
-    curve = final[:, None] - a[:, None] * (ep[None, :] ** -0.8 - ep[-1] ** -0.8)
-    space = CatalogSpace(
-        [f"net{i}" for i in range(n)], np.column_stack([params, depth]), ["num_params", "depth"]
-    )
-    values = np.empty((n, 1, n_epochs, 2), dtype=np.float32)
-    values[:, 0, :, 0] = np.clip(curve, 0, 100)
-    values[:, 0, :, 1] = ep * 1.0
-    return ResultTable(
-        space,
-        np.arange(n),
-        [0],
-        ep.astype(int),
-        ("valid_acc", "time_s"),
-        values,
-        np.zeros((n, 1), bool),
-        {"num_params": params, "depth": depth},
-        {"dataset": "synthetic-curves"},
-    )
-
-
-def xy(table: Any, rows: np.ndarray | None = None, k: int | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Design matrix (curves observed for ``k`` epochs; all when None) and final values."""
-    from nasbench.tables.benchmark import Benchmark
-
-    b = Benchmark(table)
-    rows = np.arange(table.n_archs) if rows is None else rows
-    archs = table.arch_index[rows]
-    y = b.values_at("valid_acc", int(table.epochs[-1]))[rows].astype(float)
-    return design(archs, b.curves(archs, seed="mean").astype(float), len(table.epochs), k), y
-
-
-def light(name: str, table: Any, random_state: int = 0, **params: Any) -> Any:
-    est = S.make_surrogate(
-        name, table.space, epochs=table.epochs.tolist(), random_state=random_state, **params
-    )
-    if "member_params" in est.get_params(deep=False):
-        members = est.get_params(deep=False)["members"]
-        members = ENSEMBLE_MEMBERS if members == "auto" else members
-        bases = {m.partition("@")[0] for m in members}  # a plain name also reaches its "@view" members
-        est.set_params(member_params={m: p for m, p in LIGHT.items() if m in bases})
-    return est
+from surrogates.inputs import design
 
 
 @pytest.fixture(scope="module")
@@ -147,13 +43,13 @@ def test_contract_any_t_shapes_std_and_determinism(name: str, nb_table: Any) -> 
     tr, te = np.arange(100), np.arange(100, 150)
     est = light(name, nb_table).fit(X[tr], y[tr])
     for k in (0, 2, 4):  # t = 0, partial, fully observed
-        Xk = design(X[te, 0], X[te, 1:], 4, k)
+        Xk = design(X[te, 0], 4, X[te, 1:], observed=k)
         mean, std = est.predict(Xk, return_std=True)
         assert mean.shape == std.shape == (50,)
         assert np.all(np.isfinite(mean)) and np.all(std >= 0)
         assert est.predict(Xk).shape == (50,)
-    again = light(name, nb_table).fit(X[tr], y[tr]).predict(design(X[te, 0], X[te, 1:], 4, 2))
-    np.testing.assert_array_equal(again, est.predict(design(X[te, 0], X[te, 1:], 4, 2)))
+    again = light(name, nb_table).fit(X[tr], y[tr]).predict(design(X[te, 0], 4, X[te, 1:], observed=2))
+    np.testing.assert_array_equal(again, est.predict(design(X[te, 0], 4, X[te, 1:], observed=2)))
 
 
 def test_fully_observed_rows_return_their_last_value(nb_table: Any) -> None:
@@ -170,7 +66,7 @@ def test_curve_improves_on_architecture_only_on_synthetic_curves(cat_table: Any)
     est = light("combined", cat_table).fit(X[tr], y[tr])
     r2 = {}
     for k in (0, 4):
-        pred = est.predict(design(X[te, 0], X[te, 1:], 8, k))
+        pred = est.predict(design(X[te, 0], 8, X[te, 1:], observed=k))
         r2[k] = 1 - np.sum((pred - y[te]) ** 2) / np.sum((y[te] - y[te].mean()) ** 2)
     assert r2[4] > 0.9 and r2[4] > r2[0]
 
@@ -178,23 +74,23 @@ def test_curve_improves_on_architecture_only_on_synthetic_curves(cat_table: Any)
 def test_early_stopping_style_training_rows_of_mixed_lengths(nb_table: Any) -> None:
     # strategies fit on truncated copies of full runs, each with the final value as target
     X, y = xy(nb_table)
-    rows = [design(X[:60, 0], X[:60, 1:], 4, k) for k in (1, 2, 4)]
+    rows = [design(X[:60, 0], 4, X[:60, 1:], observed=k) for k in (1, 2, 4)]
     Xm, ym = np.vstack(rows), np.tile(y[:60], 3)
     est = light("combined", nb_table).fit(Xm, ym)
     assert est.cuts_.tolist() == [0, 1, 2, 3]
-    assert np.all(np.isfinite(est.predict(design(X[60:, 0], X[60:, 1:], 4, 1))))
+    assert np.all(np.isfinite(est.predict(design(X[60:, 0], 4, X[60:, 1:], observed=1))))
 
 
 def test_a_model_without_cut_0_refuses_shorter_rows(nb_table: Any) -> None:
     # early stopping fits only its checkpoints: no architecture-only model is fitted
     X, y = xy(nb_table)
-    rows = [design(X[:60, 0], X[:60, 1:], 4, k) for k in (1, 2)]
+    rows = [design(X[:60, 0], 4, X[:60, 1:], observed=k) for k in (1, 2)]
     est = light("combined", nb_table).set_params(cuts=[1, 2]).fit(np.vstack(rows), np.tile(y[:60], 2))
     assert est.cuts_.tolist() == [1, 2]
-    mean, std = est.predict(design(X[60:70, 0], X[60:70, 1:], 4, 1), return_std=True)
+    mean, std = est.predict(design(X[60:70, 0], 4, X[60:70, 1:], observed=1), return_std=True)
     assert np.all(np.isfinite(mean)) and np.all(std > 0)
     with pytest.raises(S.SurrogateInputError, match="at least 1 epochs"):
-        est.predict(design(X[60:70, 0], X[60:70, 1:], 4, 0))
+        est.predict(design(X[60:70, 0], 4, X[60:70, 1:], observed=0))
     with pytest.raises(S.SurrogateInputError, match="at or past"):
         light("combined", nb_table).set_params(cuts=[9]).fit(np.vstack(rows), np.tile(y[:60], 2))
 
@@ -242,7 +138,7 @@ def test_calibrated_intervals_cover_about_90_percent() -> None:
     )
     est.fit(X[:250], y[:250])
     for k in (0, 3):
-        mean, std = est.predict(design(X[250:, 0], X[250:, 1:], 8, k), return_std=True)
+        mean, std = est.predict(design(X[250:, 0], 8, X[250:, 1:], observed=k), return_std=True)
         cover = np.mean(np.abs(y[250:] - mean) <= 1.6449 * std)
         assert 0.8 <= cover <= 0.98, (k, cover)
 

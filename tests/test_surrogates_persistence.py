@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from test_surrogates_models import light, synthetic_catalog_table, synthetic_nb201_table, xy
+from conftest import light, synthetic_catalog_table, synthetic_nb201_table, xy
 
 import surrogates as S
 

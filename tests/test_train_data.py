@@ -111,9 +111,9 @@ def test_unreadable_and_unknown(tmp_path: Path) -> None:
         ({"lr": "0.1"}, "'lr' must be float"),
         ({"nesterov": "yes"}, "'nesterov' must be bool"),
         ({"reduction": 1}, "'reduction' must be str"),
-        ({"n_train": 1.5}, "'n_train' must be int or null"),
-        ({"channels": [16, "a", 64]}, "channels must be three positive integers"),
-        ({"channels": 16}, "channels must be three positive integers"),
+        ({"n_train": 1.5}, "'n_train' must be int or none"),
+        ({"channels": [16, "a", 64]}, "'channels' must be int"),
+        ({"channels": 16}, "'channels' must be a list of 3 int"),
         ([["epochs", 6]], "a recipe is a JSON object"),
     ],
 )

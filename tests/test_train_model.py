@@ -42,6 +42,7 @@ def test_costs_order_architectures() -> None:
     assert none["flops"] < mixed["flops"] < conv3["flops"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("shape", [(8, 8, 1), (7, 9, 3)])
 def test_forward_shape(shape: tuple[int, int, int]) -> None:
     r = Recipe(channels=(4, 8, 8), cells_per_stage=1, reduction="residual")

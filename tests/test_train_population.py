@@ -60,6 +60,7 @@ def population_result(members, population_trainer):  # type: ignore[no-untyped-d
     return population_trainer.train(arch, seeds, ops)
 
 
+@pytest.mark.slow
 def test_population_matches_each_member_trained_alone(members, dataset, population_result) -> None:  # type: ignore[no-untyped-def]
     arch, seeds, ops = members
     single = PopulationTrainer(TINY, dataset, None, 1, mode="single").train(arch, seeds, ops)
@@ -93,6 +94,7 @@ def test_seeds_differ_and_reruns_repeat(members, population_trainer, population_
     assert population_result.metrics["train_loss"][0, 0] != population_result.metrics["train_loss"][2, 0]
 
 
+@pytest.mark.slow
 def test_scan_over_steps_matches_step_loop(members, dataset, population_trainer, population_result) -> None:  # type: ignore[no-untyped-def]
     # accelerators run each epoch as one lax.scan program; CPU calls a compiled step per batch
     arch, seeds, ops = members

@@ -11,6 +11,7 @@ import typer
 
 from nasbench.cli import app
 from nasbench.cli._common import JSON_OPTION, echo_json
+from nasbench.core.config import parse_assignments
 from nasbench.core.errors import ConfigError
 
 
@@ -53,13 +54,7 @@ def build(
     from nasbench.train.build import BuildConfig, build_table, default_recipe_name, parse_seeds
     from nasbench.train.recipe import resolve_recipe
 
-    overrides = {}
-    for s in sets:
-        key, sep, value = s.partition("=")
-        if not sep:
-            raise ConfigError(f"--set expects key=value, got {s!r}")
-        overrides[key.strip()] = value.strip()
-    rec = resolve_recipe(recipe or default_recipe_name(dataset), overrides)
+    rec = resolve_recipe(recipe or default_recipe_name(dataset), parse_assignments(sets, option="--set"))
     if epochs is not None:
         if epochs < 1:
             raise ConfigError(f"--epochs must be >= 1, got {epochs}")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -10,6 +9,7 @@ import typer
 
 from nasbench.cli import app
 from nasbench.cli._common import JSON_OPTION, echo_json
+from nasbench.core.config import parse_assignments
 from nasbench.core.errors import ConfigError
 
 
@@ -17,24 +17,6 @@ def _names() -> str:
     from strategies.registry import MODIFIERS, STRATEGIES
 
     return ", ".join(STRATEGIES) + "; modifiers: " + ", ".join(f"+{m}" for m in MODIFIERS)
-
-
-def _value(text: str) -> Any:
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError:
-        return {"True": True, "False": False, "None": None}.get(text, text)
-
-
-def parse_params(items: list[str] | None) -> dict[str, Any]:
-    """``["population_size=10", "es.confidence=0.9"]`` -> dict (values read as JSON when they parse)."""
-    out: dict[str, Any] = {}
-    for item in items or []:
-        key, eq, val = item.partition("=")
-        if not eq or not key.strip():
-            raise ConfigError(f"--param must look like NAME=VALUE, got {item!r}")
-        out[key.strip()] = _value(val.strip())
-    return out
 
 
 def _run_config(budget: str, workers: int, noise: str) -> Any:
@@ -74,7 +56,7 @@ def search(
         strategy,
         seed=seed,
         config=_run_config(budget, workers, noise),
-        params=parse_params(param),
+        params=parse_assignments(param, option="--param"),
         surrogate=surrogate,
         out=out,
     )
@@ -112,7 +94,7 @@ def search(
 
 def _split_strategy_params(items: list[str] | None, names: list[str]) -> dict[str, dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {}
-    for key, val in parse_params(items).items():
+    for key, val in parse_assignments(items, option="--param").items():
         for name in sorted(names, key=len, reverse=True):  # "re+es.x" before "re.x"
             if key.startswith(name + "."):
                 out.setdefault(name, {})[key[len(name) + 1 :]] = val

@@ -125,8 +125,7 @@ def eval_cmd(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Fit on random training architectures, score on all others, next to the baselines."""
-    from nasbench.cli._common import dumps
-    from nasbench.core.io import atomic_write_text, check_output_file
+    from nasbench.core.io import check_output_file, write_json
     from nasbench.tables.table import ResultTable
     from surrogates.evaluate import EvalConfig, evaluate
 
@@ -144,7 +143,7 @@ def eval_cmd(
     progress = None if quiet else (lambda line: typer.echo(line, err=True))
     result = evaluate(tbl, config, progress=progress)
     if out is not None:
-        atomic_write_text(out, dumps(result) + "\n")
+        write_json(out, result)
     if as_json:
         echo_json(result)
         return

@@ -120,6 +120,11 @@ def import_curves_cmd(
         1.0, "--epoch-cost", help="Simulated seconds per epoch (the CSV has no times)."
     ),
     scale: str = typer.Option("auto", "--scale", help="auto, fraction (x100) or percent."),
+    skip_epoch_zero: bool = typer.Option(
+        False,
+        "--skip-epoch-zero",
+        help="Leave out the epoch-0 column (accuracy before training); tables start at epoch 1.",
+    ),
     out: Path = typer.Option(..., "--out", help="Output table (.parquet)."),
     as_json: bool = JSON_OPTION,
 ) -> None:
@@ -136,6 +141,7 @@ def import_curves_cmd(
         feature_columns=feats,
         epoch_cost=epoch_cost,
         scale=scale,  # type: ignore[arg-type]
+        skip_epoch_zero=skip_epoch_zero,
     )
     _save_and_report(table, out, as_json)
 

@@ -1,12 +1,18 @@
-"""Atomic file writes: write to a temporary file beside the target, fsync, rename."""
+"""File output for every layer: atomic writes (a temporary file beside the target, fsync,
+rename), output-path checks, and JSON that is valid (no NaN) and numpy-aware."""
 
 from __future__ import annotations
 
 import contextlib
+import json
+import math
 import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
+
+import numpy as np
 
 from nasbench.core.errors import NasbenchError
 
@@ -88,3 +94,57 @@ def make_dirs(path: str | os.PathLike[str]) -> Path:
     except OSError as exc:
         raise NasbenchError(f"cannot create output folder {p}: {exc.strerror or exc}") from None
     return p
+
+
+# ---- JSON ---------------------------------------------------------------------------------
+
+
+def jsonable(obj: Any, *, finite: bool = True) -> Any:
+    """``obj`` as plain JSON values: numpy scalars and arrays become numbers and lists, tuples
+    lists, paths strings, and anything else its ``repr``.
+
+    Args:
+        obj: a value, or a tree of dicts, lists and tuples.
+        finite: NaN and infinities become ``None`` (JSON has no such numbers; a median of
+            runs that mostly never reached a target is infinite, and its share says so).
+    """
+    if isinstance(obj, dict):
+        return {str(k): jsonable(v, finite=finite) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [jsonable(v, finite=finite) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return jsonable(obj.tolist(), finite=finite)
+    if isinstance(obj, np.generic):
+        obj = obj.item()
+    if isinstance(obj, float):
+        return obj if not finite or math.isfinite(obj) else None
+    if obj is None or isinstance(obj, bool | int | str):
+        return obj
+    if isinstance(obj, os.PathLike):
+        return os.fspath(obj)
+    return repr(obj)
+
+
+def dumps_json(obj: Any, *, indent: int | None = 2, sort_keys: bool = False, finite: bool = True) -> str:
+    """JSON text of :func:`jsonable` ``(obj)`` (NaN and infinities as ``null`` unless ``finite=False``)."""
+    return json.dumps(jsonable(obj, finite=finite), indent=indent, sort_keys=sort_keys, allow_nan=not finite)
+
+
+def write_json(target: str | os.PathLike[str], obj: Any, *, sort_keys: bool = False) -> None:
+    """Write ``obj`` as indented JSON (NaN as ``null``) to ``target`` atomically, with a final newline."""
+    atomic_write_text(target, dumps_json(obj, sort_keys=sort_keys) + "\n")
+
+
+def read_json(path: str | os.PathLike[str]) -> Any:
+    """The JSON value in ``path``.
+
+    Raises:
+        NasbenchError: the file is missing or is not valid JSON (one line).
+    """
+    p = Path(path)
+    try:
+        return json.loads(p.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise NasbenchError(f"file not found: {p}") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise NasbenchError(f"cannot read {p} as JSON: {str(exc).splitlines()[0]}") from None

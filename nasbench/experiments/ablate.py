@@ -40,7 +40,7 @@ import json
 import math
 import os
 import time
-import tomllib
+import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,7 +48,9 @@ from typing import Any, Literal
 
 import numpy as np
 
-from nasbench.core.io import atomic_path, atomic_write_text, make_dirs
+from nasbench.core.config import build_config, coerce, read_config_file
+from nasbench.core.io import atomic_path, atomic_write_text, make_dirs, write_json
+from nasbench.core.manifest import check_manifest, write_manifest
 from nasbench.experiments import report
 from nasbench.experiments.compare import Variant, load_simulator, run_variants
 from nasbench.experiments.storage import write_all
@@ -59,21 +61,26 @@ from strategies.runner import Budget, RunConfig, Trajectory
 Metric = Literal["final_regret", "mean_regret"]
 MANIFEST = "ablate.json"
 
-_TOP_KEYS: dict[str, tuple[type, ...]] = {
-    "strategy": (str,),
-    "table": (str,),
-    "budget": (str, int, float),
-    "seeds": (int,),
-    "workers": (int,),
-    "noise": (str,),
-    "metric": (str,),
-    "processes": (int,),
-    "first_seed": (int,),
-    "params": (dict,),
-    "factors": (dict,),
-    "subset": (list,),
-    "surrogate": (str,),
-}
+
+@dataclass(frozen=True)
+class AblationFile:
+    """The keys of an ablation file and their types (see the module docstring)."""
+
+    strategy: str
+    budget: str | int | float
+    seeds: int
+    factors: dict[str, Any]
+    table: str | None = None
+    workers: int = 1
+    noise: Literal["seed", "mean"] = "seed"
+    metric: Metric = "final_regret"
+    processes: int = 2
+    first_seed: int = 0
+    params: dict[str, Any] = field(default_factory=dict)
+    subset: list[dict[str, Any]] | None = None
+    surrogate: str | None = None
+
+
 #: factors that are not strategy parameters
 SPECIAL_FACTORS = ("early_stopping", "surrogate", "workers", "noise")
 
@@ -143,14 +150,6 @@ def _level(v: Any) -> str:
     return str(v)
 
 
-def _type_error(key: str, want: tuple[type, ...], got: Any) -> StrategyConfigError:
-    names = " or ".join(
-        {str: "a string", int: "an integer", float: "a number", dict: "a table", list: "a list"}[t]
-        for t in want
-    )
-    return StrategyConfigError(f"ablation config: {key} must be {names}, got {got!r}")
-
-
 def load_config(path: str | os.PathLike[str]) -> AblationConfig:
     """Read and check an ablation config; paths inside are relative to the file.
 
@@ -158,12 +157,7 @@ def load_config(path: str | os.PathLike[str]) -> AblationConfig:
         StrategyConfigError: unreadable TOML, unknown keys, wrong types, empty factors.
     """
     p = Path(path)
-    if not p.is_file():
-        raise StrategyConfigError(f"ablation config not found: {p}")
-    try:
-        raw = tomllib.loads(p.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise StrategyConfigError(f"ablation config {p} is not valid TOML: {exc}") from None
+    raw = read_config_file(p, what="ablation config", error=StrategyConfigError, default="toml")
     cfg = parse_config(raw)
     if cfg.table is not None and not Path(cfg.table).is_absolute():
         cfg = _replace(cfg, table=str((p.parent / cfg.table).resolve()))
@@ -182,36 +176,32 @@ def parse_config(raw: Mapping[str, Any]) -> AblationConfig:
     Raises:
         StrategyConfigError: unknown keys or wrong types.
     """
-    unknown = sorted(set(raw) - set(_TOP_KEYS))
-    if unknown:
-        raise StrategyConfigError(
-            f"ablation config has unknown key(s) {', '.join(unknown)}; allowed: {', '.join(_TOP_KEYS)}"
-        )
-    for k, v in raw.items():
-        want = _TOP_KEYS[k]
-        if isinstance(v, bool) or not isinstance(v, want):
-            raise _type_error(k, want, v)
-    for k in ("strategy", "budget", "seeds", "factors"):
-        if k not in raw:
-            raise StrategyConfigError(f"ablation config needs {k!r}")
-    parse_name(raw["strategy"])
+    f = build_config(AblationFile, raw, who="ablation config", noun="key", error=StrategyConfigError)
+    parse_name(f.strategy)
     factors: dict[str, tuple[Any, ...]] = {}
-    for name, levels in raw["factors"].items():
+    hints = typing.get_type_hints(AblationFile)
+    for name, levels in f.factors.items():
         if not isinstance(levels, list) or len(levels) < 2:
             raise StrategyConfigError(
                 f"ablation factor {name!r} needs a list of at least two levels, got {levels!r}"
             )
         if len({json.dumps(lv, sort_keys=True) for lv in levels}) != len(levels):
             raise StrategyConfigError(f"ablation factor {name!r} repeats a level")
+        if name in SPECIAL_FACTORS:  # a level is a value of the run setting it varies
+            tp = bool if name == "early_stopping" else hints[name]
+            levels = [
+                coerce(lv, tp, f"ablation factor {name!r} level", error=StrategyConfigError) for lv in levels
+            ]
         factors[name] = tuple(tuple(lv) if isinstance(lv, list) else lv for lv in levels)
     if not factors:
         raise StrategyConfigError("ablation config needs at least one factor under [factors]")
-    if "early_stopping" in factors and any(not isinstance(v, bool) for v in factors["early_stopping"]):
-        raise StrategyConfigError("ablation factor early_stopping takes true/false levels")
+    for lv in factors.get("workers", ()):
+        if lv < 1:
+            raise StrategyConfigError(f"ablation factor workers takes positive integers, got {lv!r}")
     subset = None
-    if "subset" in raw:
+    if f.subset is not None:
         subset = []
-        for i, cell in enumerate(raw["subset"]):
+        for i, cell in enumerate(f.subset):
             if not isinstance(cell, dict):
                 raise StrategyConfigError(f"ablation subset entry {i + 1} must be a table of factor = level")
             if set(cell) != set(factors):
@@ -229,46 +219,28 @@ def parse_config(raw: Mapping[str, Any]) -> AblationConfig:
             raise StrategyConfigError("ablation subset is empty")
         subset = tuple(subset)
     try:
-        budget = Budget.parse(raw["budget"])
+        budget = Budget.parse(f.budget)
     except StrategyConfigError as exc:
         raise StrategyConfigError(f"ablation config: {exc}") from None
-    seeds = raw["seeds"]
-    if seeds < 2:
+    if f.seeds < 2:
         raise StrategyConfigError("ablation config: seeds must be >= 2 (confidence intervals need repeats)")
-    noise = raw.get("noise", "seed")
-    if noise not in ("seed", "mean"):
-        raise StrategyConfigError(f"ablation config: noise must be 'seed' or 'mean', got {noise!r}")
-    metric = raw.get("metric", "final_regret")
-    if metric not in ("final_regret", "mean_regret"):
-        raise StrategyConfigError(
-            f"ablation config: metric must be 'final_regret' or 'mean_regret', got {metric!r}"
-        )
     for k in ("workers", "processes"):
-        if raw.get(k, 1) < 1:
+        if getattr(f, k) < 1:
             raise StrategyConfigError(f"ablation config: {k} must be >= 1")
-    for lv in factors.get("workers", ()):
-        if isinstance(lv, bool) or not isinstance(lv, int) or lv < 1:
-            raise StrategyConfigError(f"ablation factor workers takes positive integers, got {lv!r}")
-    for lv in factors.get("noise", ()):
-        if lv not in ("seed", "mean"):
-            raise StrategyConfigError(f"ablation factor noise takes 'seed' or 'mean', got {lv!r}")
-    for lv in factors.get("surrogate", ()):
-        if not isinstance(lv, str):
-            raise StrategyConfigError(f"ablation factor surrogate takes names, got {lv!r}")
     return AblationConfig(
-        strategy=raw["strategy"],
+        strategy=f.strategy,
         budget=budget,
-        seeds=seeds,
+        seeds=f.seeds,
         factors=factors,
-        table=raw.get("table"),
-        params=dict(raw.get("params", {})),
+        table=f.table,
+        params=dict(f.params),
         subset=subset,
-        workers=raw.get("workers", 1),
-        noise=noise,
-        metric=metric,
-        processes=raw.get("processes", 2),
-        first_seed=raw.get("first_seed", 0),
-        surrogate=raw.get("surrogate"),
+        workers=f.workers,
+        noise=f.noise,
+        metric=f.metric,
+        processes=f.processes,
+        first_seed=f.first_seed,
+        surrogate=f.surrogate,
     )
 
 
@@ -350,37 +322,28 @@ def prepare(cfg: AblationConfig, out: str | os.PathLike[str]) -> tuple[str, Any,
         except StrategyConfigError as exc:
             raise StrategyConfigError(f"ablation cell {v.label}: {exc}") from None
     out = Path(out)
-    manifest = _manifest(cfg, table, sim.table_hash)
-    path = out / MANIFEST
-    if path.is_file():
-        try:
-            old = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError):
-            old = None
-        if old != manifest:
-            raise StrategyConfigError(
-                f"{out} holds an ablation with a different configuration; use another --out"
-            )
+    check_manifest(
+        out / MANIFEST,
+        _manifest(cfg, table, sim.table_hash),
+        what="an ablation",
+        hint="use another --out folder or remove it",
+        error=StrategyConfigError,
+    )
     return table, sim, cells
 
 
 def _manifest(cfg: AblationConfig, table: str, table_hash: str | None) -> dict[str, Any]:
-    return json.loads(
-        json.dumps(
-            {
-                "kind": "nasbench-ablate",
-                "table": table,
-                "table_hash": table_hash,
-                "strategy": cfg.strategy,
-                "budget": str(cfg.budget),
-                "noise": cfg.noise,
-                "workers": cfg.workers,
-                "params": cfg.params,
-                "surrogate": cfg.surrogate,
-            },
-            default=list,
-        )
-    )
+    return {
+        "kind": "nasbench-ablate",
+        "table": table,
+        "table_hash": table_hash,
+        "strategy": cfg.strategy,
+        "budget": str(cfg.budget),
+        "noise": cfg.noise,
+        "workers": cfg.workers,
+        "params": cfg.params,
+        "surrogate": cfg.surrogate,
+    }
 
 
 def ablate(cfg: AblationConfig, out: str | os.PathLike[str]) -> dict[str, Any]:
@@ -393,7 +356,7 @@ def ablate(cfg: AblationConfig, out: str | os.PathLike[str]) -> dict[str, Any]:
     table, sim, cells = prepare(cfg, out)
     out = Path(out)
     make_dirs(out)
-    atomic_write_text(out / MANIFEST, json.dumps(_manifest(cfg, table, sim.table_hash), indent=2) + "\n")
+    write_manifest(out / MANIFEST, _manifest(cfg, table, sim.table_hash))
     variants = [cfg.variant(c) for c in cells]
     seeds = list(range(cfg.first_seed, cfg.first_seed + cfg.seeds))
     runs, resumed = run_variants(table, out, variants, seeds, processes=cfg.processes)
@@ -441,8 +404,6 @@ def _write_effects(out: Path, result: dict[str, Any]) -> None:
     import csv
     import io
 
-    from nasbench.experiments.compare import _finite
-
     buf = io.StringIO()
     w = csv.DictWriter(
         buf,
@@ -453,7 +414,7 @@ def _write_effects(out: Path, result: dict[str, Any]) -> None:
     for e in result["effects"]:
         w.writerow(e)
     atomic_write_text(out / "effects.csv", buf.getvalue())
-    atomic_write_text(out / "effects.json", json.dumps(_finite(result), indent=2) + "\n")
+    write_json(out / "effects.json", result)
     lines = [
         f"# Ablation of {result['strategy']}",
         "",

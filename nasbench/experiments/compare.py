@@ -14,7 +14,6 @@ Writes into the output folder:
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import multiprocessing
@@ -26,7 +25,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from nasbench.core.io import atomic_write_text, make_dirs
+from nasbench.core.io import atomic_write_text, make_dirs, write_json
+from nasbench.core.manifest import check_manifest, write_manifest
 from nasbench.experiments import report
 from nasbench.experiments.storage import read_trajectory, run_file, write_all, write_trajectory
 from nasbench.tables.benchmark import Benchmark, TestOracle
@@ -178,23 +178,13 @@ def prepare(table: str | os.PathLike[str], out: str | os.PathLike[str], config: 
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise StrategyConfigError(f"--out {out} exists and is not a folder")
-    manifest = config.manifest(str(Path(table).resolve()), sim.table_hash)
-    path = out / MANIFEST
-    if path.is_file():
-        try:
-            old = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError):
-            old = None
-        if old != manifest:
-            diff = (
-                sorted(k for k in manifest if not old or old.get(k) != manifest[k])
-                if isinstance(old, dict)
-                else ["all"]
-            )
-            raise StrategyConfigError(
-                f"{out} holds a comparison with a different configuration ({', '.join(diff)} differ); "
-                "use another --out folder or remove it"
-            )
+    check_manifest(
+        out / MANIFEST,
+        config.manifest(str(Path(table).resolve()), sim.table_hash),
+        what="a comparison",
+        hint="use another --out folder or remove it",
+        error=StrategyConfigError,
+    )
     return sim
 
 
@@ -224,7 +214,7 @@ def compare(
     out = Path(out)
     make_dirs(out / "runs")
     table_s = str(Path(table).resolve())
-    atomic_write_text(out / MANIFEST, json.dumps(config.manifest(table_s, sim.table_hash), indent=2) + "\n")
+    write_manifest(out / MANIFEST, config.manifest(table_s, sim.table_hash))
 
     variants = [
         Variant(n, n, dict(config.params.get(n, {})), config.surrogate, config.run) for n in config.strategies
@@ -271,7 +261,7 @@ def compare(
         },
         "strategies": summary,
     }
-    atomic_write_text(out / "summary.json", json.dumps(_finite(result), indent=2) + "\n")
+    write_json(out / "summary.json", result)
     return result
 
 
@@ -320,15 +310,3 @@ def _execute(
         pool.shutdown(wait=False, cancel_futures=True)
         raise
     pool.shutdown()
-
-
-def _finite(obj: Any) -> Any:
-    """JSON-safe: NaN and infinities become null (a median of runs that mostly never reached a
-    target is infinite; its ``reached`` share says so)."""
-    if isinstance(obj, float):
-        return obj if math.isfinite(obj) else None
-    if isinstance(obj, dict):
-        return {k: _finite(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_finite(v) for v in obj]
-    return obj

@@ -13,7 +13,6 @@ with the simulated clock, and exports everything into one folder:
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import time
@@ -23,8 +22,8 @@ from typing import Any
 
 import numpy as np
 
-from nasbench.core.io import atomic_path, atomic_write_text, make_dirs
-from nasbench.experiments.compare import CompareConfig, _finite, compare, prepare
+from nasbench.core.io import atomic_path, atomic_write_text, make_dirs, write_json
+from nasbench.experiments.compare import CompareConfig, compare, prepare
 from nasbench.experiments.leaderboard import LeaderboardConfig, _surrogates, fit_on_table, leaderboard, render
 from nasbench.tables.benchmark import Benchmark
 from nasbench.tables.table import ResultTable
@@ -134,7 +133,7 @@ def explore(config: ExploreConfig) -> dict[str, Any]:
         },
         "wall_s": time.perf_counter() - t0,
     }
-    atomic_write_text(out / "explore.json", json.dumps(_finite(summary), indent=2) + "\n")
+    write_json(out / "explore.json", summary)
     return summary
 
 

@@ -29,8 +29,8 @@ import numpy as np
 from nasbench.core.io import atomic_write_text, check_output_file
 from nasbench.tables.benchmark import Benchmark, TestOracle
 from nasbench.tables.table import ResultTable, package_versions
-from strategies import _surrogate as S
 from strategies.errors import StrategyConfigError
+from surrogates.inputs import design, limit_cuts, predict_mean_std
 
 Format = Literal["csv", "json", "md", "html"]
 FORMATS: tuple[str, ...] = ("csv", "json", "md", "html")
@@ -92,10 +92,10 @@ def fit_on_table(name: str, bench: Benchmark, random_state: int = 0) -> Any:
     est = sur.make_surrogate(
         name, bench.space, epochs=[int(e) for e in bench.epochs], random_state=random_state
     )
-    S.limit_cuts(est, [0])  # the leaderboard predicts with no curve observed
+    limit_cuts(est, [0])  # the leaderboard predicts with no curve observed
     y = bench.values_at("valid_acc", bench.max_epoch).astype(np.float64)
     ok = ~np.isnan(y)
-    X = S.design(bench.archs()[ok], len(bench.epochs))
+    X = design(bench.archs()[ok], len(bench.epochs))
     return est.fit(X, y[ok])
 
 
@@ -148,7 +148,7 @@ def rank_space(
         idx = np.unique(space.iso_representatives()).astype(np.int64)
     else:
         idx = np.arange(space.size, dtype=np.int64)
-    mean, std = S.predict(model, S.design(idx, epochs))
+    mean, std = predict_mean_std(model, design(idx, epochs))
     order = np.lexsort((idx, -np.nan_to_num(mean, nan=-np.inf)))
     idx, mean, std = idx[order], mean[order], std[order]
     measured = np.full(len(idx), np.nan)

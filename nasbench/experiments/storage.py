@@ -10,23 +10,14 @@ import os
 import re
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from nasbench.core.errors import NasbenchError
-from nasbench.core.io import atomic_path
+from nasbench.core.io import atomic_path, jsonable
 from strategies.runner import COLUMNS, Trajectory
 
 META_KEY = b"nasbench_run"
-
-
-def _json_default(obj: Any) -> Any:
-    if isinstance(obj, np.generic):
-        return obj.item()
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    return str(obj)
 
 
 def write_trajectory(path: str | os.PathLike[str], traj: Trajectory) -> None:
@@ -35,7 +26,7 @@ def write_trajectory(path: str | os.PathLike[str], traj: Trajectory) -> None:
     import pyarrow.parquet as pq
 
     tbl = pa.table({c: pa.array(np.ascontiguousarray(traj.columns[c])) for c in COLUMNS})
-    tbl = tbl.replace_schema_metadata({META_KEY: json.dumps(traj.meta, default=_json_default).encode()})
+    tbl = tbl.replace_schema_metadata({META_KEY: json.dumps(jsonable(traj.meta, finite=False)).encode()})
     with atomic_path(path) as tmp:
         pq.write_table(tbl, tmp, compression="zstd")
 

@@ -28,7 +28,8 @@ from nasbench.core.errors import (
     SeedNotAvailableError,
     UnknownArchitectureError,
 )
-from nasbench.tables.table import SEARCH_METRICS, TEST_METRICS, ResultTable
+from nasbench.core.metrics import SEARCH_METRICS, TEST_METRICS
+from nasbench.tables.table import ResultTable
 
 SeedArg = int | Literal["mean"] | np.random.Generator
 

@@ -180,11 +180,14 @@ def import_curves(
     epoch_cost: float = 1.0,
     scale: Literal["auto", "fraction", "percent"] = "auto",
     dataset: str | None = None,
+    skip_epoch_zero: bool = False,
 ) -> ResultTable:
     """Import per-epoch learning curves (``PREFIX1 .. PREFIXn`` columns) into a catalog table.
 
     Each row is one configuration with one run (seed 0). Curves are validation accuracy.
-    The source has no training times, so ``time_s`` is ``epoch * epoch_cost``.
+    The source has no training times, so ``time_s`` is ``epoch * epoch_cost``. Tables
+    start at epoch 1: a ``PREFIX0`` column (the accuracy before any training, which some
+    published curve sets include) is refused unless ``skip_epoch_zero`` leaves it out.
 
     Args:
         path: the CSV.
@@ -195,9 +198,11 @@ def import_curves(
         scale: ``fraction`` values are multiplied by 100; ``auto`` does so when all
             values lie in [0, 1].
         dataset: dataset name for the metadata (default: the file's stem).
+        skip_epoch_zero: leave out the epoch-0 curve column instead of refusing the file.
 
     Raises:
-        ImportDataError: missing columns, no curve columns, duplicate ids, bad values.
+        ImportDataError: missing columns, no curve columns, an epoch-0 column (without
+            ``skip_epoch_zero``) or a negative epoch, duplicate ids, bad values.
     """
     import pandas as pd
 
@@ -209,12 +214,28 @@ def import_curves(
         raise ImportDataError(f"scale must be auto, fraction or percent, got {scale!r}")
     df = _read_csv(path)
     _require(df, [id_column, *feature_columns], path)
-    pat = re.compile(re.escape(curve_prefix) + r"(\d+)$")
+    pat = re.compile(re.escape(curve_prefix) + r"(-?\d+)$")
     curve_cols = sorted(
         ((int(m.group(1)), c) for c in df.columns if (m := pat.match(str(c)))), key=lambda t: t[0]
     )
     if not curve_cols:
         raise ImportDataError(f"{path} has no columns named {curve_prefix}<epoch>")
+    if curve_cols[0][0] < 0:
+        raise ImportDataError(
+            f"{path}: curve column {curve_cols[0][1]!r} has a negative epoch ({curve_cols[0][0]}); "
+            f"curve columns are {curve_prefix}<epoch> with epochs 1, 2, ..."
+        )
+    zero = [c for e, c in curve_cols if e == 0]
+    if zero and not skip_epoch_zero:
+        raise ImportDataError(
+            f"{path}: curve column {zero[0]!r} is epoch 0 (before any training); "
+            "tables start at epoch 1: pass --skip-epoch-zero to leave it out"
+        )
+    curve_cols = [(e, c) for e, c in curve_cols if e != 0]
+    if not curve_cols:
+        raise ImportDataError(
+            f"{path}: the only curve column {zero[0]!r} is epoch 0; a table needs epochs 1, 2, ..."
+        )
     epochs = np.array([e for e, _ in curve_cols], dtype=np.int64)
     if len(np.unique(epochs)) != len(epochs):
         raise ImportDataError(f"{path}: two curve columns share an epoch number")
@@ -258,6 +279,12 @@ def import_curves(
         ],
         "versions": package_versions(),
     }
+    if zero:
+        meta["source"]["skipped_columns"] = zero
+        meta["notes"].append(
+            f"The source's epoch-0 column{'s' if len(zero) > 1 else ''} {', '.join(zero)} "
+            "(accuracy before any training) was left out: tables start at epoch 1."
+        )
     _ = pd  # pandas is the CSV reader
     return ResultTable(
         space,

@@ -26,27 +26,12 @@ import numpy as np
 
 from nasbench.core.errors import NasbenchError, TableFormatError
 from nasbench.core.io import atomic_path
+from nasbench.core.metrics import METRICS
 from nasbench.spaces import SearchSpace, space_class
 
 FORMAT = "nasbench-table"
 FORMAT_VERSION = 1
 META_KEY = b"nasbench"
-
-#: The metric vocabulary. Accuracies are percentages (0-100); ``time_s`` is the
-#: cumulative training cost in seconds to reach that epoch.
-METRICS: tuple[str, ...] = (
-    "train_loss",
-    "train_acc",
-    "valid_loss",
-    "valid_acc",
-    "test_loss",
-    "test_acc",
-    "time_s",
-)
-#: What a search strategy may see.
-SEARCH_METRICS: frozenset[str] = frozenset({"train_loss", "train_acc", "valid_loss", "valid_acc", "time_s"})
-#: Read only by reporting code.
-TEST_METRICS: frozenset[str] = frozenset({"test_loss", "test_acc"})
 
 _VERIFY_AUTO_BYTES = 64 * 2**20
 
@@ -70,7 +55,7 @@ class ResultTable:
         space: the search space the architectures belong to.
         arch_index: int64 ``(A,)`` unique space indices, one per table row-block.
         seeds: int64 ``(S,)`` seed ids.
-        epochs: int64 ``(E,)`` strictly increasing epochs (fidelities) stored.
+        epochs: int64 ``(E,)`` strictly increasing epochs (fidelities) stored, from 1.
         metrics: names of the ``M`` metrics stored, from :data:`METRICS`.
         values: float32 ``(A, S, E, M)``; NaN where missing or after divergence.
         diverged: bool ``(A, S)``; training produced NaN/inf for that arch and seed.
@@ -106,8 +91,11 @@ class ResultTable:
         self.space.check_indices(arch_index)
         if len(np.unique(seeds)) != s:
             raise TableFormatError("seed ids must be unique")
-        if np.any(np.diff(epochs) <= 0) or epochs[0] < 0:
-            raise TableFormatError("epochs must be non-negative and strictly increasing")
+        if np.any(np.diff(epochs) <= 0) or epochs[0] < 1:
+            shown = ", ".join(map(str, epochs[:6].tolist())) + (", ..." if e > 6 else "")
+            raise TableFormatError(
+                f"epochs must be positive (tables start at epoch 1) and strictly increasing, got {shown}"
+            )
         unknown = [x for x in self.metrics if x not in METRICS]
         if unknown:
             raise TableFormatError(f"unknown metric(s) {unknown}; the vocabulary is {', '.join(METRICS)}")

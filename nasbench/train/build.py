@@ -32,7 +32,9 @@ from typing import Any
 import numpy as np
 
 from nasbench.core.errors import ConfigError, NasbenchError, TableFormatError, UnknownSpaceError
-from nasbench.core.io import atomic_path, atomic_write_text, check_output_file
+from nasbench.core.io import atomic_path, check_output_file
+from nasbench.core.manifest import check_manifest, read_manifest, write_manifest
+from nasbench.core.metrics import METRICS
 from nasbench.tables.table import ResultTable, package_versions
 from nasbench.train.recipe import Recipe
 
@@ -46,7 +48,6 @@ SINGLE_SHARD_RUNS = 32
 #: Bump when a change to the trainer changes the numbers it produces: a resumed build
 #: then refuses shards written by the old trainer.
 TRAINER_VERSION = 1
-METRICS = ("train_loss", "train_acc", "valid_loss", "valid_acc", "test_loss", "test_acc", "time_s")
 
 
 @dataclass(frozen=True)
@@ -219,49 +220,27 @@ def _prepare_shards(config: BuildConfig, plan: BuildPlan) -> set[int]:
         "n_runs": len(plan.arch),
         "key": plan.key,
     }
-    if manifest.exists():
-        if not config.resume:
-            raise ConfigError(
-                f"{shards} holds a previous build; pass --resume to continue it, or remove the directory"
-            )
-        try:
-            old = json.loads(manifest.read_text())
-        except (OSError, json.JSONDecodeError) as exc:
-            raise TableFormatError(f"cannot read {manifest}: {exc}") from None
-        if old.get("build_hash") != plan.build_hash:
-            diff = _key_diff(old.get("key", {}), plan.key)
-            raise ConfigError(
-                f"--resume: {shards} was built with different settings ({diff}); "
-                "use the same arguments or remove the directory"
-            )
-    else:
+    if manifest.exists() and not config.resume:
+        raise ConfigError(
+            f"{shards} holds a previous build; pass --resume to continue it, or remove the directory"
+        )
+    if not check_manifest(
+        manifest,
+        body,
+        what="a build",
+        hint="use the same arguments with --resume, or remove the directory",
+        quiet=("build_hash", "key.recipe_hash", "key.capacities", "n_shards", "n_runs"),
+    ):
         try:
             shards.mkdir(parents=False, exist_ok=True)
         except OSError as exc:
             raise NasbenchError(f"cannot create {shards}: {exc.strerror}") from None
-        atomic_write_text(manifest, json.dumps(body, indent=1, sort_keys=True))
+        write_manifest(manifest, body)
     done = set()
     for i in range(len(plan.groups)):
         if _shard_path(shards, i).exists():
             done.add(i)
     return done
-
-
-def _key_diff(old: dict[str, Any], new: dict[str, Any]) -> str:
-    parts = []
-    for k in sorted(set(old) | set(new)):
-        if old.get(k) == new.get(k):
-            continue
-        if k == "recipe" and isinstance(old.get(k), dict):
-            fields = [f for f in sorted(set(old[k]) | set(new[k])) if old[k].get(f) != new[k].get(f)]
-            parts.append(
-                "recipe " + ", ".join(f"{f}: {old[k].get(f)!r} -> {new[k].get(f)!r}" for f in fields)
-            )
-        elif k in ("recipe_hash", "capacities"):
-            continue
-        else:
-            parts.append(k)
-    return "; ".join(parts) or "build hash"
 
 
 def _write_shard(path: Path, results: Any, epochs: int, build_hash: str) -> None:
@@ -649,19 +628,9 @@ def build_table(config: BuildConfig, *, progress: ProgressFn | None = None) -> d
 def _check_memory(config: BuildConfig, dataset: Any) -> None:
     import jax
 
-    from nasbench.train.population import available_memory_bytes, estimate_memory_bytes
+    from nasbench.train.population import check_population_memory
 
-    device = jax.local_devices()[0]
-    need = estimate_memory_bytes(
-        config.recipe, dataset.image_shape, config.population, config.recipe.eval_batch_size
-    )
-    have = available_memory_bytes(device)
-    if have is not None and need > 0.8 * have:
-        fit = max(1, int(config.population * 0.8 * have / need))
-        raise ConfigError(
-            f"--population {config.population} needs about {need / 2**30:.1f} GiB but only "
-            f"{have / 2**30:.1f} GiB is free on {device.platform}; try --population {fit} or smaller"
-        )
+    check_population_memory(config.recipe, dataset.image_shape, config.population, jax.local_devices()[0])
 
 
 def partial_table(shards: str | os.PathLike[str]) -> ResultTable:
@@ -671,10 +640,9 @@ def partial_table(shards: str | os.PathLike[str]) -> ResultTable:
         TableFormatError: no manifest or no complete architecture yet.
     """
     shards = Path(shards)
-    try:
-        manifest = json.loads((shards / "manifest.json").read_text())
-    except (OSError, json.JSONDecodeError) as exc:
-        raise TableFormatError(f"cannot read {shards / 'manifest.json'}: {exc}") from None
+    manifest = read_manifest(shards / "manifest.json")
+    if manifest is None:
+        raise TableFormatError(f"{shards} holds no build (no manifest.json)")
     ids = [i for i in range(manifest["n_shards"]) if _shard_path(shards, i).exists()]
     if not ids:
         raise TableFormatError(f"{shards} holds no finished shard yet")

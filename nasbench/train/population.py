@@ -37,6 +37,7 @@ import optax
 from jax import lax
 
 from nasbench.core.errors import ConfigError
+from nasbench.core.metrics import METRICS
 from nasbench.spaces.nb201 import CONV1, CONV3, EDGES, N_EDGES, POOL, SKIP
 from nasbench.train.data import Dataset
 from nasbench.train.model import (
@@ -411,9 +412,6 @@ class MemberResults:
     platform: str = ""
 
 
-METRIC_ORDER = ("train_loss", "train_acc", "valid_loss", "valid_acc", "test_loss", "test_acc", "time_s")
-
-
 def platform_name(device: Any) -> str:
     """The hardware a population trained on: ``"cpu: <CPU model> (<arch>)"`` or ``"gpu: <device kind>"``.
 
@@ -474,6 +472,22 @@ def estimate_memory_bytes(
     return int(1.5 * act + population * sup * 4 * 4)
 
 
+def check_population_memory(recipe: Recipe, image_shape: Sequence[int], population: int, device: Any) -> None:
+    """Refuse a population that would not fit in the device's free memory (80% of it).
+
+    Raises:
+        ConfigError: one line with the estimate, the free memory and a population that fits.
+    """
+    need = estimate_memory_bytes(recipe, image_shape, population, recipe.eval_batch_size)
+    have = available_memory_bytes(device)
+    if have is not None and need > 0.8 * have:
+        fit = max(1, int(population * 0.8 * have / need))
+        raise ConfigError(
+            f"a population of {population} needs about {need / 2**30:.1f} GiB but only "
+            f"{have / 2**30:.1f} GiB is free on {device.platform}; try --population {fit} or smaller"
+        )
+
+
 class PopulationTrainer:
     """Trains members (architecture, seed) population by population.
 
@@ -520,14 +534,7 @@ class PopulationTrainer:
         # step called in a Python loop (measured, benchmarks/TRAINING.md); accelerators scan.
         self.use_scan = self.device.platform != "cpu" if use_scan is None else use_scan
         if check_memory:
-            need = estimate_memory_bytes(recipe, self.image_shape, self.population, recipe.eval_batch_size)
-            have = available_memory_bytes(self.device)
-            if have is not None and need > 0.8 * have:
-                fit = max(1, int(self.population * 0.8 * have / need))
-                raise ConfigError(
-                    f"a population of {self.population} needs about {need / 2**30:.1f} GiB but only "
-                    f"{have / 2**30:.1f} GiB is free on {self.device.platform}; try --population {fit} or smaller"
-                )
+            check_population_memory(recipe, self.image_shape, self.population, self.device)
         put = lambda a: jax.device_put(a, self.device)  # noqa: E731
         self._x = put(dataset.x_train)
         self._y = put(dataset.y_train)
@@ -694,7 +701,7 @@ class PopulationTrainer:
             state = (params, *state[1:])
         state = jax.device_put(state, self.device)
         e_total = r.epochs
-        out = {m: np.full((k, e_total), np.nan, np.float32) for m in METRIC_ORDER}
+        out = {m: np.full((k, e_total), np.nan, np.float32) for m in METRICS}
         epoch_time = np.zeros(e_total)
         eval_time = 0.0
         for e in range(e_total):
@@ -736,7 +743,7 @@ class PopulationTrainer:
         for i in np.flatnonzero(diverged):
             bad_e = np.flatnonzero(~np.isfinite(out["train_loss"][i]) | ~np.isfinite(out["valid_loss"][i]))
             first = int(bad_e[0]) if len(bad_e) else 0
-            for m in METRIC_ORDER:
+            for m in METRICS:
                 if m != "time_s":
                     out[m][i, first:] = np.nan
         metrics = {m: v[:n] for m, v in out.items()}
@@ -759,7 +766,7 @@ def _concat(parts: list[MemberResults]) -> MemberResults:
     return MemberResults(
         arch_index=np.concatenate([p.arch_index for p in parts]),
         seed=np.concatenate([p.seed for p in parts]),
-        metrics={m: np.concatenate([p.metrics[m] for p in parts]) for m in METRIC_ORDER},
+        metrics={m: np.concatenate([p.metrics[m] for p in parts]) for m in METRICS},
         diverged=np.concatenate([p.diverged for p in parts]),
         params=np.concatenate([p.params for p in parts]),
         flops=np.concatenate([p.flops for p in parts]),

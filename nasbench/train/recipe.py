@@ -22,43 +22,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from nasbench.core.config import build_config, coerce_fields, parse_value, read_config_file
 from nasbench.core.errors import ConfigError
 
 REDUCTIONS = ("residual", "pool")
 SCHEDULES = ("cosine", "constant")
 AUGMENTATIONS = ("none", "crop", "crop_flip")
-
-
-def _is_int(value: Any) -> bool:
-    """An integer, numpy's included; ``True`` and ``False`` are not."""
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
-
-
-def _check_types(recipe: Recipe) -> None:
-    """Reject values of the wrong type (a JSON recipe can hold anything) with a ConfigError.
-
-    Field types are read from the annotations (strings here): ``int``, ``float`` (ints
-    accepted), ``bool``, ``str``, optionally ``| None``.
-    """
-    for field in dataclasses.fields(recipe):
-        if field.name == "channels":
-            continue
-        value = getattr(recipe, field.name)
-        kind, _, rest = str(field.type).partition("|")
-        kind, optional = kind.strip(), "None" in rest
-        if value is None and optional:
-            continue
-        if kind == "bool":
-            ok = isinstance(value, bool)
-        elif kind == "str":
-            ok = isinstance(value, str)
-        elif kind == "int":
-            ok = _is_int(value)
-        else:  # float
-            ok = isinstance(value, numbers.Real) and not isinstance(value, bool)
-        if not ok:
-            allowed = f"{kind} or null" if optional else kind
-            raise ConfigError(f"recipe field {field.name!r} must be {allowed}, got {value!r}")
 
 
 @dataclass(frozen=True)
@@ -111,10 +80,11 @@ class Recipe:
 
     def __post_init__(self) -> None:
         ch = tuple(self.channels) if isinstance(self.channels, (list, tuple)) else ()
-        if len(ch) != 3 or not all(_is_int(c) and c >= 1 for c in ch):
+        if len(ch) != 3 or not all(
+            isinstance(c, numbers.Integral) and not isinstance(c, bool) and c >= 1 for c in ch
+        ):
             raise ConfigError(f"channels must be three positive integers, got {self.channels!r}")
-        object.__setattr__(self, "channels", tuple(int(c) for c in ch))
-        _check_types(self)
+        coerce_fields(self, who="recipe field")
         checks = [
             (self.cells_per_stage >= 1, "cells_per_stage must be >= 1"),
             (self.reduction in REDUCTIONS, f"reduction must be one of {', '.join(REDUCTIONS)}"),
@@ -144,18 +114,19 @@ class Recipe:
         return d
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> Recipe:
-        """Build a recipe from a mapping (unknown keys are an error)."""
+    def from_dict(cls, data: Mapping[str, Any], *, text: bool = False) -> Recipe:
+        """Build a recipe from a mapping (unknown keys are an error).
+
+        Args:
+            data: field values, e.g. a JSON recipe file.
+            text: the values came from the command line (``--set nesterov=no``).
+
+        Raises:
+            ConfigError: not a mapping, an unknown field, a wrong type or a bad value.
+        """
         if not isinstance(data, Mapping):
             raise ConfigError(f"a recipe is a JSON object of fields, got {type(data).__name__}")
-        names = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(data) - names)
-        if unknown:
-            raise ConfigError(f"unknown recipe field(s) {unknown}; known: {', '.join(sorted(names))}")
-        try:
-            return cls(**dict(data))  # __post_init__ turns channels into a tuple
-        except TypeError as exc:
-            raise ConfigError(f"recipe: {exc}") from None
+        return build_config(cls, data, who="recipe", noun="field", text=text)
 
     def replace(self, **changes: Any) -> Recipe:
         return Recipe.from_dict({**self.to_dict(), **changes})
@@ -185,34 +156,9 @@ PRESETS: dict[str, Recipe] = {
 }
 
 
-def _coerce(field: dataclasses.Field[Any], text: str) -> Any:
-    name = field.name
-    if name == "channels":
-        try:
-            return tuple(int(c) for c in text.replace("/", ",").split(","))
-        except ValueError:
-            raise ConfigError(f"channels must look like 16,32,64, got {text!r}") from None
-    default = field.default
-    if text.lower() in ("none", "null") and name in ("n_train", "n_valid", "n_test"):
-        return None
-    try:
-        if isinstance(default, bool):
-            if text.lower() in ("1", "true", "yes", "on"):
-                return True
-            if text.lower() in ("0", "false", "no", "off"):
-                return False
-            raise ValueError
-        if isinstance(default, int) or name in ("n_train", "n_valid", "n_test"):
-            return int(text)
-        if isinstance(default, float):
-            return float(text)
-    except ValueError:
-        raise ConfigError(f"recipe field {name!r}: cannot parse {text!r}") from None
-    return text
-
-
-def resolve_recipe(name_or_path: str, overrides: Mapping[str, str] | None = None) -> Recipe:
-    """A preset name or a JSON file, then ``key=value`` overrides (strings, coerced).
+def resolve_recipe(name_or_path: str, overrides: Mapping[str, Any] | None = None) -> Recipe:
+    """A preset name or a JSON file, then command-line overrides (from
+    :func:`nasbench.core.config.parse_assignments`, or strings, read the same way).
 
     Raises:
         ConfigError: unknown preset, unreadable file, unknown field or bad value.
@@ -225,16 +171,8 @@ def resolve_recipe(name_or_path: str, overrides: Mapping[str, str] | None = None
             raise ConfigError(
                 f"unknown recipe {name_or_path!r}: not a preset ({', '.join(PRESETS)}) nor a JSON file"
             )
-        try:
-            recipe = Recipe.from_dict(json.loads(path.read_text()))
-        except (OSError, json.JSONDecodeError) as exc:
-            raise ConfigError(f"cannot read recipe {path}: {exc}") from None
+        recipe = Recipe.from_dict(read_config_file(path, what="recipe"))
     if overrides:
-        fields = {f.name: f for f in dataclasses.fields(Recipe)}
-        changes = {}
-        for key, text in overrides.items():
-            if key not in fields:
-                raise ConfigError(f"unknown recipe field {key!r}; known: {', '.join(sorted(fields))}")
-            changes[key] = _coerce(fields[key], str(text))
-        recipe = recipe.replace(**changes)
+        changes = {k: parse_value(str(v)) if isinstance(v, str) else v for k, v in overrides.items()}
+        recipe = Recipe.from_dict({**recipe.to_dict(), **changes}, text=True)
     return recipe
