@@ -121,60 +121,34 @@ def _log(lo: float, hi: float, n: int) -> np.ndarray:
 
 
 #: The families, by name (Domhan et al. 2015, Table 1, in variable-projection form).
+# A table, one family per entry.
+# fmt: off
 FAMILIES: dict[str, CurveFamily] = {
     f.name: f
     for f in (
         CurveFamily("pow3", _pow3, _grid(_log(-2, 0.7, 24)), 2, formula="c - a * s**-alpha"),
-        CurveFamily(
-            "pow4", _pow4, _grid(_log(-2, -0.3, 6), _log(-1.5, 0.7, 12)), 2, formula="c - a * (s + d)**-alpha"
-        ),
-        CurveFamily(
-            "log_power",
-            _log_power,
-            _grid(_log(-3, 1, 14), -_log(-1.5, 0.7, 12)),
-            1,
-            formula="a / (1 + (s / exp(b))**c)",
-        ),
-        CurveFamily(
-            "mmf",
-            _mmf,
-            _grid(_log(-1, 3, 14), _log(-1, 1, 10)),
-            2,
-            formula="alpha - (alpha - beta) / (1 + (kappa * s)**delta)",
-        ),
-        CurveFamily(
-            "janoschek",
-            _janoschek,
-            _grid(_log(-1.5, 2, 14), _log(-1, 0.7, 10)),
-            2,
-            formula="alpha - (alpha - beta) * exp(-kappa * s**delta)",
-        ),
-        CurveFamily(
-            "weibull",
-            _weibull,
-            _grid(_log(-1, 3, 14), _log(-1, 0.7, 10)),
-            2,
-            formula="alpha - (alpha - beta) * exp(-(kappa * s)**delta)",
-        ),
+        CurveFamily("pow4", _pow4, _grid(_log(-2, -0.3, 6), _log(-1.5, 0.7, 12)), 2,
+                    formula="c - a * (s + d)**-alpha"),
+        CurveFamily("log_power", _log_power, _grid(_log(-3, 1, 14), -_log(-1.5, 0.7, 12)), 1,
+                    formula="a / (1 + (s / exp(b))**c)"),
+        CurveFamily("mmf", _mmf, _grid(_log(-1, 3, 14), _log(-1, 1, 10)), 2,
+                    formula="alpha - (alpha - beta) / (1 + (kappa * s)**delta)"),
+        CurveFamily("janoschek", _janoschek, _grid(_log(-1.5, 2, 14), _log(-1, 0.7, 10)), 2,
+                    formula="alpha - (alpha - beta) * exp(-kappa * s**delta)"),
+        CurveFamily("weibull", _weibull, _grid(_log(-1, 3, 14), _log(-1, 0.7, 10)), 2,
+                    formula="alpha - (alpha - beta) * exp(-(kappa * s)**delta)"),
         CurveFamily("exp3", _exp3, _grid(_log(-1, 2.3, 24)), 2, formula="c - b * exp(-a * s)"),
-        CurveFamily(
-            "hill3",
-            _hill3,
-            _grid(_log(-1, 1, 10), _log(-2, 1, 12)),
-            1,
-            formula="ymax * s**eta / (kappa**eta + s**eta)",
-        ),
-        CurveFamily(
-            "vapour_pressure",
-            _vapour_pressure,
-            _grid(),
-            3,
-            log_space=True,
-            formula="exp(a + b / s + c * log(s))",
-        ),
+        CurveFamily("hill3", _hill3, _grid(_log(-1, 1, 10), _log(-2, 1, 12)), 1,
+                    formula="ymax * s**eta / (kappa**eta + s**eta)"),
+        CurveFamily("vapour_pressure", _vapour_pressure, _grid(), 3, log_space=True,
+                    formula="exp(a + b / s + c * log(s))"),
         CurveFamily("ilog2", _ilog2, _grid(), 2, formula="c - a / log(epoch + 1)"),
     )
 }
+
+# fmt: on
+
+# fmt: on
 
 DEFAULT_FAMILIES: tuple[str, ...] = tuple(FAMILIES)
 

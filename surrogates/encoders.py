@@ -2,15 +2,13 @@
 
 Every surrogate takes ``X`` float ``(n, 1 + E)``: column 0 is the architecture's space
 index, columns ``1..E`` the validation accuracy observed at the table's epochs (NaN
-where not observed). :class:`ArchEncoder` turns column 0 into an architecture encoding
-(the foundation's one-hot, path, feature encodings, catalog feature columns, and the
-NB201 "live one-hot" below); :class:`CurveFeatures` turns an observed curve prefix into
-time-series features (after Baker et al. 2017).
+where not observed). :class:`ArchEncoder` turns column 0 into the space's own encodings,
+through the ``Space`` contract alone; :class:`CurveFeatures` turns an observed curve
+prefix into time-series features (after Baker et al. 2017).
 """
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Sequence
 from typing import Any
 
@@ -21,26 +19,13 @@ from sklearn.utils.validation import check_is_fitted
 from surrogates.curves import DEFAULT_FAMILIES, fit_curves
 from surrogates.errors import SurrogateInputError
 
-#: Encodings computed here in addition to the space's own ones.
-EXTRA_KINDS: tuple[str, ...] = ("live_onehot", "log_features")
-
 
 def default_kinds(space: Any) -> tuple[str, ...]:
-    """The encodings ``kinds="auto"`` selects for a space.
-
-    NB201: live one-hot + path + features (edges that lie on no input-output path do not
-    change the function a cell computes, so the live one-hot removes that noise; the
-    path and feature encodings are the foundation's). A catalog: its feature columns,
-    log-scaled where they span orders of magnitude. No space: column 0 itself.
-    """
+    """The encodings ``kinds="auto"`` selects: the space's :attr:`default_encodings`
+    (column 0 itself when there is no space, or the space has no encoding)."""
     if space is None:
         return ("index",)
-    name = getattr(space, "name", "")
-    if name == "nb201":
-        return ("live_onehot", "path", "features")
-    if "features" in space.encodings:
-        return ("log_features",)
-    return ("index",)
+    return tuple(space.default_encodings) or ("index",)
 
 
 def indices_of(X: np.ndarray, space: Any) -> np.ndarray:
@@ -65,25 +50,9 @@ def indices_of(X: np.ndarray, space: Any) -> np.ndarray:
     return idx
 
 
-@functools.cache
-def _nb201_live_onehot() -> np.ndarray:
-    from nasbench.spaces.nb201 import N_EDGES, N_OPS, NONE, PATHS, SIZE, NB201Space
-
-    ops = NB201Space().op_matrix(np.arange(SIZE)).astype(np.int64)
-    live = np.zeros_like(ops, dtype=bool)
-    for path in PATHS:
-        ok = np.all(ops[:, list(path)] != NONE, axis=1)
-        for e in path:
-            live[ok, e] = True
-    pruned = np.where(live, ops, NONE)
-    out = np.zeros((SIZE, N_EDGES * N_OPS), dtype=np.float32)
-    out[np.arange(SIZE)[:, None], np.arange(N_EDGES)[None, :] * N_OPS + pruned] = 1.0
-    out.setflags(write=False)
-    return out
-
-
 def encode(space: Any, idx: np.ndarray, kind: str) -> np.ndarray:
-    """float ``(n, d)`` encoding ``kind`` of space indices ``idx``.
+    """float ``(n, d)`` encoding ``kind`` of space indices ``idx``: ``index`` (column 0
+    itself) or one of the space's own :attr:`encodings`.
 
     Raises:
         SurrogateInputError: the encoding does not exist for this space.
@@ -94,28 +63,11 @@ def encode(space: Any, idx: np.ndarray, kind: str) -> np.ndarray:
         raise SurrogateInputError(
             f"encoding {kind!r} needs a search space (space=None only supports 'index')"
         )
-    if kind == "live_onehot":
-        if space.name != "nb201":
-            raise SurrogateInputError("the live_onehot encoding exists only for the nb201 space")
-        return _nb201_live_onehot()[idx].astype(np.float64)
-    if kind == "log_features":
-        feats = space.encode(idx, "features").astype(np.float64)
-        return np.where(_log_columns(space)[None, :], np.log(np.maximum(feats, 1e-300)), feats)
     if kind not in space.encodings:
         raise SurrogateInputError(
-            f"unknown encoding {kind!r} for space {space.name}; available: "
-            f"{', '.join((*space.encodings, *EXTRA_KINDS, 'index'))}"
+            f"unknown encoding {kind!r} for space {space.name}; available: {', '.join((*space.encodings, 'index'))}"
         )
     return space.encode(idx, kind).astype(np.float64)
-
-
-def _log_columns(space: Any) -> np.ndarray:
-    """bool ``(d,)``: catalog feature columns that are positive and span > 100x."""
-    feats = np.asarray(space.features, dtype=np.float64)
-    if feats.size == 0:
-        return np.zeros(feats.shape[1], dtype=bool)
-    lo, hi = feats.min(0), feats.max(0)
-    return (lo > 0) & (hi / np.where(lo > 0, lo, 1.0) > 100.0)
 
 
 class ArchEncoder(TransformerMixin, BaseEstimator):

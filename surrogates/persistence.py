@@ -26,7 +26,8 @@ FORMAT = "nasbench-surrogate"
 FORMAT_VERSION = 1
 
 #: Types a model file may hold beyond skops' built-in trusted set (numpy arrays,
-#: scikit-learn estimators and builtins). Listed explicitly: nothing else is loaded.
+#: scikit-learn estimators and builtins) and the registered search spaces
+#: (:func:`trusted_types`). Listed explicitly: nothing else is loaded.
 #: (Found by dumping every registered surrogate fitted on an nb201 and a catalog space.)
 TRUSTED_TYPES: tuple[str, ...] = (
     # this package
@@ -36,9 +37,6 @@ TRUSTED_TYPES: tuple[str, ...] = (
     "surrogates.extrapolation.ParametricCurveSurrogate",
     "surrogates.encoders.ArchEncoder",
     "surrogates.encoders.CurveFeatures",
-    # the foundation's spaces (plain attribute holders)
-    "nasbench.spaces.nb201.NB201Space",
-    "nasbench.spaces.catalog.CatalogSpace",
     # scikit-learn internals skops does not trust by default
     "sklearn.tree._tree.Tree",
     "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
@@ -48,6 +46,14 @@ TRUSTED_TYPES: tuple[str, ...] = (
     "sklearn.gaussian_process.kernels.Sum",
     "sklearn.gaussian_process.kernels.WhiteKernel",
 )
+
+
+def trusted_types() -> tuple[str, ...]:
+    """:data:`TRUSTED_TYPES` plus every registered search space class (plain attribute
+    holders rebuilt from their ``__dict__``; a space is trusted by being registered)."""
+    from nasbench.spaces import space_type_names
+
+    return TRUSTED_TYPES + space_type_names()
 
 
 def space_fingerprint(space: Any) -> str:
@@ -122,7 +128,9 @@ def save_model(model: Any, path: str | os.PathLike[str], *, table_meta: dict[str
     meta = dict(table_meta)
     meta.update(
         model_class=type(model).__name__,
-        params={k: jsonable(v, finite=False) for k, v in model.get_params(deep=False).items() if k != "space"},
+        params={
+            k: jsonable(v, finite=False) for k, v in model.get_params(deep=False).items() if k != "space"
+        },
         created=_dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
         versions=_versions(),
     )
@@ -177,7 +185,8 @@ def load_model(
         raise ModelFileError(
             f"{p} is not a readable skops archive ({type(exc).__name__}); refusing to load it"
         ) from None
-    foreign = [t for t in untrusted if t not in TRUSTED_TYPES]
+    allowed = trusted_types()
+    foreign = [t for t in untrusted if t not in allowed]
     if foreign:
         shown = ", ".join(foreign[:3]) + (f" and {len(foreign) - 3} more" if len(foreign) > 3 else "")
         raise ModelFileError(f"refusing {p}: it holds types outside the allow-list ({shown})")

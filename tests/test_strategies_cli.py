@@ -109,13 +109,7 @@ def test_compare_writes_files_and_resumes(search_table_file, tmp_path):
     bad = run_cli(
         "compare",
         str(search_table_file),
-        "--strategies",
-        "rs",
-        "--seeds",
-        "2",
-        "--budget",
-        "25",
-        "--out",
+        *["--strategies", "rs", "--seeds", "2", "--budget", "25", "--out"],
         str(out),
     )
     assert_one_line_error(bad, "different settings")

@@ -10,7 +10,7 @@ from conftest import LIGHT, TEST_SENTINEL, synthetic_catalog_table, synthetic_nb
 
 import surrogates as S
 from surrogates import registry
-from surrogates.evaluate import EvalConfig, evaluate, observed_epochs, score
+from surrogates.evaluate import METRIC_NAMES, EvalConfig, evaluate, observed_epochs, score
 
 
 class Spy:
@@ -78,15 +78,7 @@ def test_same_seed_same_result_and_baselines_present() -> None:
     entry = a["results"][0]
     assert set(entry["baselines"]) == {"last_value", "best_value", "pow3", "svr_observed"}
     assert entry["n_test"] == 60 and a["protocol"]["observed_epochs"] == [1, 2]
-    assert set(entry["model"]) == {
-        "kendall_tau",
-        "spearman",
-        "r2",
-        "mae",
-        "top1_precision",
-        "top5_precision",
-        "coverage90",
-    }
+    assert set(entry["model"]) == set(METRIC_NAMES) and len(METRIC_NAMES) == 7
     assert entry["baselines"]["last_value"]["coverage90"]["mean"] is None  # no std, no coverage
     c = evaluate(
         table, EvalConfig(model="lc_param", train_sizes=(30,), observed_fraction=0.25, repeats=2, seed=2)

@@ -22,9 +22,10 @@ from typing import Any
 
 import numpy as np
 
+import surrogates
 from nasbench.core.io import atomic_path, atomic_write_text, make_dirs, write_json
 from nasbench.experiments.compare import CompareConfig, compare, prepare
-from nasbench.experiments.leaderboard import LeaderboardConfig, _surrogates, fit_on_table, leaderboard, render
+from nasbench.experiments.leaderboard import LeaderboardConfig, fit_on_table, leaderboard, render
 from nasbench.tables.benchmark import Benchmark
 from nasbench.tables.table import ResultTable
 from strategies.errors import StrategyConfigError
@@ -76,7 +77,6 @@ def explore(config: ExploreConfig) -> dict[str, Any]:
     """
     t0 = time.perf_counter()
     table = resolve_table(config.table)
-    surrogates = _surrogates()
     t = ResultTable.load(table)
     bench = Benchmark(t)
     run = RunConfig(Budget.parse(config.budget))

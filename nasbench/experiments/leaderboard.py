@@ -26,6 +26,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+import surrogates as surrogates_pkg
 from nasbench.core.io import atomic_write_text, check_output_file
 from nasbench.tables.benchmark import Benchmark, TestOracle
 from nasbench.tables.table import ResultTable, package_versions
@@ -74,21 +75,9 @@ class LeaderboardConfig:
             raise StrategyConfigError("--surrogate needs a model file or a surrogate name")
 
 
-def _surrogates() -> Any:
-    try:
-        import surrogates
-
-        surrogates.make_surrogate  # noqa: B018
-    except (ImportError, AttributeError):
-        raise StrategyConfigError(
-            "the leaderboard needs the surrogates package, which is not installed"
-        ) from None
-    return surrogates
-
-
 def fit_on_table(name: str, bench: Benchmark, random_state: int = 0) -> Any:
     """Fit a registered surrogate on every stored architecture of a table (timed by the caller)."""
-    sur = _surrogates()
+    sur = surrogates_pkg
     est = sur.make_surrogate(
         name, bench.space, epochs=[int(e) for e in bench.epochs], random_state=random_state
     )
@@ -107,7 +96,7 @@ def load_or_fit(spec: str, bench: Benchmark | None, random_state: int = 0) -> tu
     """
     path = Path(spec)
     if path.is_file():
-        sur = _surrogates()
+        sur = surrogates_pkg
         # checks the file (skops allow-list) and that its space is the table's
         model, meta = sur.load_model(path, table=None if bench is None else bench.table, return_meta=True)
         digest = hashlib.sha256(path.read_bytes()).hexdigest()

@@ -1,8 +1,10 @@
 """Search spaces and their registry.
 
-Add a space by subclassing :class:`~nasbench.spaces.base.SearchSpace` in one module and
-adding a factory here; tables record the space's name and :meth:`config`, and
-:func:`make_space` rebuilds it when a table is loaded.
+A new space is one subclass of :class:`~nasbench.spaces.base.SearchSpace` (identity,
+neighbourhoods, encodings) and one :func:`register_space` call (or an entry in
+:data:`SPACES`). Tables record the space's name and :meth:`config` and rebuild it by name
+when loaded; surrogates, strategies, model files and leaderboards use it through the
+``SearchSpace`` contract alone.
 """
 
 from __future__ import annotations
@@ -29,6 +31,24 @@ SPACES: dict[str, Callable[[], type[SearchSpace]]] = {
 }
 
 
+def register_space(name: str, cls: type[SearchSpace]) -> None:
+    """Register a space class under ``name`` (its :attr:`SearchSpace.name`).
+
+    Raises:
+        UnknownSpaceError: ``cls`` is not a SearchSpace, or its ``name`` differs.
+    """
+    if not (isinstance(cls, type) and issubclass(cls, SearchSpace)):
+        raise UnknownSpaceError(f"a search space must subclass SearchSpace, got {cls!r}")
+    if cls.name != name:
+        raise UnknownSpaceError(f"space class {cls.__name__} is named {cls.name!r}, not {name!r}")
+    SPACES[name] = lambda: cls
+
+
+def space_type_names() -> tuple[str, ...]:
+    """Fully qualified class names of every registered space (what model files may hold)."""
+    return tuple(sorted({f"{c.__module__}.{c.__qualname__}" for c in (load() for load in SPACES.values())}))
+
+
 def space_class(name: str) -> type[SearchSpace]:
     """The class registered under ``name``.
 
@@ -53,4 +73,4 @@ def make_space(name: str, **config: Any) -> SearchSpace:
     return space_class(name)(**config)
 
 
-__all__ = ["SPACES", "SearchSpace", "make_space", "space_class"]
+__all__ = ["SPACES", "SearchSpace", "make_space", "register_space", "space_class", "space_type_names"]

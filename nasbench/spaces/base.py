@@ -100,6 +100,15 @@ class SearchSpace(abc.ABC):
     def encodings(self) -> tuple[str, ...]:
         """Names of the encodings :meth:`encode` supports."""
 
+    @property
+    def default_encodings(self) -> tuple[str, ...]:
+        """The encodings a surrogate concatenates when asked for ``kinds="auto"``.
+
+        Every encoding by default; a space overrides this with the ones that predict
+        best (measured in ``benchmarks/SURROGATES.md`` for the shipped spaces).
+        """
+        return tuple(self.encodings)
+
     @abc.abstractmethod
     def encode(self, indices: Sequence[int] | np.ndarray, kind: str) -> np.ndarray:
         """Encode architectures as a float array ``(n, d)``.

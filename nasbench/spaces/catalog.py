@@ -138,7 +138,12 @@ class CatalogSpace(SearchSpace):
 
     @property
     def encodings(self) -> tuple[str, ...]:
-        return ("features",) if self.features.shape[1] else ()
+        return ("features", "log_features") if self.features.shape[1] else ()
+
+    @property
+    def default_encodings(self) -> tuple[str, ...]:
+        """The feature columns, log-scaled where they span orders of magnitude; none: ``()``."""
+        return ("log_features",) if self.features.shape[1] else ()
 
     def encoding_names(self, kind: str) -> list[str]:
         if kind not in self.encodings:
@@ -152,4 +157,16 @@ class CatalogSpace(SearchSpace):
                     "this catalog has no feature columns to encode; import it with --feature-columns"
                 )
             raise self._unknown_encoding(kind)
-        return self.features[self.check_indices(indices)].astype(np.float32)
+        feats = self.features[self.check_indices(indices)].astype(np.float32)
+        if kind == "features":
+            return feats
+        feats = feats.astype(np.float64)
+        return np.where(self._log_columns()[None, :], np.log(np.maximum(feats, 1e-300)), feats)
+
+    def _log_columns(self) -> np.ndarray:
+        """bool ``(d,)``: feature columns that are positive and span more than 100x."""
+        feats = np.asarray(self.features, dtype=np.float64)
+        if feats.size == 0:
+            return np.zeros(feats.shape[1], dtype=bool)
+        lo, hi = feats.min(0), feats.max(0)
+        return (lo > 0) & (hi / np.where(lo > 0, lo, 1.0) > 100.0)

@@ -278,7 +278,23 @@ def _encodings() -> dict[str, np.ndarray]:
             sum(c > 0 for c in convs),
             float(o[3] == SKIP),
         )
-    out = {"onehot": onehot, "adjacency": adjacency, "path": path, "features": feats}
+    # live one-hot: edges on no input-output path do not change the function a cell
+    # computes, so they read as "none" (removes that noise from the one-hot)
+    on_path = np.zeros_like(ops, dtype=bool)
+    for p in PATHS:
+        ok = np.all(ops[:, list(p)] != NONE, axis=1)
+        for e in p:
+            on_path[ok, e] = True
+    pruned = np.where(on_path, ops, NONE)
+    live_onehot = np.zeros((n, N_EDGES * N_OPS), dtype=np.float32)
+    live_onehot[np.arange(n)[:, None], np.arange(N_EDGES)[None, :] * N_OPS + pruned] = 1.0
+    out = {
+        "onehot": onehot,
+        "live_onehot": live_onehot,
+        "adjacency": adjacency,
+        "path": path,
+        "features": feats,
+    }
     for a in out.values():
         a.setflags(write=False)
     return out
@@ -359,11 +375,16 @@ class NB201Space(SearchSpace):
 
     @property
     def encodings(self) -> tuple[str, ...]:
-        return ("onehot", "adjacency", "path", "features")
+        return ("onehot", "live_onehot", "adjacency", "path", "features")
+
+    @property
+    def default_encodings(self) -> tuple[str, ...]:
+        """Live one-hot + path + the 13 live-path counts (``benchmarks/SURROGATES.md``)."""
+        return ("live_onehot", "path", "features")
 
     def encoding_names(self, kind: str) -> list[str]:
         """Column names of an encoding."""
-        if kind == "onehot":
+        if kind in ("onehot", "live_onehot"):
             return [f"e{e}_{op}" for e in range(N_EDGES) for op in OPS]
         if kind == "adjacency":
             iu = np.triu_indices(8, k=1)

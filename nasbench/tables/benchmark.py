@@ -150,7 +150,7 @@ class _TableView:
         if pos.size and pos.min() < 0:
             bad = int(e[pos < 0][0])
             raise EpochNotAvailableError(
-                f"epoch {bad} is not in the table; available epochs: {_fmt_epochs(self.table.epochs)}"
+                f"epoch {bad} is not in the table; available epochs: {format_epochs(self.table.epochs)}"
             )
         return pos
 
@@ -338,7 +338,7 @@ class TestOracle(_TableView):
         return cls(ResultTable.load(path, verify=verify))
 
 
-def _fmt_epochs(epochs: np.ndarray) -> str:
+def format_epochs(epochs: np.ndarray) -> str:
     e = epochs.tolist()
     if len(e) > 8 and e == list(range(e[0], e[-1] + 1)):
         return f"{e[0]}..{e[-1]}"

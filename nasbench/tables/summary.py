@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from nasbench.tables.benchmark import Benchmark, TestOracle, _fmt_epochs
+from nasbench.tables.benchmark import Benchmark, TestOracle, format_epochs
 from nasbench.tables.table import ResultTable, read_metadata
 
 
@@ -28,7 +28,7 @@ def table_summary(path: str | os.PathLike[str], *, verify: bool = False) -> dict
         "dataset": meta.get("dataset"),
         "seeds": table.seeds.tolist(),
         "epochs": table.epochs.tolist(),
-        "epochs_text": _fmt_epochs(table.epochs),
+        "epochs_text": format_epochs(table.epochs),
         "metrics": list(table.metrics),
         "arch_columns": sorted(table.arch_columns),
         "diverged_runs": int(table.diverged.sum()),

@@ -168,6 +168,11 @@ class BuildPlan:
     def build_hash(self) -> str:
         return "sha256:" + hashlib.sha256(json.dumps(self.key, sort_keys=True).encode()).hexdigest()
 
+    def group_args(self, i: int) -> tuple[Any, ...]:
+        """What :func:`_train_group` takes after the recipe and dataset, for shard ``i``."""
+        g = self.groups[i]
+        return self.capacities, self.population, self.mode, self.arch[g], self.seed[g], self.ops[g]
+
 
 def plan_build(config: BuildConfig, space: Any, dataset: Any) -> BuildPlan:
     from nasbench.train.population import partition
@@ -363,23 +368,13 @@ def _run_local(
     import jax
 
     devices = jax.local_devices()
+
+    def train(i: int, device: Any) -> Any:
+        return _train_group(config.recipe, dataset, *plan.group_args(i), device)
+
     if len(devices) == 1 or len(todo) == 1:
         for i in todo:
-            g = plan.groups[i]
-            on_done(
-                i,
-                _train_group(
-                    config.recipe,
-                    dataset,
-                    plan.capacities,
-                    plan.population,
-                    plan.mode,
-                    plan.arch[g],
-                    plan.seed[g],
-                    plan.ops[g],
-                    devices[0],
-                ),
-            )
+            on_done(i, train(i, devices[0]))
         return {"devices": [str(devices[0])]}
     # several local devices: one worker thread per device, populations shared out
     from concurrent.futures import ThreadPoolExecutor
@@ -393,18 +388,7 @@ def _run_local(
                 if not queue:
                     return
                 i = queue.pop(0)
-            g = plan.groups[i]
-            res = _train_group(
-                config.recipe,
-                dataset,
-                plan.capacities,
-                plan.population,
-                plan.mode,
-                plan.arch[g],
-                plan.seed[g],
-                plan.ops[g],
-                dev,
-            )
+            res = train(i, dev)
             with lock:
                 on_done(i, res)
 
@@ -414,17 +398,9 @@ def _run_local(
     return {"devices": [str(d) for d in devices]}
 
 
-def _ray_task(
-    recipe_dict: dict[str, Any],
-    dataset: Any,
-    capacities: dict[str, int],
-    population: int,
-    mode: str,
-    arch: np.ndarray,
-    seed: np.ndarray,
-    ops: np.ndarray,
-) -> Any:
-    return _train_group(Recipe.from_dict(recipe_dict), dataset, capacities, population, mode, arch, seed, ops)
+def _ray_task(recipe_dict: dict[str, Any], *args: Any) -> Any:
+    """:func:`_train_group` on a Ray worker; the recipe travels as its dict."""
+    return _train_group(Recipe.from_dict(recipe_dict), *args)
 
 
 def _run_ray(
@@ -463,17 +439,7 @@ def _run_ray(
         while queue or pending:
             while queue and len(pending) < 2 * slots:
                 i = queue.pop(0)
-                g = plan.groups[i]
-                ref = task.remote(
-                    recipe_dict,
-                    data_ref,
-                    plan.capacities,
-                    plan.population,
-                    plan.mode,
-                    plan.arch[g],
-                    plan.seed[g],
-                    plan.ops[g],
-                )
+                ref = task.remote(recipe_dict, data_ref, *plan.group_args(i))
                 pending[ref] = i
             ready, _ = ray.wait(list(pending), num_returns=1)
             for ref in ready:

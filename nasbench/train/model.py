@@ -55,6 +55,13 @@ def avg_pool2(x: jax.Array) -> jax.Array:
 
 
 # ---- Flax modules ------------------------------------------------------------------------
+
+
+def batch_norm(momentum: float, train: bool, name: str = "bn") -> nn.BatchNorm:
+    """The network's batch norm (running averages for evaluation, epsilon :data:`BN_EPS`)."""
+    return nn.BatchNorm(use_running_average=not train, momentum=momentum, epsilon=BN_EPS, name=name)
+
+
 class ReLUConvBN(nn.Module):
     """ReLU -> Conv (no bias, padding k//2) -> BatchNorm."""
 
@@ -75,9 +82,7 @@ class ReLUConvBN(nn.Module):
             use_bias=False,
             name="conv",
         )(x)
-        return nn.BatchNorm(
-            use_running_average=not train, momentum=self.bn_momentum, epsilon=BN_EPS, name="bn"
-        )(x)
+        return batch_norm(self.bn_momentum, train)(x)
 
 
 class Stem(nn.Module):
@@ -87,9 +92,7 @@ class Stem(nn.Module):
     @nn.compact
     def __call__(self, x: jax.Array, train: bool) -> jax.Array:
         x = nn.Conv(self.features, (3, 3), padding=((1, 1), (1, 1)), use_bias=False, name="conv")(x)
-        return nn.BatchNorm(
-            use_running_average=not train, momentum=self.bn_momentum, epsilon=BN_EPS, name="bn"
-        )(x)
+        return batch_norm(self.bn_momentum, train)(x)
 
 
 class ResidualReduction(nn.Module):
@@ -174,7 +177,7 @@ class NB201Network(nn.Module):
                 x = block(c, m, name=f"reduce{s}")(x, train)
             for i in range(r.cells_per_stage):
                 x = Cell(self.ops, c, m, name=f"cell{s}_{i}")(x, train)
-        x = nn.BatchNorm(use_running_average=not train, momentum=m, epsilon=BN_EPS, name="head_bn")(x)
+        x = batch_norm(m, train, "head_bn")(x)
         x = nn.relu(x).mean(axis=(-3, -2))
         return nn.Dense(self.n_classes, name="classifier")(x)
 
