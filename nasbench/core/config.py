@@ -117,12 +117,6 @@ def type_name(tp: Any) -> str:
     return getattr(tp, "__name__", str(tp))
 
 
-def field_types(config_cls: type) -> dict[str, str]:
-    """Field name -> readable type, for help texts."""
-    hints = typing.get_type_hints(config_cls)
-    return {f.name: type_name(hints[f.name]) for f in dataclasses.fields(config_cls) if f.init}
-
-
 def _is_int(value: Any) -> bool:
     return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 

@@ -133,18 +133,3 @@ def dumps_json(obj: Any, *, indent: int | None = 2, sort_keys: bool = False, fin
 def write_json(target: str | os.PathLike[str], obj: Any, *, sort_keys: bool = False) -> None:
     """Write ``obj`` as indented JSON (NaN as ``null``) to ``target`` atomically, with a final newline."""
     atomic_write_text(target, dumps_json(obj, sort_keys=sort_keys) + "\n")
-
-
-def read_json(path: str | os.PathLike[str]) -> Any:
-    """The JSON value in ``path``.
-
-    Raises:
-        NasbenchError: the file is missing or is not valid JSON (one line).
-    """
-    p = Path(path)
-    try:
-        return json.loads(p.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise NasbenchError(f"file not found: {p}") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise NasbenchError(f"cannot read {p} as JSON: {str(exc).splitlines()[0]}") from None
