@@ -224,17 +224,56 @@ def test_nb201_rs_uses_both_seeds_and_stays_deterministic(nb201_table):
 
 @pytest.mark.parametrize("name", ["ls", "bananas", "screened"])
 def test_strategies_that_never_repeat_end_when_the_space_is_exhausted(name):
-    from test_strategies_standins import surrogate_for_tests
-
     sim, _ = sim_and_archs(n=6)
     params = {"n_init": 2, "n_candidates": 5} if name != "ls" else {"n_init": 2}
-    tr = run_search(
-        sim,
-        name,
-        seed=0,
-        config=RunConfig(Budget.parse("50")),
-        params=params,
-        surrogate=surrogate_for_tests(),
-    )
+    tr = run_search(sim, name, seed=0, config=RunConfig(Budget.parse("50")), params=params)
     assert sorted(tr["arch"].tolist()) == sorted(sim.context.candidates.tolist())  # each once
     assert tr.meta["stop_reason"] == "strategy_exhausted"
+
+
+class CurveWriter(Scripted):
+    """Tries to edit the curve it is told (a strategy must not corrupt the simulator's table)."""
+
+    def tell(self, result):  # type: ignore[no-untyped-def]
+        super().tell(result)
+        result.curve[0] = -1.0
+
+
+@pytest.mark.parametrize("noise", ["seed", "mean"])
+def test_told_curves_are_read_only_and_later_queries_unchanged(noise):
+    sim, archs = sim_and_archs()
+    script = [Proposal(archs[2], 2), Proposal(archs[2], 4, resume=0)]
+    cfg = RunConfig(Budget.parse("10"), noise=noise)
+    before = sim.run(Scripted(sim.context, list(script)), cfg, np.random.default_rng(0))
+    with pytest.raises(ValueError, match="read-only"):
+        sim.run(CurveWriter(sim.context, list(script)), cfg, np.random.default_rng(0))
+    strat = Scripted(sim.context, list(script))
+    after = sim.run(strat, cfg, np.random.default_rng(0))
+    assert after.same_evaluations(before)
+    curve = strat.told[1].curve
+    assert not curve.flags.writeable
+    assert curve[0] == pytest.approx(50 + 2 + 1 + (0.05 if noise == "mean" else 0.1 * int(after["seed"][1])))
+    with pytest.raises(ValueError):
+        curve += 1.0
+
+
+def test_trajectory_meta_is_plain_json_values_and_keeps_nan():
+    from dataclasses import dataclass
+
+    class WithNaNConfig(Scripted):
+        @dataclass(frozen=True)
+        class Config:
+            rate: float = math.nan
+            sizes: tuple[int, ...] = (1, 2)
+
+        def stats(self):  # type: ignore[no-untyped-def]
+            return {"best": np.float32(1.5), "missing": math.nan, "counts": (np.int64(3), 4)}
+
+    sim, archs = sim_and_archs()
+    strat = WithNaNConfig(sim.context, [Proposal(archs[0], 4)])
+    tr = sim.run(strat, RunConfig(Budget.parse("2")), np.random.default_rng(0))
+    params, stats = tr.meta["params"], tr.meta["strategy_stats"]
+    assert math.isnan(params["rate"]) and params["sizes"] == [1, 2]
+    assert stats["best"] == 1.5 and type(stats["best"]) is float and math.isnan(stats["missing"])
+    assert stats["counts"] == [3, 4] and all(type(c) is int for c in stats["counts"])
+    assert tr["step"].tolist() == [0] and tr["evals"].tolist() == [1.0]
