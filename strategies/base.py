@@ -37,11 +37,15 @@ class Proposal:
         resume: id of an earlier trial of the same architecture to continue from its
             epoch to ``epoch`` (only the difference in training cost is charged);
             ``None`` starts a new trial.
+        parent: for a child made by mutation, the architecture it was mutated from. A
+            live evaluator with weight inheritance may warm-start the child from the
+            parent's trained weights; the table ignores it.
     """
 
     arch: int
     epoch: int
     resume: int | None = None
+    parent: int | None = None
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -253,6 +257,8 @@ class Strategy(abc.ABC):
     name: ClassVar[str] = ""
     #: whether the constructor needs a surrogate
     uses_surrogate: ClassVar[bool] = False
+    #: whether it proposes children by mutation (and names their parents in :attr:`Proposal.parent`)
+    mutates: ClassVar[bool] = False
 
     @dataclass(frozen=True)
     class Config:

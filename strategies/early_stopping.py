@@ -118,6 +118,7 @@ class EarlyStopping(Strategy):
     ) -> None:
         super().__init__(context, rng, config, surrogate=surrogate)
         self.inner = inner
+        self.mutates = inner.mutates  # type: ignore[misc]  # a child of the inner strategy's
         cfg = self.config
         self.checkpoints = self.check_points(context, cfg)
         if surrogate is not None:  # predictions happen only at the checkpoints

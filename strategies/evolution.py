@@ -21,6 +21,8 @@ from strategies.base import Proposal, Result, SearchContext, Strategy, check
 class RegularizedEvolution(Strategy):
     """Aging evolution with tournament selection and single-edge mutation."""
 
+    mutates = True
+
     @dataclass(frozen=True)
     class Config:
         """Attributes:
@@ -50,7 +52,8 @@ class RegularizedEvolution(Strategy):
         self._asked += 1
         if self._asked <= self.config.population_size or not self.population:
             return Proposal(self.context.sample(self.rng), self._epoch)
-        return Proposal(self.context.mutate(self.parent(), self.rng), self._epoch)
+        parent = self.parent()
+        return Proposal(self.context.mutate(parent, self.rng), self._epoch, parent=parent)
 
     def parent(self) -> int:
         """Tournament: the best of ``sample_size`` distinct members of the population."""

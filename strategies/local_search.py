@@ -21,6 +21,8 @@ from strategies.base import Proposal, Result, SearchContext, Strategy, Unvisited
 class LocalSearch(Strategy):
     """Hill climbing over the space's neighbourhood (one elementary change)."""
 
+    mutates = True
+
     @dataclass(frozen=True)
     class Config:
         """Attributes:
@@ -49,10 +51,10 @@ class LocalSearch(Strategy):
         self._best_nbr: tuple[int, float] = (-1, -math.inf)
         self._unvisited = UnvisitedSampler(context, rng, self.visited)
 
-    def _propose(self, arch: int) -> Proposal:
+    def _propose(self, arch: int, parent: int | None = None) -> Proposal:
         self.visited.add(arch)
         self._pending += 1
-        return Proposal(arch, self._epoch)
+        return Proposal(arch, self._epoch, parent=parent)
 
     def _move(self, arch: int, score: float) -> None:
         self.current = (arch, score)
@@ -78,7 +80,7 @@ class LocalSearch(Strategy):
         while queue:
             a = queue.pop()
             if a not in visited:
-                return self._propose(a)
+                return self._propose(a, self.current[0])  # a neighbour of the current one
         if self._pending:
             return None  # a running evaluation may still move us
         if self._best_nbr[1] > self.current[1]:  # best-improvement move

@@ -64,6 +64,7 @@ class ModelBasedSearch(Strategy):
     """Base class: fit, generate candidates, score, evaluate the best few, repeat."""
 
     uses_surrogate = True
+    mutates = True
     default_surrogate: str | None = None
     Config = ModelBasedConfig
 
@@ -79,6 +80,7 @@ class ModelBasedSearch(Strategy):
         self.archs: list[int] = []  # full results, in tell order
         self.scores: list[float] = []
         self._queue: list[int] = []
+        self._parent_of: dict[int, int] = {}  # candidate -> the architecture it was mutated from
         self._asked = 0
         self._fitted_on = 0
         self.n_fits = 0
@@ -97,16 +99,18 @@ class ModelBasedSearch(Strategy):
         n_rand = int(round(cfg.n_candidates * cfg.random_fraction))
         n_mut = cfg.n_candidates - n_rand
         out: set[int] = set()
+        self._parent_of: dict[int, int] = {}
         if n_mut and self.archs:
             order = np.argsort(-np.asarray(self.scores), kind="stable")[: cfg.n_parents]
             parents = [self.archs[i] for i in order]
             for max_edits in range(cfg.max_edits, cfg.max_edits + 3):
                 for _ in range(4 * n_mut):  # tolerate collisions with visited ones
-                    a = parents[int(rng.random() * len(parents))]
+                    p = a = parents[int(rng.random() * len(parents))]
                     for _ in range(1 + int(rng.random() * max_edits)):
                         a = ctx.mutate(a, rng)
                     if a not in self.visited:
                         out.add(a)
+                        self._parent_of.setdefault(a, p)
                         if len(out) >= n_mut:
                             break
                 if len(out) >= cfg.batch_size:
@@ -166,7 +170,7 @@ class ModelBasedSearch(Strategy):
         if arch is None:  # every architecture has been evaluated
             return None
         self.visited.add(arch)
-        return Proposal(arch, self._epoch)
+        return Proposal(arch, self._epoch, parent=self._parent_of.get(arch))
 
     def tell(self, result: Result) -> None:
         if result.epoch != self._epoch and result.estimate is None:

@@ -523,62 +523,98 @@ class Simulator:
         reason: str,
         meta: Mapping[str, Any] | None,
     ) -> Trajectory:
-        n = len(cols.trial)
         trial = np.asarray(cols.trial, dtype=np.int64)
-        arch = np.asarray(trials.arch, dtype=np.int64)[trial]
-        epoch = np.asarray(cols.epoch, dtype=np.int64)
-        seed_pos = np.asarray(trials.seed_pos, dtype=np.int64)[trial]
-        valid = np.asarray(cols.valid_acc, dtype=np.float64)
         rows = np.asarray(trials.row, dtype=np.int64)[trial]
-        # incumbent: best observed max-epoch validation accuracy so far (first one wins ties)
-        score = np.where((epoch == self.max_epoch) & ~np.isnan(valid), valid, -np.inf)
-        prev_best = np.concatenate([[-np.inf], np.maximum.accumulate(score)[:-1]]) if n else score
-        is_new = score > prev_best
-        inc_pos = np.maximum.accumulate(np.where(is_new, np.arange(n), -1)) if n else np.zeros(0, np.int64)
-        has = inc_pos >= 0
-        safe = np.where(has, inc_pos, 0)
-        inc_row = rows[safe] if n else rows
-        incumbent = np.where(has, arch[safe] if n else arch, -1)
-        inc_valid = np.where(has, valid[safe] if n else valid, np.nan)
-        inc_mean = np.where(has, self.final_mean[inc_row], np.nan)
-        inc_test = np.where(has, self.final_test[inc_row], np.nan)
+        seed_pos = np.asarray(trials.seed_pos, dtype=np.int64)[trial]
+        n = len(trial)
         seed_id = self._seed_ids[seed_pos] if config.noise == "seed" else np.full(n, -1, np.int64)
-        columns = {
-            "step": np.arange(n, dtype=np.int64),
-            "trial": trial,
-            "arch": arch,
-            "epoch": epoch,
-            "from_epoch": np.asarray(cols.from_epoch, dtype=np.int64),
-            "seed": seed_id.astype(np.int64),
-            "valid_acc": valid,
-            "cost_s": np.asarray(cols.cost_s, dtype=np.float64),
-            "evals": np.cumsum(np.asarray(cols.units, dtype=np.float64)),
-            "start_s": np.asarray(cols.start_s, dtype=np.float64),
-            "finish_s": np.asarray(cols.finish_s, dtype=np.float64),
-            "overhead_s": np.asarray(cols.overhead_s, dtype=np.float64),
-            "incumbent": incumbent.astype(np.int64),
-            "incumbent_valid": inc_valid,
-            "incumbent_mean": inc_mean,
-            "regret": self.optimum - inc_mean,
-            "incumbent_test": inc_test,
-        }
-        info: dict[str, Any] = {
-            "strategy": strategy.name or type(strategy).__name__,
-            "params": jsonable(asdict(strategy.config), finite=False)
-            if hasattr(strategy.config, "__dataclass_fields__")
-            else {},
-            **config.describe(),
-            "optimum": self.optimum,
-            "targets": dict(self.targets),
-            "table_hash": self.table_hash,
-            "stop_reason": reason,
-            "n_evaluations": n,
-            "sim_time_s": float(columns["finish_s"][-1]) if n else 0.0,
-            "overhead_s": float(columns["overhead_s"][-1]) if n else 0.0,
-            "strategy_stats": jsonable(strategy.stats(), finite=False),
-        }
+        columns = trajectory_columns(
+            cols,
+            arch=np.asarray(trials.arch, dtype=np.int64)[trial],
+            seed=seed_id,
+            final_mean=self.final_mean[rows],
+            final_test=self.final_test[rows],
+            optimum=self.optimum,
+            max_epoch=self.max_epoch,
+        )
+        info = run_info(strategy, config, columns, reason)
+        info.update(optimum=self.optimum, targets=dict(self.targets), table_hash=self.table_hash)
         info.update(meta or {})
         return Trajectory(columns, info)
+
+
+def trajectory_columns(
+    cols: Any,
+    *,
+    arch: np.ndarray,
+    seed: np.ndarray,
+    final_mean: np.ndarray,
+    final_test: np.ndarray,
+    optimum: float,
+    max_epoch: int,
+) -> dict[str, np.ndarray]:
+    """The :data:`COLUMNS` of a run from its finished evaluations, in finish order.
+
+    Args:
+        cols: per-evaluation lists ``trial``, ``epoch``, ``from_epoch``, ``valid_acc``,
+            ``cost_s``, ``units``, ``start_s``, ``finish_s``, ``overhead_s``.
+        arch, seed: ``(n,)`` each evaluation's architecture and training seed (-1: seed mean).
+        final_mean, final_test: ``(n,)`` the ground truth of each evaluation's architecture
+            (seed-mean final validation and test accuracy; NaN where unknown).
+        optimum: best seed-mean final validation accuracy (NaN where unknown).
+        max_epoch: the full evaluation's epoch (only those make an incumbent).
+    """
+    trial = np.asarray(cols.trial, dtype=np.int64)
+    n = len(trial)
+    epoch = np.asarray(cols.epoch, dtype=np.int64)
+    valid = np.asarray(cols.valid_acc, dtype=np.float64)
+    # incumbent: best observed max-epoch validation accuracy so far (first one wins ties)
+    score = np.where((epoch == max_epoch) & ~np.isnan(valid), valid, -np.inf)
+    prev_best = np.concatenate([[-np.inf], np.maximum.accumulate(score)[:-1]]) if n else score
+    is_new = score > prev_best
+    inc_pos = np.maximum.accumulate(np.where(is_new, np.arange(n), -1)) if n else np.zeros(0, np.int64)
+    has = inc_pos >= 0
+    safe = np.where(has, inc_pos, 0)
+    pick = (lambda a: a[safe]) if n else (lambda a: a)
+    inc_mean = np.where(has, pick(np.asarray(final_mean, np.float64)), np.nan)
+    return {
+        "step": np.arange(n, dtype=np.int64),
+        "trial": trial,
+        "arch": np.asarray(arch, dtype=np.int64),
+        "epoch": epoch,
+        "from_epoch": np.asarray(cols.from_epoch, dtype=np.int64),
+        "seed": np.asarray(seed, dtype=np.int64),
+        "valid_acc": valid,
+        "cost_s": np.asarray(cols.cost_s, dtype=np.float64),
+        "evals": np.cumsum(np.asarray(cols.units, dtype=np.float64)),
+        "start_s": np.asarray(cols.start_s, dtype=np.float64),
+        "finish_s": np.asarray(cols.finish_s, dtype=np.float64),
+        "overhead_s": np.asarray(cols.overhead_s, dtype=np.float64),
+        "incumbent": np.where(has, pick(np.asarray(arch, np.int64)), -1).astype(np.int64),
+        "incumbent_valid": np.where(has, pick(valid), np.nan),
+        "incumbent_mean": inc_mean,
+        "regret": optimum - inc_mean,
+        "incumbent_test": np.where(has, pick(np.asarray(final_test, np.float64)), np.nan),
+    }
+
+
+def run_info(
+    strategy: Strategy, config: RunConfig, columns: Mapping[str, np.ndarray], reason: str
+) -> dict[str, Any]:
+    """The trajectory metadata every backend records: strategy, parameters, run config, totals."""
+    n = len(columns["step"])
+    return {
+        "strategy": strategy.name or type(strategy).__name__,
+        "params": jsonable(asdict(strategy.config), finite=False)
+        if hasattr(strategy.config, "__dataclass_fields__")
+        else {},
+        **config.describe(),
+        "stop_reason": reason,
+        "n_evaluations": n,
+        "sim_time_s": float(columns["finish_s"][-1]) if n else 0.0,
+        "overhead_s": float(columns["overhead_s"][-1]) if n else 0.0,
+        "strategy_stats": jsonable(strategy.stats(), finite=False),
+    }
 
 
 def seeded_generators(seed: int) -> tuple[np.random.Generator, np.random.Generator]:

@@ -248,16 +248,26 @@ def _prepare_shards(config: BuildConfig, plan: BuildPlan) -> set[int]:
     return done
 
 
-def _write_shard(path: Path, results: Any, epochs: int, build_hash: str) -> None:
+def write_shard(
+    path: Path, results: Any, build_hash: str, *, extra: dict[str, np.ndarray] | None = None
+) -> None:
+    """Write one trained population's rows (one per member and epoch trained) atomically.
+
+    ``extra`` adds per-member columns (e.g. an inheriting child's parent).
+    """
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     n = len(results.arch_index)
+    epochs = int(np.asarray(results.metrics["valid_acc"]).shape[1])
+    first = int(getattr(results, "first_epoch", 0) or 0)
     cols: dict[str, Any] = {
         "arch_index": pa.array(np.repeat(results.arch_index, epochs).astype(np.int32)),
         "seed": pa.array(np.repeat(results.seed, epochs).astype(np.int32)),
-        "epoch": pa.array(np.tile(np.arange(1, epochs + 1, dtype=np.int32), n)),
+        "epoch": pa.array(np.tile(np.arange(first + 1, first + epochs + 1, dtype=np.int32), n)),
     }
+    for name, values in (extra or {}).items():
+        cols[name] = pa.array(np.repeat(np.asarray(values), epochs))
     for m in METRICS:
         cols[m] = pa.array(np.asarray(results.metrics[m], np.float32).reshape(-1))
     cols["diverged"] = pa.array(np.repeat(results.diverged, epochs))
@@ -510,7 +520,7 @@ def build_table(config: BuildConfig, *, progress: ProgressFn | None = None) -> d
             )
 
     def on_done(i: int, res: Any) -> None:
-        _write_shard(_shard_path(config.shards, i), res, config.recipe.epochs, plan.build_hash)
+        write_shard(_shard_path(config.shards, i), res, plan.build_hash)
         state["runs_done"] += len(res.arch_index)
         state["trained_runs"] += len(res.arch_index)
         state["shards_done"] += 1

@@ -26,7 +26,7 @@ import collections
 import logging
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -69,7 +69,9 @@ def slot_demand(ops: np.ndarray) -> np.ndarray:
     return np.stack(cols, axis=1).astype(np.int32)
 
 
-def partition(ops: np.ndarray, population: int, *, seed: int = 0) -> tuple[list[np.ndarray], dict[str, int]]:
+def partition(
+    ops: np.ndarray, population: int, *, seed: int = 0, capacities: dict[str, int] | None = None
+) -> tuple[list[np.ndarray], dict[str, int]]:
     """Split members into populations of at most ``population`` with fixed slot capacities.
 
     Capacities are the mean demand per population, rounded up; members are placed in a
@@ -80,6 +82,8 @@ def partition(ops: np.ndarray, population: int, *, seed: int = 0) -> tuple[list[
     Args:
         ops: int ``(n, 6)`` op ids of each member.
         population: members per population (K).
+        capacities: fixed capacities by slot name (a live search keeps one compiled
+            program); by default the mean demand per population, rounded up.
 
     Returns:
         (list of int64 member-position arrays, capacities by slot name).
@@ -87,7 +91,12 @@ def partition(ops: np.ndarray, population: int, *, seed: int = 0) -> tuple[list[
     d = slot_demand(ops)
     n = len(d)
     n_pop = max(1, -(-n // population))
-    cap = np.ceil(d.sum(0) / n_pop).astype(np.int64)
+    if capacities is None:
+        cap = np.ceil(d.sum(0) / n_pop).astype(np.int64)
+    else:
+        cap = np.array([capacities[k] for k in SLOT_NAMES], np.int64)
+        if n and (d > cap).any():
+            raise ConfigError("a member needs a slot kind whose capacity is 0")
     _, group = np.unique(np.asarray(ops) @ (5 ** np.arange(N_EDGES)), return_inverse=True)
     group_rank = np.random.default_rng(seed).permutation(int(group.max()) + 1 if n else 0)
     order = np.lexsort((np.arange(n), group_rank[group]))
@@ -410,6 +419,12 @@ class MemberResults:
     timing: dict[str, float] = field(default_factory=dict)
     #: what trained the population (:func:`platform_name`); XLA rounds differently per CPU type
     platform: str = ""
+    #: epochs the members had trained before this call: column ``j`` of the metrics is
+    #: epoch ``first_epoch + j + 1``
+    first_epoch: int = 0
+    #: with ``keep_state=True``: each member's state after training, a flat ``{path: array}``
+    #: (see :func:`member_state_paths`); ``None`` otherwise
+    states: list[dict[str, np.ndarray]] | None = None
 
 
 def platform_name(device: Any) -> str:
@@ -547,13 +562,8 @@ class PopulationTrainer:
         self._eval_counts = {id(self._valid): len(dataset.y_valid), id(self._test): len(dataset.y_test)}
         self._compiled: dict[Any, Any] = {}
         self._single_cache: collections.OrderedDict[tuple[int, ...], _Fns] = collections.OrderedDict()
-        if mode == "population":
-
-            def apply(params, stats, x, plan, train):  # noqa: ANN001, ANN202
-                return population_apply(params, stats, x, plan, recipe, train)
-
-            self._fns = _make_fns(apply, recipe, len(dataset.y_train))
-        self._init_fns: dict[tuple[int, ...] | None, Callable] = {}
+        self._sched_fns: dict[int, _Fns] = {}  # population programs by schedule length
+        self._init_fns: dict[tuple[tuple[int, ...] | None, int], Callable] = {}
 
     # -- compiled pieces --
     def _single_fns(self, ops: tuple[int, ...]) -> _Fns:
@@ -611,16 +621,19 @@ class PopulationTrainer:
         return (ce / n).astype(np.float32), (100.0 * correct / n).astype(np.float32)
 
     # -- training --
-    def init_state(self, keys: jax.Array, ops: np.ndarray | None = None) -> tuple[Any, Any, Any]:
+    def init_state(
+        self, keys: jax.Array, ops: np.ndarray | None = None, schedule_epochs: int | None = None
+    ) -> tuple[Any, Any, Any]:
         """``(params, batch_stats, opt_state)`` with a leading K axis (one compiled call).
 
         Its compilation counts in :attr:`compile_s`, like every other compiled piece.
         """
         arch = tuple(int(o) for o in ops[0]) if self.mode == "single" and ops is not None else None
-        fn = self._init_fns.get(arch)
+        sched = int(schedule_epochs or self.recipe.epochs)
+        fn = self._init_fns.get((arch, sched))
         if fn is None:
             steps = max(1, len(self.dataset.y_train) // self.recipe.batch_size)
-            tx = make_optimizer(self.recipe, steps)
+            tx = make_optimizer(self.recipe.replace(epochs=sched), steps)
 
             def init(keys):  # noqa: ANN001, ANN202
                 v = jax.vmap(
@@ -630,10 +643,10 @@ class PopulationTrainer:
                 )(keys)
                 return v["params"], v["batch_stats"], tx.init(v["params"])
 
-            fn = self._init_fns[arch] = init
+            fn = self._init_fns[(arch, sched)] = init
             if len(self._init_fns) > 32:
                 self._init_fns.pop(next(iter(self._init_fns)))
-        return self._call(("init", arch), fn, keys)
+        return self._call(("init", arch, sched), fn, keys)
 
     def train(
         self,
@@ -642,19 +655,55 @@ class PopulationTrainer:
         ops: np.ndarray,
         *,
         poison: Sequence[int] = (),
+        start_epoch: int = 0,
+        start_state: Sequence[Mapping[str, np.ndarray] | None] | None = None,
+        epochs: int | None = None,
+        schedule_epochs: int | None = None,
+        keep_state: bool = False,
     ) -> MemberResults:
         """Train one population (or, in single mode, each member in turn).
+
+        By default every member trains from its initialisation through the recipe's
+        epochs. The keyword arguments continue members from a checkpoint, train part of
+        the schedule, or start from inherited weights (population mode only):
 
         Args:
             arch_index, seeds: ``(n,)`` the members; ``n <= population``.
             ops: int ``(n, 6)`` op ids of each member's cell.
             poison: member positions whose initial parameters are set to NaN (a test hook
                 for divergence isolation).
+            start_epoch: epochs the members have already trained (default 0; one value
+                for the population, since its members share the optimiser's step count).
+                Data order and augmentation derive from the member's key and the epoch
+                number, so a member continued from its checkpoint at epoch ``a`` trains
+                exactly as it would have straight through.
+            start_state: per member, a flat ``{path: array}`` (:func:`member_state_paths`)
+                of state to start from, or ``None``; leaves it lacks keep the member's
+                fresh initialisation (an inheriting child passes only the parent's weights
+                it takes, and so gets a fresh optimiser state).
+            epochs: epochs to train in this call (default: up to the end of the schedule).
+            schedule_epochs: length of the learning-rate schedule (default the recipe's);
+                a shorter one gives, e.g., an inheriting child its own short schedule.
+            keep_state: return each member's final state in :attr:`MemberResults.states`.
         """
         arch_index = np.asarray(arch_index, np.int64)
         seeds = np.asarray(seeds, np.int64)
         ops = np.asarray(ops, np.int32).reshape(-1, N_EDGES)
         n = len(arch_index)
+        custom = (
+            bool(start_epoch) or start_state is not None or epochs is not None or schedule_epochs is not None
+        )
+        if self.mode == "single" and (custom or keep_state):
+            raise ConfigError("continuing, partial or inherited training needs population mode")
+        sched = int(schedule_epochs or self.recipe.epochs)
+        first = int(start_epoch)
+        if not 0 <= first < sched:
+            raise ConfigError(f"start epoch must be in 0..{sched - 1}, got {first}")
+        n_ep = int(epochs) if epochs is not None else sched - first
+        if n_ep < 1 or first + n_ep > sched:
+            raise ConfigError(f"cannot train {n_ep} epoch(s) from epoch {first} of a {sched}-epoch schedule")
+        if start_state is not None and len(start_state) != n:
+            raise ConfigError(f"start_state has {len(start_state)} entries for {n} members")
         if self.mode == "single":
             parts = [
                 self._train_group(
@@ -665,15 +714,48 @@ class PopulationTrainer:
             return _concat(parts)
         if n > self.population:
             raise ConfigError(f"{n} members do not fit a population of {self.population}")
-        return self._train_group(arch_index, seeds, ops, poison)
+        return self._train_group(
+            arch_index,
+            seeds,
+            ops,
+            poison,
+            first=first,
+            states=start_state,
+            n_epochs=n_ep,
+            sched=sched,
+            keep_state=keep_state,
+        )
+
+    def _population_fns(self, sched: int) -> _Fns:
+        """The population program for a ``sched``-epoch learning-rate schedule (cached)."""
+        fns = self._sched_fns.get(sched)
+        if fns is None:
+            recipe = self.recipe.replace(epochs=sched)
+
+            def apply(params, stats, x, plan, train):  # noqa: ANN001, ANN202
+                return population_apply(params, stats, x, plan, recipe, train)
+
+            fns = self._sched_fns[sched] = _make_fns(apply, recipe, len(self.dataset.y_train))
+        return fns
 
     def _train_group(
-        self, arch_index: np.ndarray, seeds: np.ndarray, ops: np.ndarray, poison: Sequence[int]
+        self,
+        arch_index: np.ndarray,
+        seeds: np.ndarray,
+        ops: np.ndarray,
+        poison: Sequence[int],
+        *,
+        first: int = 0,
+        states: Sequence[Mapping[str, np.ndarray] | None] | None = None,
+        n_epochs: int | None = None,
+        sched: int | None = None,
+        keep_state: bool = False,
     ) -> MemberResults:
         r = self.recipe
         n = len(arch_index)
         k = self.population
         pad = k - n
+        sched = int(sched or r.epochs)
         # padding members: the all-none cell (occupies no conv slot), results discarded
         all_ops = np.concatenate([ops, np.zeros((pad, N_EDGES), np.int32)])
         all_arch = np.concatenate([arch_index, np.zeros(pad, np.int64)])
@@ -690,9 +772,11 @@ class PopulationTrainer:
             fns = self._single_fns(tuple(int(o) for o in ops[0]))
             tag: tuple[Any, ...] = ("single", tuple(int(o) for o in ops[0]))
         else:
-            fns = self._fns
-            tag = ("population",)
-        state = self.init_state(keys, ops)
+            fns = self._population_fns(sched)
+            tag = ("population",) if sched == r.epochs else ("population", sched)
+        state = self.init_state(keys, ops, sched)
+        if states is not None and any(st is not None for st in states):
+            state = _with_member_states(state, states)
         if poison:
             bad = jnp.zeros(k, bool).at[jnp.asarray(list(poison))].set(True)
             params = jax.tree_util.tree_map(
@@ -700,13 +784,14 @@ class PopulationTrainer:
             )
             state = (params, *state[1:])
         state = jax.device_put(state, self.device)
-        e_total = r.epochs
+        e_total = sched if n_epochs is None else int(n_epochs)
         out = {m: np.full((k, e_total), np.nan, np.float32) for m in METRICS}
         epoch_time = np.zeros(e_total)
         eval_time = 0.0
         for e in range(e_total):
             t0, c0 = time.perf_counter(), self.compile_s
-            ekeys, perms = self._call(tag + ("setup",), fns.epoch_setup, keys, np.int32(e))
+            now = first + e  # the epoch being trained (0-based)
+            ekeys, perms = self._call(tag + ("setup",), fns.epoch_setup, keys, np.int32(now))
             if self.use_scan:
                 state, tl, ta = self._call(
                     tag + ("epoch",), fns.epoch_scan, state, plan, self._x, self._y, ekeys, perms
@@ -728,7 +813,7 @@ class PopulationTrainer:
             out["valid_loss"][:, e], out["valid_acc"][:, e] = self._evaluate(
                 tag, fns, state, plan, self._valid
             )
-            if r.test_every_epoch or e == e_total - 1:
+            if r.test_every_epoch or now + 1 == sched:
                 out["test_loss"][:, e], out["test_acc"][:, e] = self._evaluate(
                     tag, fns, state, plan, self._test
                 )
@@ -747,6 +832,14 @@ class PopulationTrainer:
                 if m != "time_s":
                     out[m][i, first:] = np.nan
         metrics = {m: v[:n] for m, v in out.items()}
+        kept = None
+        if keep_state:
+            paths, leaves = _state_leaves(jax.device_get(state))
+            # the optimiser's step count is one scalar for the population; the rest is per member
+            kept = [
+                {p: np.array(a[i] if np.ndim(a) else a) for p, a in zip(paths, leaves, strict=True)}
+                for i in range(n)
+            ]
         return MemberResults(
             arch_index=arch_index,
             seed=seeds,
@@ -756,7 +849,43 @@ class PopulationTrainer:
             flops=costs[:n],
             timing={"train_s": float(epoch_time.sum()), "eval_s": eval_time, "members": n, "padded": pad},
             platform=self.platform,
+            first_epoch=first,
+            states=kept,
         )
+
+
+# ---- member states (checkpoints, inheritance) ------------------------------------------------
+def _state_leaves(state: Any) -> tuple[list[str], list[Any]]:
+    """``(paths, leaves)`` of a ``(params, batch_stats, opt_state)`` tree, paths as strings."""
+    flat, _ = jax.tree_util.tree_flatten_with_path(state)
+    return [jax.tree_util.keystr(p) for p, _ in flat], [a for _, a in flat]
+
+
+def member_state_paths(state: Any) -> list[str]:
+    """The leaf paths of a member state: strings such as ``[0]['cell0_0']['e3_conv3']['conv']['kernel']``
+    (index 0 = params, 1 = batch statistics, 2 = optimiser state)."""
+    return _state_leaves(state)[0]
+
+
+def _with_member_states(state: Any, states: Sequence[Mapping[str, np.ndarray] | None]) -> Any:
+    """``state`` (leading K axis) with member ``i``'s leaves replaced by ``states[i]``'s."""
+    host = jax.device_get(state)
+    flat, treedef = jax.tree_util.tree_flatten_with_path(host)
+    leaves = []
+    for path, leaf in flat:
+        key = jax.tree_util.keystr(path)
+        leaf = np.array(leaf)
+        for i, st in enumerate(states):
+            if st is not None and key in st:
+                v = np.asarray(st[key])
+                if leaf.ndim == 0:  # the shared step count: every member continues from the same epoch
+                    leaf = v.astype(leaf.dtype)
+                    continue
+                if v.shape != leaf.shape[1:]:
+                    raise ConfigError(f"state leaf {key} has shape {v.shape}, expected {leaf.shape[1:]}")
+                leaf[i] = v
+        leaves.append(leaf)
+    return jax.tree_util.tree_unflatten(treedef, leaves)
 
 
 def _concat(parts: list[MemberResults]) -> MemberResults:
