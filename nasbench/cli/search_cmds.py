@@ -31,13 +31,33 @@ BUDGET_HELP = "Full evaluations (300) or simulated time (5e5s, 20h)."
 NOISE_HELP = "'seed': each trial draws one stored seed (default); 'mean': seed means."
 
 
+EVALUATORS = ("table", "train")
+
+
 @app.command("search")
 def search(
-    table: Annotated[Path, typer.Argument(help="Table file (.parquet).")],
+    table: Annotated[
+        Path | None,
+        typer.Argument(
+            help="Table file (.parquet). With --evaluator train: optional, a table of the same dataset "
+            "and recipe whose results are reused instead of trained."
+        ),
+    ] = None,
     strategy: str = typer.Option(..., "--strategy", "-s", help="Strategy name (see --help of compare)."),
-    budget: str = typer.Option(..., "--budget", "-b", help=BUDGET_HELP),
+    budget: str = typer.Option(
+        ...,
+        "--budget",
+        "-b",
+        help=BUDGET_HELP + " With --evaluator train: evaluations or training time (10m).",
+    ),
     seed: int = typer.Option(0, "--seed", help="Run seed."),
-    workers: int = typer.Option(1, "--workers", "-w", help="Simulated asynchronous workers."),
+    workers: int | None = typer.Option(
+        None,
+        "--workers",
+        "-w",
+        help="Simulated asynchronous workers (default 1); with --evaluator train, evaluations trained "
+        "together as one population (default 8).",
+    ),
     noise: str = typer.Option("seed", "--noise", help=NOISE_HELP),
     param: list[str] | None = typer.Option(
         None, "--param", "-p", help="Strategy parameter NAME=VALUE (repeat)."
@@ -45,17 +65,61 @@ def search(
     surrogate: str | None = typer.Option(
         None, "--surrogate", help="Surrogate name for strategies that use one."
     ),
-    out: Path | None = typer.Option(None, "--out", help="Write the trajectory here (.parquet)."),
+    out: Path | None = typer.Option(
+        None,
+        "--out",
+        help="Write the trajectory here (.parquet); with --evaluator train, the run directory (required).",
+    ),
+    evaluator: str = typer.Option(
+        "table", "--evaluator", help="'table' (simulated clock) or 'train' (train for real)."
+    ),
+    dataset: str = typer.Option("digits", "--dataset", help="--evaluator train: 'digits' or 'npz:PATH'."),
+    space: str = typer.Option("nb201", "--space", help="--evaluator train: the search space (nb201)."),
+    recipe: str | None = typer.Option(
+        None, "--recipe", help="--evaluator train: recipe name or TOML/JSON file (default: the dataset's)."
+    ),
+    resume: bool = typer.Option(False, "--resume", help="--evaluator train: continue the run in --out."),
+    inherit: bool = typer.Option(
+        False, "--inherit", help="--evaluator train: warm-start mutated children from their parents' weights."
+    ),
+    inherit_epochs: int = typer.Option(2, "--inherit-epochs", help="Epochs an inheriting child trains."),
+    keep_checkpoints: int = typer.Option(
+        64, "--keep-checkpoints", help="Checkpoints kept on disk (the best by validation accuracy)."
+    ),
+    reference: Path | None = typer.Option(
+        None,
+        "--reference",
+        help="--evaluator train: a table used only to report the incumbent's true seed mean and regret.",
+    ),
+    quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
     as_json: bool = JSON_OPTION,
 ) -> None:
-    """Run one search strategy on a table with a simulated clock."""
+    """Run one search strategy on a table with a simulated clock, or train what it asks for.
+
+    Exit codes: 0 done, 2 bad input (unknown strategy, dataset or space; a malformed
+    file; a budget smaller than one evaluation; --inherit with a strategy that never
+    mutates; --resume with different settings).
+    """
+    if evaluator not in EVALUATORS:
+        raise ConfigError(f"--evaluator must be one of {', '.join(EVALUATORS)}, got {evaluator!r}")
+    if evaluator == "train":
+        _search_live(
+            table, strategy, budget, seed, workers or 8, noise, param, surrogate, out, dataset, space,
+            recipe, resume, inherit, inherit_epochs, keep_checkpoints, reference, quiet, as_json,
+        )  # fmt: skip
+        return
+    if table is None:
+        raise ConfigError("give a table file (or --evaluator train to train for real)")
+    for flag, used in (("--resume", resume), ("--inherit", inherit), ("--reference", reference)):
+        if used:
+            raise ConfigError(f"{flag} needs --evaluator train")
     from nasbench.experiments.search import search_table
 
     _, s = search_table(
         table,
         strategy,
         seed=seed,
-        config=_run_config(budget, workers, noise),
+        config=_run_config(budget, workers or 1, noise),
         params=parse_assignments(param, option="--param"),
         surrogate=surrogate,
         out=out,
@@ -90,6 +154,127 @@ def search(
     if s["out"]:
         lines.append(f"trajectory {s['out']}")
     typer.echo("\n".join(lines))
+
+
+def _search_live(
+    table: Path | None,
+    strategy: str,
+    budget: str,
+    seed: int,
+    workers: int,
+    noise: str,
+    param: list[str] | None,
+    surrogate: str | None,
+    out: Path | None,
+    dataset: str,
+    space: str,
+    recipe: str | None,
+    resume: bool,
+    inherit: bool,
+    inherit_epochs: int,
+    keep_checkpoints: int,
+    reference: Path | None,
+    quiet: bool,
+    as_json: bool,
+) -> None:
+    from nasbench.experiments.live import LiveConfig, search_live
+    from nasbench.train.build import default_recipe_name, resolve_space
+    from nasbench.train.recipe import resolve_recipe
+
+    if out is None:
+        raise ConfigError("--evaluator train needs --out DIR (the run directory)")
+    if noise != "seed":
+        raise ConfigError("--noise mean needs a table; a live search trains one seed per trial")
+    resolve_space(space)
+    cfg = LiveConfig(
+        dataset=dataset,
+        recipe=resolve_recipe(recipe or default_recipe_name(dataset)),
+        out=out,
+        workers=workers,
+        inherit=inherit,
+        inherit_epochs=inherit_epochs,
+        keep_checkpoints=keep_checkpoints,
+        table=table,
+        reference=reference,
+    )
+    run = _run_config(budget, 1, "seed")
+    kwargs = dict(
+        seed=seed,
+        run=run,
+        params=parse_assignments(param, option="--param"),
+        surrogate=surrogate,
+        resume=resume,
+    )
+    s = _with_live_progress(
+        lambda progress: search_live(cfg, strategy, progress=progress, **kwargs)[1], quiet
+    )
+    if as_json:
+        echo_json(s)
+        return
+    lines = [
+        f"strategy   {s['strategy']} (seed {s['seed']}, {s['budget']}, {s['workers']} per population, "
+        f"trained on {s['dataset']})",
+        f"ran        {s['evaluations']} evaluations: {s['trained_evaluations']} trained, "
+        f"{s['cached_evaluations']} from the cache",
+        f"time       {s['wall_s']:.1f} s wall = {s['training_s']:.1f} s training + {s['eval_s']:.1f} s "
+        f"evaluation + {s['compile_s']:.1f} s compiling + {s['surrogate_s']:.1f} s surrogate + rest",
+    ]
+    inc = s["incumbent"]
+    if inc:
+        lines.append(f"incumbent  {inc['arch']}")
+        lines.append(
+            f"           valid {inc['observed_valid_acc']:.2f}% observed, {inc['mean_valid_acc']:.2f}% seed mean "
+            f"({inc['truth']}), test {inc['test_acc']:.2f}%"
+        )
+    board = s.get("leaderboard") or {}
+    lines.append(f"wrote      {s['out']}/ (trajectory.parquet, table.parquet, summary.json"
+                 + (", leaderboard.csv)" if board.get("out") else ")"))  # fmt: skip
+    typer.echo("\n".join(lines))
+
+
+def _with_live_progress(run: Any, quiet: bool) -> Any:
+    """Run ``run(progress)`` under a progress bar on stderr (plain lines when not a terminal)."""
+    import sys
+
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+    if quiet:
+        return run(None)
+    console = Console(file=sys.stderr)
+
+    def fields(ev: dict[str, Any]) -> str:
+        best = "-" if ev["best"] is None else f"{ev['best']:.2f}%"
+        return (
+            f"{ev['evaluations']} evals, {ev['trained']} trained, best {best}, {ev['train_s']:.0f} s training"
+        )
+
+    if not console.is_terminal:
+
+        def plain(ev: dict[str, Any]) -> None:
+            print(f"search: {fields(ev)}, {ev['wall_s']:.0f} s wall", file=sys.stderr, flush=True)
+
+        return run(plain)
+    columns = (
+        TextColumn("[bold]search[/]"),
+        BarColumn(),
+        TextColumn("{task.fields[info]}"),
+        TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=console, transient=False) as bar:
+        task = bar.add_task("search", total=None, info="compiling")
+
+        def progress(ev: dict[str, Any]) -> None:
+            bar.update(
+                task,
+                total=ev["budget"].amount,
+                completed=min(ev["used"], ev["budget"].amount),
+                info=fields(ev),
+            )
+
+        return run(progress)
 
 
 def _split_strategy_params(items: list[str] | None, names: list[str]) -> dict[str, dict[str, Any]]:
