@@ -270,10 +270,15 @@ class Trajectory:
         cols = {c: frame[c].to_numpy() for c in COLUMNS}
         return cls(cols, dict(meta))
 
-    def same_evaluations(self, other: Trajectory) -> bool:
+    def same_evaluations(self, other: Trajectory, *, costs: bool = True) -> bool:
         """Whether both runs evaluated the same architectures, epochs and seeds in the same order
-        and saw the same values (surrogate wall time may differ)."""
-        keys = ("trial", "arch", "epoch", "from_epoch", "seed", "valid_acc", "cost_s", "incumbent")
+        and saw the same values (surrogate wall time may differ).
+
+        ``costs=False`` leaves out the charged seconds: a live search measures them, so a
+        retrained evaluation costs a little more or less each time.
+        """
+        keys = ("trial", "arch", "epoch", "from_epoch", "seed", "valid_acc", "incumbent")
+        keys += ("cost_s",) if costs else ()
         return len(self) == len(other) and all(
             np.array_equal(self.columns[k], other.columns[k], equal_nan=True) for k in keys
         )

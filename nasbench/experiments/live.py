@@ -357,13 +357,15 @@ class LiveEvaluator:
     # ---- training ------------------------------------------------------------------------
     def _get_trainer(self) -> Any:
         if self._trainer is None:
-            from nasbench.train.population import SLOT_NAMES, PopulationTrainer
+            from nasbench.train.build import cached_trainer
+            from nasbench.train.population import SLOT_NAMES
 
             w = self.config.workers
             # each slot kind is used by ~1/5 of random cells: room for the mean plus 2 sd
             cap = min(w, int(math.ceil(0.2 * w + 2 * math.sqrt(0.16 * w))) + 1)
             self._caps = {n: cap for n in SLOT_NAMES}
-            self._trainer = PopulationTrainer(self.recipe, self.dataset, self._caps, w)
+            # one trainer per setup in a process: later searches reuse its compiled programs
+            self._trainer = cached_trainer(self.recipe, self.dataset, self._caps, w, "population")
         return self._trainer
 
     def _train(self, groups: dict[tuple[int, int, int], list[tuple[int, int, Any, Any]]]) -> list[Any]:

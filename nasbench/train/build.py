@@ -339,7 +339,7 @@ _TRAINERS: dict[Any, Any] = {}
 _TRAINERS_LOCK = threading.Lock()
 
 
-def _trainer(
+def cached_trainer(
     recipe: Recipe, dataset: Any, capacities: dict[str, int], population: int, mode: str, device: Any = None
 ) -> Any:
     """A cached trainer (so a Ray worker compiles once for many populations)."""
@@ -365,7 +365,7 @@ def _train_group(
     ops: np.ndarray,
     device: Any = None,
 ) -> Any:
-    tr = _trainer(recipe, dataset, capacities, population, mode, device)
+    tr = cached_trainer(recipe, dataset, capacities, population, mode, device)
     c0 = tr.compile_s
     res = tr.train(arch, seed, ops)
     res.timing["compile_s"] = tr.compile_s - c0

@@ -1,0 +1,232 @@
+"""Live search (``--evaluator train``): continuation, checkpoints, inheritance, the cache,
+resume, and bad input. A tiny recipe on 3x3 images keeps every compile short."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import assert_one_line_error, run_cli
+
+from nasbench.experiments.live import LiveConfig, LiveEvaluator, search_live
+from nasbench.spaces.nb201 import CONV1, CONV3, NB201Space
+from nasbench.tables.benchmark import Benchmark
+from nasbench.tables.table import ResultTable
+from nasbench.train.checkpoint import inherited_state, load_state, save_state, used_leaves
+from nasbench.train.data import load_dataset
+from nasbench.train.population import PopulationTrainer, partition
+from nasbench.train.recipe import PRESETS
+from strategies.runner import Budget, RunConfig
+
+TINY = PRESETS["digits"].replace(
+    channels=(4, 8, 8), epochs=4, n_train=None, n_valid=None, n_test=None, batch_size=16, eval_batch_size=48
+)
+
+
+@pytest.fixture(scope="module")
+def npz(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    rng = np.random.default_rng(0)
+    y = np.arange(112) % 4
+    x = (rng.normal(size=(112, 3, 3, 1)) + y[:, None, None, None] * np.eye(3)[None, :, :, None]).astype(
+        np.float32
+    )
+    path = tmp_path_factory.mktemp("data") / "tiny.npz"
+    np.savez(
+        path, x_train=x[:64], y_train=y[:64], x_valid=x[64:88], y_valid=y[64:88], x_test=x[88:], y_test=y[88:]
+    )
+    return path
+
+
+def _members(n: int = 3) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    space = NB201Space()
+    arch = space.unique_indices()[[10, 2000, 4000]][:n]
+    return arch, np.array([0, 1, 0])[:n], space.op_matrix(arch)
+
+
+def test_continuing_from_a_checkpoint_equals_training_straight_through(npz: Path, tmp_path: Path) -> None:
+    arch, seeds, ops = _members()
+    _, caps = partition(ops, 3)
+    tr = PopulationTrainer(TINY, load_dataset(f"npz:{npz}", TINY), caps, 3)
+    straight = tr.train(arch, seeds, ops)
+    first = tr.train(arch, seeds, ops, epochs=1, keep_state=True)
+    # through the checkpoint files: only the leaves each cell uses are written
+    for i in range(3):
+        save_state(tmp_path / f"m{i}.npz", first.states[i], ops[i])
+    back = [load_state(tmp_path / f"m{i}.npz") for i in range(3)]
+    assert all(len(b) < len(first.states[0]) for b in back)
+    rest = tr.train(arch, seeds, ops, start_epoch=1, start_state=back)
+    assert rest.first_epoch == 1 and rest.metrics["valid_acc"].shape == (3, TINY.epochs - 1)
+    for m in ("train_loss", "valid_loss", "valid_acc", "test_acc"):
+        np.testing.assert_array_equal(rest.metrics[m], straight.metrics[m][:, 1:])
+        np.testing.assert_array_equal(first.metrics[m][:, 0], straight.metrics[m][:, 0])
+
+
+def test_inheritance_takes_unchanged_edges_and_no_optimiser_state() -> None:
+    parent_ops = [CONV3, CONV1, CONV3, 0, 1, CONV1]
+    child_ops = [CONV3, CONV3, CONV3, 0, 1, CONV1]  # edge 1 changed: conv1 -> conv3
+    state = {
+        "[0]['stem']['conv']['kernel']": np.ones(2),
+        "[0]['cell0_0']['e0_conv3']['conv']['kernel']": np.ones(2),
+        "[0]['cell0_0']['e1_conv1']['conv']['kernel']": np.ones(2),
+        "[0]['cell0_0']['e1_conv3']['conv']['kernel']": np.ones(2),  # unused by the parent
+        "[1]['cell0_0']['e5_conv1']['bn']['mean']": np.ones(2),
+        "[2][1][0].trace['stem']['conv']['kernel']": np.ones(2),
+    }
+    used = used_leaves(state, parent_ops)
+    assert "[0]['cell0_0']['e1_conv3']['conv']['kernel']" not in used and len(used) == 5
+    got = inherited_state(used, parent_ops, child_ops)
+    assert set(got) == {
+        "[0]['stem']['conv']['kernel']",
+        "[0]['cell0_0']['e0_conv3']['conv']['kernel']",
+        "[1]['cell0_0']['e5_conv1']['bn']['mean']",
+    }
+
+
+def test_a_bad_checkpoint_is_one_clear_error(tmp_path: Path) -> None:
+    from nasbench.core.errors import TableFormatError
+
+    bad = tmp_path / "x.npz"
+    bad.write_bytes(b"not a zip")
+    with pytest.raises(TableFormatError, match="cannot read checkpoint"):
+        load_state(bad)
+
+
+def _config(npz: Path, out: Path, **kw) -> LiveConfig:  # type: ignore[no-untyped-def]
+    return LiveConfig(dataset=f"npz:{npz}", recipe=TINY, out=out, workers=4, overlap=True, **kw)
+
+
+def _search(npz: Path, out: Path, strategy: str = "re", budget: float = 10, resume: bool = False, **kw):  # type: ignore[no-untyped-def]
+    params = {"population_size": 4, "sample_size": 2} if strategy.startswith("re") else None
+    return search_live(
+        _config(npz, out, **kw),
+        strategy,
+        seed=3,
+        run=RunConfig(Budget("evals", budget)),
+        params=params,
+        resume=resume,
+        leaderboard_surrogate="rf",
+    )
+
+
+@pytest.mark.slow
+def test_live_search_grows_a_table_and_a_rerun_trains_nothing(npz: Path, tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    traj, s = _search(npz, out)
+    assert s["evaluations"] == len(traj) == 10 and s["trained_evaluations"] + s["cached_evaluations"] == 10
+    assert s["trained_evaluations"] >= 8  # RE may repeat an architecture and seed: that is a cache hit
+    assert s["training_s"] > 0 and s["wall_s"] >= s["training_s"]
+    for f in ("trajectory.parquet", "table.parquet", "summary.json", "manifest.json"):
+        assert (out / f).is_file()
+    table = ResultTable.load(out / "table.parquet")
+    shards = sorted((out / "shards").glob("pop-*.parquet"))
+    assert shards and table.n_archs == len(set(NB201Space().iso_representatives()[traj["arch"]].tolist()))
+    # every told value is the stored one
+    bench = Benchmark(table)
+    rows = bench.rows(NB201Space().iso_representatives()[traj["arch"]])
+    seed_pos = np.searchsorted(table.seeds, traj["seed"])
+    v = table.values[rows, seed_pos, -1, table.metric_position("valid_acc")]
+    np.testing.assert_array_equal(v, traj["valid_acc"])
+    again, s2 = _search(npz, out, resume=True)
+    assert s2["trained_evaluations"] == 0 and s2["cached_evaluations"] == 10
+    assert again.same_evaluations(traj)
+    assert len(sorted((out / "shards").glob("pop-*.parquet"))) == len(shards)
+
+
+@pytest.mark.slow
+def test_resume_after_losing_the_populations_in_flight(npz: Path, tmp_path: Path) -> None:
+    """A kill -9 loses at most the populations being trained: remove the last shard (and its
+    checkpoints), resume, and get the uninterrupted trajectory, training only what was lost."""
+    out = tmp_path / "run"
+    full, s = _search(npz, out, budget=12)
+    shards = sorted((out / "shards").glob("pop-*.parquet"))
+    import pyarrow.parquet as pq
+
+    lost = pq.read_table(shards[-1]).to_pandas()
+    shards[-1].unlink()
+    lost_runs = {(int(a), int(b)) for a, b in zip(lost["arch_index"], lost["seed"], strict=True)}
+    resumed, s2 = _search(npz, out, budget=12, resume=True)
+    assert resumed.same_evaluations(full, costs=False)
+    new = pq.read_table(sorted((out / "shards").glob("pop-*.parquet"))[-1]).to_pandas()
+    assert {(int(a), int(b)) for a, b in zip(new["arch_index"], new["seed"], strict=True)} == lost_runs
+    assert s2["live"]["trained_member_epochs"] == len(new)  # nothing stored was trained again
+
+
+@pytest.mark.slow
+def test_hyperband_pays_only_for_the_epochs_it_trains(npz: Path, tmp_path: Path) -> None:
+    out = tmp_path / "hb"
+    traj, s = search_live(
+        _config(npz, out),
+        "sh",
+        seed=0,
+        run=RunConfig(Budget("evals", 6)),
+        params={"eta": 2, "min_epoch": 1, "n_initial": 8},
+    )
+    assert (traj["from_epoch"] > 0).any()  # continuations happened
+    live = s["live"]
+    assert live["continued_from_checkpoint"] > 0 and live["restarted_without_checkpoint"] == 0
+    charged = int(np.sum(traj["epoch"] - traj["from_epoch"]))
+    assert live["trained_member_epochs"] == charged
+    # the continued curves equal training straight through (a fresh run of the same members)
+    table = ResultTable.load(out / "table.parquet")
+    done = [
+        (int(a), int(sd))
+        for a, sd, e in zip(traj["arch"], traj["seed"], traj["epoch"], strict=True)
+        if e == 4
+    ]
+    arch = np.array([a for a, _ in done]), np.array([sd for _, sd in done])
+    space = NB201Space()
+    ops = space.op_matrix(arch[0])
+    tr = PopulationTrainer(TINY, load_dataset(f"npz:{npz}", TINY), None, len(done))
+    straight = tr.train(arch[0], arch[1], ops)
+    rows = Benchmark(table).rows(arch[0])
+    got = table.values[rows, np.searchsorted(table.seeds, arch[1]), :, table.metric_position("valid_acc")]
+    np.testing.assert_array_equal(got, straight.metrics["valid_acc"])
+
+
+@pytest.mark.slow
+def test_inherited_children_are_kept_apart_from_the_table(npz: Path, tmp_path: Path) -> None:
+    out = tmp_path / "inh"
+    traj, s = _search(npz, out, budget=16, inherit=True, inherit_epochs=1)
+    assert s["live"]["inherited"] > 0
+    assert (traj["parent"] >= 0).sum() == s["live"]["inherited"]
+    assert set(traj["inherited_epochs"][traj["parent"] >= 0].tolist()) == {1}
+    import pandas as pd
+
+    inh = pd.concat(pd.read_parquet(p) for p in sorted((out / "inherited").glob("*.parquet")))
+    assert {"parent_arch", "parent_seed"} <= set(inh.columns) and (inh["epoch"] == 1).all()
+    table = ResultTable.load(out / "table.parquet")
+    bench = Benchmark(table)
+    scratch = traj["parent"] < 0
+    reps = NB201Space().iso_representatives()
+    # children trained only by inheritance are not benchmark values of their architecture
+    only_inherited = set(reps[traj["arch"][~scratch]].tolist()) - set(reps[traj["arch"][scratch]].tolist())
+    assert only_inherited and not bench.covered()[list(only_inherited)].any()
+
+
+def test_bad_input_is_one_line_and_exit_2(npz: Path, tmp_path: Path) -> None:
+    base = ["search", "--evaluator", "train", "--strategy", "re", "--budget", "4"]
+    assert_one_line_error(run_cli(*base, "--dataset", "mnist", "--out", str(tmp_path / "a")), "mnist")
+    wrong = tmp_path / "wrong.npz"
+    np.savez(wrong, x=np.zeros((4, 3, 3, 1)))
+    assert_one_line_error(
+        run_cli(*base, "--dataset", f"npz:{wrong}", "--out", str(tmp_path / "b")), "x_train"
+    )
+    assert_one_line_error(
+        run_cli(*base[:-1], "0.5", "--out", str(tmp_path / "c")), "smaller than one evaluation"
+    )
+    p = run_cli(*base[:3], "--strategy", "rs", "--budget", "4", "--inherit", "--out", str(tmp_path / "d"))
+    assert_one_line_error(p, "--inherit needs a strategy that mutates")
+    assert_one_line_error(run_cli(*base, "--out", str(tmp_path / "e"), "--resume"), "holds no search")
+    assert_one_line_error(run_cli(*base), "--out")
+
+
+def test_resume_with_other_settings_is_refused(npz: Path, tmp_path: Path) -> None:
+    out = tmp_path / "r"
+    LiveEvaluator(_config(npz, out), key={"strategy": "re", "seed": 0})
+    from nasbench.core.errors import NasbenchError
+
+    with pytest.raises(NasbenchError, match="previous search"):
+        LiveEvaluator(_config(npz, out), key={"strategy": "re", "seed": 0})
+    with pytest.raises(NasbenchError, match="seed"):
+        LiveEvaluator(_config(npz, out), key={"strategy": "re", "seed": 1}, resume=True)
