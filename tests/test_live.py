@@ -230,3 +230,36 @@ def test_resume_with_other_settings_is_refused(npz: Path, tmp_path: Path) -> Non
         LiveEvaluator(_config(npz, out), key={"strategy": "re", "seed": 0})
     with pytest.raises(NasbenchError, match="seed"):
         LiveEvaluator(_config(npz, out), key={"strategy": "re", "seed": 1}, resume=True)
+
+
+def test_surrogate_backend_searches_predictions_and_reports_measured_values(search_table_file: Path) -> None:
+    import json
+
+    p = run_cli(
+        "search",
+        str(search_table_file),
+        "--evaluator",
+        "surrogate",
+        "--strategy",
+        "re",
+        "--budget",
+        "30",
+        "--json",
+    )
+    assert p.returncode == 0, p.stderr
+    s = json.loads(p.stdout)
+    assert s["evaluator"] == "surrogate" and s["evaluations"] == 30
+    inc = s["incumbent"]
+    assert inc["predicted_valid_acc"] == inc["observed_valid_acc"]  # one predicted seed: what it saw
+    truth = Benchmark(ResultTable.load(search_table_file))
+    if truth.covered()[inc["index"]]:  # the predictions cover the whole space, the table 120 cells
+        assert inc["measured_mean_valid_acc"] == pytest.approx(
+            float(truth.values_at("valid_acc", truth.max_epoch)[truth.rows([inc["index"]])[0]])
+        )
+    else:
+        assert inc["measured_mean_valid_acc"] is None
+    # a table of predictions has only the final epoch: multi-fidelity strategies refuse it
+    p = run_cli(
+        "search", str(search_table_file), "--evaluator", "surrogate", "--strategy", "hb", "--budget", "30"
+    )
+    assert_one_line_error(p, "lower fidelity")

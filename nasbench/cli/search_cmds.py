@@ -31,7 +31,7 @@ BUDGET_HELP = "Full evaluations (300) or simulated time (5e5s, 20h)."
 NOISE_HELP = "'seed': each trial draws one stored seed (default); 'mean': seed means."
 
 
-EVALUATORS = ("table", "train")
+EVALUATORS = ("table", "surrogate", "train")
 
 
 @app.command("search")
@@ -71,8 +71,12 @@ def search(
         help="Write the trajectory here (.parquet); with --evaluator train, the run directory (required).",
     ),
     evaluator: str = typer.Option(
-        "table", "--evaluator", help="'table' (simulated clock) or 'train' (train for real)."
+        "table",
+        "--evaluator",
+        help="'table' (simulated clock), 'surrogate' (predicted values and costs of a model fitted "
+        "on TABLE) or 'train' (train for real).",
     ),
+    model: str = typer.Option("rf", "--model", help="--evaluator surrogate: the surrogate that predicts."),
     dataset: str = typer.Option("digits", "--dataset", help="--evaluator train: 'digits' or 'npz:PATH'."),
     space: str = typer.Option("nb201", "--space", help="--evaluator train: the search space (nb201)."),
     recipe: str | None = typer.Option(
@@ -113,6 +117,31 @@ def search(
     for flag, used in (("--resume", resume), ("--inherit", inherit), ("--reference", reference)):
         if used:
             raise ConfigError(f"{flag} needs --evaluator train")
+    if evaluator == "surrogate":
+        from nasbench.experiments.predicted import search_predicted
+
+        _, s = search_predicted(
+            table,
+            strategy,
+            model=model,
+            seed=seed,
+            config=_run_config(budget, workers or 1, noise),
+            params=parse_assignments(param, option="--param"),
+            surrogate=surrogate,
+            out=out,
+        )
+        if as_json:
+            echo_json(s)
+            return
+        inc = s["incumbent"] or {}
+        typer.echo(
+            f"strategy   {s['strategy']} (seed {s['seed']}, {s['budget']}) on {s['model']}'s predictions\n"
+            f"ran        {s['evaluations']} evaluations, {s['sim_time_s']:.4g} predicted s\n"
+            f"incumbent  {inc.get('arch')}\n"
+            f"           predicted {inc.get('predicted_valid_acc', float('nan')):.2f}%, measured seed mean "
+            f"{inc.get('measured_mean_valid_acc') or float('nan'):.2f}%"
+        )
+        return
     from nasbench.experiments.search import search_table
 
     _, s = search_table(

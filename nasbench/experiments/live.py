@@ -804,8 +804,9 @@ class LiveEvaluator:
             bench = Benchmark(self.reference)
             v = bench.values_at("valid_acc", bench.max_epoch).astype(np.float64)
             t = TestOracle(self.reference).values_at("test_acc", bench.max_epoch).astype(np.float64)
-            rows = bench.rows(rep) if len(rep) else np.zeros(0, np.int64)
-            ok = rows >= 0
+            ok = bench.covered()[rep] if len(rep) else np.zeros(0, bool)
+            rows = np.full(len(rep), -1, np.int64)
+            rows[ok] = bench.rows(rep[ok])
             mean = np.where(ok, v[np.maximum(rows, 0)], np.nan)
             test = np.where(ok, t[np.maximum(rows, 0)], np.nan)
             return mean, test, float(np.nanmax(v))

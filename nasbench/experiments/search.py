@@ -11,11 +11,11 @@ from typing import Any
 from nasbench.core.io import check_output_file
 from nasbench.experiments.compare import load_simulator
 from nasbench.experiments.storage import write_trajectory
-from strategies.runner import RunConfig, Trajectory, run_search
+from strategies.runner import RunConfig, Simulator, Trajectory, run_search
 
 
 def search_table(
-    table: str | os.PathLike[str],
+    table: str | os.PathLike[str] | Simulator,
     strategy: str,
     *,
     seed: int,
@@ -24,21 +24,22 @@ def search_table(
     surrogate: str | None = None,
     out: str | os.PathLike[str] | None = None,
 ) -> tuple[Trajectory, dict[str, Any]]:
-    """Run one strategy on a table file; return its trajectory and a JSON-ready summary.
+    """Run one strategy on a table file (or a prepared simulator); return its trajectory and a
+    JSON-ready summary.
 
     Raises:
         NasbenchError subclasses for bad input, before the run starts.
     """
     if out is not None:
         check_output_file(out)  # before the search, not after it
-    sim = load_simulator(table)
+    sim = table if isinstance(table, Simulator) else load_simulator(table)
     tr = run_search(sim, strategy, seed=seed, config=config, params=params, surrogate=surrogate)
     if out is not None:
         write_trajectory(out, tr)
     space = sim.context.space
     inc = int(tr["incumbent"][-1]) if len(tr) else -1
     summary: dict[str, Any] = {
-        "table": str(Path(table)),
+        "table": None if isinstance(table, Simulator) else str(Path(table)),
         "strategy": strategy,
         "seed": seed,
         **config.describe(),
