@@ -35,7 +35,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from nasbench.experiments.live import VALID, LiveConfig, LiveEvaluator, _Job, search_live  # noqa: E402
+from nasbench.experiments.live import VALID, Job, LiveConfig, LiveEvaluator, search_live  # noqa: E402
 from nasbench.tables.default import default_table_path  # noqa: E402
 from nasbench.tables.table import ResultTable  # noqa: E402
 from nasbench.train.recipe import resolve_recipe  # noqa: E402
@@ -52,7 +52,7 @@ def part_same(tmp: Path) -> dict:
     rows = rng.choice(t.n_archs, 50, replace=False)
     ev = LiveEvaluator(LiveConfig("digits", resolve_recipe("digits"), tmp / "same", workers=50))
     jobs = [
-        _Job(i, int(t.arch_index[r]), int(s), 0, 6, None)
+        Job(i, int(t.arch_index[r]), int(s), 0, 6, None)
         for i, (r, s) in enumerate((r, s) for r in rows for s in (0, 1))
     ]
     t0 = time.perf_counter()
@@ -120,13 +120,13 @@ def part_inherit(tmp: Path) -> dict:
         children.append(nb[int(rng.integers(len(nb)))])
     recipe = resolve_recipe("digits")
     inh = LiveEvaluator(LiveConfig("digits", recipe, tmp / "inh", workers=50, inherit=True, inherit_epochs=2))
-    inh.execute([_Job(i, p, 0, 0, 6, None) for i, p in enumerate(parents)])  # the parents, with checkpoints
-    inh.execute([_Job(i, c, 0, 0, 6, p) for i, (c, p) in enumerate(zip(children, parents, strict=True))])
+    inh.execute([Job(i, p, 0, 0, 6, None) for i, p in enumerate(parents)])  # the parents, with checkpoints
+    inh.execute([Job(i, c, 0, 0, 6, p) for i, (c, p) in enumerate(zip(children, parents, strict=True))])
     inherited = np.array(
         [inh.inherited[(c, 0, p)].values[1, VALID] for c, p in zip(children, parents, strict=True)]
     )
     scratch_ev = LiveEvaluator(LiveConfig("digits", recipe, tmp / "scr", workers=50))
-    scratch_ev.execute([_Job(i, c, 0, 0, 2, None) for i, c in enumerate(children)])
+    scratch_ev.execute([Job(i, c, 0, 0, 2, None) for i, c in enumerate(children)])
     scratch = np.array([scratch_ev.runs[(c, 0)].values[1, VALID] for c in children])
     truth = bench.values_at("valid_acc", 6)[bench.rows(children)]
     rho_inh = float(spearmanr(inherited, truth).statistic)

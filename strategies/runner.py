@@ -580,8 +580,7 @@ def trajectory_columns(
     inc_pos = np.maximum.accumulate(np.where(is_new, np.arange(n), -1)) if n else np.zeros(0, np.int64)
     has = inc_pos >= 0
     safe = np.where(has, inc_pos, 0)
-    pick = (lambda a: a[safe]) if n else (lambda a: a)
-    inc_mean = np.where(has, pick(np.asarray(final_mean, np.float64)), np.nan)
+    inc_mean = np.where(has, np.asarray(final_mean, np.float64)[safe], np.nan)
     return {
         "step": np.arange(n, dtype=np.int64),
         "trial": trial,
@@ -595,11 +594,11 @@ def trajectory_columns(
         "start_s": np.asarray(cols.start_s, dtype=np.float64),
         "finish_s": np.asarray(cols.finish_s, dtype=np.float64),
         "overhead_s": np.asarray(cols.overhead_s, dtype=np.float64),
-        "incumbent": np.where(has, pick(np.asarray(arch, np.int64)), -1).astype(np.int64),
-        "incumbent_valid": np.where(has, pick(valid), np.nan),
+        "incumbent": np.where(has, np.asarray(arch, np.int64)[safe], -1).astype(np.int64),
+        "incumbent_valid": np.where(has, valid[safe], np.nan),
         "incumbent_mean": inc_mean,
         "regret": optimum - inc_mean,
-        "incumbent_test": np.where(has, pick(np.asarray(final_test, np.float64)), np.nan),
+        "incumbent_test": np.where(has, np.asarray(final_test, np.float64)[safe], np.nan),
     }
 
 

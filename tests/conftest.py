@@ -6,6 +6,7 @@ modules with ``from conftest import ...`` (pytest puts tests/ on ``sys.path``):
 
 - :func:`run_cli` and :func:`assert_one_line_error`: ``nasbench`` in a real process, and
   the check that bad input is refused with exit code 2 and one line on stderr;
+- :func:`write_tiny_npz`: a tiny image dataset for the trainer and live-search tests;
 - :func:`synthetic_search_table`: a smooth synthetic nb201 landscape for strategies;
 - :func:`synthetic_nb201_table`, :func:`synthetic_catalog_table`, :func:`xy`,
   :func:`light`, :data:`LIGHT`, :data:`TEST_SENTINEL`: tables, design matrices and cheap
@@ -109,6 +110,23 @@ def assert_one_line_error(proc: subprocess.CompletedProcess[str], fragment: str,
     assert len(lines) == 1 and lines[0].startswith("nasbench: error:"), proc.stderr
     assert fragment in lines[0], lines[0]
     assert "Traceback" not in proc.stderr
+
+
+# ---- a tiny image dataset for the trainer ------------------------------------------------
+def write_tiny_npz(path: Path) -> Path:
+    """A 4-class dataset of 112 3x3 images as an ``npz:`` file (64 train, 24 valid, 24 test).
+
+    Tiny images keep the trainer's compiles short; the class shows as a bright diagonal pixel.
+    """
+    rng = np.random.default_rng(0)
+    y = np.arange(112) % 4
+    x = (rng.normal(size=(112, 3, 3, 1)) + y[:, None, None, None] * np.eye(3)[None, :, :, None]).astype(
+        np.float32
+    )
+    np.savez(
+        path, x_train=x[:64], y_train=y[:64], x_valid=x[64:88], y_valid=y[64:88], x_test=x[88:], y_test=y[88:]
+    )
+    return path
 
 
 # ---- a synthetic table for the search strategies ---------------------------------------

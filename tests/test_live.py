@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import assert_one_line_error, run_cli
+from conftest import assert_one_line_error, run_cli, write_tiny_npz
 
 from nasbench.experiments.live import LiveConfig, LiveEvaluator, search_live
 from nasbench.spaces.nb201 import CONV1, CONV3, NB201Space
@@ -26,16 +26,7 @@ TINY = PRESETS["digits"].replace(
 
 @pytest.fixture(scope="module")
 def npz(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    rng = np.random.default_rng(0)
-    y = np.arange(112) % 4
-    x = (rng.normal(size=(112, 3, 3, 1)) + y[:, None, None, None] * np.eye(3)[None, :, :, None]).astype(
-        np.float32
-    )
-    path = tmp_path_factory.mktemp("data") / "tiny.npz"
-    np.savez(
-        path, x_train=x[:64], y_train=y[:64], x_valid=x[64:88], y_valid=y[64:88], x_test=x[88:], y_test=y[88:]
-    )
-    return path
+    return write_tiny_npz(tmp_path_factory.mktemp("data") / "tiny.npz")
 
 
 def _members(n: int = 3) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -7,6 +7,8 @@ import pytest
 
 jax = pytest.importorskip("jax")
 
+from conftest import write_tiny_npz  # noqa: E402
+
 from nasbench.core.errors import ConfigError  # noqa: E402
 from nasbench.spaces.nb201 import Cell, NB201Space  # noqa: E402
 from nasbench.train.data import load_dataset  # noqa: E402
@@ -34,15 +36,7 @@ def members() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 def dataset(tmp_path_factory):  # type: ignore[no-untyped-def]
     # 3x3 images keep compilation short (every convolution takes the im2col path;
     # test_conv_paths_agree covers the per-slot path)
-    rng = np.random.default_rng(0)
-    y = np.arange(112) % 4
-    x = (rng.normal(size=(112, 3, 3, 1)) + y[:, None, None, None] * np.eye(3)[None, :, :, None]).astype(
-        np.float32
-    )
-    path = tmp_path_factory.mktemp("data") / "tiny.npz"
-    np.savez(
-        path, x_train=x[:64], y_train=y[:64], x_valid=x[64:88], y_valid=y[64:88], x_test=x[88:], y_test=y[88:]
-    )
+    path = write_tiny_npz(tmp_path_factory.mktemp("data") / "tiny.npz")
     return load_dataset(f"npz:{path}", TINY)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -106,33 +107,53 @@ def search(
     """
     if evaluator not in EVALUATORS:
         raise ConfigError(f"--evaluator must be one of {', '.join(EVALUATORS)}, got {evaluator!r}")
+    params = parse_assignments(param, option="--param")
     if evaluator == "train":
-        _search_live(
-            table, strategy, budget, seed, workers or 8, noise, param, surrogate, out, dataset, space,
-            recipe, resume, inherit, inherit_epochs, keep_checkpoints, reference, quiet, as_json,
-        )  # fmt: skip
+        from nasbench.experiments.live import LiveConfig
+        from nasbench.train.build import default_recipe_name
+        from nasbench.train.recipe import resolve_recipe
+
+        if out is None:
+            raise ConfigError("--evaluator train needs --out DIR (the run directory)")
+        if noise != "seed":
+            raise ConfigError("--noise mean needs a table; a live search trains one seed per trial")
+        cfg = LiveConfig(
+            dataset=dataset,
+            recipe=resolve_recipe(recipe or default_recipe_name(dataset)),
+            out=out,
+            space=space,
+            workers=workers or 8,
+            inherit=inherit,
+            inherit_epochs=inherit_epochs,
+            keep_checkpoints=keep_checkpoints,
+            table=table,
+            reference=reference,
+        )
+        run = _run_config(budget, 1, "seed")
+        _search_live(cfg, strategy, run, seed, params, surrogate, resume, quiet, as_json)
         return
     if table is None:
         raise ConfigError("give a table file (or --evaluator train to train for real)")
     for flag, used in (("--resume", resume), ("--inherit", inherit), ("--reference", reference)):
         if used:
             raise ConfigError(f"{flag} needs --evaluator train")
-    if evaluator == "surrogate":
-        from nasbench.experiments.predicted import search_predicted
+    from nasbench.experiments.predicted import search_predicted
+    from nasbench.experiments.search import search_table
 
-        _, s = search_predicted(
-            table,
-            strategy,
-            model=model,
-            seed=seed,
-            config=_run_config(budget, workers or 1, noise),
-            params=parse_assignments(param, option="--param"),
-            surrogate=surrogate,
-            out=out,
-        )
-        if as_json:
-            echo_json(s)
-            return
+    run_search = search_table if evaluator == "table" else functools.partial(search_predicted, model=model)
+    _, s = run_search(
+        table,
+        strategy,
+        seed=seed,
+        config=_run_config(budget, workers or 1, noise),
+        params=params,
+        surrogate=surrogate,
+        out=out,
+    )
+    if as_json:
+        echo_json(s)
+        return
+    if evaluator == "surrogate":
         inc = s["incumbent"] or {}
         typer.echo(
             f"strategy   {s['strategy']} (seed {s['seed']}, {s['budget']}) on {s['model']}'s predictions\n"
@@ -141,20 +162,6 @@ def search(
             f"           predicted {inc.get('predicted_valid_acc', float('nan')):.2f}%, measured seed mean "
             f"{inc.get('measured_mean_valid_acc') or float('nan'):.2f}%"
         )
-        return
-    from nasbench.experiments.search import search_table
-
-    _, s = search_table(
-        table,
-        strategy,
-        seed=seed,
-        config=_run_config(budget, workers or 1, noise),
-        params=parse_assignments(param, option="--param"),
-        surrogate=surrogate,
-        out=out,
-    )
-    if as_json:
-        echo_json(s)
         return
     lines = [
         f"strategy   {s['strategy']} (seed {s['seed']}, {s['budget']}, {s['workers']} worker(s), noise={s['noise']})",
@@ -186,54 +193,19 @@ def search(
 
 
 def _search_live(
-    table: Path | None,
+    cfg: Any,
     strategy: str,
-    budget: str,
+    run: Any,
     seed: int,
-    workers: int,
-    noise: str,
-    param: list[str] | None,
+    params: dict[str, Any],
     surrogate: str | None,
-    out: Path | None,
-    dataset: str,
-    space: str,
-    recipe: str | None,
     resume: bool,
-    inherit: bool,
-    inherit_epochs: int,
-    keep_checkpoints: int,
-    reference: Path | None,
     quiet: bool,
     as_json: bool,
 ) -> None:
-    from nasbench.experiments.live import LiveConfig, search_live
-    from nasbench.train.build import default_recipe_name, resolve_space
-    from nasbench.train.recipe import resolve_recipe
+    from nasbench.experiments.live import search_live
 
-    if out is None:
-        raise ConfigError("--evaluator train needs --out DIR (the run directory)")
-    if noise != "seed":
-        raise ConfigError("--noise mean needs a table; a live search trains one seed per trial")
-    resolve_space(space)
-    cfg = LiveConfig(
-        dataset=dataset,
-        recipe=resolve_recipe(recipe or default_recipe_name(dataset)),
-        out=out,
-        workers=workers,
-        inherit=inherit,
-        inherit_epochs=inherit_epochs,
-        keep_checkpoints=keep_checkpoints,
-        table=table,
-        reference=reference,
-    )
-    run = _run_config(budget, 1, "seed")
-    kwargs = dict(
-        seed=seed,
-        run=run,
-        params=parse_assignments(param, option="--param"),
-        surrogate=surrogate,
-        resume=resume,
-    )
+    kwargs = dict(seed=seed, run=run, params=params, surrogate=surrogate, resume=resume)
     s = _with_live_progress(
         lambda progress: search_live(cfg, strategy, progress=progress, **kwargs)[1], quiet
     )

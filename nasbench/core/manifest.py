@@ -9,6 +9,7 @@ that differ, before any work, so a folder never mixes results of two configurati
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from collections.abc import Mapping
@@ -23,6 +24,11 @@ def normalise(body: Mapping[str, Any]) -> dict[str, Any]:
     """``body`` as it reads back from JSON (tuples as lists, numpy as numbers), so that a
     fresh manifest compares equal to a stored one."""
     return json.loads(json.dumps(jsonable(dict(body), finite=False)))
+
+
+def key_hash(key: Mapping[str, Any]) -> str:
+    """``sha256:<hex>`` of a settings dict (sorted-key JSON): the identity of what a job's pieces depend on."""
+    return "sha256:" + hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()
 
 
 def read_manifest(path: str | os.PathLike[str]) -> dict[str, Any] | None:

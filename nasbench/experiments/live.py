@@ -52,7 +52,7 @@ import numpy as np
 
 from nasbench.core.errors import ConfigError, NasbenchError
 from nasbench.core.io import make_dirs, write_json
-from nasbench.core.manifest import check_manifest, write_manifest
+from nasbench.core.manifest import check_manifest, key_hash, write_manifest
 from nasbench.core.metrics import METRICS
 from nasbench.tables.table import ResultTable
 from nasbench.train.recipe import Recipe
@@ -76,6 +76,7 @@ class LiveConfig:
         dataset: ``digits`` or ``npz:PATH``.
         recipe: the training recipe (its epochs are the fidelities).
         out: the run directory (shards, checkpoints, grown table).
+        space: the search space (the trainer builds NB201 cells).
         workers: evaluations trained together as one population (and kept pending).
         train_seeds: training seeds a new trial draws from (as the table's seeds).
         inherit: warm-start mutated children from their parents' weights.
@@ -90,6 +91,7 @@ class LiveConfig:
     dataset: str
     recipe: Recipe
     out: Path
+    space: str = "nb201"
     workers: int = 8
     train_seeds: tuple[int, ...] = (0, 1)
     inherit: bool = False
@@ -133,7 +135,7 @@ class _Run:
 
 
 @dataclass(frozen=True)
-class _Job:
+class Job:
     """One asked evaluation, resolved to what must be trained or looked up."""
 
     trial: int
@@ -144,12 +146,23 @@ class _Job:
     parent: int | None  # inherit from this architecture (None: train from scratch)
 
 
+@dataclass
+class _Trial:
+    """One trial of a run, as the loop tracks it."""
+
+    arch: int  # as proposed
+    rep: int  # the stored representative that trains
+    seed: int
+    reached: int = 0  # epochs reached (or being trained to)
+    running: bool = True
+
+
 @dataclass(frozen=True)
 class _Outcome:
     valid_acc: float
     curve: np.ndarray
     cost_s: float
-    trained: bool  # set by the run loop: whether this evaluation trained anything
+    trained: bool  # whether this evaluation trained anything (else: answered from the store)
     inherited_from: tuple[int, int] | None = None
 
 
@@ -202,7 +215,7 @@ class LiveEvaluator:
         from nasbench.train.data import load_dataset
 
         self.config = config
-        self.space = resolve_space("nb201")
+        self.space = resolve_space(config.space)
         self.dataset = load_dataset(config.dataset, config.recipe)
         self.recipe = config.recipe
         self.max_epoch = config.recipe.epochs
@@ -216,13 +229,14 @@ class LiveEvaluator:
             "recipe": config.recipe.to_dict(),
             "recipe_hash": config.recipe.content_hash(),
         }
-        self.cache_hash = _hash(cache_key)
+        self.cache_hash = key_hash(cache_key)
         self._prepare_dir(cache_key, dict(key or {}), resume)
         self.runs: dict[tuple[int, int], _Run] = {}
         self.inherited: dict[tuple[int, int, int], _Run] = {}  # (arch, seed, parent arch)
-        self._weights: dict[int, tuple[int, int, Path, bool]] = {}  # arch -> (arch, seed, ckpt, inherited)
-        self._shard_count = 0
-        self._start_table_runs = 0
+        self._weights: dict[
+            int, tuple[int, Path]
+        ] = {}  # arch -> (seed, checkpoint) of its latest trained weights
+        self._shard_count = self._inh_count = 0
         if config.table is not None:
             self._load_table(config.table)
         self._load_shards()
@@ -272,7 +286,6 @@ class LiveEvaluator:
                 if len(ok) == 0:
                     continue
                 self.runs[(int(arch), int(seed))] = _Run(v, reached=int(ok[-1]) + 1)
-                self._start_table_runs += 1
 
     def _load_shards(self) -> None:
         import pyarrow.parquet as pq
@@ -326,14 +339,14 @@ class LiveEvaluator:
             if run is not None and int(last[1:]) == run.reached:
                 run.ckpt = path
                 if run.reached == self.max_epoch:
-                    self._weights[arch] = (arch, seed, path, False)
+                    self._weights[arch] = (seed, path)
             else:
                 path.unlink(missing_ok=True)  # superseded by a later epoch
         elif kind == "i":
             run = self.inherited.get((arch, seed, int(last[1:])))
             if run is not None:
                 run.ckpt = path
-                self._weights[arch] = (arch, seed, path, True)
+                self._weights[arch] = (seed, path)
 
     def _estimate_epoch_seconds(self) -> float | None:
         """Training seconds per member-epoch, from what is stored (None when nothing is)."""
@@ -395,42 +408,47 @@ class LiveEvaluator:
                 self.stats.train_s += float(res.timing["train_s"])
                 self.stats.eval_s += float(res.timing["eval_s"])
                 self.stats.compile_s += trainer.compile_s - c0
-                out.append((start, sched, sel, ops[pos], res))
+                out.append((start, sel, ops[pos], res))
         return out
 
-    def execute(self, jobs: list[_Job]) -> list[_Outcome]:
-        """Answer a batch: look up what is stored, train the rest, store it (atomically)."""
+    def execute(self, jobs: list[Job]) -> list[_Outcome]:
+        """Answer a batch: look up what is stored, train the rest, store it (atomically).
+
+        Each outcome says whether it trained something: the first job of a batch that
+        needed a given run trained it, and every other job was answered from the store.
+        """
         from nasbench.train.checkpoint import inherited_state, load_state
 
         scratch: dict[tuple[int, int, int], list[Any]] = {}
         inherit: dict[tuple[int, int, int], list[Any]] = {}
-        planned: set[Any] = set()
-        for job in jobs:
-            parent = self._weights.get(job.parent) if job.parent is not None else None
+        trains: dict[int, tuple[Any, ...]] = {}  # job position -> the run it trains
+        planned: set[tuple[Any, ...]] = set()
+        for pos, job in enumerate(jobs):
             if job.parent is not None and (job.arch, job.seed, job.parent) in self.inherited:
                 continue
-            if job.parent is not None and parent is not None:
-                key = ("i", job.arch, job.seed, job.parent)
+            parent = self._weights.get(job.parent) if job.parent is not None else None
+            if parent is not None:
+                key: tuple[Any, ...] = ("i", job.arch, job.seed, job.parent)
                 if key not in planned:
                     planned.add(key)
-                    p_arch, p_seed, p_path, _ = parent
+                    trains[pos] = key
+                    p_seed, p_path = parent
                     state = inherited_state(
                         load_state(p_path),
-                        self.space.op_matrix([p_arch])[0],
+                        self.space.op_matrix([job.parent])[0],
                         self.space.op_matrix([job.arch])[0],
                     )
                     g = (0, self.config.inherit_epochs, self.config.inherit_epochs)
-                    inherit.setdefault(g, []).append((job.arch, job.seed, state, (p_arch, p_seed)))
+                    inherit.setdefault(g, []).append((job.arch, job.seed, state, (job.parent, p_seed)))
                 continue
             if job.parent is not None:
                 self.stats.inherit_fallbacks += 1
             run = self.runs.get((job.arch, job.seed))
-            if run is not None and run.reached >= job.to_epoch:
-                continue
             key = ("s", job.arch, job.seed)
-            if key in planned:
+            if (run is not None and run.reached >= job.to_epoch) or key in planned:
                 continue
             planned.add(key)
+            trains[pos] = key
             start, state = 0, None
             if run is not None and run.reached and run.ckpt is not None and run.ckpt.exists():
                 start, state = run.reached, load_state(run.ckpt)
@@ -441,12 +459,16 @@ class LiveEvaluator:
             scratch.setdefault((start, to - start, self.max_epoch), []).append(
                 (job.arch, job.seed, state, None)
             )
-        for start, _sched, sel, ops, res in self._train(scratch):
+        for start, sel, ops, res in self._train(scratch):
             self._store(res, sel, ops, start, inherited=False)
-        for start, _sched, sel, ops, res in self._train(inherit):
+        for start, sel, ops, res in self._train(inherit):
             self._store(res, sel, ops, start, inherited=True)
         self._evict()
-        return [self._answer(job) for job in jobs]
+        self.stats.trained_evaluations += len(trains)
+        self.stats.cached_evaluations += len(jobs) - len(trains)
+        if self.stats.train_s and self.stats.trained_member_epochs:
+            self._est_epoch_s = self.stats.train_s / self.stats.trained_member_epochs
+        return [self._answer(job, pos in trains) for pos, job in enumerate(jobs)]
 
     def _store(self, res: Any, sel: list[Any], ops: np.ndarray, start: int, *, inherited: bool) -> None:
         from nasbench.train.build import write_shard
@@ -471,8 +493,8 @@ class LiveEvaluator:
             self._shard_count += 1
         # checkpoints first, then the shard: a shard on disk always has its checkpoints
         ckpts = []
+        end = start + res.metrics["valid_acc"].shape[1]
         for i, (arch, seed, _, parent) in enumerate(sel):
-            end = start + res.metrics["valid_acc"].shape[1]
             name = f"i{arch}-s{seed}-p{parent[0]}.npz" if inherited else f"a{arch}-s{seed}-e{end}.npz"
             ckpt = self.out / "checkpoints" / name
             if self.config.keep_checkpoints and not res.diverged[i]:
@@ -481,33 +503,15 @@ class LiveEvaluator:
             else:
                 ckpts.append(None)
         res.states = None
-        write_shard(path, res, self.cache_hash, extra=extra)
-        import pandas as pd
-
-        frame = pd.DataFrame(
-            {
-                "arch_index": np.repeat(res.arch_index, res.metrics["valid_acc"].shape[1]),
-                "seed": np.repeat(res.seed, res.metrics["valid_acc"].shape[1]),
-                "epoch": np.tile(np.arange(start + 1, start + res.metrics["valid_acc"].shape[1] + 1), n),
-                **{m: np.asarray(res.metrics[m], np.float64).reshape(-1) for m in METRICS},
-                "diverged": np.repeat(res.diverged, res.metrics["valid_acc"].shape[1]),
-                "params": np.repeat(res.params, res.metrics["valid_acc"].shape[1]),
-                "flops": np.repeat(res.flops, res.metrics["valid_acc"].shape[1]),
-                **(
-                    {k: np.repeat(v, res.metrics["valid_acc"].shape[1]) for k, v in extra.items()}
-                    if extra
-                    else {}
-                ),
-            }
-        )
-        self._absorb(frame, inherited=inherited)
+        # the store reads back exactly what was written, as a resumed run will
+        self._absorb(write_shard(path, res, self.cache_hash, extra=extra).to_pandas(), inherited=inherited)
         for (arch, seed, _, parent), ckpt in zip(sel, ckpts, strict=True):
             run = self.inherited[(arch, seed, parent[0])] if inherited else self.runs[(arch, seed)]
             if not inherited and run.ckpt is not None and run.ckpt != ckpt:
                 run.ckpt.unlink(missing_ok=True)  # the earlier epoch's checkpoint is superseded
             run.ckpt = ckpt
             if ckpt is not None and (inherited or run.reached == self.max_epoch):
-                self._weights[arch] = (arch, seed, ckpt, inherited)
+                self._weights[arch] = (seed, ckpt)
 
     def _evict(self) -> None:
         """Keep the best ``keep_checkpoints`` checkpoints (by validation accuracy at their epoch)."""
@@ -520,24 +524,24 @@ class LiveEvaluator:
         for i in order[k:]:
             r = held[i]
             r.ckpt.unlink(missing_ok=True)
-            self._weights = {a: w for a, w in self._weights.items() if w[2] != r.ckpt}
+            self._weights = {a: w for a, w in self._weights.items() if w[1] != r.ckpt}
             r.ckpt = None
             self.stats.checkpoints_deleted += 1
 
-    def _answer(self, job: _Job) -> _Outcome:
+    def _answer(self, job: Job, trained: bool) -> _Outcome:
         if job.parent is not None and (job.arch, job.seed, job.parent) in self.inherited:
             run = self.inherited[(job.arch, job.seed, job.parent)]
             e = run.reached
             curve = run.values[:e, VALID].copy()
             self.stats.inherited += 1
-            return _Outcome(float(curve[-1]), curve, float(run.values[e - 1, TIME]), False, run.parent)
+            return _Outcome(float(curve[-1]), curve, float(run.values[e - 1, TIME]), trained, run.parent)
         run = self.runs[(job.arch, job.seed)]
         e = job.to_epoch
         curve = run.values[:e, VALID].copy()
         cost = float(
             run.values[e - 1, TIME] - (run.values[job.from_epoch - 1, TIME] if job.from_epoch else 0.0)
         )
-        return _Outcome(float(curve[-1]), curve, max(cost, 0.0), False)
+        return _Outcome(float(curve[-1]), curve, max(cost, 0.0), trained)
 
     # ---- the grown table -------------------------------------------------------------------
     def grown_table(self) -> ResultTable | None:
@@ -605,14 +609,14 @@ class LiveEvaluator:
         seeds = self.config.train_seeds
         by_evals = config.budget.kind == "evals"
         amount = config.budget.amount * (1 + 1e-12) + 1e-9
-        trials: list[list[int]] = []  # per trial: [arch, seed, epoch reached, running]
+        trials: list[_Trial] = []
         cols = _Cols()
         extra: dict[str, list[Any]] = {"trained": [], "parent": [], "inherited_epochs": []}
         state = {"used": 0.0, "clock": 0.0, "inflight_epochs": 0, "stopping": False, "reason": "budget"}
         ov0 = strategy.overhead_s
         name = strategy.name or type(strategy).__name__
 
-        def resolve(p: Proposal) -> _Job:
+        def resolve(p: Proposal) -> Job:
             if not (isinstance(p.epoch, int | np.integer) and 1 <= int(p.epoch) <= max_epoch):
                 raise InvalidProposalError(
                     f"{name} proposed epoch {p.epoch!r}; the recipe trains 1..{max_epoch}"
@@ -633,20 +637,21 @@ class LiveEvaluator:
                 parent = None
                 if self.config.inherit and p.parent is not None and epoch == max_epoch:
                     parent = int(canon[int(p.parent)]) if canon is not None else int(p.parent)
-                trials.append([rep, seed, 0, 1, arch])
-                return _Job(len(trials) - 1, rep, seed, 0, epoch, parent)
+                trials.append(_Trial(arch, rep, seed))
+                return Job(len(trials) - 1, rep, seed, 0, epoch, parent)
             t = p.resume
-            if not (isinstance(t, int) and 0 <= t < len(trials)) or trials[t][3]:
+            if not (isinstance(t, int) and 0 <= t < len(trials)) or trials[t].running:
                 raise InvalidProposalError(f"cannot resume trial {t!r}: unknown or still running")
-            if trials[t][4] != p.arch or trials[t][2] >= epoch:
+            tr = trials[t]
+            if tr.arch != p.arch or tr.reached >= epoch:
                 raise InvalidProposalError(
-                    f"cannot resume trial {t} (architecture {trials[t][4]} at epoch {trials[t][2]}) "
+                    f"cannot resume trial {t} (architecture {tr.arch} at epoch {tr.reached}) "
                     f"as architecture {p.arch} to epoch {epoch}"
                 )
-            trials[t][3] = 1
-            return _Job(t, trials[t][0], trials[t][1], trials[t][2], epoch, None)
+            tr.running = True
+            return Job(t, tr.rep, tr.seed, tr.reached, epoch, None)
 
-        def fits(job: _Job) -> bool:
+        def fits(job: Job) -> bool:
             units = (job.to_epoch - job.from_epoch) / max_epoch
             if by_evals:
                 return state["used"] + units <= amount
@@ -654,8 +659,8 @@ class LiveEvaluator:
             spent = state["clock"] + (strategy.overhead_s - ov0 if config.charge_overhead else 0.0)
             return spent + est * (state["inflight_epochs"] + job.to_epoch - job.from_epoch) <= amount
 
-        def ask_batch() -> list[_Job]:
-            jobs: list[_Job] = []
+        def ask_batch() -> list[Job]:
+            jobs: list[Job] = []
             while len(jobs) < W and not state["stopping"]:
                 if len(cols.trial) + state["inflight_n"] + len(jobs) >= config.max_evaluations:
                     state["stopping"], state["reason"] = True, "max_evaluations"
@@ -669,7 +674,7 @@ class LiveEvaluator:
                     if len(trials) > n_trials:
                         trials.pop()
                     else:
-                        trials[job.trial][3] = 0
+                        trials[job.trial].running = False
                     state["stopping"] = True
                     break
                 state["used"] += (job.to_epoch - job.from_epoch) / max_epoch
@@ -677,10 +682,10 @@ class LiveEvaluator:
                 jobs.append(job)
             return jobs
 
-        def tell(jobs: list[_Job], outcomes: list[_Outcome]) -> None:
+        def tell(jobs: list[Job], outcomes: list[_Outcome]) -> None:
             for job, o in zip(jobs, outcomes, strict=True):
                 tr = trials[job.trial]
-                tr[2], tr[3] = job.to_epoch, 0
+                tr.reached, tr.running = job.to_epoch, False
                 state["inflight_epochs"] -= job.to_epoch - job.from_epoch
                 ov = strategy.overhead_s - ov0
                 shown = ov if config.charge_overhead else 0.0
@@ -691,7 +696,7 @@ class LiveEvaluator:
                 extra["parent"].append(-1 if o.inherited_from is None else o.inherited_from[0])
                 extra["inherited_epochs"].append(len(o.curve) if o.inherited_from is not None else 0)
                 strategy.tell(
-                    Result(job.trial, tr[4], job.to_epoch, o.valid_acc, o.curve, o.cost_s, start + o.cost_s)
+                    Result(job.trial, tr.arch, job.to_epoch, o.valid_acc, o.curve, o.cost_s, start + o.cost_s)
                 )
             if progress:
                 finals = [
@@ -716,11 +721,11 @@ class LiveEvaluator:
             while cur:
                 state["inflight_n"] = len(cur)
                 if pool is not None:
-                    fut = pool.submit(self._execute_counted, cur)
+                    fut = pool.submit(self.execute, cur)
                     nxt = ask_batch()  # proposed while the population trains
                     outcomes = fut.result()
                 else:
-                    outcomes = self._execute_counted(cur)
+                    outcomes = self.execute(cur)
                     nxt = []
                 state["inflight_n"] = 0
                 tell(cur, outcomes)
@@ -732,47 +737,20 @@ class LiveEvaluator:
                 pool.shutdown(wait=True)
         return self._trajectory(cols, extra, trials, strategy, config, state["reason"], meta, t_wall)
 
-    def _execute_counted(self, jobs: list[_Job]) -> list[_Outcome]:
-        before = {
-            (j.arch, j.seed): (self.runs[(j.arch, j.seed)].reached if (j.arch, j.seed) in self.runs else 0)
-            for j in jobs
-        }
-        inh_before = {k for k in self.inherited}
-        outs = self.execute(jobs)
-        fixed = []
-        seen: set[Any] = set()
-        for j, o in zip(jobs, outs, strict=True):
-            if j.parent is not None and o.inherited_from is not None:
-                key: Any = ("i", j.arch, j.seed, j.parent)
-                fresh = (j.arch, j.seed, j.parent) not in inh_before
-            else:
-                key = ("s", j.arch, j.seed)
-                fresh = before[(j.arch, j.seed)] < j.to_epoch
-            trained = fresh and key not in seen
-            seen.add(key)
-            if trained:
-                self.stats.trained_evaluations += 1
-            else:
-                self.stats.cached_evaluations += 1
-            fixed.append(dataclasses.replace(o, trained=trained))
-        if self.stats.train_s and self.stats.trained_member_epochs:
-            self._est_epoch_s = self.stats.train_s / self.stats.trained_member_epochs
-        return fixed
-
     def _trajectory(
         self,
         cols: _Cols,
         extra: dict[str, list[Any]],
-        trials: list[list[int]],
+        trials: list[_Trial],
         strategy: Strategy,
         config: RunConfig,
         reason: str,
         meta: Mapping[str, Any] | None,
         t_wall: float,
     ) -> Trajectory:
-        arch = np.asarray([trials[t][4] for t in cols.trial], np.int64)
-        rep = np.asarray([trials[t][0] for t in cols.trial], np.int64)
-        seed = np.asarray([trials[t][1] for t in cols.trial], np.int64)
+        arch = np.asarray([trials[t].arch for t in cols.trial], np.int64)
+        rep = np.asarray([trials[t].rep for t in cols.trial], np.int64)
+        seed = np.asarray([trials[t].seed for t in cols.trial], np.int64)
         mean, test, optimum = self._truth(rep)
         columns = trajectory_columns(
             cols,
@@ -810,20 +788,14 @@ class LiveEvaluator:
             mean = np.where(ok, v[np.maximum(rows, 0)], np.nan)
             test = np.where(ok, t[np.maximum(rows, 0)], np.nan)
             return mean, test, float(np.nanmax(v))
-        means, tests = {}, {}
-        for a in set(rep.tolist()):
-            finals = [
-                r.values[self.max_epoch - 1]
-                for (x, _), r in self.runs.items()
-                if x == a and r.reached == self.max_epoch
-            ]
-            means[a] = float(np.mean([f[VALID] for f in finals])) if finals else math.nan
-            tests[a] = float(np.mean([f[METRICS.index("test_acc")] for f in finals])) if finals else math.nan
-        return (
-            np.asarray([means[a] for a in rep.tolist()], np.float64),
-            np.asarray([tests[a] for a in rep.tolist()], np.float64),
-            math.nan,
-        )
+        finals: dict[int, list[np.ndarray]] = {}  # arch -> final-epoch rows of its full runs
+        for (a, _), r in self.runs.items():
+            if r.reached == self.max_epoch:
+                finals.setdefault(a, []).append(r.values[-1])
+        nan = np.full(len(METRICS), np.nan)
+        last = np.array([np.mean(finals[a], axis=0) if a in finals else nan for a in rep.tolist()])
+        last = last.reshape(len(rep), len(METRICS))
+        return last[:, VALID], last[:, METRICS.index("test_acc")], math.nan
 
 
 @dataclass
@@ -840,7 +812,7 @@ class _Cols:
     finish_s: list[float] = field(default_factory=list)
     overhead_s: list[float] = field(default_factory=list)
 
-    def add(self, job: _Job, o: _Outcome, start: float, finish: float, ov: float, max_epoch: int) -> None:
+    def add(self, job: Job, o: _Outcome, start: float, finish: float, ov: float, max_epoch: int) -> None:
         self.trial.append(job.trial)
         self.epoch.append(job.to_epoch)
         self.from_epoch.append(job.from_epoch)
@@ -850,16 +822,6 @@ class _Cols:
         self.start_s.append(start)
         self.finish_s.append(finish)
         self.overhead_s.append(ov)
-
-
-def _hash(obj: Any) -> str:
-    import hashlib
-    import json
-
-    return "sha256:" + hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()
-
-
-__all__ = ["LiveConfig", "LiveEvaluator", "LiveStats"]
 
 
 def search_live(
@@ -967,3 +929,6 @@ def _leaderboard(out: Path, table: ResultTable, surrogate: str) -> dict[str, Any
     except NasbenchError as exc:
         return {"skipped": str(exc)}
     return {"out": str(out / "leaderboard.csv"), "surrogate": surrogate, "ranked": res.get("ranked")}
+
+
+__all__ = ["Job", "LiveConfig", "LiveEvaluator", "LiveStats", "search_live"]

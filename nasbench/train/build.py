@@ -33,7 +33,7 @@ import numpy as np
 
 from nasbench.core.errors import ConfigError, NasbenchError, TableFormatError, UnknownSpaceError
 from nasbench.core.io import atomic_path, check_output_file
-from nasbench.core.manifest import check_manifest, read_manifest, write_manifest
+from nasbench.core.manifest import check_manifest, key_hash, read_manifest, write_manifest
 from nasbench.core.metrics import METRICS
 from nasbench.tables.table import ResultTable, package_versions
 from nasbench.train.recipe import Recipe
@@ -166,7 +166,7 @@ class BuildPlan:
 
     @property
     def build_hash(self) -> str:
-        return "sha256:" + hashlib.sha256(json.dumps(self.key, sort_keys=True).encode()).hexdigest()
+        return key_hash(self.key)
 
     def group_args(self, i: int) -> tuple[Any, ...]:
         """What :func:`_train_group` takes after the recipe and dataset, for shard ``i``."""
@@ -250,17 +250,18 @@ def _prepare_shards(config: BuildConfig, plan: BuildPlan) -> set[int]:
 
 def write_shard(
     path: Path, results: Any, build_hash: str, *, extra: dict[str, np.ndarray] | None = None
-) -> None:
+) -> Any:
     """Write one trained population's rows (one per member and epoch trained) atomically.
 
-    ``extra`` adds per-member columns (e.g. an inheriting child's parent).
+    ``extra`` adds per-member columns (e.g. an inheriting child's parent). Returns the
+    ``pyarrow.Table`` written.
     """
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     n = len(results.arch_index)
     epochs = int(np.asarray(results.metrics["valid_acc"]).shape[1])
-    first = int(getattr(results, "first_epoch", 0) or 0)
+    first = int(results.first_epoch)
     cols: dict[str, Any] = {
         "arch_index": pa.array(np.repeat(results.arch_index, epochs).astype(np.int32)),
         "seed": pa.array(np.repeat(results.seed, epochs).astype(np.int32)),
@@ -277,6 +278,7 @@ def write_shard(
     tbl = pa.table(cols).replace_schema_metadata({b"nasbench-shard": json.dumps(meta).encode()})
     with atomic_path(path) as tmp:
         pq.write_table(tbl, tmp, compression="zstd")
+    return tbl
 
 
 def _read_shards(shards: Path, n: int, build_hash: str) -> tuple[Any, dict[str, float], list[str]]:

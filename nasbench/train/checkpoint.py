@@ -1,6 +1,6 @@
 """Member checkpoints and weight inheritance, as safe ``.npz`` files (never pickle).
 
-A member's state is a flat ``{path: array}`` (:func:`nasbench.train.population.member_state_paths`):
+A member's state is a flat ``{path: array}``, as ``PopulationTrainer.train(keep_state=True)`` returns it:
 index ``[0]`` holds the parameters, ``[1]`` the batch-norm statistics and ``[2]`` the
 optimiser state. Population members carry supernet-shaped trees, but an edge's
 convolution weights are only read (and trained) when the cell uses that operation there.

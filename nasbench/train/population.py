@@ -423,7 +423,7 @@ class MemberResults:
     #: epoch ``first_epoch + j + 1``
     first_epoch: int = 0
     #: with ``keep_state=True``: each member's state after training, a flat ``{path: array}``
-    #: (see :func:`member_state_paths`); ``None`` otherwise
+    #: (keyed as :func:`_state_leaves` names them); ``None`` otherwise
     states: list[dict[str, np.ndarray]] | None = None
 
 
@@ -677,7 +677,7 @@ class PopulationTrainer:
                 Data order and augmentation derive from the member's key and the epoch
                 number, so a member continued from its checkpoint at epoch ``a`` trains
                 exactly as it would have straight through.
-            start_state: per member, a flat ``{path: array}`` (:func:`member_state_paths`)
+            start_state: per member, a flat ``{path: array}`` (keyed as :func:`_state_leaves` names them)
                 of state to start from, or ``None``; leaves it lacks keep the member's
                 fresh initialisation (an inheriting child passes only the parent's weights
                 it takes, and so gets a fresh optimiser state).
@@ -856,15 +856,11 @@ class PopulationTrainer:
 
 # ---- member states (checkpoints, inheritance) ------------------------------------------------
 def _state_leaves(state: Any) -> tuple[list[str], list[Any]]:
-    """``(paths, leaves)`` of a ``(params, batch_stats, opt_state)`` tree, paths as strings."""
+    """``(paths, leaves)`` of a ``(params, batch_stats, opt_state)`` tree. Paths are strings
+    such as ``[0]['cell0_0']['e3_conv3']['conv']['kernel']`` (index 0 = params, 1 = batch
+    statistics, 2 = optimiser state): the keys of a member state."""
     flat, _ = jax.tree_util.tree_flatten_with_path(state)
     return [jax.tree_util.keystr(p) for p, _ in flat], [a for _, a in flat]
-
-
-def member_state_paths(state: Any) -> list[str]:
-    """The leaf paths of a member state: strings such as ``[0]['cell0_0']['e3_conv3']['conv']['kernel']``
-    (index 0 = params, 1 = batch statistics, 2 = optimiser state)."""
-    return _state_leaves(state)[0]
 
 
 def _with_member_states(state: Any, states: Sequence[Mapping[str, np.ndarray] | None]) -> Any:
