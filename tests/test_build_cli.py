@@ -220,7 +220,7 @@ def test_ray_executor_on_local_instance(workdir: Path, reference: ResultTable, c
 def test_divergence_is_recorded_not_fatal(workdir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import nasbench.train.build as build
 
-    real = build._train_group
+    real = build.train_group
 
     def nan_first(*args, **kwargs):  # type: ignore[no-untyped-def]
         res = real(*args, **kwargs)
@@ -231,7 +231,7 @@ def test_divergence_is_recorded_not_fatal(workdir: Path, monkeypatch: pytest.Mon
                 v[0, :] = np.nan
         return res
 
-    monkeypatch.setattr(build, "_train_group", nan_first)
+    monkeypatch.setattr(build, "train_group", nan_first)
     out = workdir / "diverged.parquet"
     assert main(_args(workdir, out, "--quiet")) == 0
     table = ResultTable.load(out)

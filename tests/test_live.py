@@ -254,3 +254,115 @@ def test_surrogate_backend_searches_predictions_and_reports_measured_values(sear
         "search", str(search_table_file), "--evaluator", "surrogate", "--strategy", "hb", "--budget", "30"
     )
     assert_one_line_error(p, "lower fidelity")
+
+
+# ---- compare and ablate on every backend ------------------------------------------------------
+
+
+def test_compare_on_the_surrogate_backend(search_table_file: Path, tmp_path: Path) -> None:
+    import json
+
+    p = run_cli(
+        "compare", str(search_table_file), "--evaluator", "surrogate", "--strategies", "rs,re",
+        "--seeds", "2", "--budget", "15", "--out", str(tmp_path / "c"), "--json", "--processes", "1",
+    )  # fmt: skip
+    assert p.returncode == 0, p.stderr
+    r = json.loads(p.stdout)
+    assert r["config"]["evaluator"] == "surrogate" and r["config"]["model"] == "rf"
+    assert r["runs"] == 4 and set(r["strategies"]) == {"rs", "re"}
+    # the predicted table holds every unique cell: its optimum is the best prediction
+    from nasbench.experiments.predicted import predicted_table
+
+    pred = predicted_table(ResultTable.load(search_table_file), "rf")
+    assert r["optimum"] == pytest.approx(
+        float(np.nanmax(pred.values[..., pred.metric_position("valid_acc")]))
+    )
+    # a rerun with another backend into the same folder is refused
+    p = run_cli(
+        "compare", str(search_table_file), "--strategies", "rs,re", "--seeds", "2", "--budget", "15",
+        "--out", str(tmp_path / "c"),
+    )  # fmt: skip
+    assert_one_line_error(p, "evaluator")
+
+
+@pytest.mark.slow
+def test_ablate_on_the_train_backend_shares_what_earlier_runs_trained(npz: Path, tmp_path: Path) -> None:
+    """Two RE cells that differ only in the tournament size start from the same random
+    population: the second cell answers it from the first cell's grown table."""
+    import json
+
+    import pandas as pd
+
+    from nasbench.experiments.ablate import ablate, parse_config
+
+    ref_dir = tmp_path / "ref"
+    _search(npz, ref_dir, budget=8)  # a small reference table of this dataset and recipe
+    cfg = parse_config(
+        {
+            "strategy": "re",
+            "table": str(ref_dir / "table.parquet"),
+            "budget": "6",
+            "seeds": 2,
+            "params": {"population_size": 4},
+            "factors": {"sample_size": [2, 3]},
+            "evaluator": {"kind": "train", "dataset": f"npz:{npz}", "population": 4},
+        }
+    )
+    import dataclasses
+
+    # the tiny test recipe instead of the dataset's default one
+    cfg = dataclasses.replace(
+        cfg, evaluator=dataclasses.replace(cfg.evaluator, recipe=str(_recipe_file(tmp_path)))
+    )
+    res = ablate(cfg, tmp_path / "abl")
+    assert res["runs"] == 4 and len(res["effects"]) == 1
+    summaries = {
+        p.parent.parent.name + "/" + p.parent.name: json.loads(p.read_text())
+        for p in sorted((tmp_path / "abl" / "live").glob("*/seed-*/summary.json"))
+    }
+    assert len(summaries) == 4
+    first, second = summaries["sample_size=2/seed-0000"], summaries["sample_size=3/seed-0000"]
+    assert first["evaluations"] == second["evaluations"] == 6
+    assert second["cached_evaluations"] >= 4 and second["trained_evaluations"] <= 2
+    runs = pd.read_parquet(tmp_path / "abl" / "trajectories.parquet")
+    a = runs[(runs["strategy"] == "sample_size=2") & (runs["seed"] == 0)]
+    b = runs[(runs["strategy"] == "sample_size=3") & (runs["seed"] == 0)]
+    np.testing.assert_array_equal(a["valid_acc"].to_numpy()[:4], b["valid_acc"].to_numpy()[:4])
+    # a rerun resumes from the run files and trains nothing
+    again = ablate(cfg, tmp_path / "abl")
+    assert again["resumed_runs"] == 4
+
+
+def _recipe_file(tmp_path: Path) -> Path:
+    import json
+
+    path = tmp_path / "tiny-recipe.json"
+    path.write_text(json.dumps(TINY.to_dict()))
+    return path
+
+
+def test_train_backend_bad_input_is_one_line(npz: Path, tmp_path: Path) -> None:
+    from nasbench.core.errors import NasbenchError
+    from nasbench.experiments.ablate import parse_config
+
+    base = {"strategy": "re", "budget": "6", "seeds": 2, "factors": {"sample_size": [2, 3]}}
+    with pytest.raises(NasbenchError, match="population"):
+        parse_config({**base, "workers": 2, "evaluator": {"kind": "train"}})
+    with pytest.raises(NasbenchError, match="inherit needs"):
+        parse_config({**base, "factors": {"inherit": [False, True]}})
+    with pytest.raises(NasbenchError, match="no key.*populaton"):
+        parse_config({**base, "evaluator": {"kind": "train", "populaton": 4}})
+    p = run_cli(
+        "compare", "--evaluator", "train", "--dataset", f"npz:{npz}", "--strategies", "re",
+        "--seeds", "1", "--budget", "4", "--out", str(tmp_path / "x"),
+    )  # fmt: skip
+    assert_one_line_error(p, "--reference")
+
+
+@pytest.mark.slow
+def test_ray_executor_gives_the_same_search(npz: Path, tmp_path: Path) -> None:
+    pytest.importorskip("ray")
+    local, _ = _search(npz, tmp_path / "local", budget=6)
+    remote, s = _search(npz, tmp_path / "ray", budget=6, executor="ray")
+    assert s["executor"] == "ray" and s["trained_evaluations"] == 6
+    assert remote.same_evaluations(local, costs=False)

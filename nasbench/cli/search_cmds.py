@@ -32,7 +32,39 @@ BUDGET_HELP = "Full evaluations (300) or simulated time (5e5s, 20h)."
 NOISE_HELP = "'seed': each trial draws one stored seed (default); 'mean': seed means."
 
 
-EVALUATORS = ("table", "surrogate", "train")
+EVALUATOR_OPTION = typer.Option(
+    "table",
+    "--evaluator",
+    help="'table' (simulated clock), 'surrogate' (predicted values and costs of a model fitted "
+    "on TABLE) or 'train' (train for real).",
+)
+MODEL_OPTION = typer.Option("rf", "--model", help="--evaluator surrogate: the surrogate that predicts.")
+DATASET_OPTION = typer.Option("digits", "--dataset", help="--evaluator train: 'digits' or 'npz:PATH'.")
+SPACE_OPTION = typer.Option("nb201", "--space", help="--evaluator train: the search space (nb201).")
+RECIPE_OPTION = typer.Option(
+    None, "--recipe", help="--evaluator train: recipe name or TOML/JSON file (default: the dataset's)."
+)
+INHERIT_OPTION = typer.Option(
+    False, "--inherit", help="--evaluator train: warm-start mutated children from their parents' weights."
+)
+INHERIT_EPOCHS_OPTION = typer.Option(2, "--inherit-epochs", help="Epochs an inheriting child trains.")
+EXECUTOR_OPTION = typer.Option(
+    "local", "--executor", help="--evaluator train: 'local' or 'ray' (each population a Ray task)."
+)
+RAY_ADDRESS_OPTION = typer.Option(
+    None, "--ray-address", help="--executor ray: the cluster (default: RAY_ADDRESS or a local instance)."
+)
+KEEP_OPTION = typer.Option(
+    64, "--keep-checkpoints", help="Checkpoints kept on disk per run (the best by validation accuracy)."
+)
+
+
+def _live_config(
+    dataset: str, recipe: str | None, out: Path, workers: int | None, space: str, **settings: Any
+) -> Any:
+    from nasbench.experiments.live import make_live_config
+
+    return make_live_config(dataset, recipe, out, space=space, workers=workers or 8, **settings)
 
 
 @app.command("search")
@@ -71,26 +103,17 @@ def search(
         "--out",
         help="Write the trajectory here (.parquet); with --evaluator train, the run directory (required).",
     ),
-    evaluator: str = typer.Option(
-        "table",
-        "--evaluator",
-        help="'table' (simulated clock), 'surrogate' (predicted values and costs of a model fitted "
-        "on TABLE) or 'train' (train for real).",
-    ),
-    model: str = typer.Option("rf", "--model", help="--evaluator surrogate: the surrogate that predicts."),
-    dataset: str = typer.Option("digits", "--dataset", help="--evaluator train: 'digits' or 'npz:PATH'."),
-    space: str = typer.Option("nb201", "--space", help="--evaluator train: the search space (nb201)."),
-    recipe: str | None = typer.Option(
-        None, "--recipe", help="--evaluator train: recipe name or TOML/JSON file (default: the dataset's)."
-    ),
+    evaluator: str = EVALUATOR_OPTION,
+    model: str = MODEL_OPTION,
+    dataset: str = DATASET_OPTION,
+    space: str = SPACE_OPTION,
+    recipe: str | None = RECIPE_OPTION,
     resume: bool = typer.Option(False, "--resume", help="--evaluator train: continue the run in --out."),
-    inherit: bool = typer.Option(
-        False, "--inherit", help="--evaluator train: warm-start mutated children from their parents' weights."
-    ),
-    inherit_epochs: int = typer.Option(2, "--inherit-epochs", help="Epochs an inheriting child trains."),
-    keep_checkpoints: int = typer.Option(
-        64, "--keep-checkpoints", help="Checkpoints kept on disk (the best by validation accuracy)."
-    ),
+    inherit: bool = INHERIT_OPTION,
+    inherit_epochs: int = INHERIT_EPOCHS_OPTION,
+    keep_checkpoints: int = KEEP_OPTION,
+    executor: str = EXECUTOR_OPTION,
+    ray_address: str | None = RAY_ADDRESS_OPTION,
     reference: Path | None = typer.Option(
         None,
         "--reference",
@@ -105,36 +128,41 @@ def search(
     file; a budget smaller than one evaluation; --inherit with a strategy that never
     mutates; --resume with different settings).
     """
+    from nasbench.experiments.compare import EVALUATORS
+
     if evaluator not in EVALUATORS:
         raise ConfigError(f"--evaluator must be one of {', '.join(EVALUATORS)}, got {evaluator!r}")
     params = parse_assignments(param, option="--param")
     if evaluator == "train":
-        from nasbench.experiments.live import LiveConfig
-        from nasbench.train.build import default_recipe_name
-        from nasbench.train.recipe import resolve_recipe
-
         if out is None:
             raise ConfigError("--evaluator train needs --out DIR (the run directory)")
         if noise != "seed":
             raise ConfigError("--noise mean needs a table; a live search trains one seed per trial")
-        cfg = LiveConfig(
-            dataset=dataset,
-            recipe=resolve_recipe(recipe or default_recipe_name(dataset)),
-            out=out,
-            space=space,
-            workers=workers or 8,
+        cfg = _live_config(
+            dataset,
+            recipe,
+            out,
+            workers,
+            space,
             inherit=inherit,
             inherit_epochs=inherit_epochs,
             keep_checkpoints=keep_checkpoints,
             table=table,
             reference=reference,
+            executor=executor,
+            ray_address=ray_address,
         )
         run = _run_config(budget, 1, "seed")
         _search_live(cfg, strategy, run, seed, params, surrogate, resume, quiet, as_json)
         return
     if table is None:
         raise ConfigError("give a table file (or --evaluator train to train for real)")
-    for flag, used in (("--resume", resume), ("--inherit", inherit), ("--reference", reference)):
+    for flag, used in (
+        ("--resume", resume),
+        ("--inherit", inherit),
+        ("--reference", reference),
+        ("--executor ray", executor != "local"),
+    ):
         if used:
             raise ConfigError(f"{flag} needs --evaluator train")
     from nasbench.experiments.predicted import search_predicted
@@ -294,30 +322,85 @@ def _split_strategy_params(items: list[str] | None, names: list[str]) -> dict[st
 
 @app.command("compare")
 def compare(
-    table: Annotated[Path, typer.Argument(help="Table file (.parquet).")],
+    table: Annotated[
+        Path | None,
+        typer.Argument(
+            help="Table file (.parquet). With --evaluator train: optional, a table of the same dataset and "
+            "recipe whose results are reused instead of trained."
+        ),
+    ] = None,
     strategies: str = typer.Option("rs,re,ls,reinforce,hb", "--strategies", help="Comma-separated names."),
     seeds: int = typer.Option(10, "--seeds", help="Runs per strategy (seeds 0..N-1)."),
     budget: str = typer.Option(..., "--budget", "-b", help=BUDGET_HELP),
-    workers: int = typer.Option(1, "--workers", "-w", help="Simulated asynchronous workers per run."),
+    workers: int | None = typer.Option(
+        None,
+        "--workers",
+        "-w",
+        help="Simulated asynchronous workers per run (default 1); with --evaluator train, evaluations "
+        "trained together as one population (default 8).",
+    ),
     noise: str = typer.Option("seed", "--noise", help=NOISE_HELP),
     out: Path = typer.Option(..., "--out", help="Output folder (rerun with the same folder to resume)."),
     param: list[str] | None = typer.Option(None, "--param", "-p", help="STRATEGY.NAME=VALUE (repeat)."),
     surrogate: str | None = typer.Option(None, "--surrogate", help="Surrogate for strategies that use one."),
-    processes: int = typer.Option(2, "--processes", help="Worker processes."),
+    processes: int = typer.Option(2, "--processes", help="Worker processes (the train backend uses 1)."),
+    evaluator: str = EVALUATOR_OPTION,
+    model: str = MODEL_OPTION,
+    dataset: str = DATASET_OPTION,
+    space: str = SPACE_OPTION,
+    recipe: str | None = RECIPE_OPTION,
+    inherit: bool = INHERIT_OPTION,
+    inherit_epochs: int = INHERIT_EPOCHS_OPTION,
+    keep_checkpoints: int = KEEP_OPTION,
+    executor: str = EXECUTOR_OPTION,
+    ray_address: str | None = RAY_ADDRESS_OPTION,
+    reference: Path | None = typer.Option(
+        None,
+        "--reference",
+        help="--evaluator train: the table that regret and the targets are measured against (default "
+        "on digits with its recipe: the shipped table).",
+    ),
     as_json: bool = JSON_OPTION,
 ) -> None:
-    """Compare strategies over many seeds; write trajectories, a regret plot and summaries."""
-    from nasbench.experiments.compare import CompareConfig
+    """Compare strategies over many seeds; write trajectories, a regret plot and summaries.
+
+    Exit codes: 0 done, 2 bad input, 130 interrupted (finished runs are kept).
+    """
+    from nasbench.experiments.compare import CompareConfig, Evaluator
     from nasbench.experiments.compare import compare as run_compare
 
     names = [s.strip() for s in strategies.split(",") if s.strip()]
+    live = None
+    if evaluator == "train":
+        if noise != "seed":
+            raise ConfigError("--noise mean needs a table; a live search trains one seed per trial")
+        if reference is None and dataset == "digits" and recipe is None:
+            from nasbench.tables.default import default_table_path
+
+            reference = Path(default_table_path())  # the shipped table: digits, its recipe
+        live = _live_config(
+            dataset,
+            recipe,
+            out,
+            workers,
+            space,
+            inherit=inherit,
+            inherit_epochs=inherit_epochs,
+            keep_checkpoints=keep_checkpoints,
+            table=table,
+            reference=reference,
+            executor=executor,
+            ray_address=ray_address,
+        )
+        workers = 1
     config = CompareConfig(
         tuple(names),
         seeds,
-        _run_config(budget, workers, noise),
+        _run_config(budget, workers or 1, noise),
         _split_strategy_params(param, names),
         surrogate,
         processes,
+        evaluator=Evaluator(evaluator, model, live),
     )
     try:
         result = run_compare(table, out, config)

@@ -26,6 +26,16 @@ A config (TOML)::
     population_size = 10
     early_stopping = false
 
+    [evaluator]                # optional: the backend of every run (default: the table)
+    kind = "train"             # "table", "surrogate" (with model = "rf") or "train"
+    dataset = "digits"         # train: "digits" or "npz:PATH"; recipe = NAME|FILE (default: the dataset's)
+    population = 8             # train: evaluations trained together as one population
+    inherit = false            # train: also a factor (inherit = [false, true])
+
+With the ``train`` backend, ``table`` is the reference that regret is measured against
+(default: the shipped digits table), and runs go one at a time in this process, each
+answering what earlier runs trained (see :mod:`nasbench.experiments.compare`).
+
 The effect of level ``L`` of factor ``F`` is the mean paired difference of the metric
 between cells that differ only in ``F`` (``L`` against the reference level), over seeds
 and the other factors' levels, with a 95% t-interval; lower metric is better, so a
@@ -52,7 +62,7 @@ from nasbench.core.config import build_config, coerce, read_config_file
 from nasbench.core.io import atomic_path, atomic_write_text, make_dirs, write_json
 from nasbench.core.manifest import check_manifest, write_manifest
 from nasbench.experiments import report
-from nasbench.experiments.compare import Variant, load_simulator, run_variants
+from nasbench.experiments.compare import Evaluator, Variant, run_variants, validate_on
 from nasbench.experiments.storage import write_all
 from strategies.errors import StrategyConfigError
 from strategies.registry import parse_name, validate
@@ -79,10 +89,25 @@ class AblationFile:
     params: dict[str, Any] = field(default_factory=dict)
     subset: list[dict[str, Any]] | None = None
     surrogate: str | None = None
+    evaluator: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class EvaluatorFile:
+    """The keys of an ablation file's ``[evaluator]`` table."""
+
+    kind: Literal["table", "surrogate", "train"] = "table"
+    model: str = "rf"
+    dataset: str = "digits"
+    recipe: str | None = None
+    population: int = 8
+    inherit: bool = False
+    inherit_epochs: int = 2
+    keep_checkpoints: int = 64
 
 
 #: factors that are not strategy parameters
-SPECIAL_FACTORS = ("early_stopping", "surrogate", "workers", "noise")
+SPECIAL_FACTORS = ("early_stopping", "surrogate", "workers", "noise", "inherit")
 
 
 @dataclass(frozen=True)
@@ -102,6 +127,7 @@ class AblationConfig:
     processes: int = 2
     first_seed: int = 0
     surrogate: str | None = None
+    evaluator: EvaluatorFile = field(default_factory=EvaluatorFile)
 
     def cells(self) -> list[dict[str, Any]]:
         """The factor-level combinations to run (full factorial unless a subset is given)."""
@@ -116,6 +142,7 @@ class AblationConfig:
         name = self.strategy
         surrogate = self.surrogate
         workers, noise = self.workers, self.noise
+        live: dict[str, Any] = {}
         for k, v in cell.items():
             if k == "early_stopping":
                 base, mods = parse_name(name)
@@ -127,6 +154,8 @@ class AblationConfig:
                 workers = v
             elif k == "noise":
                 noise = v
+            elif k == "inherit":
+                live["inherit"] = v
             else:
                 params[k] = v
         if "+es" not in name:
@@ -139,7 +168,27 @@ class AblationConfig:
                 if not (k.startswith("es.") and (k not in cell or not es_factor_on))
             }
         label = ",".join(f"{k}={_level(v)}" for k, v in cell.items()) or self.strategy
-        return Variant(label, name, params, surrogate, RunConfig(self.budget, workers=workers, noise=noise))
+        run = RunConfig(self.budget, workers=workers, noise=noise)
+        return Variant(label, name, params, surrogate, run, live)
+
+    def backend(self, reference: str) -> Evaluator:
+        """The runs' evaluator; ``reference`` is the table (the ground truth of the train backend)."""
+        e = self.evaluator
+        if e.kind != "train":
+            return Evaluator(e.kind, e.model)
+        from nasbench.experiments.live import make_live_config
+
+        live = make_live_config(
+            e.dataset,
+            e.recipe,
+            ".",
+            workers=e.population,
+            inherit=e.inherit,
+            inherit_epochs=e.inherit_epochs,
+            keep_checkpoints=e.keep_checkpoints,
+            reference=Path(reference),
+        )
+        return Evaluator("train", live=live)
 
 
 def _level(v: Any) -> str:
@@ -188,7 +237,7 @@ def parse_config(raw: Mapping[str, Any]) -> AblationConfig:
         if len({json.dumps(lv, sort_keys=True) for lv in levels}) != len(levels):
             raise StrategyConfigError(f"ablation factor {name!r} repeats a level")
         if name in SPECIAL_FACTORS:  # a level is a value of the run setting it varies
-            tp = bool if name == "early_stopping" else hints[name]
+            tp = bool if name in ("early_stopping", "inherit") else hints[name]
             levels = [
                 coerce(lv, tp, f"ablation factor {name!r} level", error=StrategyConfigError) for lv in levels
             ]
@@ -241,7 +290,30 @@ def parse_config(raw: Mapping[str, Any]) -> AblationConfig:
         processes=f.processes,
         first_seed=f.first_seed,
         surrogate=f.surrogate,
+        evaluator=_evaluator(f, factors),
     )
+
+
+def _evaluator(f: AblationFile, factors: Mapping[str, Any]) -> EvaluatorFile:
+    e = build_config(
+        EvaluatorFile, f.evaluator, who="ablation config [evaluator]", noun="key", error=StrategyConfigError
+    )
+    if e.kind != "train":
+        if "inherit" in factors or e.inherit:
+            raise StrategyConfigError('ablation config: inherit needs [evaluator] kind = "train"')
+        return e
+    if "workers" in factors or f.workers != 1:
+        raise StrategyConfigError(
+            'ablation config: with kind = "train", set the population size with [evaluator] population, '
+            "not workers"
+        )
+    if f.noise != "seed" or "noise" in factors:
+        raise StrategyConfigError(
+            "ablation config: a live search trains one seed per trial; noise must be 'seed'"
+        )
+    if e.population < 1:
+        raise StrategyConfigError("ablation config: [evaluator] population must be >= 1")
+    return e
 
 
 # ---- running -----------------------------------------------------------------------------------
@@ -312,13 +384,13 @@ def prepare(cfg: AblationConfig, out: str | os.PathLike[str]) -> tuple[str, Any,
         from nasbench.tables.default import default_table_path
 
         table = str(default_table_path())
-    sim = load_simulator(table)
-    sim.check_budget(cfg.budget)
+    evaluator = cfg.backend(table)
+    sim, context = validate_on(table, evaluator, cfg.budget)
     cells = cfg.cells()
     for c in cells:
         v = cfg.variant(c)
         try:
-            validate(v.strategy, sim.context, v.params, v.surrogate)
+            validate(v.strategy, context, v.params, v.surrogate)
         except StrategyConfigError as exc:
             raise StrategyConfigError(f"ablation cell {v.label}: {exc}") from None
     out = Path(out)
@@ -343,6 +415,7 @@ def _manifest(cfg: AblationConfig, table: str, table_hash: str | None) -> dict[s
         "workers": cfg.workers,
         "params": cfg.params,
         "surrogate": cfg.surrogate,
+        **cfg.backend(table).describe(),
     }
 
 
@@ -359,7 +432,9 @@ def ablate(cfg: AblationConfig, out: str | os.PathLike[str]) -> dict[str, Any]:
     write_manifest(out / MANIFEST, _manifest(cfg, table, sim.table_hash))
     variants = [cfg.variant(c) for c in cells]
     seeds = list(range(cfg.first_seed, cfg.first_seed + cfg.seeds))
-    runs, resumed = run_variants(table, out, variants, seeds, processes=cfg.processes)
+    runs, resumed = run_variants(
+        table, out, variants, seeds, processes=cfg.processes, evaluator=cfg.backend(table)
+    )
     write_all(out / "trajectories.parquet", runs)
     by_label: dict[str, np.ndarray] = {}
     for v in variants:

@@ -10,6 +10,19 @@ Writes into the output folder:
 * ``regret.png`` -- mean anytime regret with 95% bands against simulated time and evaluations;
 * ``summary.md`` and ``summary.json`` -- final regret, evaluations and simulated time to
   the top 1% / 0.1% and the optimum, mean ranks, all with confidence intervals.
+
+Every run uses one :class:`Evaluator` backend, with no change to strategy code:
+
+* ``table`` -- the simulated clock on the table;
+* ``surrogate`` -- a table of a surrogate's predictions (fitted on the table), charged
+  predicted seconds (:mod:`nasbench.experiments.predicted`); regret is measured against
+  the predicted optimum;
+* ``train`` -- live training (:mod:`nasbench.experiments.live`). Runs go one at a time
+  (the trainer uses every core), each into ``live/<strategy>/seed-NNNN/``, and each
+  answers what earlier runs of the same comparison trained from their grown tables: a
+  cached result is charged the seconds it cost when it was trained, so a run's clock
+  does not depend on what ran before it. Regret and the targets come from a reference
+  table (``--reference``), e.g. the shipped digits table.
 """
 
 from __future__ import annotations
@@ -23,8 +36,9 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from nasbench.core.errors import ConfigError
 from nasbench.core.io import atomic_write_text, make_dirs, write_json
 from nasbench.core.manifest import check_manifest, write_manifest
 from nasbench.experiments import report
@@ -35,9 +49,75 @@ from strategies.errors import StrategyConfigError
 from strategies.registry import parse_name, validate
 from strategies.runner import RunConfig, Simulator, Trajectory, run_search
 
+if TYPE_CHECKING:
+    from nasbench.experiments.live import LiveConfig
+
 log = logging.getLogger(__name__)
 
 MANIFEST = "compare.json"
+EVALUATORS = ("table", "surrogate", "train")
+
+
+@dataclass(frozen=True)
+class Evaluator:
+    """The backend every run of a comparison or an ablation uses.
+
+    Attributes:
+        kind: ``table``, ``surrogate`` or ``train`` (see the module docstring).
+        model: the ``surrogate`` backend's predicting model.
+        live: the ``train`` backend's dataset, recipe and live settings (``live.out`` is
+            ignored: each run trains into its own folder). ``live.reference`` is required.
+    """
+
+    kind: str = "table"
+    model: str = "rf"
+    live: LiveConfig | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind not in EVALUATORS:
+            raise ConfigError(f"--evaluator must be one of {', '.join(EVALUATORS)}, got {self.kind!r}")
+        if self.kind == "train":
+            if self.live is None:
+                raise ConfigError("the train evaluator needs a dataset and a recipe")
+            if self.live.reference is None:
+                raise ConfigError(
+                    "--evaluator train needs --reference TABLE: regret and the targets are measured against it"
+                )
+
+    @property
+    def simulated_model(self) -> str | None:
+        """The predicting model of the simulated backends (None: the table itself)."""
+        return self.model if self.kind == "surrogate" else None
+
+    def truth(self, table: str | os.PathLike[str] | None) -> str:
+        """The table whose simulator gives the optimum and the targets."""
+        if self.kind == "train":
+            assert self.live is not None and self.live.reference is not None
+            return str(Path(self.live.reference).resolve())
+        if table is None:
+            raise ConfigError(f"--evaluator {self.kind} needs a table file")
+        return str(Path(table).resolve())
+
+    def describe(self) -> dict[str, Any]:
+        """What must match for a rerun into the same folder to resume."""
+        out: dict[str, Any] = {"evaluator": self.kind}
+        if self.kind == "surrogate":
+            out["model"] = self.model
+        if self.kind == "train":
+            lv = self.live
+            assert lv is not None
+            out["live"] = {
+                "dataset": lv.dataset,
+                "recipe_hash": lv.recipe.content_hash(),
+                "space": lv.space,
+                "workers": lv.workers,
+                "train_seeds": list(lv.train_seeds),
+                "inherit": lv.inherit,
+                "inherit_epochs": lv.inherit_epochs,
+                "keep_checkpoints": lv.keep_checkpoints,
+                "table": None if lv.table is None else str(Path(lv.table).resolve()),
+            }
+        return out
 
 
 @dataclass(frozen=True)
@@ -50,8 +130,10 @@ class CompareConfig:
         run: budget, workers, noise of every run.
         params: per strategy name, its parameters.
         surrogate: surrogate name for the strategies that use one (default: theirs).
-        processes: worker processes (1 = in this process).
+        processes: worker processes (1 = in this process; the train backend always runs
+            in this process).
         first_seed: the first run seed.
+        evaluator: the backend of every run.
     """
 
     strategies: tuple[str, ...]
@@ -61,6 +143,7 @@ class CompareConfig:
     surrogate: str | None = None
     processes: int = 2
     first_seed: int = 0
+    evaluator: Evaluator = field(default_factory=Evaluator)
 
     def __post_init__(self) -> None:
         if not self.strategies:
@@ -89,21 +172,29 @@ class CompareConfig:
             "run": self.run.describe(),
             "params": {k: dict(v) for k, v in sorted(self.params.items())},
             "surrogate": self.surrogate,
+            **self.evaluator.describe(),
         }
 
 
 # ---- worker side -----------------------------------------------------------------------------
 
-_SIMS: dict[str, Simulator] = {}
+_SIMS: dict[tuple[str, str | None], Simulator] = {}
 
 
-def load_simulator(table: str | os.PathLike[str]) -> Simulator:
-    """A simulator of a table file, cached per process (inherited by forked workers)."""
-    key = str(Path(table).resolve())
+def load_simulator(table: str | os.PathLike[str], *, model: str | None = None) -> Simulator:
+    """A simulator of a table file, or of ``model``'s predictions fitted on it; cached per
+    process (inherited by forked workers)."""
+    key = (str(Path(table).resolve()), model)
     sim = _SIMS.get(key)
     if sim is None:
-        t = ResultTable.load(key)
-        sim = _SIMS[key] = Simulator(Benchmark(t), TestOracle(t))
+        t = ResultTable.load(key[0])
+        if model is None:
+            sim = Simulator(Benchmark(t), TestOracle(t))
+        else:
+            from nasbench.experiments.predicted import predicted_table
+
+            sim = Simulator(Benchmark(predicted_table(t, model)))
+        _SIMS[key] = sim
     return sim
 
 
@@ -117,6 +208,7 @@ class Variant:
         params: strategy parameters.
         surrogate: surrogate name, or ``None`` for the strategy's default.
         run: budget, workers, noise.
+        live: settings of the ``train`` backend this variant changes (e.g. ``inherit``).
     """
 
     label: str
@@ -124,26 +216,76 @@ class Variant:
     params: Mapping[str, Any]
     surrogate: str | None
     run: RunConfig
+    live: Mapping[str, Any] = field(default_factory=dict)
 
 
-def _run_batch(table: str, out: str, tasks: Sequence[tuple[Variant, int]]) -> int:
-    sim = load_simulator(table)
+def _run_batch(
+    table: str | None, out: str, tasks: Sequence[tuple[Variant, int]], evaluator: Evaluator
+) -> int:
+    sim = None if evaluator.kind == "train" else load_simulator(table or "", model=evaluator.simulated_model)
     for v, seed in tasks:
-        tr = run_search(sim, v.strategy, seed=seed, config=v.run, params=v.params, surrogate=v.surrogate)
+        if sim is None:
+            tr = _run_live(evaluator, Path(out), v, seed)
+        else:
+            tr = run_search(sim, v.strategy, seed=seed, config=v.run, params=v.params, surrogate=v.surrogate)
         tr.meta["strategy"] = v.label
         tr.meta["registry_name"] = v.strategy
         write_trajectory(run_file(Path(out), v.label, seed), tr)
     return len(tasks)
 
 
+def _run_live(evaluator: Evaluator, out: Path, v: Variant, seed: int) -> Trajectory:
+    """One run of the ``train`` backend in ``out/live/<label>/seed-NNNN`` (resumed if it was cut off)."""
+    import dataclasses
+
+    from nasbench.experiments.live import search_live
+
+    assert evaluator.live is not None
+    root = out / "live"
+    run_dir = root / v.label / f"seed-{seed:04d}"
+    earlier = tuple(sorted(p for p in root.glob("*/seed-*/table.parquet") if p.parent != run_dir))
+    cfg = dataclasses.replace(evaluator.live, out=run_dir, shared=earlier, **dict(v.live))
+    tr, _ = search_live(
+        cfg,
+        v.strategy,
+        seed=seed,
+        run=v.run,
+        params=v.params,
+        surrogate=v.surrogate,
+        resume=(run_dir / "manifest.json").exists(),
+        leaderboard_surrogate=None,
+    )
+    return tr
+
+
+def validate_on(table: str | None, evaluator: Evaluator, budget: Any) -> tuple[Simulator, Any]:
+    """The simulator that gives optimum and targets, and the search context strategies are
+    checked on; checks the budget where the backend can.
+
+    Raises:
+        NasbenchError subclasses with a one-line message.
+    """
+    sim = load_simulator(evaluator.truth(table), model=evaluator.simulated_model)
+    if evaluator.kind != "train":
+        sim.check_budget(budget)
+        return sim, sim.context
+    from nasbench.experiments.live import live_context
+
+    assert evaluator.live is not None
+    if budget.kind == "evals" and budget.amount < 1:
+        sim.check_budget(budget)  # the same one-line refusal
+    return sim, live_context(evaluator.live)
+
+
 def run_variants(
-    table: str,
+    table: str | None,
     out: Path,
     variants: Sequence[Variant],
     seeds: Sequence[int],
     *,
     processes: int,
     progress: Callable[[int, int], None] | None = None,
+    evaluator: Evaluator | None = None,
 ) -> tuple[list[Trajectory], int]:
     """Run every variant on every seed, skipping runs whose file already exists.
 
@@ -157,30 +299,35 @@ def run_variants(
         make_dirs(run_file(out, v.label, 0).parent)
     if progress:
         progress(resumed, len(all_tasks))
-    _execute(table, out, todo, processes, progress, resumed, len(all_tasks))
+    ev = evaluator or Evaluator()
+    _execute(table, out, todo, 1 if ev.kind == "train" else processes, progress, resumed, len(all_tasks), ev)
     return [read_trajectory(run_file(out, v.label, s)) for v, s in all_tasks], resumed
 
 
 # ---- orchestration ---------------------------------------------------------------------------
 
 
-def prepare(table: str | os.PathLike[str], out: str | os.PathLike[str], config: CompareConfig) -> Simulator:
+def prepare(
+    table: str | os.PathLike[str] | None, out: str | os.PathLike[str], config: CompareConfig
+) -> Simulator:
     """Check everything before any run: table, strategies and their parameters, budget,
     fidelities, and the output folder's earlier configuration.
+
+    Returns:
+        The simulator that gives the optimum and the targets.
 
     Raises:
         NasbenchError subclasses with a one-line message.
     """
-    sim = load_simulator(table)
-    sim.check_budget(config.run.budget)
+    sim, context = validate_on(None if table is None else str(table), config.evaluator, config.run.budget)
     for name in config.strategies:
-        validate(name, sim.context, config.params.get(name), config.surrogate)
+        validate(name, context, config.params.get(name), config.surrogate)
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise StrategyConfigError(f"--out {out} exists and is not a folder")
     check_manifest(
         out / MANIFEST,
-        config.manifest(str(Path(table).resolve()), sim.table_hash),
+        config.manifest(config.evaluator.truth(table), sim.table_hash),
         what="a comparison",
         hint="use another --out folder or remove it",
         error=StrategyConfigError,
@@ -189,7 +336,7 @@ def prepare(table: str | os.PathLike[str], out: str | os.PathLike[str], config: 
 
 
 def compare(
-    table: str | os.PathLike[str],
+    table: str | os.PathLike[str] | None,
     out: str | os.PathLike[str],
     config: CompareConfig,
     *,
@@ -198,7 +345,7 @@ def compare(
     """Run (or resume) a comparison and write its reports.
 
     Args:
-        table: result table file.
+        table: result table file (the ``train`` backend: ignored, its reference is the truth).
         out: output folder (created).
         config: strategies, seeds, run settings.
         progress: called with ``(runs done, runs total)`` as runs finish.
@@ -213,20 +360,30 @@ def compare(
     sim = prepare(table, out, config)
     out = Path(out)
     make_dirs(out / "runs")
-    table_s = str(Path(table).resolve())
+    table_s = config.evaluator.truth(table)
     write_manifest(out / MANIFEST, config.manifest(table_s, sim.table_hash))
 
     variants = [
         Variant(n, n, dict(config.params.get(n, {})), config.surrogate, config.run) for n in config.strategies
     ]
     runs, resumed = run_variants(
-        table_s, out, variants, config.seed_list(), processes=config.processes, progress=progress
+        table_s,
+        out,
+        variants,
+        config.seed_list(),
+        processes=config.processes,
+        progress=progress,
+        evaluator=config.evaluator,
     )
     write_all(out / "trajectories.parquet", runs)
     summary = report.summarize(runs, sim.targets)
     header = {
         "table": table_s,
         "table_hash": sim.table_hash,
+        "evaluator": config.evaluator.kind
+        + {"surrogate": f" ({config.evaluator.model}'s predictions)", "train": " (trained for real)"}.get(
+            config.evaluator.kind, ""
+        ),
         "strategies": ", ".join(config.strategies),
         "seeds": f"{config.seeds} (from {config.first_seed})",
         "budget": str(config.run.budget),
@@ -250,6 +407,7 @@ def compare(
             "params": {k: dict(v) for k, v in config.params.items()},
             "surrogate": config.surrogate,
             "processes": config.processes,
+            **config.evaluator.describe(),
         },
         "optimum": sim.optimum,
         "targets": sim.targets,
@@ -276,19 +434,20 @@ def _complete(path: Path) -> bool:
 
 
 def _execute(
-    table: str,
+    table: str | None,
     out: Path,
     todo: list[tuple[Variant, int]],
     processes: int,
     progress: Callable[[int, int], None] | None,
     done: int,
     total: int,
+    evaluator: Evaluator,
 ) -> None:
     if not todo:
         return
     if processes == 1 or len(todo) == 1:
         for task in todo:
-            done += _run_batch(table, str(out), [task])
+            done += _run_batch(table, str(out), [task], evaluator)
             if progress:
                 progress(done, total)
         return
@@ -299,7 +458,7 @@ def _execute(
     ctx = multiprocessing.get_context("fork" if "fork" in methods else None)  # fork: reuse the loaded table
     pool = ProcessPoolExecutor(max_workers=processes, mp_context=ctx)
     try:
-        pending = {pool.submit(_run_batch, table, str(out), c) for c in chunks}
+        pending = {pool.submit(_run_batch, table, str(out), c, evaluator) for c in chunks}
         while pending:
             finished, pending = wait(pending, return_when=FIRST_COMPLETED)
             for f in finished:

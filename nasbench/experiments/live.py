@@ -84,8 +84,11 @@ class LiveConfig:
         keep_checkpoints: checkpoints kept on disk (the best by validation accuracy).
         table: an existing table of the same dataset and recipe that answers what it
             holds (e.g. the shipped digits table).
+        shared: more such tables, e.g. the grown tables of earlier runs of one comparison.
         reference: a table used only to report each incumbent's true seed mean and regret.
         overlap: ask for the next batch while a population trains.
+        executor: ``local`` (this process) or ``ray`` (each population a Ray task).
+        ray_address: the Ray cluster (``None``: ``RAY_ADDRESS`` or a local instance).
     """
 
     dataset: str
@@ -98,11 +101,18 @@ class LiveConfig:
     inherit_epochs: int = 2
     keep_checkpoints: int = 64
     table: Path | None = None
+    shared: tuple[Path, ...] = ()
     reference: Path | None = None
     overlap: bool = True
+    executor: str = "local"
+    ray_address: str | None = None
 
     def __post_init__(self) -> None:
+        from nasbench.train.build import EXECUTORS
+
         object.__setattr__(self, "out", Path(self.out))
+        if self.executor not in EXECUTORS:
+            raise ConfigError(f"unknown executor {self.executor!r}; use one of {', '.join(EXECUTORS)}")
         if not (isinstance(self.workers, int) and 1 <= self.workers <= 4096):
             raise ConfigError(f"--workers must be an integer in 1..4096, got {self.workers!r}")
         if (
@@ -187,6 +197,30 @@ class LiveStats:
         return {k: (round(v, 3) if isinstance(v, float) else v) for k, v in dataclasses.asdict(self).items()}
 
 
+def make_live_config(dataset: str, recipe: str | None, out: str | Path, **settings: Any) -> LiveConfig:
+    """A :class:`LiveConfig` with the recipe resolved by name or file (default: the dataset's).
+
+    Raises:
+        ConfigError: an unknown recipe or a malformed recipe file; bad settings.
+    """
+    from nasbench.train.build import default_recipe_name
+    from nasbench.train.recipe import resolve_recipe
+
+    return LiveConfig(
+        dataset=dataset,
+        recipe=resolve_recipe(recipe or default_recipe_name(dataset)),
+        out=Path(out),
+        **settings,
+    )
+
+
+def live_context(config: LiveConfig) -> SearchContext:
+    """The search context of a live search: the space and the recipe's epochs (no training)."""
+    from nasbench.train.build import resolve_space
+
+    return _space_context(resolve_space(config.space), config.recipe.epochs)
+
+
 def _space_context(space: Any, epochs: int) -> SearchContext:
     """Every architecture of the space, one trained representative per isomorphism class."""
     reps = np.asarray(space.iso_representatives(), np.int64)
@@ -237,10 +271,14 @@ class LiveEvaluator:
             int, tuple[int, Path]
         ] = {}  # arch -> (seed, checkpoint) of its latest trained weights
         self._shard_count = self._inh_count = 0
-        if config.table is not None:
-            self._load_table(config.table)
+        for path in ((config.table,) if config.table is not None else ()) + tuple(config.shared):
+            self._load_table(Path(path))
         self._load_shards()
-        self._trainer: Any = None
+        self._ray: Any = None
+        if config.executor == "ray":
+            from nasbench.train.build import RayPopulations
+
+            self._ray = RayPopulations(config.ray_address, self.recipe, self.dataset)
         self.reference = None if config.reference is None else ResultTable.load(config.reference)
         self._est_epoch_s: float | None = self._estimate_epoch_seconds()
 
@@ -283,8 +321,9 @@ class LiveEvaluator:
                     if c is not None:
                         v[:, j] = vals[r, s_pos, :, c]
                 ok = np.flatnonzero(~np.isnan(v[:, VALID]))
-                if len(ok) == 0:
-                    continue
+                have = self.runs.get((int(arch), int(seed)))
+                if len(ok) == 0 or (have is not None and have.reached >= int(ok[-1]) + 1):
+                    continue  # nothing stored, or another table holds more of this run
                 self.runs[(int(arch), int(seed))] = _Run(v, reached=int(ok[-1]) + 1)
 
     def _load_shards(self) -> None:
@@ -368,47 +407,52 @@ class LiveEvaluator:
                 )
 
     # ---- training ------------------------------------------------------------------------
-    def _get_trainer(self) -> Any:
-        if self._trainer is None:
-            from nasbench.train.build import cached_trainer
-            from nasbench.train.population import SLOT_NAMES
+    def _capacities(self) -> dict[str, int]:
+        from nasbench.train.population import SLOT_NAMES
 
-            w = self.config.workers
-            # each slot kind is used by ~1/5 of random cells: room for the mean plus 2 sd
-            cap = min(w, int(math.ceil(0.2 * w + 2 * math.sqrt(0.16 * w))) + 1)
-            self._caps = {n: cap for n in SLOT_NAMES}
-            # one trainer per setup in a process: later searches reuse its compiled programs
-            self._trainer = cached_trainer(self.recipe, self.dataset, self._caps, w, "population")
-        return self._trainer
+        w = self.config.workers
+        # each slot kind is used by ~1/5 of random cells: room for the mean plus 2 sd
+        cap = min(w, int(math.ceil(0.2 * w + 2 * math.sqrt(0.16 * w))) + 1)
+        return {n: cap for n in SLOT_NAMES}
 
     def _train(self, groups: dict[tuple[int, int, int], list[tuple[int, int, Any, Any]]]) -> list[Any]:
-        """Train each group ``(start epoch, epochs, schedule)`` of members, in populations."""
+        """Train each group ``(start epoch, epochs, schedule)`` of members, in populations.
+
+        Locally, one population after another on a cached trainer (one per setup in a
+        process: later searches reuse its compiled programs); with the ``ray`` executor,
+        every population of the batch at once, as Ray tasks.
+        """
+        from nasbench.train.build import train_group
         from nasbench.train.population import partition
 
-        trainer = self._get_trainer()
-        out = []
+        caps, w = self._capacities(), self.config.workers
+        work = []
         for (start, n_ep, sched), members in sorted(groups.items()):
             ops = self.space.op_matrix(np.asarray([m[0] for m in members], np.int64)).astype(np.int32)
-            pops, _ = partition(ops, self.config.workers, capacities=self._caps)
-            for pos in pops:
+            for pos in partition(ops, w, capacities=caps)[0]:
                 sel = [members[int(i)] for i in pos]
-                c0 = trainer.compile_s
-                res = trainer.train(
-                    [m[0] for m in sel],
-                    [m[1] for m in sel],
-                    ops[pos],
+                args = (caps, w, "population", [m[0] for m in sel], [m[1] for m in sel], ops[pos])
+                kwargs = dict(
                     start_epoch=start,
                     start_state=[m[2] for m in sel],
                     epochs=n_ep,
                     schedule_epochs=sched,
                     keep_state=True,
                 )
-                self.stats.populations += 1
-                self.stats.trained_member_epochs += n_ep * len(sel)
-                self.stats.train_s += float(res.timing["train_s"])
-                self.stats.eval_s += float(res.timing["eval_s"])
-                self.stats.compile_s += trainer.compile_s - c0
-                out.append((start, sel, ops[pos], res))
+                work.append((start, n_ep, sel, args, kwargs))
+        if self._ray is not None:
+            refs = [self._ray.submit(*args, **kwargs) for *_, args, kwargs in work]
+            results = [self._ray.result(r) for r in refs]
+        else:
+            results = [train_group(self.recipe, self.dataset, *args, **kwargs) for *_, args, kwargs in work]
+        out = []
+        for (start, n_ep, sel, args, _), res in zip(work, results, strict=True):
+            self.stats.populations += 1
+            self.stats.trained_member_epochs += n_ep * len(sel)
+            self.stats.train_s += float(res.timing["train_s"])
+            self.stats.eval_s += float(res.timing["eval_s"])
+            self.stats.compile_s += float(res.timing["compile_s"])
+            out.append((start, sel, args[5], res))
         return out
 
     def execute(self, jobs: list[Job]) -> list[_Outcome]:
@@ -542,6 +586,11 @@ class LiveEvaluator:
             run.values[e - 1, TIME] - (run.values[job.from_epoch - 1, TIME] if job.from_epoch else 0.0)
         )
         return _Outcome(float(curve[-1]), curve, max(cost, 0.0), trained)
+
+    def close(self) -> None:
+        """Release the executor (a Ray instance this evaluator started)."""
+        if self._ray is not None:
+            self._ray.close()
 
     # ---- the grown table -------------------------------------------------------------------
     def grown_table(self) -> ResultTable | None:
@@ -833,14 +882,15 @@ def search_live(
     params: Mapping[str, Any] | None = None,
     surrogate: str | None = None,
     resume: bool = False,
-    leaderboard_surrogate: str = "rf",
+    leaderboard_surrogate: str | None = "rf",
     progress: Callable[[dict[str, Any]], None] | None = None,
 ) -> tuple[Trajectory, dict[str, Any]]:
     """Run one strategy with the ``train`` backend; write the run directory; return a summary.
 
     ``config.out`` receives ``trajectory.parquet``, ``table.parquet`` (the grown table),
-    ``leaderboard.csv`` (the space ranked by a surrogate fitted on the grown table, when
-    it has enough full runs), ``summary.json`` and the cache (shards, checkpoints).
+    ``leaderboard.csv`` (the space ranked by ``leaderboard_surrogate`` fitted on the grown
+    table, when it has enough full runs; None: no leaderboard), ``summary.json`` and the
+    cache (shards, checkpoints).
 
     Raises:
         NasbenchError subclasses for bad input, before anything is trained.
@@ -863,16 +913,20 @@ def search_live(
     }
     s_rng, r_rng = seeded_generators(seed)
     ev = LiveEvaluator(config, key=key, resume=resume)
-    strat = make_strategy(strategy, ev.context, s_rng, params=params, surrogate=surrogate)
-    meta = {"strategy": strategy, "seed": int(seed), "surrogate": surrogate}
-    traj = ev.run(strat, run, r_rng, meta=meta, progress=progress)
+    try:
+        strat = make_strategy(strategy, ev.context, s_rng, params=params, surrogate=surrogate)
+        meta = {"strategy": strategy, "seed": int(seed), "surrogate": surrogate}
+        traj = ev.run(strat, run, r_rng, meta=meta, progress=progress)
+    finally:
+        ev.close()
     out = config.out
     write_trajectory(out / "trajectory.parquet", traj)
     table = ev.grown_table()
     board: dict[str, Any] | None = None
     if table is not None:
         table.save(out / "table.parquet")
-        board = _leaderboard(out, table, leaderboard_surrogate)
+        if leaderboard_surrogate is not None:
+            board = _leaderboard(out, table, leaderboard_surrogate)
     inc = int(traj["incumbent"][-1]) if len(traj) else -1
     st = ev.stats
     summary = {
@@ -882,6 +936,7 @@ def search_live(
         "seed": int(seed),
         **run.describe(),
         "workers": config.workers,
+        "executor": config.executor,
         "inherit": config.inherit,
         "evaluations": len(traj),
         "trained_evaluations": st.trained_evaluations,
@@ -931,4 +986,12 @@ def _leaderboard(out: Path, table: ResultTable, surrogate: str) -> dict[str, Any
     return {"out": str(out / "leaderboard.csv"), "surrogate": surrogate, "ranked": res.get("ranked")}
 
 
-__all__ = ["Job", "LiveConfig", "LiveEvaluator", "LiveStats", "search_live"]
+__all__ = [
+    "Job",
+    "LiveConfig",
+    "LiveEvaluator",
+    "LiveStats",
+    "live_context",
+    "make_live_config",
+    "search_live",
+]

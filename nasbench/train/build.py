@@ -169,7 +169,7 @@ class BuildPlan:
         return key_hash(self.key)
 
     def group_args(self, i: int) -> tuple[Any, ...]:
-        """What :func:`_train_group` takes after the recipe and dataset, for shard ``i``."""
+        """What :func:`train_group` takes after the recipe and dataset, for shard ``i``."""
         g = self.groups[i]
         return self.capacities, self.population, self.mode, self.arch[g], self.seed[g], self.ops[g]
 
@@ -356,7 +356,7 @@ def cached_trainer(
         return _TRAINERS[key]
 
 
-def _train_group(
+def train_group(
     recipe: Recipe,
     dataset: Any,
     capacities: dict[str, int],
@@ -366,10 +366,13 @@ def _train_group(
     seed: np.ndarray,
     ops: np.ndarray,
     device: Any = None,
+    **train_kwargs: Any,
 ) -> Any:
+    """Train one population on a cached trainer; ``train_kwargs`` continue members
+    (``start_epoch``, ``start_state``, ``epochs``, ``schedule_epochs``, ``keep_state``)."""
     tr = cached_trainer(recipe, dataset, capacities, population, mode, device)
     c0 = tr.compile_s
-    res = tr.train(arch, seed, ops)
+    res = tr.train(arch, seed, ops, **train_kwargs)
     res.timing["compile_s"] = tr.compile_s - c0
     return res
 
@@ -382,7 +385,7 @@ def _run_local(
     devices = jax.local_devices()
 
     def train(i: int, device: Any) -> Any:
-        return _train_group(config.recipe, dataset, *plan.group_args(i), device)
+        return train_group(config.recipe, dataset, *plan.group_args(i), device)
 
     if len(devices) == 1 or len(todo) == 1:
         for i in todo:
@@ -410,63 +413,93 @@ def _run_local(
     return {"devices": [str(d) for d in devices]}
 
 
-def _ray_task(recipe_dict: dict[str, Any], *args: Any) -> Any:
-    """:func:`_train_group` on a Ray worker; the recipe travels as its dict."""
-    return _train_group(Recipe.from_dict(recipe_dict), *args)
+def _ray_task(recipe_dict: dict[str, Any], *args: Any, **train_kwargs: Any) -> Any:
+    """:func:`train_group` on a Ray worker; the recipe travels as its dict."""
+    return train_group(Recipe.from_dict(recipe_dict), *args, **train_kwargs)
+
+
+class RayPopulations:
+    """Populations as Ray tasks: on the cluster at ``address`` (or ``RAY_ADDRESS``), else a
+    local instance that :meth:`close` shuts down again. One task per population, one GPU
+    per task where the cluster has GPUs; each worker keeps its compiled trainers.
+
+    Raises:
+        ConfigError: ray is not installed, or the cluster cannot be reached.
+    """
+
+    def __init__(self, address: str | None, recipe: Recipe, dataset: Any) -> None:
+        try:
+            import ray
+        except ImportError:
+            raise ConfigError(
+                "--executor ray needs the 'ray' package (pip install 'nasbench-explorer[ray]')"
+            ) from None
+        self.ray = ray
+        self.address = address or os.environ.get("RAY_ADDRESS")
+        self.started = False
+        if not ray.is_initialized():
+            try:
+                ray.init(
+                    address=self.address,
+                    include_dashboard=False,
+                    log_to_driver=False,
+                    logging_level=logging.WARNING,
+                )
+            except ConnectionError as exc:
+                raise ConfigError(f"cannot connect to the Ray cluster at {self.address}: {exc}") from None
+            self.started = True
+        res = ray.cluster_resources()
+        self.gpus = float(res.get("GPU", 0))
+        self.options: dict[str, Any] = (
+            {"num_gpus": 1, "num_cpus": 1}
+            if self.gpus >= 1
+            else {"num_cpus": max(1, int(res.get("CPU", 1)) // max(1, len(ray.nodes())))}
+        )
+        self.slots = max(1, int(self.gpus) if self.gpus >= 1 else len(ray.nodes()))
+        self._task = ray.remote(max_retries=2)(_ray_task).options(**self.options)
+        self._data = ray.put(dataset)
+        self._recipe = recipe.to_dict()
+
+    def submit(self, *group_args: Any, **train_kwargs: Any) -> Any:
+        """Start one population (:func:`train_group`'s arguments after recipe and dataset)."""
+        return self._task.remote(self._recipe, self._data, *group_args, **train_kwargs)
+
+    def result(self, ref: Any) -> Any:
+        """The population's results; a task's :class:`NasbenchError` is raised as itself."""
+        try:
+            return self.ray.get(ref)
+        except self.ray.exceptions.RayTaskError as exc:
+            cause = exc.cause if isinstance(getattr(exc, "cause", None), Exception) else exc
+            if isinstance(cause, NasbenchError):
+                raise cause from None
+            raise
+
+    def describe(self) -> dict[str, Any]:
+        return {"ray": {"address": self.address or "local", "gpus": self.gpus, "task_options": self.options}}
+
+    def close(self) -> None:
+        if self.started:
+            self.ray.shutdown()
+            self.started = False
 
 
 def _run_ray(
     config: BuildConfig, plan: BuildPlan, dataset: Any, todo: list[int], on_done: Callable[[int, Any], None]
 ) -> dict[str, Any]:
+    pool = RayPopulations(config.ray_address, config.recipe, dataset)
     try:
-        import ray
-    except ImportError:
-        raise ConfigError(
-            "--executor ray needs the 'ray' package (pip install 'nasbench-explorer[ray]')"
-        ) from None
-    address = config.ray_address or os.environ.get("RAY_ADDRESS")
-    started = False
-    if not ray.is_initialized():
-        try:
-            ray.init(
-                address=address, include_dashboard=False, log_to_driver=False, logging_level=logging.WARNING
-            )
-        except ConnectionError as exc:
-            raise ConfigError(f"cannot connect to the Ray cluster at {address}: {exc}") from None
-        started = True
-    try:
-        res = ray.cluster_resources()
-        gpus = float(res.get("GPU", 0))
-        opts: dict[str, Any] = (
-            {"num_gpus": 1, "num_cpus": 1}
-            if gpus >= 1
-            else {"num_cpus": max(1, int(res.get("CPU", 1)) // max(1, len(ray.nodes())))}
-        )
-        task = ray.remote(max_retries=2)(_ray_task).options(**opts)
-        data_ref = ray.put(dataset)
-        recipe_dict = config.recipe.to_dict()
-        slots = max(1, int(gpus) if gpus >= 1 else len(ray.nodes()))
         pending: dict[Any, int] = {}
         queue = list(todo)
         while queue or pending:
-            while queue and len(pending) < 2 * slots:
+            while queue and len(pending) < 2 * pool.slots:
                 i = queue.pop(0)
-                ref = task.remote(recipe_dict, data_ref, *plan.group_args(i))
-                pending[ref] = i
-            ready, _ = ray.wait(list(pending), num_returns=1)
+                pending[pool.submit(*plan.group_args(i))] = i
+            ready, _ = pool.ray.wait(list(pending), num_returns=1)
             for ref in ready:
-                i = pending.pop(ref)
-                try:
-                    on_done(i, ray.get(ref))
-                except ray.exceptions.RayTaskError as exc:
-                    cause = exc.cause if isinstance(getattr(exc, "cause", None), Exception) else exc
-                    if isinstance(cause, NasbenchError):
-                        raise cause from None
-                    raise
-        return {"ray": {"address": address or "local", "gpus": gpus, "task_options": opts}}
+                on_done(pending.pop(ref), pool.result(ref))
+        return pool.describe()
     finally:
-        if started:
-            ray.shutdown()
+        pool.close()
 
 
 # ---- the build -------------------------------------------------------------------------------
