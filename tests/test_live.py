@@ -316,12 +316,15 @@ def test_ablate_on_the_train_backend_shares_what_earlier_runs_trained(npz: Path,
     )
     res = ablate(cfg, tmp_path / "abl")
     assert res["runs"] == 4 and len(res["effects"]) == 1
-    summaries = {
-        p.parent.parent.name + "/" + p.parent.name: json.loads(p.read_text())
-        for p in sorted((tmp_path / "abl" / "live").glob("*/seed-*/summary.json"))
-    }
-    assert len(summaries) == 4
-    first, second = summaries["sample_size=2/seed-0000"], summaries["sample_size=3/seed-0000"]
+    from nasbench.experiments.storage import run_file
+
+    assert len(list((tmp_path / "abl" / "live").glob("*/seed-*/summary.json"))) == 4
+
+    def summary(label: str) -> dict:
+        folder = run_file(tmp_path / "abl", label, 0).parent.name
+        return json.loads((tmp_path / "abl" / "live" / folder / "seed-0000" / "summary.json").read_text())
+
+    first, second = summary("sample_size=2"), summary("sample_size=3")
     assert first["evaluations"] == second["evaluations"] == 6
     assert second["cached_evaluations"] >= 4 and second["trained_evaluations"] <= 2
     runs = pd.read_parquet(tmp_path / "abl" / "trajectories.parquet")

@@ -235,14 +235,15 @@ def _run_batch(
 
 
 def _run_live(evaluator: Evaluator, out: Path, v: Variant, seed: int) -> Trajectory:
-    """One run of the ``train`` backend in ``out/live/<label>/seed-NNNN`` (resumed if it was cut off)."""
+    """One run of the ``train`` backend in ``out/live/<label>/seed-NNNN`` (the label as its run
+    files spell it), resumed if it was cut off."""
     import dataclasses
 
     from nasbench.experiments.live import search_live
 
     assert evaluator.live is not None
     root = out / "live"
-    run_dir = root / v.label / f"seed-{seed:04d}"
+    run_dir = root / run_file(out, v.label, seed).parent.name / f"seed-{seed:04d}"
     earlier = tuple(sorted(p for p in root.glob("*/seed-*/table.parquet") if p.parent != run_dir))
     cfg = dataclasses.replace(evaluator.live, out=run_dir, shared=earlier, **dict(v.live))
     tr, _ = search_live(
