@@ -59,12 +59,32 @@ KEEP_OPTION = typer.Option(
 )
 
 
-def _live_config(
-    dataset: str, recipe: str | None, out: Path, workers: int | None, space: str, **settings: Any
-) -> Any:
+#: options of ``search`` and ``compare`` that go into the live settings as they are
+_LIVE_OPTIONS = (
+    "inherit",
+    "inherit_epochs",
+    "keep_checkpoints",
+    "table",
+    "reference",
+    "executor",
+    "ray_address",
+)
+
+
+def _live_config(opts: dict[str, Any]) -> Any:
+    """The ``train`` backend's settings from a command's options (its ``locals()``)."""
     from nasbench.experiments.live import make_live_config
 
-    return make_live_config(dataset, recipe, out, space=space, workers=workers or 8, **settings)
+    if opts["noise"] != "seed":
+        raise ConfigError("--noise mean needs a table; a live search trains one seed per trial")
+    return make_live_config(
+        opts["dataset"],
+        opts["recipe"],
+        opts["out"],
+        space=opts["space"],
+        workers=opts["workers"] or 8,
+        **{k: opts[k] for k in _LIVE_OPTIONS},
+    )
 
 
 @app.command("search")
@@ -136,22 +156,7 @@ def search(
     if evaluator == "train":
         if out is None:
             raise ConfigError("--evaluator train needs --out DIR (the run directory)")
-        if noise != "seed":
-            raise ConfigError("--noise mean needs a table; a live search trains one seed per trial")
-        cfg = _live_config(
-            dataset,
-            recipe,
-            out,
-            workers,
-            space,
-            inherit=inherit,
-            inherit_epochs=inherit_epochs,
-            keep_checkpoints=keep_checkpoints,
-            table=table,
-            reference=reference,
-            executor=executor,
-            ray_address=ray_address,
-        )
+        cfg = _live_config(locals())
         run = _run_config(budget, 1, "seed")
         _search_live(cfg, strategy, run, seed, params, surrogate, resume, quiet, as_json)
         return
@@ -372,26 +377,11 @@ def compare(
     names = [s.strip() for s in strategies.split(",") if s.strip()]
     live = None
     if evaluator == "train":
-        if noise != "seed":
-            raise ConfigError("--noise mean needs a table; a live search trains one seed per trial")
         if reference is None and dataset == "digits" and recipe is None:
             from nasbench.tables.default import default_table_path
 
             reference = Path(default_table_path())  # the shipped table: digits, its recipe
-        live = _live_config(
-            dataset,
-            recipe,
-            out,
-            workers,
-            space,
-            inherit=inherit,
-            inherit_epochs=inherit_epochs,
-            keep_checkpoints=keep_checkpoints,
-            table=table,
-            reference=reference,
-            executor=executor,
-            ray_address=ray_address,
-        )
+        live = _live_config(locals())
         workers = 1
     config = CompareConfig(
         tuple(names),

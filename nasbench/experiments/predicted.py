@@ -20,7 +20,7 @@ import numpy as np
 
 from nasbench.tables.benchmark import Benchmark
 from nasbench.tables.table import ResultTable
-from strategies.runner import RunConfig, Simulator, Trajectory
+from strategies.runner import RunConfig, Trajectory
 
 
 def predicted_table(table: ResultTable, model: str = "rf", *, random_state: int = 0) -> ResultTable:
@@ -82,10 +82,11 @@ def search_predicted(
 ) -> tuple[Trajectory, dict[str, Any]]:
     """Run one strategy on the predictions of ``model`` fitted on ``table``; summary as ``search``'s,
     plus the incumbent's measured seed-mean values."""
+    from nasbench.experiments.compare import load_simulator
     from nasbench.experiments.search import search_table
 
     measured = ResultTable.load(table)
-    sim = Simulator(Benchmark(predicted_table(measured, model)))
+    sim = load_simulator(table, model=model)
     traj, summary = search_table(
         sim, strategy, seed=seed, config=config, params=params, surrogate=surrogate, out=out
     )
