@@ -84,6 +84,33 @@ class Result:
 
 
 @dataclass(frozen=True, eq=False)
+class Prior:
+    """Full learning curves known before a search starts (e.g. a start table's runs).
+
+    Surrogate-guided strategies fit on them beside their own results. They are not
+    evaluations of the search: the incumbent, the trajectory and the budget never see them.
+
+    Attributes:
+        archs: int64 ``(n,)`` the architecture of each run.
+        curves: float ``(n, E)`` its validation accuracy at the context's epochs.
+    """
+
+    archs: np.ndarray
+    curves: np.ndarray
+
+    def __post_init__(self) -> None:
+        archs = np.asarray(self.archs, np.int64)
+        curves = np.asarray(self.curves, np.float64)
+        if curves.ndim != 2 or len(curves) != len(archs):
+            raise StrategyConfigError(f"prior curves must be ({len(archs)}, epochs), got {curves.shape}")
+        object.__setattr__(self, "archs", archs)
+        object.__setattr__(self, "curves", curves)
+
+    def __len__(self) -> int:
+        return len(self.archs)
+
+
+@dataclass(frozen=True, eq=False)
 class SearchContext:
     """What a strategy may know about the problem: the space and the table's fidelities.
 
@@ -97,12 +124,14 @@ class SearchContext:
             resolves to (-1 where none); then ``valid`` marks only the stored ones and
             neighbourhoods are taken up to isomorphism. ``None`` when every answerable
             architecture is stored itself.
+        prior: full curves known before the search (:class:`Prior`), or ``None``.
     """
 
     space: SearchSpace
     epochs: tuple[int, ...]
     valid: np.ndarray
     canonical: np.ndarray | None = None
+    prior: Prior | None = None
     _candidates: np.ndarray = field(init=False, repr=False)
     _all_valid: bool = field(init=False, repr=False)
     _nbrs: dict[int, np.ndarray] = field(init=False, repr=False, default_factory=dict)

@@ -13,7 +13,8 @@ and the inner strategy is told the prediction (``Result.estimate``); otherwise t
 continues to the next checkpoint and finally to the max epoch, charged only the extra
 epochs. The surrogate learns online from the full curves of this search: each full run
 gives one training row per checkpoint (the curve cut there, the final accuracy as the
-target). Nothing is stopped before ``min_full`` full curves are known.
+target), and so does each full curve of the context's prior (a start table's runs).
+Nothing is stopped before ``min_full`` full curves are known.
 
 A surrogate fitted on a few dozen curves can be overconfident, and a wrongly stopped run
 is never seen again. So the wrapper checks the surrogate online: every run that goes on
@@ -132,6 +133,10 @@ class EarlyStopping(Strategy):
         self.incumbent = -math.inf
         self._full_archs: list[int] = []
         self._full_curves: list[np.ndarray] = []
+        if context.prior is not None:  # full curves known before the search (a start table's)
+            ok = np.isfinite(context.prior.curves).all(axis=1)
+            self._full_archs = context.prior.archs[ok].tolist()
+            self._full_curves = list(context.prior.curves[ok])
         self._fitted_on = 0
         self._fitted = False
         self.n_stopped = 0

@@ -369,3 +369,33 @@ def test_ray_executor_gives_the_same_search(npz: Path, tmp_path: Path) -> None:
     remote, s = _search(npz, tmp_path / "ray", budget=6, executor="ray")
     assert s["executor"] == "ray" and s["trained_evaluations"] == 6
     assert remote.same_evaluations(local, costs=False)
+
+
+def test_a_start_table_is_the_strategies_prior(npz: Path, tmp_path: Path) -> None:
+    """The full curves of a start table reach the strategy's context (not partial ones, and
+    not the tables of earlier runs of a comparison), and +es learns from them."""
+    import pandas as pd
+
+    from strategies.registry import make_strategy
+
+    space = NB201Space()
+    archs = space.unique_indices()[:5]
+    rows = []
+    for a in archs:
+        for seed in (0, 1):
+            last = 2 if (a == archs[0] and seed == 1) else TINY.epochs  # one partial run
+            for e in range(1, last + 1):
+                rows.append({"arch_index": int(a), "seed": seed, "epoch": e, "valid_acc": 10.0 * e + a % 7,
+                             "time_s": 0.1 * e})  # fmt: skip
+    table = ResultTable.from_records(space, pd.DataFrame(rows), metrics=("valid_acc", "time_s"))
+    table.save(tmp_path / "start.parquet")
+    ev = LiveEvaluator(_config(npz, tmp_path / "run", table=tmp_path / "start.parquet"))
+    prior = ev.context.prior
+    assert prior is not None and len(prior) == 9  # 10 runs, one of them partial
+    assert np.isfinite(prior.curves).all() and prior.curves.shape == (9, TINY.epochs)
+    np.testing.assert_array_equal(prior.curves[:, -1], 10.0 * TINY.epochs + prior.archs % 7)
+    es = make_strategy("re+es", ev.context, np.random.default_rng(0))
+    assert es.stats()["early_stopping"]["full_curves"] == 9
+    # a shared table (an earlier run of a comparison) answers what it holds but is no prior
+    shared = LiveEvaluator(_config(npz, tmp_path / "run2", shared=(tmp_path / "start.parquet",)))
+    assert shared.context.prior is None and (int(archs[1]), 0) in shared.runs

@@ -56,7 +56,7 @@ from nasbench.core.manifest import check_manifest, key_hash, write_manifest
 from nasbench.core.metrics import METRICS
 from nasbench.tables.table import ResultTable
 from nasbench.train.recipe import Recipe
-from strategies.base import Proposal, Result, SearchContext, Strategy
+from strategies.base import Prior, Proposal, Result, SearchContext, Strategy
 from strategies.errors import BudgetError, InvalidProposalError, StrategyConfigError
 from strategies.runner import RunConfig, Trajectory, run_info, trajectory_columns
 
@@ -65,6 +65,8 @@ log = logging.getLogger(__name__)
 LIVE_FORMAT = "nasbench-live"
 LIVE_VERSION = 1
 VALID = METRICS.index("valid_acc")
+#: full curves of a start table that the strategy's surrogates may fit on (a fixed random subset)
+PRIOR_LIMIT = 2000
 TIME = METRICS.index("time_s")
 
 
@@ -221,11 +223,11 @@ def live_context(config: LiveConfig) -> SearchContext:
     return _space_context(resolve_space(config.space), config.recipe.epochs)
 
 
-def _space_context(space: Any, epochs: int) -> SearchContext:
+def _space_context(space: Any, epochs: int, prior: Prior | None = None) -> SearchContext:
     """Every architecture of the space, one trained representative per isomorphism class."""
     reps = np.asarray(space.iso_representatives(), np.int64)
     valid = reps == np.arange(space.size)
-    return SearchContext(space, tuple(range(1, epochs + 1)), valid, None if valid.all() else reps)
+    return SearchContext(space, tuple(range(1, epochs + 1)), valid, None if valid.all() else reps, prior)
 
 
 class LiveEvaluator:
@@ -253,7 +255,6 @@ class LiveEvaluator:
         self.dataset = load_dataset(config.dataset, config.recipe)
         self.recipe = config.recipe
         self.max_epoch = config.recipe.epochs
-        self.context = _space_context(self.space, self.max_epoch)
         self.stats = LiveStats()
         self.out = config.out
         cache_key = {
@@ -271,8 +272,10 @@ class LiveEvaluator:
             int, tuple[int, Path]
         ] = {}  # arch -> (seed, checkpoint) of its latest trained weights
         self._shard_count = self._inh_count = 0
-        for path in ((config.table,) if config.table is not None else ()) + tuple(config.shared):
+        prior = self._load_table(Path(config.table)) if config.table is not None else None
+        for path in config.shared:
             self._load_table(Path(path))
+        self.context = _space_context(self.space, self.max_epoch, prior)
         self._load_shards()
         self._ray: Any = None
         if config.executor == "ray":
@@ -299,8 +302,9 @@ class LiveEvaluator:
         for sub in ("shards", "inherited", "checkpoints"):
             make_dirs(out / sub)
 
-    def _load_table(self, path: Path) -> None:
-        """Answer what an existing table of the same dataset and recipe holds."""
+    def _load_table(self, path: Path) -> Prior | None:
+        """Answer what an existing table of the same dataset and recipe holds; return its full
+        curves (at most :data:`PRIOR_LIMIT`, a fixed random subset) for the strategy's surrogates."""
         t = ResultTable.load(path)
         if t.metadata.get("recipe_hash") not in (None, self.recipe.content_hash()) or t.metadata.get(
             "dataset"
@@ -325,6 +329,14 @@ class LiveEvaluator:
                 if len(ok) == 0 or (have is not None and have.reached >= int(ok[-1]) + 1):
                     continue  # nothing stored, or another table holds more of this run
                 self.runs[(int(arch), int(seed))] = _Run(v, reached=int(ok[-1]) + 1)
+        full = np.isfinite(vals[:, :, :, idx["valid_acc"]]).all(axis=2)  # (archs, seeds)
+        rows, seeds = np.nonzero(full)
+        if len(rows) == 0:
+            return None
+        if len(rows) > PRIOR_LIMIT:
+            keep = np.sort(np.random.default_rng(0).choice(len(rows), PRIOR_LIMIT, replace=False))
+            rows, seeds = rows[keep], seeds[keep]
+        return Prior(np.asarray(t.arch_index, np.int64)[rows], vals[rows, seeds, :, idx["valid_acc"]])
 
     def _load_shards(self) -> None:
         import pyarrow.parquet as pq
