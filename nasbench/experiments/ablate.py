@@ -210,6 +210,9 @@ def load_config(path: str | os.PathLike[str]) -> AblationConfig:
     cfg = parse_config(raw)
     if cfg.table is not None and not Path(cfg.table).is_absolute():
         cfg = _replace(cfg, table=str((p.parent / cfg.table).resolve()))
+    rec = cfg.evaluator.recipe
+    if rec is not None and rec.endswith((".toml", ".json")) and not Path(rec).is_absolute():
+        cfg = _replace(cfg, evaluator=_replace(cfg.evaluator, recipe=str((p.parent / rec).resolve())))
     return cfg
 
 
@@ -381,6 +384,12 @@ def prepare(cfg: AblationConfig, out: str | os.PathLike[str]) -> tuple[str, Any,
     if cfg.table is not None:
         table = cfg.table
     else:
+        e = cfg.evaluator
+        if e.kind == "train" and (e.dataset != "digits" or e.recipe is not None):
+            raise StrategyConfigError(
+                'ablation config: with kind = "train" on another dataset or recipe than the shipped '
+                "table's, set table = the reference table that regret is measured against"
+            )
         from nasbench.tables.default import default_table_path
 
         table = str(default_table_path())
@@ -415,7 +424,7 @@ def _manifest(cfg: AblationConfig, table: str, table_hash: str | None) -> dict[s
         "workers": cfg.workers,
         "params": cfg.params,
         "surrogate": cfg.surrogate,
-        **cfg.backend(table).describe(),
+        **cfg.backend(table).manifest_key(),
     }
 
 
@@ -432,9 +441,8 @@ def ablate(cfg: AblationConfig, out: str | os.PathLike[str]) -> dict[str, Any]:
     write_manifest(out / MANIFEST, _manifest(cfg, table, sim.table_hash))
     variants = [cfg.variant(c) for c in cells]
     seeds = list(range(cfg.first_seed, cfg.first_seed + cfg.seeds))
-    runs, resumed = run_variants(
-        table, out, variants, seeds, processes=cfg.processes, evaluator=cfg.backend(table)
-    )
+    evaluator = cfg.backend(table)
+    runs, resumed = run_variants(table, out, variants, seeds, processes=cfg.processes, evaluator=evaluator)
     write_all(out / "trajectories.parquet", runs)
     by_label: dict[str, np.ndarray] = {}
     for v in variants:
@@ -457,6 +465,7 @@ def ablate(cfg: AblationConfig, out: str | os.PathLike[str]) -> dict[str, Any]:
         "seeds": cfg.seeds,
         "metric": cfg.metric,
         "noise": cfg.noise,
+        **evaluator.describe(),
         "design": "subset" if cfg.subset else "full factorial",
         "cells": cell_rows,
         "effects": eff,

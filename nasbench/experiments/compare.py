@@ -99,7 +99,7 @@ class Evaluator:
         return str(Path(table).resolve())
 
     def describe(self) -> dict[str, Any]:
-        """What must match for a rerun into the same folder to resume."""
+        """The backend and its settings, as summaries report them."""
         out: dict[str, Any] = {"evaluator": self.kind}
         if self.kind == "surrogate":
             out["model"] = self.model
@@ -118,6 +118,11 @@ class Evaluator:
                 "table": None if lv.table is None else str(Path(lv.table).resolve()),
             }
         return out
+
+    def manifest_key(self) -> dict[str, Any]:
+        """What must match for a rerun into the same folder to resume (nothing extra for the
+        table backend, so folders written before there were backends still resume)."""
+        return {} if self.kind == "table" else self.describe()
 
 
 @dataclass(frozen=True)
@@ -172,7 +177,7 @@ class CompareConfig:
             "run": self.run.describe(),
             "params": {k: dict(v) for k, v in sorted(self.params.items())},
             "surrogate": self.surrogate,
-            **self.evaluator.describe(),
+            **self.evaluator.manifest_key(),
         }
 
 
