@@ -277,13 +277,13 @@ class LiveEvaluator:
             self._load_table(Path(path))
         self.context = _space_context(self.space, self.max_epoch, prior)
         self._load_shards()
-        self._ray: Any = None
+        self.reference = None if config.reference is None else ResultTable.load(config.reference)
+        self._est_epoch_s: float | None = self._estimate_epoch_seconds()
+        self._ray: Any = None  # last: nothing after it can fail and leave a Ray instance running
         if config.executor == "ray":
             from nasbench.train.build import RayPopulations
 
             self._ray = RayPopulations(config.ray_address, self.recipe, self.dataset)
-        self.reference = None if config.reference is None else ResultTable.load(config.reference)
-        self._est_epoch_s: float | None = self._estimate_epoch_seconds()
 
     # ---- the run directory -------------------------------------------------------------
     def _prepare_dir(self, cache_key: dict[str, Any], key: dict[str, Any], resume: bool) -> None:
