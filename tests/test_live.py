@@ -334,6 +334,17 @@ def test_ablate_on_the_train_backend_shares_what_earlier_runs_trained(npz: Path,
     # a rerun resumes from the run files and trains nothing
     again = ablate(cfg, tmp_path / "abl")
     assert again["resumed_runs"] == 4
+    # a comparison on the same backend reports against the reference, and reuses what it trained
+    from nasbench.experiments.compare import CompareConfig, compare
+
+    cmp_cfg = CompareConfig(
+        ("re",), 1, RunConfig(Budget("evals", 6)), {"re": {"population_size": 4, "sample_size": 2}}, processes=2,
+        evaluator=cfg.backend(str(ref_dir / "table.parquet")),
+    )  # fmt: skip
+    res = compare(None, tmp_path / "cmp", cmp_cfg)
+    assert res["config"]["evaluator"] == "train" and res["runs"] == 1
+    assert res["table"] == str((ref_dir / "table.parquet").resolve())
+    assert (tmp_path / "cmp" / "regret.png").is_file() and (tmp_path / "cmp" / "summary.md").is_file()
 
 
 def _recipe_file(tmp_path: Path) -> Path:

@@ -399,7 +399,7 @@ def compare(
         "top 1% / top 0.1% thresholds": f"{sim.targets['top1']:.3f} / {sim.targets['top0.1']:.3f}",
     }
     report.plot_regret(
-        runs, out / "regret.png", title=f"{Path(table).name}: {config.run.budget}, {config.seeds} seeds"
+        runs, out / "regret.png", title=f"{Path(table_s).name}: {config.run.budget}, {config.seeds} seeds"
     )
     atomic_write_text(out / "summary.md", report.summary_markdown(summary, header))
     result = {

@@ -167,15 +167,21 @@ def plot_regret(trajectories: Sequence[Trajectory], path: str | Path, *, title: 
         lo_x = max(min(float(x[0]) for x in xs), 1e-9)
         hi_x = max(float(x[-1]) for x in xs)
         grid = np.geomspace(lo_x, max(hi_x, lo_x * 1.001), 200)
+        known = False  # any regret at all (a reference table may not cover the incumbents)
         for name, runs in groups.items():
             mean, lo, hi = band(anytime(runs, grid, axis))
+            known |= bool(np.isfinite(mean).any())
             floor = 1e-3  # regret 0 (the optimum) is drawn at the floor of the log axis
             (line,) = ax.plot(grid, np.maximum(mean, floor), label=f"{name} (n={len(runs)})")
             ax.fill_between(
                 grid, np.maximum(lo, floor), np.maximum(hi, floor), color=line.get_color(), alpha=0.2
             )
-        ax.set_xscale("log")
-        ax.set_yscale("log")
+        if known:
+            ax.set_xscale("log")
+            ax.set_yscale("log")
+        else:
+            ax.text(0.5, 0.5, "no regret known: the reference holds no incumbent", ha="center",
+                    transform=ax.transAxes)  # fmt: skip
         ax.set_xlabel(label)
         ax.set_ylabel("regret (valid acc %, optimum - incumbent)")
         ax.grid(True, which="both", alpha=0.3)
