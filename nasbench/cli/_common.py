@@ -1,7 +1,11 @@
-"""Helpers shared by CLI command modules: JSON output and option types."""
+"""Helpers shared by CLI command modules: JSON output, option types and progress bars."""
 
 from __future__ import annotations
 
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import typer
@@ -14,3 +18,63 @@ JSON_OPTION = typer.Option(False, "--json", help="Print machine-readable JSON on
 def echo_json(obj: Any) -> None:
     """Print ``obj`` as JSON (NaN and infinities as null, numpy values as numbers)."""
     typer.echo(dumps_json(obj))
+
+
+#: ``update(completed, total, info)``: one progress step (``total`` may be ``None``: unknown).
+ProgressUpdate = Callable[[float, "float | None", str], None]
+
+
+@contextmanager
+def progress_bar(label: str, *, quiet: bool = False) -> Iterator[ProgressUpdate | None]:
+    """The one progress display of long commands, on stderr.
+
+    On a terminal, a rich bar with the ``info`` text, elapsed time and an ETA. In a log
+    file, one plain line per update, with the rate since the first update and an ETA.
+    ``None`` when ``quiet``. Usage::
+
+        with progress_bar("build") as update:
+            run(progress=None if update is None else lambda ev: update(ev["done"], ev["total"], "..."))
+    """
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+    if quiet:
+        yield None
+        return
+    console = Console(file=sys.stderr)
+    if not console.is_terminal:
+        first: list[float] = []  # (time, completed) of the first update
+
+        def plain(completed: float, total: float | None, info: str) -> None:
+            now = time.perf_counter()
+            if not first:
+                first.extend((now, completed))
+            rate = (completed - first[1]) / (now - first[0]) if now > first[0] else 0.0
+            eta = f", ETA {(total - completed) / rate / 60:.1f} min" if total and rate > 0 else ""
+            print(f"{label}: {info}, elapsed {(now - t0) / 60:.1f} min{eta}", file=sys.stderr, flush=True)
+
+        t0 = time.perf_counter()
+        yield plain
+        return
+    columns = (
+        TextColumn(f"[bold]{label}[/]"),
+        BarColumn(),
+        TextColumn("{task.fields[info]}"),
+        TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=console, transient=False) as bar:
+        task = bar.add_task(label, total=None, info="starting")
+        started: list[bool] = []
+
+        def update(completed: float, total: float | None, info: str) -> None:
+            if not started:  # work resumed from disk is no speed: the ETA counts from here
+                started.append(True)
+                bar.reset(task, total=total, completed=completed, info=info)
+                return
+            bar.update(
+                task, total=total, completed=completed if total is None else min(completed, total), info=info
+            )
+
+        yield update

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import shlex
-import sys
 from pathlib import Path
 from typing import Any
 
 import typer
 
 from nasbench.cli import app
-from nasbench.cli._common import JSON_OPTION, echo_json
+from nasbench.cli._common import JSON_OPTION, echo_json, progress_bar
 from nasbench.core.config import parse_assignments
 from nasbench.core.errors import ConfigError
 
@@ -87,10 +86,8 @@ def build(
         shard_dir=shards,
         command=command,
     )
-    if quiet or as_json:
-        summary = build_table(config)
-    else:
-        summary = _with_progress(config, build_table)
+    with progress_bar("build", quiet=quiet or as_json) as update:
+        summary = build_table(config, progress=None if update is None else _build_progress(update))
     if as_json:
         echo_json(summary)
         return
@@ -115,54 +112,15 @@ def build(
     typer.echo("\n".join(lines))
 
 
-def _plain_progress(ev: dict[str, Any]) -> None:
-    trained = ev["runs_done"] - ev["resumed_runs"]
-    rate = trained / ev["elapsed_s"] if ev["elapsed_s"] > 0 else 0.0
-    left = ev["runs_total"] - ev["runs_done"]
-    eta = f"{left / rate / 60:.0f} min" if rate > 0 else "?"
-    print(
-        f"build: shard {ev['shards_done']}/{ev['shards_total']}, {ev['runs_done']}/{ev['runs_total']} "
-        f"arch-seed runs, {rate:.2f} runs/s, elapsed {ev['elapsed_s'] / 60:.1f} min, ETA {eta}",
-        file=sys.stderr,
-        flush=True,
-    )
+def _build_progress(update: Any) -> Any:
+    def progress(ev: dict[str, Any]) -> None:
+        trained = ev["runs_done"] - ev["resumed_runs"]
+        rate = trained / ev["elapsed_s"] if ev["elapsed_s"] > 0 else 0.0
+        update(
+            ev["runs_done"],
+            ev["runs_total"],
+            f"shard {ev['shards_done']}/{ev['shards_total']}, {ev['runs_done']}/{ev['runs_total']} arch-seed "
+            f"runs, {rate:.2f} runs/s",
+        )
 
-
-def _with_progress(config: Any, run: Any) -> dict[str, Any]:
-    from rich.console import Console
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
-
-    console = Console(file=sys.stderr)
-    if not console.is_terminal:  # a log file: one plain line per finished shard
-        return run(config, progress=_plain_progress)
-    columns = (
-        TextColumn("[bold]build[/]"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("arch-seed runs"),
-        TextColumn("{task.fields[rate]}"),
-        TimeElapsedColumn(),
-        TextColumn("ETA"),
-        TimeRemainingColumn(),
-    )
-    with Progress(*columns, console=console, transient=False) as bar:
-        task = bar.add_task("build", total=None, rate="")
-        seen = {"first": True}
-
-        def progress(ev: dict[str, Any]) -> None:
-            if seen["first"]:
-                bar.reset(task, total=ev["runs_total"], completed=ev["runs_done"], rate="")
-                seen["first"] = False
-                return
-            trained = ev["runs_done"] - ev["resumed_runs"]
-            rate = trained / ev["elapsed_s"] if ev["elapsed_s"] > 0 else 0.0
-            bar.update(task, completed=ev["runs_done"], rate=f"{rate:.2f} runs/s")
-
-        return run(config, progress=progress)
+    return progress

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from nasbench.cli import app
-from nasbench.cli._common import JSON_OPTION, echo_json
+from nasbench.cli._common import JSON_OPTION, echo_json, progress_bar
 from nasbench.core.config import parse_assignments
 from nasbench.core.errors import ConfigError
 
@@ -238,10 +238,17 @@ def _search_live(
 ) -> None:
     from nasbench.experiments.live import search_live
 
-    kwargs = dict(seed=seed, run=run, params=params, surrogate=surrogate, resume=resume)
-    s = _with_live_progress(
-        lambda progress: search_live(cfg, strategy, progress=progress, **kwargs)[1], quiet
-    )
+    with progress_bar("search", quiet=quiet) as update:
+        _, s = search_live(
+            cfg,
+            strategy,
+            seed=seed,
+            run=run,
+            params=params,
+            surrogate=surrogate,
+            resume=resume,
+            progress=None if update is None else _live_progress(update),
+        )
     if as_json:
         echo_json(s)
         return
@@ -266,49 +273,16 @@ def _search_live(
     typer.echo("\n".join(lines))
 
 
-def _with_live_progress(run: Any, quiet: bool) -> Any:
-    """Run ``run(progress)`` under a progress bar on stderr (plain lines when not a terminal)."""
-    import sys
-
-    from rich.console import Console
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
-
-    if quiet:
-        return run(None)
-    console = Console(file=sys.stderr)
-
-    def fields(ev: dict[str, Any]) -> str:
+def _live_progress(update: Any) -> Any:
+    def progress(ev: dict[str, Any]) -> None:
         best = "-" if ev["best"] is None else f"{ev['best']:.2f}%"
-        return (
-            f"{ev['evaluations']} evals, {ev['trained']} trained, best {best}, {ev['train_s']:.0f} s training"
+        update(
+            ev["used"],
+            ev["budget"].amount,
+            f"{ev['evaluations']} evals, {ev['trained']} trained, best {best}, {ev['train_s']:.0f} s training",
         )
 
-    if not console.is_terminal:
-
-        def plain(ev: dict[str, Any]) -> None:
-            print(f"search: {fields(ev)}, {ev['wall_s']:.0f} s wall", file=sys.stderr, flush=True)
-
-        return run(plain)
-    columns = (
-        TextColumn("[bold]search[/]"),
-        BarColumn(),
-        TextColumn("{task.fields[info]}"),
-        TimeElapsedColumn(),
-        TextColumn("ETA"),
-        TimeRemainingColumn(),
-    )
-    with Progress(*columns, console=console, transient=False) as bar:
-        task = bar.add_task("search", total=None, info="compiling")
-
-        def progress(ev: dict[str, Any]) -> None:
-            bar.update(
-                task,
-                total=ev["budget"].amount,
-                completed=min(ev["used"], ev["budget"].amount),
-                info=fields(ev),
-            )
-
-        return run(progress)
+    return progress
 
 
 def _split_strategy_params(items: list[str] | None, names: list[str]) -> dict[str, dict[str, Any]]:
@@ -393,7 +367,13 @@ def compare(
         evaluator=Evaluator(evaluator, model, live),
     )
     try:
-        result = run_compare(table, out, config)
+        with progress_bar("compare", quiet=as_json) as update:
+            result = run_compare(
+                table,
+                out,
+                config,
+                progress=None if update is None else lambda d, n: update(d, n, f"{d}/{n} runs"),
+            )
     except KeyboardInterrupt:
         typer.echo(
             f"nasbench: interrupted; finished runs are kept in {out} (rerun the same command to resume)",
