@@ -40,6 +40,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "nasbench.cli.build_cmd",
     "nasbench.cli.surrogate_cmds",
     "nasbench.cli.search_cmds",
+    "nasbench.cli.estimate_cmds",
 )
 
 

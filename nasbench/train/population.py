@@ -186,9 +186,22 @@ def _bn(p: dict, st: dict, y: jax.Array, train: bool, momentum: float) -> tuple[
     return (y - mean.reshape(shape)) * mul.reshape(shape) + p["bias"].reshape(shape), new
 
 
+#: ``tap(pre_activation, members)``: see :func:`population_apply`'s ``relu_tap``.
+ReluTap = Callable[[jax.Array, "jax.Array | None"], None]
+
+
 def _relu_conv_bn(
-    p: dict, st: dict, x: jax.Array, stride: int, train: bool, m: float
+    p: dict,
+    st: dict,
+    x: jax.Array,
+    stride: int,
+    train: bool,
+    m: float,
+    tap: ReluTap | None = None,
+    members: jax.Array | None = None,
 ) -> tuple[jax.Array, dict]:
+    if tap is not None:
+        tap(x, members)
     y = _conv(jax.nn.relu(x), p["conv"]["kernel"], stride)
     y, new = _bn(p["bn"], st["bn"], y, train, m)
     return y, {"bn": new}
@@ -198,7 +211,9 @@ def _take(tree: Any, idx: jax.Array) -> Any:
     return jax.tree_util.tree_map(lambda a: a[idx], tree)
 
 
-def _cell(p: dict, st: dict, x: jax.Array, plan: dict, train: bool, m: float) -> tuple[jax.Array, dict]:
+def _cell(
+    p: dict, st: dict, x: jax.Array, plan: dict, train: bool, m: float, tap: ReluTap | None = None
+) -> tuple[jax.Array, dict]:
     k_members = x.shape[0]
     ops = plan["ops"]
     new_st = dict(st)
@@ -221,7 +236,7 @@ def _cell(p: dict, st: dict, x: jax.Array, plan: dict, train: bool, m: float) ->
                 if kind == "pool":
                     acc = acc.at[idx].add(avg_pool3(h[g]), mode="drop")
                     continue
-                y, s_new = _relu_conv_bn(_take(p[name], g), _take(st[name], g), h[g], 1, train, m)
+                y, s_new = _relu_conv_bn(_take(p[name], g), _take(st[name], g), h[g], 1, train, m, tap, idx)
                 acc = acc.at[idx].add(y, mode="drop")
                 if train:
                     new_st[name] = jax.tree_util.tree_map(
@@ -232,7 +247,13 @@ def _cell(p: dict, st: dict, x: jax.Array, plan: dict, train: bool, m: float) ->
 
 
 def population_apply(
-    params: dict, stats: dict, x: jax.Array, plan: dict, recipe: Recipe, train: bool
+    params: dict,
+    stats: dict,
+    x: jax.Array,
+    plan: dict,
+    recipe: Recipe,
+    train: bool,
+    relu_tap: ReluTap | None = None,
 ) -> tuple[jax.Array, dict]:
     """Forward pass of K members.
 
@@ -241,6 +262,10 @@ def population_apply(
         x: ``(K, B, H, W, C)`` images (each member its own batch).
         plan: slot plan from :func:`make_plan` (as arrays).
         train: batch statistics (and updated running averages) if True.
+        relu_tap: called at trace time with the input of every ReLU, ``(S, B, H, W, C)``,
+            and the member of each row: ``(S,)`` int32 slot ids (``K`` = a padding row)
+            or ``None`` when the rows are the members ``0..K-1`` (zero-cost proxies read
+            activation patterns this way); ``None`` traces exactly the same program.
 
     Returns:
         logits ``(K, B, classes)`` and the new ``batch_stats`` tree.
@@ -253,17 +278,21 @@ def population_apply(
             name = f"reduce{s}"
             if recipe.reduction == "residual":
                 pa, sa = params[name], stats[name]
-                y, na = _relu_conv_bn(pa["conv_a"], sa["conv_a"], h, 2, train, m)
-                y, nb = _relu_conv_bn(pa["conv_b"], sa["conv_b"], y, 1, train, m)
+                y, na = _relu_conv_bn(pa["conv_a"], sa["conv_a"], h, 2, train, m, relu_tap)
+                y, nb = _relu_conv_bn(pa["conv_b"], sa["conv_b"], y, 1, train, m, relu_tap)
                 h = y + _conv(avg_pool2(h), pa["shortcut"]["kernel"], 1)
                 new[name] = {"conv_a": na, "conv_b": nb}
             else:
-                h, np_ = _relu_conv_bn(params[name]["proj"], stats[name]["proj"], avg_pool2(h), 1, train, m)
+                h, np_ = _relu_conv_bn(
+                    params[name]["proj"], stats[name]["proj"], avg_pool2(h), 1, train, m, relu_tap
+                )
                 new[name] = {"proj": np_}
         for i in range(recipe.cells_per_stage):
             name = f"cell{s}_{i}"
-            h, new[name] = _cell(params[name], stats[name], h, plan, train, m)
+            h, new[name] = _cell(params[name], stats[name], h, plan, train, m, relu_tap)
     h, new["head_bn"] = _bn(params["head_bn"], stats["head_bn"], h, train, m)
+    if relu_tap is not None:
+        relu_tap(h, None)
     h = jax.nn.relu(h).mean(axis=(2, 3))
     logits = (
         jnp.einsum("kbc,kcn->kbn", h, params["classifier"]["kernel"])
