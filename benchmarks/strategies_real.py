@@ -128,13 +128,11 @@ def main() -> None:
     if args.breakdown:
         print_breakdown(runs, sim.targets["top0.1"], sim.context.max_epoch)
     if args.json:
-        from nasbench.experiments.compare import _finite
+        from nasbench.core.io import write_json
 
-        Path(args.json).write_text(
-            json.dumps(
-                _finite({"args": vars(args), "targets": sim.targets, "wall_s": wall, "strategies": summary}),
-                indent=2,
-            )
+        write_json(
+            Path(args.json),
+            {"args": vars(args), "targets": sim.targets, "wall_s": wall, "strategies": summary},
         )
 
 

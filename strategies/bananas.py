@@ -32,3 +32,5 @@ class Bananas(ModelBasedSearch):
         n_parents: int = 3
         max_edits: int = 1
         batch_size: int = 5
+        fit_growth: float = 1.2
+        warm_start: bool = True

@@ -3,8 +3,9 @@
 After ``n_init`` random full evaluations, the strategy fits its surrogate on every full
 result so far, generates candidates (mutations of the best architectures, optionally
 plus random samples), scores them by an acquisition over the surrogate's predicted mean
-and uncertainty, and queues the best ``batch_size`` for real full evaluations. It refits
-when the queue runs dry. No architecture is proposed twice. Fitting and prediction are
+and uncertainty, and queues the best ``batch_size`` for real full evaluations. When the queue
+runs dry it refits if due (``fit_every``, ``fit_growth``; warm-started with
+``warm_start``) and scores a new round. No architecture is proposed twice. Fitting and prediction are
 timed into :attr:`Strategy.overhead_s`, which the runner charges to the simulated clock.
 """
 
@@ -18,7 +19,7 @@ import numpy as np
 
 from strategies.acquisition import acquisition
 from strategies.base import Proposal, Result, SearchContext, Strategy, UnvisitedSampler, check
-from surrogates.inputs import design, fit_or_skip, limit_cuts, predict_mean_std
+from surrogates.inputs import design, fit_or_skip, limit_cuts, predict_mean_std, set_warm_start
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,14 @@ class ModelBasedConfig:
     random_fraction: share of candidates sampled uniformly instead of mutated.
     batch_size: real evaluations per round (the best-scored candidates).
     fit_every: refit only after this many new results (1 = after every result).
+    fit_growth: ... and once the results grew by this factor since the last fit (1:
+        ``fit_every`` alone; as early stopping's ``refit_growth``). Refits then thin out
+        geometrically as data accumulates, while the early rounds, which decide most of
+        a search, still refit every ``fit_every``; in between, candidates are scored by
+        the last model.
+    warm_start: warm-start the surrogate's refits where it supports it (the package's
+        ensembles keep their stacking weights and calibration until the data doubled,
+        ``surrogate.recalibrate_growth``).
     """
 
     surrogate: str | None = None
@@ -46,6 +55,8 @@ class ModelBasedConfig:
     random_fraction: float = 0.0
     batch_size: int = 1
     fit_every: int = 1
+    fit_growth: float = 1.0
+    warm_start: bool = False
 
     def __post_init__(self) -> None:
         check(self.kappa >= 0, f"kappa must be >= 0, got {self.kappa}")
@@ -58,6 +69,7 @@ class ModelBasedConfig:
         )
         check(self.batch_size >= 1, f"batch_size must be >= 1, got {self.batch_size}")
         check(self.fit_every >= 1, f"fit_every must be >= 1, got {self.fit_every}")
+        check(self.fit_growth >= 1, f"fit_growth must be >= 1, got {self.fit_growth}")
 
 
 class ModelBasedSearch(Strategy):
@@ -74,6 +86,7 @@ class ModelBasedSearch(Strategy):
         super().__init__(context, rng, config, surrogate=surrogate)
         if surrogate is not None:
             limit_cuts(surrogate, [0])  # candidates are predicted with no curve observed
+            set_warm_start(surrogate, self.config.warm_start)
         self._epoch = context.max_epoch
         self._n_epochs = len(context.epochs)
         self.visited: set[int] = set()
@@ -143,8 +156,13 @@ class ModelBasedSearch(Strategy):
         best = max(finite) if finite else -math.inf
         return acquisition(self.config.acquisition, mean, std, best, self.rng, self.config.kappa)
 
+    def fit_due(self) -> bool:
+        """Whether enough new results came in since the last fit (``fit_every``, ``fit_growth``)."""
+        cfg, n = self.config, len(self.archs)
+        return self.n_fits == 0 or n >= max(self._fitted_on + cfg.fit_every, cfg.fit_growth * self._fitted_on)
+
     def _next_round(self) -> None:
-        if self.n_fits == 0 or len(self.archs) - self._fitted_on >= self.config.fit_every:
+        if self.fit_due():
             self.fit()
         if self.n_fits == 0:  # the surrogate wants more points: keep sampling at random
             return
@@ -155,6 +173,10 @@ class ModelBasedSearch(Strategy):
         acq = np.where(np.isnan(acq), -np.inf, acq)
         top = np.argsort(-acq, kind="stable")[: self.config.batch_size]
         self._queue = [int(a) for a in cand[top][::-1]]
+
+    def stats(self) -> dict[str, Any]:
+        """``fits``: surrogate fits made (the refit schedule's count)."""
+        return {"fits": self.n_fits}
 
     # ---- ask/tell ----------------------------------------------------------------------
     def ask(self) -> Proposal | None:

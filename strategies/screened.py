@@ -34,3 +34,5 @@ class ScreenedSearch(ModelBasedSearch):
         max_edits: int = 1
         random_fraction: float = 0.0
         batch_size: int = 5
+        fit_growth: float = 1.2
+        warm_start: bool = True

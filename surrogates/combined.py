@@ -65,6 +65,11 @@ class CurveSurrogate(SurrogateBase):
         random_state: seed.
         n_jobs: processes fitting cuts in parallel (joblib; ``None``: one).
         member_params: member name -> parameter overrides.
+        warm_start: a refit keeps each cut's stacking weights and std calibration until
+            that cut's rows grew by ``recalibrate_growth``; only its members are refit in
+            between (:class:`~surrogates.models.StackedEnsemble`). For searches that
+            refit after every few new results.
+        recalibrate_growth: see :class:`~surrogates.models.StackedEnsemble`.
 
     Attributes:
         cuts_: int ``(K,)`` fitted cuts, increasing (starting at 0 unless a cut list omits it).
@@ -86,6 +91,8 @@ class CurveSurrogate(SurrogateBase):
         random_state: int | None = None,
         n_jobs: int | None = None,
         member_params: dict[str, dict[str, Any]] | None = None,
+        warm_start: bool = False,
+        recalibrate_growth: float = 1.0,
     ) -> None:
         self.space = space
         self.epochs = epochs
@@ -99,6 +106,8 @@ class CurveSurrogate(SurrogateBase):
         self.random_state = random_state
         self.n_jobs = n_jobs
         self.member_params = member_params
+        self.warm_start = warm_start
+        self.recalibrate_growth = recalibrate_growth
 
     def _cut_list(self, n_epochs: int) -> list[int]:
         if isinstance(self.cuts, str):
@@ -131,8 +140,20 @@ class CurveSurrogate(SurrogateBase):
         members = self._members(tuple(blocks))
         views = self._views(members, blocks)
         ensemble = StackedEnsemble(
-            members, self.cv, self.coverage, self.random_state, self.member_params, views
+            members,
+            self.cv,
+            self.coverage,
+            self.random_state,
+            self.member_params,
+            views,
+            warm_start=self.warm_start,
+            recalibrate_growth=self.recalibrate_growth,
         )
+        if self.warm_start:
+            # keep the cut's fitted ensemble (its calibration) when it is still the same model
+            old = dict(zip(getattr(self, "cuts_", ()), getattr(self, "models_", ()), strict=True)).get(k)
+            if old is not None and old.named_steps["regress"].get_params() == ensemble.get_params():
+                ensemble = old.named_steps["regress"]
         return Pipeline([("features", FeatureUnion(parts)), ("regress", ensemble)])
 
     def _members(self, kinds: tuple[str, ...]) -> tuple[str, ...]:

@@ -84,3 +84,19 @@ def limit_cuts(est: Any, cuts: Sequence[int]) -> Any:
     if isinstance(current, str):
         est.set_params(cuts=sorted({int(c) for c in cuts}))
     return est
+
+
+def set_warm_start(est: Any, on: bool = True) -> Any:
+    """Turn a surrogate's ``warm_start`` on or off, where it has one (no-op otherwise).
+
+    A warm-started refit of the package's ensembles keeps the last stacking weights and
+    std calibration until the data grew enough to redo them (``recalibrate_growth``), so
+    a search that refits every few results pays mostly for the members' final fits.
+    """
+    try:
+        params = est.get_params()
+    except AttributeError:
+        return est
+    if "warm_start" in params:
+        est.set_params(warm_start=bool(on))
+    return est

@@ -226,9 +226,19 @@ class StackedEnsemble(RegressorMixin, BaseEstimator):
         views: view name -> ``(columns, tail)``: a view holds the given columns of ``Z``
             plus every column from ``tail`` on (``CurveSurrogate`` uses it for "these
             architecture features and all curve features").
+        warm_start: a refit of a fitted ensemble (same members and features) keeps the
+            stacking weights and the std's calibration of its last cross-validation and
+            only refits the members on all rows, until the rows grew by
+            ``recalibrate_growth`` since that cross-validation. The cross-validation is
+            5/6 of a fit's cost; a search that refits after every few new results needs
+            it only as its data grows geometrically.
+        recalibrate_growth: with ``warm_start``, redo the cross-validation once the
+            training rows reach ``(1 + recalibrate_growth)`` times those it last used.
 
     Attributes:
         columns_: per member, the column indices of ``Z`` it sees (``None``: all).
+        calibrated_on_: rows of the last cross-validation (0: too few rows for one).
+        oof_prediction_: ``(calibrated_on_,)`` its out-of-fold stacked predictions.
     """
 
     def __init__(
@@ -239,6 +249,8 @@ class StackedEnsemble(RegressorMixin, BaseEstimator):
         random_state: int | None = None,
         member_params: dict[str, dict[str, Any]] | None = None,
         views: dict[str, tuple[Sequence[int], int]] | None = None,
+        warm_start: bool = False,
+        recalibrate_growth: float = 1.0,
     ) -> None:
         self.members = members
         self.cv = cv
@@ -246,6 +258,8 @@ class StackedEnsemble(RegressorMixin, BaseEstimator):
         self.random_state = random_state
         self.member_params = member_params
         self.views = views
+        self.warm_start = warm_start
+        self.recalibrate_growth = recalibrate_growth
 
     def _columns(self, label: str, d: int) -> np.ndarray | None:
         """Column indices member ``label`` sees in a ``d``-column ``Z`` (``None``: all)."""
@@ -264,9 +278,27 @@ class StackedEnsemble(RegressorMixin, BaseEstimator):
             raise SurrogateInputError(f"view {view!r} selects columns outside the {d} features")
         return out
 
+    def _can_reuse(self, names: tuple[str, ...], Z: Any) -> bool:
+        """Whether a warm-started refit may keep the last weights and calibration."""
+        if not (self.warm_start and hasattr(self, "calibrated_on_")):
+            return False
+        if not self.recalibrate_growth >= 0:
+            raise SurrogateInputError(f"recalibrate_growth must be >= 0, got {self.recalibrate_growth}")
+        shape = np.shape(Z)
+        if len(shape) != 2:
+            return False  # validation rejects it
+        n, d = shape
+        return (
+            self.fitted_members_ == names
+            and self.n_features_in_ == d
+            and self.calibrated_on_ > 0
+            and n < (1.0 + self.recalibrate_growth) * self.calibrated_on_
+        )
+
     def fit(self, Z: np.ndarray, y: np.ndarray) -> StackedEnsemble:
-        Z, y = validate_data(self, Z, y, y_numeric=True, dtype=np.float64)
         names = tuple(self.members)
+        reuse = self._can_reuse(names, Z)
+        Z, y = validate_data(self, Z, y, y_numeric=True, dtype=np.float64)
         if not names:
             raise SurrogateInputError("an ensemble needs at least one member")
         if not 0 < self.coverage < 1:
@@ -293,26 +325,35 @@ class StackedEnsemble(RegressorMixin, BaseEstimator):
         else:
             raise SurrogateInputError(f"cv must be 'auto' or an integer >= 2, got {self.cv!r}")
         folds = min(folds, n // 2)
-        self.weights_ = np.full(len(names), 1.0 / len(names))
-        if folds >= 2:
-            P = np.empty((n, len(names)))
-            S = np.empty((n, len(names)))
-            for tr, te in KFold(folds, shuffle=True, random_state=int(seeds[-1])).split(Z):
-                for j, (proto, c) in enumerate(zip(protos, self.columns_, strict=True)):
-                    model = _fit_quiet(clone(proto), _view(Z[tr], c), y[tr])
-                    P[te, j], S[te, j] = member_mean_spread(model, _view(Z[te], c))
-            if len(names) > 1:
-                self.weights_ = stacking_weights(P, y)
-            mean, spread = _combine(P, S, self.weights_)
-            self.scale_, self.delta_ = conformal_scale(y - mean, spread, self.coverage)
-            self.oof_prediction_ = mean
-        else:  # too few rows to cross-validate: an honest, wide default
-            self.scale_, self.delta_ = 1.0, float(np.std(y)) + 1e-9
-            self.oof_prediction_ = np.full(n, float(np.mean(y)))
+        if not reuse:  # a warm start keeps weights_, scale_, delta_ of the last one
+            self._calibrate(Z, y, protos, folds, int(seeds[-1]))
+        self.fitted_members_ = names
         self.estimators_ = [
             _fit_quiet(clone(p), _view(Z, c), y) for p, c in zip(protos, self.columns_, strict=True)
         ]
         return self
+
+    def _calibrate(self, Z: np.ndarray, y: np.ndarray, protos: list[Any], folds: int, seed: int) -> None:
+        """Stacking weights and the std's calibration from ``folds``-fold out-of-fold predictions."""
+        n, m = len(y), len(protos)
+        self.weights_ = np.full(m, 1.0 / m)
+        if folds < 2:  # too few rows to cross-validate: an honest, wide default
+            self.scale_, self.delta_ = 1.0, float(np.std(y)) + 1e-9
+            self.oof_prediction_ = np.full(n, float(np.mean(y)))
+            self.calibrated_on_ = 0
+            return
+        P = np.empty((n, m))
+        S = np.empty((n, m))
+        for tr, te in KFold(folds, shuffle=True, random_state=seed).split(Z):
+            for j, (proto, c) in enumerate(zip(protos, self.columns_, strict=True)):
+                model = _fit_quiet(clone(proto), _view(Z[tr], c), y[tr])
+                P[te, j], S[te, j] = member_mean_spread(model, _view(Z[te], c))
+        if m > 1:
+            self.weights_ = stacking_weights(P, y)
+        mean, spread = _combine(P, S, self.weights_)
+        self.scale_, self.delta_ = conformal_scale(y - mean, spread, self.coverage)
+        self.oof_prediction_ = mean
+        self.calibrated_on_ = n
 
     def predict(self, Z: np.ndarray, return_std: bool = False) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
         """Predicted mean ``(n,)``, and the calibrated std ``(n,)`` with ``return_std``."""
@@ -434,6 +475,9 @@ class ArchSurrogate(SurrogateBase):
         random_state: seed.
         epochs: accepted for a uniform constructor; unused.
         member_params: member name -> parameter overrides.
+        warm_start: a refit keeps the ensemble's stacking weights and calibration until
+            the rows grew by ``recalibrate_growth`` (:class:`StackedEnsemble`).
+        recalibrate_growth: see :class:`StackedEnsemble`.
 
     Attributes:
         pipeline_: the fitted encoder + ensemble pipeline.
@@ -449,6 +493,8 @@ class ArchSurrogate(SurrogateBase):
         random_state: int | None = None,
         epochs: Sequence[int] | None = None,
         member_params: dict[str, dict[str, Any]] | None = None,
+        warm_start: bool = False,
+        recalibrate_growth: float = 1.0,
     ) -> None:
         self.space = space
         self.kinds = kinds
@@ -458,20 +504,26 @@ class ArchSurrogate(SurrogateBase):
         self.random_state = random_state
         self.epochs = epochs
         self.member_params = member_params
+        self.warm_start = warm_start
+        self.recalibrate_growth = recalibrate_growth
 
     def fit(self, X: Any, y: Any) -> ArchSurrogate:
         X, y = self._validate_fit(X, y)
-        self.pipeline_ = Pipeline(
-            [
-                ("encode", ArchEncoder(self.space, self.kinds)),
-                (
-                    "regress",
-                    StackedEnsemble(
-                        self.members, self.cv, self.coverage, self.random_state, self.member_params
-                    ),
-                ),
-            ]
+        ensemble = StackedEnsemble(
+            self.members,
+            self.cv,
+            self.coverage,
+            self.random_state,
+            self.member_params,
+            warm_start=self.warm_start,
+            recalibrate_growth=self.recalibrate_growth,
         )
+        if self.warm_start and hasattr(self, "pipeline_"):
+            # keep the fitted ensemble (its calibration) when it is still the same model
+            old = self.pipeline_.named_steps["regress"]
+            if old.get_params() == ensemble.get_params():
+                ensemble = old
+        self.pipeline_ = Pipeline([("encode", ArchEncoder(self.space, self.kinds)), ("regress", ensemble)])
         self.pipeline_.fit(X, y)
         return self
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 from conftest import assert_one_line_error, run_cli
 
@@ -70,3 +71,16 @@ def test_explore_on_the_shipped_table(tmp_path):
     summary = json.loads(proc.stdout)
     check_outputs(tmp_path / "nasbench-out", summary)
     assert summary["archs"] == 6466
+
+
+def test_explore_default_params_warm_start_early_stopping(small_table):
+    from nasbench.experiments.explore import MAIN_PARAMS, MAIN_STRATEGIES, ExploreConfig
+    from nasbench.tables.benchmark import Benchmark
+    from strategies.base import SearchContext
+    from strategies.registry import make_strategy
+
+    assert set(MAIN_PARAMS) <= set(MAIN_STRATEGIES)
+    assert ExploreConfig().params == MAIN_PARAMS
+    context = SearchContext.from_benchmark(Benchmark(small_table))
+    strat = make_strategy("re+es", context, np.random.default_rng(0), params=MAIN_PARAMS["re+es"])
+    assert strat.surrogate.get_params()["warm_start"]

@@ -485,9 +485,9 @@ def explore(
     table: Path | None = typer.Option(None, "--table", help="Table (default: the shipped digits table)."),
     out: Path = typer.Option(Path("nasbench-out"), "--out", help="Output folder."),
     seeds: int = typer.Option(
-        4, "--seeds", help="Runs per strategy (4 x 50 keeps the job under two minutes)."
+        10, "--seeds", help="Runs per strategy (10 x 100 keeps the job near two minutes)."
     ),
-    budget: str = typer.Option("50", "--budget", "-b", help=BUDGET_HELP),
+    budget: str = typer.Option("100", "--budget", "-b", help=BUDGET_HELP),
     strategies: str | None = typer.Option(
         None, "--strategies", help="Comma-separated (default: the main ones)."
     ),

@@ -16,7 +16,8 @@ from __future__ import annotations
 import math
 import os
 import time
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +35,11 @@ from strategies.runner import Budget, RunConfig
 #: The main strategies explore compares (non-surrogate baselines, multi-fidelity, surrogate-guided).
 MAIN_STRATEGIES: tuple[str, ...] = ("rs", "re", "ls", "hb", "re+es", "screened")
 
+#: Strategy parameters explore sets: early stopping's surrogate refits warm-started (its
+#: stacking weights and calibration kept until the full curves doubled), which cut re+es's
+#: surrogate time, the largest share of the job, by a third (benchmarks/STRATEGIES.md).
+MAIN_PARAMS: dict[str, dict[str, Any]] = {"re+es": {"es.surrogate.warm_start": True}}
+
 
 @dataclass(frozen=True)
 class ExploreConfig:
@@ -45,15 +51,18 @@ class ExploreConfig:
     budget: per run (full evaluations, or simulated time such as ``"2e4s"``).
     top: leaderboard entries.
     processes: worker processes for the comparison.
+    params: per strategy name, its parameters (default: :data:`MAIN_PARAMS`; names not
+        compared are ignored).
     """
 
     out: Path = Path("nasbench-out")
     table: Path | None = None
     strategies: tuple[str, ...] = MAIN_STRATEGIES
-    seeds: int = 4
-    budget: str = "50"
+    seeds: int = 10
+    budget: str = "100"
     top: int = 50
     processes: int = 2
+    params: Mapping[str, Mapping[str, Any]] = field(default_factory=lambda: dict(MAIN_PARAMS))
 
     def __post_init__(self) -> None:
         if not (isinstance(self.seeds, int) and self.seeds >= 1):
@@ -80,7 +89,10 @@ def explore(config: ExploreConfig) -> dict[str, Any]:
     t = ResultTable.load(table)
     bench = Benchmark(t)
     run = RunConfig(Budget.parse(config.budget))
-    cmp_cfg = CompareConfig(tuple(config.strategies), config.seeds, run, processes=config.processes)
+    params = {k: dict(v) for k, v in config.params.items() if k in config.strategies}
+    cmp_cfg = CompareConfig(
+        tuple(config.strategies), config.seeds, run, params=params, processes=config.processes
+    )
     out = Path(config.out)
     prepare(table, out / "compare", cmp_cfg)  # every input error before any work
     make_dirs(out)
