@@ -1,12 +1,14 @@
 """Shared machinery of surrogate-guided strategies (BANANAS, predictor-screened search).
 
 After ``n_init`` random full evaluations, the strategy fits its surrogate on every full
-result so far, generates candidates (mutations of the best architectures, optionally
-plus random samples), scores them by an acquisition over the surrogate's predicted mean
-and uncertainty, and queues the best ``batch_size`` for real full evaluations. When the queue
-runs dry it refits if due (``fit_every``, ``fit_growth``; warm-started with
-``warm_start``) and scores a new round. No architecture is proposed twice. Fitting and prediction are
-timed into :attr:`Strategy.overhead_s`, which the runner charges to the simulated clock.
+result so far (and on the context's prior, a start table's full runs, when there is
+one), generates candidates (mutations of the best architectures, optionally plus random
+samples), scores them by an acquisition over the surrogate's predicted mean and
+uncertainty, and queues the best ``batch_size`` for real full evaluations. When the
+queue runs dry it refits if due (``fit_every``, ``fit_growth``; warm-started with
+``warm_start``) and scores a new round. No architecture is proposed twice. Fitting and
+prediction are timed into :attr:`Strategy.overhead_s`, which the runner charges to the
+simulated clock.
 """
 
 from __future__ import annotations
@@ -140,10 +142,18 @@ class ModelBasedSearch(Strategy):
 
     # ---- the surrogate -----------------------------------------------------------------
     def fit(self) -> None:
-        """Refit the surrogate on every full result told so far (timed)."""
+        """Refit the surrogate on every full result told so far, and on the context's prior
+        (a start table's full runs) when it has one (timed)."""
+        archs, scores = self.archs, self.scores
+        prior = self.context.prior
+        if prior is not None:
+            final = prior.curves[:, -1]
+            ok_rows = np.isfinite(final)
+            archs = prior.archs[ok_rows].tolist() + archs
+            scores = final[ok_rows].tolist() + scores
         with self.timed():
-            X = design(self.archs, self._n_epochs)
-            ok = fit_or_skip(self.surrogate, X, np.asarray(self.scores, dtype=np.float64))
+            X = design(archs, self._n_epochs)
+            ok = fit_or_skip(self.surrogate, X, np.asarray(scores, dtype=np.float64))
         if ok:
             self._fitted_on = len(self.archs)
             self.n_fits += 1

@@ -410,3 +410,33 @@ def test_a_start_table_is_the_strategies_prior(npz: Path, tmp_path: Path) -> Non
     # a shared table (an earlier run of a comparison) answers what it holds but is no prior
     shared = LiveEvaluator(_config(npz, tmp_path / "run2", shared=(tmp_path / "start.parquet",)))
     assert shared.context.prior is None and (int(archs[1]), 0) in shared.runs
+
+
+def test_model_based_strategies_fit_on_the_prior(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With a prior, the surrogate's first fit already holds the prior's full runs."""
+    from strategies.base import Prior, Result, SearchContext
+    from strategies.registry import make_strategy
+
+    space = NB201Space()
+    valid = np.zeros(space.size, bool)
+    valid[space.unique_indices()] = True
+    archs = space.unique_indices()[:40]
+    curves = np.tile(np.arange(1.0, 5.0), (40, 1)) + (archs % 11)[:, None]
+    rows: dict[bool, list[int]] = {}
+    for prior in (None, Prior(archs, curves)):
+        ctx = SearchContext(space, (1, 2, 3, 4), valid, None, prior)
+        strat = make_strategy("screened", ctx, np.random.default_rng(0), params={"n_init": 2}, surrogate="rf")
+        fitted: list[int] = []
+        real_fit = type(strat.surrogate).fit
+        monkeypatch.setattr(
+            type(strat.surrogate),
+            "fit",
+            lambda self, X, y, _f=fitted, _r=real_fit: (_f.append(len(y)), _r(self, X, y))[1],
+        )
+        for i in range(3):
+            p = strat.ask()
+            strat.tell(Result(i, p.arch, 4, 50.0 + i, np.full(4, 50.0 + i), 1.0, 1.0))
+        strat.ask()
+        monkeypatch.undo()
+        rows[prior is None] = fitted
+    assert rows[True][:1] == [2] and rows[False][:1] == [42]  # n_init results (+ 40 prior runs)
