@@ -440,3 +440,19 @@ def test_model_based_strategies_fit_on_the_prior(monkeypatch: pytest.MonkeyPatch
         monkeypatch.undo()
         rows[prior is None] = fitted
     assert rows[True][:1] == [2] and rows[False][:1] == [42]  # n_init results (+ 40 prior runs)
+
+
+def test_one_child_inherited_from_two_parents_in_one_population(npz: Path, tmp_path: Path) -> None:
+    import pandas as pd
+
+    from nasbench.core.metrics import METRICS
+
+    ev = LiveEvaluator(_config(npz, tmp_path / "run", inherit=True))
+    rows = [
+        {"arch_index": 7, "seed": 1, "epoch": e, "parent_arch": p, "parent_seed": 0, "diverged": False,
+         "params": 1.0, "flops": 1.0, **{m: float(p + e) for m in METRICS}}
+        for p in (11, 12) for e in (1, 2)
+    ]  # fmt: skip
+    ev._absorb(pd.DataFrame(rows), inherited=True)
+    assert set(ev.inherited) == {(7, 1, 11), (7, 1, 12)}
+    assert ev.inherited[(7, 1, 12)].values[1, METRICS.index("valid_acc")] == 14.0

@@ -358,7 +358,9 @@ class LiveEvaluator:
 
     def _absorb(self, frame: Any, *, inherited: bool) -> None:
         """Merge one shard's rows (a member's epochs) into the store."""
-        for (arch, seed), g in frame.groupby(["arch_index", "seed"], sort=False):
+        # one child may be inherited from two parents in one population: a parent is part of its key
+        keys = ["arch_index", "seed", "parent_arch"] if inherited else ["arch_index", "seed"]
+        for (arch, seed, *_), g in frame.groupby(keys, sort=False):
             parent = None
             if inherited:
                 parent = (int(g["parent_arch"].iloc[0]), int(g["parent_seed"].iloc[0]))
