@@ -31,20 +31,8 @@ from nasbench.experiments.compare import load_simulator  # noqa: E402
 from nasbench.tables.importers import import_nb201  # noqa: E402
 from strategies import Budget, RunConfig, run_search  # noqa: E402
 
-CSV = REPO.parent / "shared" / "data" / "nb201" / "nb201.csv"
-
-
-def parse_spec(spec: str) -> tuple[str, dict]:
-    """``NAME[:param=value,...]`` -> ``(NAME, params)``; values are read as JSON when they parse."""
-    name, _, rest = spec.partition(":")
-    params = {}
-    for kv in filter(None, rest.split(",")):
-        k, _, v = kv.partition("=")
-        try:
-            params[k] = json.loads(v)
-        except json.JSONDecodeError:
-            params[k] = v
-    return name, params
+sys.path.insert(0, str(REPO / "benchmarks"))
+from strategies_real import CSV, parse_spec  # noqa: E402  (one spec parser for the benchmarks)
 
 
 def strategy_cost(sim, spec: str, seeds: int, evals: int) -> dict:  # type: ignore[no-untyped-def]
