@@ -66,7 +66,8 @@ def test_explore_on_the_shipped_table(tmp_path):
         default_table_path()
     except NasbenchError as exc:
         pytest.skip(f"shipped table not installed yet: {exc}")
-    proc = run_cli("explore", "--json", cwd=tmp_path, timeout=600)
+    # the main job on the shipped table; fewer seeds than its default 10 x 100 keep the suite short
+    proc = run_cli("explore", "--json", "--seeds", "3", "--budget", "40", cwd=tmp_path, timeout=600)
     assert proc.returncode == 0, proc.stderr
     summary = json.loads(proc.stdout)
     check_outputs(tmp_path / "nasbench-out", summary)
