@@ -41,6 +41,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "nasbench.cli.surrogate_cmds",
     "nasbench.cli.search_cmds",
     "nasbench.cli.estimate_cmds",
+    "nasbench.cli.space_cmds",
 )
 
 

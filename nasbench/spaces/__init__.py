@@ -28,6 +28,7 @@ def _lazy(module: str, cls: str) -> Callable[[], type[SearchSpace]]:
 SPACES: dict[str, Callable[[], type[SearchSpace]]] = {
     "nb201": _lazy("nasbench.spaces.nb201", "NB201Space"),
     "catalog": _lazy("nasbench.spaces.catalog", "CatalogSpace"),
+    "declared": _lazy("nasbench.spaces.declared", "DeclaredSpace"),
 }
 
 
