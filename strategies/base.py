@@ -125,6 +125,11 @@ class SearchContext:
             neighbourhoods are taken up to isomorphism. ``None`` when every answerable
             architecture is stored itself.
         prior: full curves known before the search (:class:`Prior`), or ``None``.
+        scores: float ``(space.size, m)`` per-architecture scores known before the search
+            (zero-cost proxies, one-shot accuracy; each a rank percentile in ``[0, 1]``,
+            larger predicted better), or ``None``. Model-based strategies add them to
+            their surrogate's features; ``ranked`` evaluates in their order.
+        score_names: the ``m`` score names.
     """
 
     space: SearchSpace
@@ -132,6 +137,8 @@ class SearchContext:
     valid: np.ndarray
     canonical: np.ndarray | None = None
     prior: Prior | None = None
+    scores: np.ndarray | None = None
+    score_names: tuple[str, ...] = ()
     _candidates: np.ndarray = field(init=False, repr=False)
     _all_valid: bool = field(init=False, repr=False)
     _nbrs: dict[int, np.ndarray] = field(init=False, repr=False, default_factory=dict)
@@ -153,6 +160,16 @@ class SearchContext:
                 raise StrategyConfigError(f"canonical must have shape {valid.shape}, got {canon.shape}")
             canon.setflags(write=False)
             object.__setattr__(self, "canonical", canon)
+        if self.scores is not None:
+            sc = np.asarray(self.scores, dtype=np.float64)
+            if sc.ndim != 2 or sc.shape[0] != self.space.size or sc.shape[1] != len(self.score_names):
+                raise StrategyConfigError(
+                    f"scores must be ({self.space.size}, {len(self.score_names)}) (one column per name), got {sc.shape}"
+                )
+            sc = sc.copy()
+            sc.setflags(write=False)
+            object.__setattr__(self, "scores", sc)
+            object.__setattr__(self, "score_names", tuple(str(n) for n in self.score_names))
         cand = np.flatnonzero(valid).astype(np.int64)
         cand.setflags(write=False)
         object.__setattr__(self, "valid", valid)

@@ -34,6 +34,7 @@ STRATEGIES: dict[str, Callable[[], type[Strategy]]] = {
     "reinforce": _lazy("strategies.reinforce", "Reinforce"),
     "bananas": _lazy("strategies.bananas", "Bananas"),
     "screened": _lazy("strategies.screened", "ScreenedSearch"),
+    "ranked": _lazy("strategies.ranked", "RankedSearch"),
     "sh": _lazy("strategies.hyperband", "SuccessiveHalving"),
     "hb": _lazy("strategies.hyperband", "Hyperband"),
 }
@@ -219,11 +220,12 @@ def make_surrogate_for(
         name = spec or surrogates.DEFAULT_SURROGATE
         # an unknown name raises the surrogates package's own (NasbenchError) error
         try:
-            return surrogates.make_surrogate(
+            est = surrogates.make_surrogate(
                 name, context.space, epochs=list(context.epochs), random_state=seed, **dict(params or {})
             )
         except TypeError as exc:  # an unknown constructor parameter
             raise StrategyConfigError(f"surrogate {name!r}: {exc}") from None
+        return with_context_scores(est, context, params)
     from sklearn.base import clone
 
     est = clone(spec)
@@ -232,6 +234,16 @@ def make_surrogate_for(
     if "random_state" in est.get_params():
         est.set_params(random_state=seed)
     return est
+
+
+def with_context_scores(est: Any, context: SearchContext, params: Mapping[str, Any] | None = None) -> Any:
+    """``est`` with the context's per-architecture scores added to its features, where it
+    takes them (``scores``) and its encodings were not set explicitly."""
+    if context.scores is None or "scores" not in est.get_params() or "kinds" in (params or {}):
+        return est
+    from surrogates.encoders import SCORES_KIND, default_kinds
+
+    return est.set_params(scores=context.scores, kinds=(*default_kinds(context.space), SCORES_KIND))
 
 
 def validate(

@@ -25,12 +25,14 @@ proposal that does not fit, after the running evaluations finish.
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import heapq
 import logging
 import math
 import re
 import warnings
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal, NamedTuple
 
@@ -298,6 +300,18 @@ class Simulator:
             (``top1``, ``top0.1``, ``optimum``).
         min_full_cost: the cheapest full evaluation (seed-mean seconds).
     """
+
+    def with_scores(self, scores: np.ndarray, names: Sequence[str]) -> Simulator:
+        """This simulator, with per-architecture scores in its context (a shallow copy).
+
+        Args:
+            scores: float ``(space.size, m)``, larger predicted better (see
+                :attr:`SearchContext.scores`).
+            names: the ``m`` score names.
+        """
+        other = copy.copy(self)
+        other.context = dataclasses.replace(self.context, scores=scores, score_names=tuple(names))
+        return other
 
     def __init__(self, bench: Benchmark, oracle: TestOracle | None = None) -> None:
         table = bench.table

@@ -21,6 +21,55 @@ def list_surrogates() -> list[dict[str, str]]:
     return [{"name": n, "description": DESCRIPTIONS.get(n, "")} for n in sorted(SURROGATES)]
 
 
+def feature_params(
+    space: Any, features: str = "auto", score_files: Sequence[str | os.PathLike[str]] = ()
+) -> dict[str, Any]:
+    """Surrogate constructor parameters for ``--features`` and ``--scores``.
+
+    Args:
+        features: ``+``-separated encodings: ``auto`` or ``encoding`` (the space's default
+            encodings), ``scores`` (the score files' columns, as rank percentiles: see
+            :func:`nasbench.tables.scores.score_features`) or any of the space's own
+            encodings, e.g. ``encoding+scores`` or ``path+scores``.
+        score_files: score files from ``nasbench estimate proxies|oneshot``. Given with
+            ``features="auto"``, they mean ``encoding+scores``.
+
+    Returns:
+        ``{}`` for the defaults, else ``kinds`` and (with scores) ``scores``.
+
+    Raises:
+        SurrogateInputError: ``scores`` without a score file, or an empty feature list.
+        TableFormatError: an unreadable score file.
+    """
+    from nasbench.tables.scores import read_scores, score_features
+    from surrogates.encoders import SCORES_KIND, default_kinds
+
+    words = [w.strip() for w in str(features).split("+") if w.strip()]
+    if not words:
+        raise SurrogateInputError("--features needs at least one encoding")
+    if words == ["auto"] and score_files:
+        words = ["encoding", SCORES_KIND]
+    kinds: list[str] = []
+    for w in words:
+        for k in default_kinds(space) if w in ("auto", "encoding") else (w,):
+            if k not in kinds:
+                kinds.append(k)
+    if SCORES_KIND in kinds and not score_files:
+        raise SurrogateInputError(
+            "--features scores needs --scores FILE (from nasbench estimate proxies|oneshot)"
+        )
+    params: dict[str, Any] = {}
+    if tuple(kinds) != tuple(default_kinds(space)):
+        params["kinds"] = tuple(kinds)
+    if score_files:
+        if SCORES_KIND not in kinds:
+            raise SurrogateInputError(
+                f"--scores given, but --features {features!r} does not use them (add +scores)"
+            )
+        params["scores"], _ = score_features(space, [read_scores(f) for f in score_files])
+    return params
+
+
 def fit_table(
     table: Any,
     model: str,
@@ -70,15 +119,30 @@ def fit_table(
 
 
 def fit_and_save(
-    table_path: str | os.PathLike[str], model: str, out: str | os.PathLike[str], **kw: Any
+    table_path: str | os.PathLike[str],
+    model: str,
+    out: str | os.PathLike[str],
+    *,
+    features: str = "auto",
+    score_files: Sequence[str | os.PathLike[str]] = (),
+    **kw: Any,
 ) -> dict[str, Any]:
-    """Load a table, fit a surrogate on it and save the model; returns the metadata written."""
+    """Load a table, fit a surrogate on it and save the model; returns the metadata written.
+
+    ``features`` and ``score_files`` are :func:`feature_params`' (the scores travel inside
+    the model file).
+    """
     from nasbench.core.io import check_output_file
     from nasbench.tables.table import ResultTable
 
     check_output_file(out)  # before the fit, not after it
     table = ResultTable.load(table_path)
+    extra = feature_params(table.space, features, score_files)
+    if extra:
+        kw["params"] = {**(kw.get("params") or {}), **extra}
     est, meta = fit_table(table, model, **kw)
+    if score_files:
+        meta["score_files"] = [str(f) for f in score_files]
     written = save_model(est, out, table_meta=meta)
     written["out"] = str(out)
     return written

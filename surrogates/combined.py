@@ -26,7 +26,7 @@ from sklearn.pipeline import FeatureUnion, Pipeline
 from sklearn.utils.validation import check_is_fitted
 
 from surrogates.curves import DEFAULT_FAMILIES
-from surrogates.encoders import ArchEncoder, CurveFeatures, resolve_epochs
+from surrogates.encoders import SCORES_KIND, ArchEncoder, CurveFeatures, resolve_epochs
 from surrogates.errors import SurrogateInputError, TooFewPointsError
 from surrogates.models import ENSEMBLE_MEMBERS, MIN_TRAIN, StackedEnsemble, SurrogateBase, observed_lengths
 
@@ -70,6 +70,9 @@ class CurveSurrogate(SurrogateBase):
             between (:class:`~surrogates.models.StackedEnsemble`). For searches that
             refit after every few new results.
         recalibrate_growth: see :class:`~surrogates.models.StackedEnsemble`.
+        scores: per-architecture scores for the ``scores`` encoding
+            (:class:`~surrogates.encoders.ArchEncoder`); the compact view then adds them
+            to ``features``.
 
     Attributes:
         cuts_: int ``(K,)`` fitted cuts, increasing (starting at 0 unless a cut list omits it).
@@ -93,6 +96,7 @@ class CurveSurrogate(SurrogateBase):
         member_params: dict[str, dict[str, Any]] | None = None,
         warm_start: bool = False,
         recalibrate_growth: float = 1.0,
+        scores: np.ndarray | None = None,
     ) -> None:
         self.space = space
         self.epochs = epochs
@@ -108,6 +112,7 @@ class CurveSurrogate(SurrogateBase):
         self.member_params = member_params
         self.warm_start = warm_start
         self.recalibrate_growth = recalibrate_growth
+        self.scores = scores
 
     def _cut_list(self, n_epochs: int) -> list[int]:
         if isinstance(self.cuts, str):
@@ -132,7 +137,7 @@ class CurveSurrogate(SurrogateBase):
         return kept
 
     def _pipeline(self, k: int) -> Pipeline:
-        arch = ArchEncoder(self.space, self.kinds)
+        arch = ArchEncoder(self.space, self.kinds, self.scores)
         parts = [("arch", arch)]
         if k > 0:
             parts.append(("curve", CurveFeatures(self.epochs_.tolist(), k, self.families, self.bounds)))
@@ -164,7 +169,10 @@ class CurveSurrogate(SurrogateBase):
                     f"members must be 'auto' or a list of member names, got {self.members!r}"
                 )
             if COMPACT_KIND in kinds and len(kinds) > 1:
-                return (*ENSEMBLE_MEMBERS, *(f"{m}@{COMPACT_KIND}" for m in ENSEMBLE_MEMBERS))
+                # per-architecture scores are compact too: the compact view keeps them
+                compact = f"{COMPACT_KIND}+{SCORES_KIND}" if SCORES_KIND in kinds else COMPACT_KIND
+                if set(compact.split("+")) != set(kinds):
+                    return (*ENSEMBLE_MEMBERS, *(f"{m}@{compact}" for m in ENSEMBLE_MEMBERS))
             return ENSEMBLE_MEMBERS
         return tuple(self.members)
 

@@ -50,15 +50,34 @@ def indices_of(X: np.ndarray, space: Any) -> np.ndarray:
     return idx
 
 
-def encode(space: Any, idx: np.ndarray, kind: str) -> np.ndarray:
+#: The encoding of per-architecture scores (zero-cost proxies, one-shot accuracy) given to
+#: an encoder as data: ``ArchEncoder(space, kinds, scores=...)``.
+SCORES_KIND = "scores"
+
+
+def encode(space: Any, idx: np.ndarray, kind: str, scores: np.ndarray | None = None) -> np.ndarray:
     """float ``(n, d)`` encoding ``kind`` of space indices ``idx``: ``index`` (column 0
-    itself) or one of the space's own :attr:`encodings`.
+    itself), ``scores`` (rows of ``scores``, float ``(space.size, m)``) or one of the
+    space's own :attr:`encodings`.
 
     Raises:
-        SurrogateInputError: the encoding does not exist for this space.
+        SurrogateInputError: the encoding does not exist for this space, or ``scores``
+            is asked for without (fitting) score data.
     """
     if kind == "index":
         return idx.astype(np.float64)[:, None]
+    if kind == SCORES_KIND:
+        if scores is None:
+            raise SurrogateInputError(
+                "the 'scores' features need per-architecture scores (--scores FILE, from nasbench estimate)"
+            )
+        scores = np.asarray(scores, dtype=np.float64)
+        if space is None or scores.ndim != 2 or scores.shape[0] != space.size:
+            raise SurrogateInputError(
+                f"scores must be float (space size, m), got shape {scores.shape} for "
+                f"{'no space' if space is None else f'{space.name} of size {space.size}'}"
+            )
+        return scores[idx]
     if space is None:
         raise SurrogateInputError(
             f"encoding {kind!r} needs a search space (space=None only supports 'index')"
@@ -76,11 +95,16 @@ class ArchEncoder(TransformerMixin, BaseEstimator):
     Args:
         space: the search space, or ``None`` to use column 0 as a plain number.
         kinds: encodings to concatenate, or ``"auto"`` (see :func:`default_kinds`).
+        scores: float ``(space.size, m)`` per-architecture scores for the ``scores``
+            encoding (see :func:`nasbench.tables.scores.score_features`), or ``None``.
     """
 
-    def __init__(self, space: Any = None, kinds: str | Sequence[str] = "auto") -> None:
+    def __init__(
+        self, space: Any = None, kinds: str | Sequence[str] = "auto", scores: np.ndarray | None = None
+    ) -> None:
         self.space = space
         self.kinds = kinds
+        self.scores = scores
 
     def _kinds(self) -> tuple[str, ...]:
         return default_kinds(self.space) if self.kinds == "auto" else tuple(self.kinds)
@@ -93,7 +117,7 @@ class ArchEncoder(TransformerMixin, BaseEstimator):
         """
         blocks, start = {}, 0
         for kind in self._kinds():
-            width = encode(self.space, np.zeros(0, dtype=np.int64), kind).shape[1]
+            width = encode(self.space, np.zeros(0, dtype=np.int64), kind, self.scores).shape[1]
             blocks[kind] = range(start, start + width)
             start += width
         return blocks
@@ -110,7 +134,7 @@ class ArchEncoder(TransformerMixin, BaseEstimator):
         check_is_fitted(self, "kinds_")
         X = _as_2d(X)
         idx = indices_of(X, self.space)
-        return np.hstack([encode(self.space, idx, k) for k in self.kinds_])
+        return np.hstack([encode(self.space, idx, k, self.scores) for k in self.kinds_])
 
 
 class CurveFeatures(TransformerMixin, BaseEstimator):

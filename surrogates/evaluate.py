@@ -286,7 +286,11 @@ def evaluate(
             "epochs": [int(e) for e in table.epochs],
         },
         "protocol": {
-            **{k_: v for k_, v in asdict(config).items()},
+            **{k_: v for k_, v in asdict(config).items() if k_ != "params"},
+            # arrays (per-architecture scores) are described, not dumped
+            "params": {
+                k_: f"array {v.shape}" if isinstance(v, np.ndarray) else v for k_, v in config.params.items()
+            },
             "target": f"seed-mean {config.metric} at epoch {int(epochs[-1])}",
             "observed_epochs": [int(e) for e in table.epochs[:k]],
             "split": "train: random subset from default_rng([seed, size, repeat]); test: all other architectures",

@@ -470,6 +470,7 @@ class ArchSurrogate(SurrogateBase):
             as a plain number, for generic data and scikit-learn's checks).
         kinds: encodings (``"auto"``: see :func:`surrogates.encoders.default_kinds`).
         members: regressors of the ensemble (one member: a single model).
+        scores: per-architecture scores for the ``scores`` encoding (:class:`ArchEncoder`).
         cv: folds for stacking weights and std calibration.
         coverage: interval the std is calibrated for.
         random_state: seed.
@@ -495,6 +496,7 @@ class ArchSurrogate(SurrogateBase):
         member_params: dict[str, dict[str, Any]] | None = None,
         warm_start: bool = False,
         recalibrate_growth: float = 1.0,
+        scores: np.ndarray | None = None,
     ) -> None:
         self.space = space
         self.kinds = kinds
@@ -506,6 +508,7 @@ class ArchSurrogate(SurrogateBase):
         self.member_params = member_params
         self.warm_start = warm_start
         self.recalibrate_growth = recalibrate_growth
+        self.scores = scores
 
     def fit(self, X: Any, y: Any) -> ArchSurrogate:
         X, y = self._validate_fit(X, y)
@@ -523,7 +526,9 @@ class ArchSurrogate(SurrogateBase):
             old = self.pipeline_.named_steps["regress"]
             if old.get_params() == ensemble.get_params():
                 ensemble = old
-        self.pipeline_ = Pipeline([("encode", ArchEncoder(self.space, self.kinds)), ("regress", ensemble)])
+        self.pipeline_ = Pipeline(
+            [("encode", ArchEncoder(self.space, self.kinds, self.scores)), ("regress", ensemble)]
+        )
         self.pipeline_.fit(X, y)
         return self
 

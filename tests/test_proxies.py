@@ -14,6 +14,7 @@ from conftest import assert_one_line_error, run_cli, write_tiny_npz  # noqa: E40
 
 from nasbench.core.errors import ConfigError  # noqa: E402
 from nasbench.spaces.nb201 import Cell, NB201Space  # noqa: E402
+from nasbench.tables.scores import score_metadata as read_scores_metadata  # noqa: E402
 from nasbench.train.data import load_dataset  # noqa: E402
 from nasbench.train.model import arch_cost  # noqa: E402
 from nasbench.train.proxies import (  # noqa: E402
@@ -22,7 +23,6 @@ from nasbench.train.proxies import (  # noqa: E402
     jacob_cov_score,
     naswot_score,
     proxy_scores,
-    read_scores_metadata,
     resolve_proxies,
 )
 from nasbench.train.recipe import PRESETS  # noqa: E402

@@ -39,6 +39,12 @@ EVALUATOR_OPTION = typer.Option(
     "on TABLE) or 'train' (train for real).",
 )
 MODEL_OPTION = typer.Option("rf", "--model", help="--evaluator surrogate: the surrogate that predicts.")
+SCORES_OPTION = typer.Option(
+    [],
+    "--scores",
+    help="Score file from `nasbench estimate proxies|oneshot` (repeatable): surrogate features for "
+    "model-based strategies, the order of `ranked`.",
+)
 DATASET_OPTION = typer.Option("digits", "--dataset", help="--evaluator train: 'digits' or 'npz:PATH'.")
 SPACE_OPTION = typer.Option("nb201", "--space", help="--evaluator train: the search space (nb201).")
 RECIPE_OPTION = typer.Option(
@@ -125,6 +131,7 @@ def search(
     ),
     evaluator: str = EVALUATOR_OPTION,
     model: str = MODEL_OPTION,
+    scores: list[Path] = SCORES_OPTION,
     dataset: str = DATASET_OPTION,
     space: str = SPACE_OPTION,
     recipe: str | None = RECIPE_OPTION,
@@ -154,6 +161,8 @@ def search(
         raise ConfigError(f"--evaluator must be one of {', '.join(EVALUATORS)}, got {evaluator!r}")
     params = parse_assignments(param, option="--param")
     if evaluator == "train":
+        if scores:
+            raise ConfigError("--scores works with the table and surrogate evaluators, not train")
         if out is None:
             raise ConfigError("--evaluator train needs --out DIR (the run directory)")
         cfg = _live_config(locals())
@@ -182,6 +191,7 @@ def search(
         params=params,
         surrogate=surrogate,
         out=out,
+        scores=scores,
     )
     if as_json:
         echo_json(s)
@@ -325,6 +335,7 @@ def compare(
     processes: int = typer.Option(2, "--processes", help="Worker processes (the train backend uses 1)."),
     evaluator: str = EVALUATOR_OPTION,
     model: str = MODEL_OPTION,
+    scores: list[Path] = SCORES_OPTION,
     dataset: str = DATASET_OPTION,
     space: str = SPACE_OPTION,
     recipe: str | None = RECIPE_OPTION,
@@ -364,7 +375,7 @@ def compare(
         _split_strategy_params(param, names),
         surrogate,
         processes,
-        evaluator=Evaluator(evaluator, model, live),
+        evaluator=Evaluator(evaluator, model, live, tuple(str(f) for f in scores)),
     )
     try:
         with progress_bar("compare", quiet=as_json) as update:
@@ -460,13 +471,20 @@ def leaderboard(
     fmt: str = typer.Option("csv", "--format", help="csv, json, md or html."),
     out: Path = typer.Option(..., "--out", help="Output file."),
     all_indices: bool = typer.Option(False, "--all", help="Rank every index, not one per isomorphism class."),
+    scores: list[Path] = typer.Option(
+        [],
+        "--scores",
+        help="Score file from `nasbench estimate` (repeatable): its columns beside the prediction.",
+    ),
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Rank the whole search space by a surrogate's predicted final accuracy."""
     from nasbench.experiments.leaderboard import LeaderboardConfig
     from nasbench.experiments.leaderboard import leaderboard as run_leaderboard
 
-    cfg = LeaderboardConfig(surrogate=surrogate, top=top, fmt=fmt, unique=not all_indices)  # type: ignore[arg-type]
+    cfg = LeaderboardConfig(
+        surrogate=surrogate, top=top, fmt=fmt, unique=not all_indices, scores=tuple(str(f) for f in scores)
+    )  # type: ignore[arg-type]
     result = run_leaderboard(cfg, out, table=table)
     if as_json:
         echo_json(result)

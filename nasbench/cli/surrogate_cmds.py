@@ -18,6 +18,15 @@ surrogate_app = typer.Typer(
 app.add_typer(surrogate_app, name="surrogate")
 
 PARAMS_OPTION = typer.Option(None, "--params", help="Surrogate constructor parameters as a JSON object.")
+FEATURES_OPTION = typer.Option(
+    "auto",
+    "--features",
+    help="Architecture features, +-separated: encoding (the space's defaults), scores (--scores files), "
+    "or the space's encodings; e.g. encoding+scores.",
+)
+SCORES_OPTION = typer.Option(
+    [], "--scores", help="Score file from `nasbench estimate proxies|oneshot` (repeatable); implies +scores."
+)
 
 
 def _params(text: str | None) -> dict:
@@ -67,14 +76,17 @@ def fit_cmd(
     ),
     random_state: int = typer.Option(0, "--random-state", help="Seed of the subset and the model."),
     params: str | None = PARAMS_OPTION,
+    features: str = FEATURES_OPTION,
+    scores: list[Path] = SCORES_OPTION,
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Fit a surrogate on a table's full validation curves and save it (skops, never pickle)."""
     from surrogates.api import fit_and_save
 
     meta = fit_and_save(
-        table, model, out, train_size=train_size, random_state=random_state, params=_params(params)
-    )
+        table, model, out, train_size=train_size, random_state=random_state, params=_params(params),
+        features=features, score_files=scores,
+    )  # fmt: skip
     if as_json:
         echo_json(meta)
         return
@@ -120,6 +132,8 @@ def eval_cmd(
     repeats: int = typer.Option(5, "--repeats", help="Random splits per size."),
     seed: int = typer.Option(0, "--seed", help="Base seed of splits and models."),
     params: str | None = PARAMS_OPTION,
+    features: str = FEATURES_OPTION,
+    scores: list[Path] = SCORES_OPTION,
     out: Path | None = typer.Option(None, "--out", help="Also write the JSON result here."),
     quiet: bool = typer.Option(False, "--quiet", help="No progress lines on stderr."),
     as_json: bool = JSON_OPTION,
@@ -127,19 +141,20 @@ def eval_cmd(
     """Fit on random training architectures, score on all others, next to the baselines."""
     from nasbench.core.io import check_output_file, write_json
     from nasbench.tables.table import ResultTable
+    from surrogates.api import feature_params
     from surrogates.evaluate import EvalConfig, evaluate
 
     if out is not None:
         check_output_file(out)  # before the evaluation, not after it
+    tbl = ResultTable.load(table)
     config = EvalConfig(
         model=model,
         train_sizes=_sizes(train_sizes),
         observed_fraction=observed_fraction,
         repeats=repeats,
         seed=seed,
-        params=_params(params),
+        params={**_params(params), **feature_params(tbl.space, features, scores)},
     )
-    tbl = ResultTable.load(table)
     progress = None if quiet else (lambda line: typer.echo(line, err=True))
     result = evaluate(tbl, config, progress=progress)
     if out is not None:

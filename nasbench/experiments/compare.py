@@ -67,16 +67,23 @@ class Evaluator:
         model: the ``surrogate`` backend's predicting model.
         live: the ``train`` backend's dataset, recipe and live settings (``live.out`` is
             ignored: each run trains into its own folder). ``live.reference`` is required.
+        scores: score files (``nasbench estimate proxies|oneshot``) every run's strategies
+            see: model-based ones add them to their surrogate's features, ``ranked``
+            evaluates in their order (table and surrogate backends).
     """
 
     kind: str = "table"
     model: str = "rf"
     live: LiveConfig | None = None
+    scores: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.kind not in EVALUATORS:
             raise ConfigError(f"--evaluator must be one of {', '.join(EVALUATORS)}, got {self.kind!r}")
+        object.__setattr__(self, "scores", tuple(str(Path(f).resolve()) for f in self.scores))
         if self.kind == "train":
+            if self.scores:
+                raise ConfigError("--scores works with the table and surrogate evaluators, not train")
             if self.live is None:
                 raise ConfigError("the train evaluator needs a dataset and a recipe")
             if self.live.reference is None:
@@ -103,6 +110,8 @@ class Evaluator:
         out: dict[str, Any] = {"evaluator": self.kind}
         if self.kind == "surrogate":
             out["model"] = self.model
+        if self.scores:
+            out["scores"] = list(self.scores)
         if self.kind == "train":
             lv = self.live
             assert lv is not None
@@ -122,7 +131,7 @@ class Evaluator:
     def manifest_key(self) -> dict[str, Any]:
         """What must match for a rerun into the same folder to resume (nothing extra for the
         table backend, so folders written before there were backends still resume)."""
-        return {} if self.kind == "table" else self.describe()
+        return {} if self.kind == "table" and not self.scores else self.describe()
 
 
 @dataclass(frozen=True)
@@ -186,10 +195,16 @@ class CompareConfig:
 _SIMS: dict[tuple[str, str | None], Simulator] = {}
 
 
-def load_simulator(table: str | os.PathLike[str], *, model: str | None = None) -> Simulator:
+def load_simulator(
+    table: str | os.PathLike[str], *, model: str | None = None, scores: Sequence[str | os.PathLike[str]] = ()
+) -> Simulator:
     """A simulator of a table file, or of ``model``'s predictions fitted on it; cached per
-    process (inherited by forked workers)."""
+    process (inherited by forked workers). ``scores``: score files (``nasbench estimate``)
+    whose columns the strategies see in their context (:func:`context_scores`)."""
     key = (str(Path(table).resolve()), model)
+    if scores:
+        base = load_simulator(table, model=model)
+        return base.with_scores(*context_scores(base.context.space, scores))
     sim = _SIMS.get(key)
     if sim is None:
         t = ResultTable.load(key[0])
@@ -201,6 +216,13 @@ def load_simulator(table: str | os.PathLike[str], *, model: str | None = None) -
             sim = Simulator(Benchmark(predicted_table(t, model)))
         _SIMS[key] = sim
     return sim
+
+
+def context_scores(space: Any, files: Sequence[str | os.PathLike[str]]) -> tuple[Any, list[str]]:
+    """Score files as a search context's ``(scores (space.size, m), names)`` (rank percentiles)."""
+    from nasbench.tables.scores import read_scores, score_features
+
+    return score_features(space, [read_scores(f) for f in files])
 
 
 @dataclass(frozen=True)
@@ -227,7 +249,11 @@ class Variant:
 def _run_batch(
     table: str | None, out: str, tasks: Sequence[tuple[Variant, int]], evaluator: Evaluator
 ) -> int:
-    sim = None if evaluator.kind == "train" else load_simulator(table or "", model=evaluator.simulated_model)
+    sim = (
+        None
+        if evaluator.kind == "train"
+        else load_simulator(table or "", model=evaluator.simulated_model, scores=evaluator.scores)
+    )
     for v, seed in tasks:
         if sim is None:
             tr = _run_live(evaluator, Path(out), v, seed)
@@ -271,7 +297,7 @@ def validate_on(table: str | None, evaluator: Evaluator, budget: Any) -> tuple[S
     Raises:
         NasbenchError subclasses with a one-line message.
     """
-    sim = load_simulator(evaluator.truth(table), model=evaluator.simulated_model)
+    sim = load_simulator(evaluator.truth(table), model=evaluator.simulated_model, scores=evaluator.scores)
     if evaluator.kind != "train":
         sim.check_budget(budget)
         return sim, sim.context

@@ -58,6 +58,8 @@ class LeaderboardConfig:
     fmt: ``csv``, ``json``, ``md`` or ``html``.
     unique: one entry per isomorphism class (else every index of the space).
     random_state: seed of a surrogate fitted here.
+    scores: score files (``nasbench estimate proxies|oneshot``) whose columns are shown
+        beside the prediction (raw values; larger predicted better).
     """
 
     surrogate: str
@@ -65,6 +67,7 @@ class LeaderboardConfig:
     fmt: Format = "csv"
     unique: bool = True
     random_state: int = 0
+    scores: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not (isinstance(self.top, int) and self.top >= 1):
@@ -219,6 +222,9 @@ def leaderboard(
     space = bench.space if bench is not None else _model_space(model)
     n_epochs = len(bench.epochs) if bench is not None else _model_epochs(model)
     entries = rank_space(model, space, n_epochs, bench, oracle, unique=config.unique)
+    if config.scores:
+        _add_scores(entries, space, config.scores)
+        table_meta["scores"] = ", ".join(Path(f).name for f in config.scores)
     versions = package_versions("scikit-learn", "scipy")
     prov = {
         **model_meta,
@@ -233,6 +239,29 @@ def leaderboard(
     top = entries[: config.top]
     atomic_write_text(out, render(top, prov, config.fmt))
     return {"provenance": prov, "entries": top, "out": str(out), "ranked": len(entries)}
+
+
+def _add_scores(entries: list[dict[str, Any]], space: Any, files: tuple[str, ...]) -> None:
+    """Each entry gets the score files' columns (its isomorphism class's score), in place.
+
+    Raises:
+        TableFormatError: an unreadable score file, or a column named like a leaderboard field.
+    """
+    from nasbench.core.errors import TableFormatError
+    from nasbench.tables.scores import read_scores, score_columns
+
+    cols = score_columns(space, [read_scores(f) for f in files])
+    clash = [c for c in cols if c in FIELDS]
+    if clash:
+        raise TableFormatError(f"score column {clash[0]!r} has the name of a leaderboard field")
+    for e in entries:
+        for name, col in cols.items():
+            e[name] = _num(col[e["index"]])  # unscored or undefined (-inf): empty
+
+
+def _fields(entries: list[dict[str, Any]]) -> tuple[str, ...]:
+    """The leaderboard fields, then any score columns the entries carry."""
+    return FIELDS + tuple(k for k in (entries[0] if entries else {}) if k not in FIELDS)
 
 
 def _model_space(model: Any) -> Any:
@@ -265,27 +294,28 @@ def _flat(prov: dict[str, Any]) -> list[tuple[str, str]]:
 
 def render(entries: list[dict[str, Any]], prov: dict[str, Any], fmt: str) -> str:
     """The leaderboard text in one of :data:`FORMATS`."""
+    fields = _fields(entries)
     if fmt == "json":
         return json.dumps({"provenance": prov, "entries": entries}, indent=2) + "\n"
     if fmt == "csv":
         buf = io.StringIO()
         for k, v in _flat(prov):
             buf.write(f"# {k}: {v}\n")
-        w = csv.DictWriter(buf, fieldnames=FIELDS, lineterminator="\n")
+        w = csv.DictWriter(buf, fieldnames=fields, lineterminator="\n")
         w.writeheader()
         for e in entries:
-            w.writerow({k: ("" if e[k] is None else e[k]) for k in FIELDS})
+            w.writerow({k: ("" if e[k] is None else e[k]) for k in fields})
         return buf.getvalue()
-    cells = [[_cell(e[k]) for k in FIELDS] for e in entries]
+    cells = [[_cell(e[k]) for k in fields] for e in entries]
     if fmt == "md":
         lines = ["# Architecture leaderboard", ""]
         lines += [f"- **{k}**: {v}" for k, v in _flat(prov)]
-        lines += ["", "| " + " | ".join(FIELDS) + " |", "|" + " --- |" * len(FIELDS)]
+        lines += ["", "| " + " | ".join(fields) + " |", "|" + " --- |" * len(fields)]
         lines += ["| " + " | ".join(c.replace("|", "\\|") for c in row) + " |" for row in cells]
         return "\n".join(lines) + "\n"
     head = "".join(f"<li><b>{html.escape(k)}</b>: {html.escape(v)}</li>" for k, v in _flat(prov))
     rows = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>\n" for row in cells)
-    ths = "".join(f"<th>{html.escape(f)}</th>" for f in FIELDS)
+    ths = "".join(f"<th>{html.escape(f)}</th>" for f in fields)
     return (
         '<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>Architecture leaderboard</title>\n'
         "<style>body{font-family:sans-serif}table{border-collapse:collapse}td,th{border:1px solid #ccc;"

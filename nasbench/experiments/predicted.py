@@ -12,7 +12,7 @@ reports the incumbent's measured values too, where the measured table has them.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -79,6 +79,7 @@ def search_predicted(
     params: Mapping[str, Any] | None = None,
     surrogate: str | None = None,
     out: str | os.PathLike[str] | None = None,
+    scores: Sequence[str | os.PathLike[str]] = (),
 ) -> tuple[Trajectory, dict[str, Any]]:
     """Run one strategy on the predictions of ``model`` fitted on ``table``; summary as ``search``'s,
     plus the incumbent's measured seed-mean values."""
@@ -88,7 +89,7 @@ def search_predicted(
     measured = ResultTable.load(table)
     sim = load_simulator(table, model=model)
     traj, summary = search_table(
-        sim, strategy, seed=seed, config=config, params=params, surrogate=surrogate, out=out
+        sim, strategy, seed=seed, config=config, params=params, surrogate=surrogate, out=out, scores=scores
     )
     summary.update(evaluator="surrogate", model=model, table=str(Path(table)))
     inc = summary.get("incumbent")

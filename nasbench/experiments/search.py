@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from nasbench.core.io import check_output_file
-from nasbench.experiments.compare import load_simulator
+from nasbench.experiments.compare import context_scores, load_simulator
 from nasbench.experiments.storage import write_trajectory
 from strategies.runner import RunConfig, Simulator, Trajectory, run_search
 
@@ -23,16 +23,20 @@ def search_table(
     params: Mapping[str, Any] | None = None,
     surrogate: str | None = None,
     out: str | os.PathLike[str] | None = None,
+    scores: Sequence[str | os.PathLike[str]] = (),
 ) -> tuple[Trajectory, dict[str, Any]]:
     """Run one strategy on a table file (or a prepared simulator); return its trajectory and a
-    JSON-ready summary.
+    JSON-ready summary. ``scores``: score files the strategy sees (``--scores``).
 
     Raises:
         NasbenchError subclasses for bad input, before the run starts.
     """
     if out is not None:
         check_output_file(out)  # before the search, not after it
-    sim = table if isinstance(table, Simulator) else load_simulator(table)
+    if isinstance(table, Simulator):
+        sim = table.with_scores(*context_scores(table.context.space, scores)) if scores else table
+    else:
+        sim = load_simulator(table, scores=scores)
     tr = run_search(sim, strategy, seed=seed, config=config, params=params, surrogate=surrogate)
     if out is not None:
         write_trajectory(out, tr)
@@ -44,6 +48,7 @@ def search_table(
         "seed": seed,
         **config.describe(),
         "params": tr.meta.get("params", {}),
+        "scores": [str(f) for f in scores],
         "evaluations": len(tr),
         "full_evaluations": float(tr["evals"][-1]) if len(tr) else 0.0,
         "sim_time_s": float(tr["finish_s"][-1]) if len(tr) else 0.0,

@@ -40,7 +40,6 @@ images (Abdelfattah et al.) and 128 (Mellor et al. on NAS-Bench-201).
 from __future__ import annotations
 
 import functools
-import json
 import logging
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -51,7 +50,7 @@ from typing import Any
 import numpy as np
 
 from nasbench.core.errors import ConfigError
-from nasbench.core.io import atomic_path, check_output_file
+from nasbench.core.io import check_output_file
 from nasbench.train.recipe import Recipe
 
 log = logging.getLogger(__name__)
@@ -546,6 +545,7 @@ def estimate_proxies(config: ProxyConfig, *, progress: ProgressFn | None = None)
     Returns:
         the summary printed by the command (``--json``).
     """
+    from nasbench.tables.scores import write_scores
     from nasbench.tables.table import package_versions
     from nasbench.train.build import resolve_archs, resolve_space
 
@@ -615,27 +615,6 @@ def estimate_proxies(config: ProxyConfig, *, progress: ProgressFn | None = None)
     return summary
 
 
-def write_scores(df: Any, path: str | Path, metadata: dict[str, Any]) -> None:
-    """Write a score frame to parquet atomically, ``metadata`` as JSON under the key ``nasbench``."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    from nasbench.core.io import jsonable
-
-    tbl = pa.Table.from_pandas(df, preserve_index=False)
-    tbl = tbl.replace_schema_metadata({b"nasbench": json.dumps(jsonable(metadata), sort_keys=True).encode()})
-    with atomic_path(path) as tmp:
-        pq.write_table(tbl, tmp, compression="zstd")
-
-
-def read_scores_metadata(path: str | Path) -> dict[str, Any]:
-    """The ``nasbench`` metadata of a score file written by :func:`write_scores`."""
-    import pyarrow.parquet as pq
-
-    raw = (pq.read_schema(path).metadata or {}).get(b"nasbench")
-    return json.loads(raw) if raw else {}
-
-
 __all__ = [
     "DATA_DEPENDENT",
     "DATA_FREE",
@@ -647,7 +626,5 @@ __all__ = [
     "naswot_score",
     "parse_input_shape",
     "proxy_scores",
-    "read_scores_metadata",
     "resolve_proxies",
-    "write_scores",
 ]
