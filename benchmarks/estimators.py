@@ -70,16 +70,13 @@ def digits(args: argparse.Namespace) -> dict:
     import pandas as pd
 
     from nasbench.spaces.nb201 import NB201Space
-    from nasbench.tables.benchmark import Benchmark
     from nasbench.tables.default import default_table_path
     from nasbench.train.data import load_dataset
     from nasbench.train.proxies import proxy_scores
     from nasbench.train.recipe import PRESETS
 
     space = NB201Space()
-    bench = Benchmark.load(default_table_path())
-    table_archs = np.asarray(bench.table.arch_index)
-    truth_all = bench.values_at("valid_acc", None).astype(np.float64)
+    archs, truth = _digits_truth()
     if args.scores:
         df = pd.read_parquet(args.scores)
         wall = compile_s = None
@@ -93,15 +90,13 @@ def digits(args: argparse.Namespace) -> dict:
         )  # fmt: skip
         wall = time.perf_counter() - t0
         compile_s = df.attrs["timing"]["compile_s"]
-    keep = space.is_connected(table_archs) & np.isfinite(truth_all)
-    rows = df.set_index("arch_index").reindex(table_archs[keep])
-    truth = truth_all[keep]
+    rows = df.set_index("arch_index").reindex(archs)
     names = [c for c in df.columns if c not in ("arch", "arch_index")]
     out = {
         "measurement": "digits",
         "table": str(default_table_path()),
         "ground_truth": "seed-mean final valid_acc, connected unique cells",
-        "n_cells": int(keep.sum()),
+        "n_cells": len(truth),
         "seed": args.seed,
         "batch": args.batch,
         "population": args.population,
@@ -112,6 +107,80 @@ def digits(args: argparse.Namespace) -> dict:
     if all(n in names for n in VOTE):
         out["proxies"]["vote(synflow,jacob_cov,snip)"] = rank_quality(mean_rank(rows, VOTE), truth)
     return out
+
+
+def _digits_truth() -> tuple[np.ndarray, np.ndarray]:
+    """The shipped table's connected unique cells and their seed-mean final valid accuracy."""
+    from nasbench.spaces.nb201 import NB201Space
+    from nasbench.tables.benchmark import Benchmark
+    from nasbench.tables.default import default_table_path
+
+    bench = Benchmark.load(default_table_path())
+    archs = np.asarray(bench.table.arch_index)
+    truth = bench.values_at("valid_acc", None).astype(np.float64)
+    keep = NB201Space().is_connected(archs) & np.isfinite(truth)
+    return archs[keep], truth[keep]
+
+
+def oneshot(args: argparse.Namespace) -> dict:
+    """One-shot / few-shot supernets on digits, one score file per seed in ``--work`` (resumable)."""
+    import pandas as pd
+
+    from nasbench.spaces.nb201 import NB201Space
+    from nasbench.train.data import load_dataset
+    from nasbench.train.oneshot import SupernetConfig, oneshot_scores
+    from nasbench.train.recipe import PRESETS
+
+    space = NB201Space()
+    archs, truth = _digits_truth()
+    top1 = set(archs[np.argsort(-truth, kind="stable")[: int(np.ceil(0.01 * len(truth)))]].tolist())
+    recipe = PRESETS["digits"]
+    data = load_dataset("digits", recipe)
+    cfg = SupernetConfig(
+        mode=args.mode, epochs=args.epochs, bn=args.bn, score_images=args.score_images,
+        population=args.population, split_edge=args.split_edge,
+    )  # fmt: skip
+    tag = f"{args.mode}-e{args.epochs}-{args.bn}-s{args.score_images or 'all'}" + (
+        f"-edge{args.split_edge}" if args.mode == "fewshot" else ""
+    )
+    args.work.mkdir(parents=True, exist_ok=True)
+    per_seed = []
+    for seed in args.seeds:
+        path = args.work / f"{tag}-seed{seed}.parquet"
+        if path.is_file():
+            df = pd.read_parquet(path)
+            timing = (
+                json.loads(df.attrs.get("timing", "{}")) if isinstance(df.attrs.get("timing"), str) else {}
+            )
+        else:
+            df = oneshot_scores(
+                space, space.unique_indices(), recipe, data, cfg, seed=seed,
+                checkpoint=args.work / f"{tag}-seed{seed}.supernet.npz", resume=True,
+            )  # fmt: skip
+            timing = {k: round(float(v), 2) for k, v in df.attrs["timing"].items() if v is not None}
+            out = df.copy()
+            out.attrs = {"timing": json.dumps(timing)}
+            out.to_parquet(path)
+        rows = df.set_index("arch_index").reindex(archs)
+        score = rows["oneshot"].to_numpy(np.float64)
+        q = rank_quality(score, truth)
+        # the estimator's top 20 (ties broken by index): is the best of them in the table's top 1%?
+        best20 = archs[np.lexsort((archs, -score))[:20]]
+        q["top20_best_in_top1%"] = bool(any(int(a) in top1 for a in best20))
+        q["top20_best_valid_acc"] = round(float(truth[np.isin(archs, best20)].max()), 3)
+        per_seed.append({"seed": seed, **q, "timing": timing})
+    taus = [p["kendall_tau"] for p in per_seed]
+    return {
+        "measurement": f"digits {args.mode}",
+        "settings": {**cfg.training_key(), "bn": cfg.bn, "score_images": cfg.score_images},
+        "n_cells": len(truth),
+        "table_top1%_threshold": round(float(np.sort(truth)[::-1][len(top1) - 1]), 3),
+        "kendall_tau_median": round(float(np.median(taus)), 4),
+        "kendall_tau_mean": round(float(np.mean(taus)), 4),
+        "spearman_median": round(float(np.median([p["spearman"] for p in per_seed])), 4),
+        "seeds_top20_best_in_top1%": f"{sum(p['top20_best_in_top1%'] for p in per_seed)} of {len(per_seed)}",
+        "per_seed": per_seed,
+    }
 
 
 def _chunk_path(work: Path, i: int, n: int) -> Path:
@@ -184,8 +253,16 @@ def nb201_report(args: argparse.Namespace) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("what", choices=["digits", "nb201"])
+    ap.add_argument("what", choices=["digits", "nb201", "oneshot"])
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument(
+        "--seeds", type=lambda t: [int(x) for x in t.split(",")], default=[0], help="oneshot: 0,1,2"
+    )
+    ap.add_argument("--mode", choices=["oneshot", "fewshot"], default="oneshot")
+    ap.add_argument("--epochs", type=int, default=100)
+    ap.add_argument("--bn", choices=["batch", "recal"], default="batch")
+    ap.add_argument("--score-images", type=int, default=256)
+    ap.add_argument("--split-edge", type=int, default=0)
     ap.add_argument("--batch", type=int, default=64)
     ap.add_argument("--population", type=int, default=50)
     ap.add_argument("--scores", type=Path, help="digits: evaluate this score file instead of computing")
@@ -197,6 +274,8 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     if args.what == "digits":
         out = digits(args)
+    elif args.what == "oneshot":
+        out = oneshot(args)
     elif args.report:
         out = nb201_report(args)
     elif args.chunk is not None:

@@ -153,3 +153,23 @@ def test_search_compare_and_surrogate_commands_take_scores(small_table, tmp_path
     assert "truth" in rows.columns
     expect = dict(zip(archs.tolist(), y.tolist(), strict=True))
     np.testing.assert_allclose(rows["truth"], [expect[i] for i in rows["index"]], atol=1e-5)
+
+
+def test_a_table_carries_scores_as_arch_columns(small_table, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from nasbench.tables.scores import attach_scores
+    from nasbench.tables.table import ResultTable
+
+    table = tmp_path / "t.parquet"
+    small_table.save(table)
+    archs, y = _truth(small_table)
+    f = _score_file(tmp_path / "s.parquet", archs, oneshot=y / 2)
+    res = run_cli("estimate", "attach", str(table), "--scores", str(f), "--out", str(tmp_path / "t2.parquet"))
+    assert res.returncode == 0, res.stderr
+    t2 = ResultTable.load(tmp_path / "t2.parquet")
+    np.testing.assert_allclose(t2.arch_columns["oneshot"], y / 2)
+    np.testing.assert_array_equal(t2.arch_columns["params"], small_table.arch_columns["params"])
+    partial = _score_file(tmp_path / "p.parquet", archs[:5], oneshot2=y[:5])
+    with pytest.raises(TableFormatError, match="unscored"):
+        attach_scores(small_table, [read_scores(partial)])
+    with pytest.raises(TableFormatError, match="already has"):
+        attach_scores(t2, [read_scores(f)])

@@ -1,4 +1,4 @@
-"""``nasbench estimate``: score architectures without training them (zero-cost proxies)."""
+"""``nasbench estimate``: score architectures without training each one (zero-cost proxies, one-shot supernets)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from nasbench.core.config import parse_assignments
 from nasbench.core.errors import ConfigError
 
 estimate_app = typer.Typer(
-    help="Estimate architectures' performance without training them (zero-cost proxies).",
+    help="Estimate architectures' performance without training each one (zero-cost proxies, one-shot supernets).",
     no_args_is_help=True,
 )
 app.add_typer(estimate_app, name="estimate")
@@ -109,3 +109,120 @@ def proxies_cmd(
         f"({summary['populations']} populations of {summary['population']})",
     ]
     typer.echo("\n".join(lines))
+
+
+@estimate_app.command("oneshot")
+def oneshot_cmd(
+    out: Path = typer.Option(..., "--out", help="Output scores (.parquet): arch, arch_index, oneshot."),
+    space: str = typer.Option("nb201", "--space", help="Search space (nb201)."),
+    dataset: str = typer.Option("digits", "--dataset", help="'digits' (embedded) or npz:PATH."),
+    mode: str = typer.Option(
+        "oneshot",
+        "--mode",
+        help="oneshot (one supernet) | fewshot (one sub-supernet per op on --split-edge).",
+    ),
+    epochs: int = typer.Option(60, "--epochs", help="Supernet epochs (each step trains --paths cells)."),
+    paths: int = typer.Option(5, "--paths", help="Cells sampled per step, stratified per edge."),
+    split_edge: int = typer.Option(0, "--split-edge", help="Edge (0-5) few-shot splits on."),
+    bn: str = typer.Option(
+        "recal", "--bn", help="Batch norm at scoring: recal (recomputed per cell) | batch (batch statistics)."
+    ),
+    recal_images: int = typer.Option(256, "--recal-images", help="Training images of the recal statistics."),
+    score_images: int | None = typer.Option(
+        None, "--score-images", help="Validation images each cell is scored on (default: all)."
+    ),
+    no_mask: bool = typer.Option(
+        False, "--no-mask", help="Let weight decay and momentum move operations a step did not use."
+    ),
+    archs: str = typer.Option("unique", "--archs", help="unique | all | N (sampled unique cells) | FILE."),
+    seed: int = typer.Option(0, "--seed", help="Initialisation, data order and path sampling."),
+    population: int = typer.Option(50, "--population", help="Cells per scoring program."),
+    recipe: str | None = typer.Option(
+        None, "--recipe", help="Preset (digits, nb201) or JSON file; default by dataset."
+    ),
+    sets: list[str] = typer.Option([], "--set", help="Recipe override key=value (repeatable)."),
+    resume: bool = typer.Option(
+        False, "--resume", help="Continue the checkpoint OUT.supernet.npz (a finished one is only rescored)."
+    ),
+    quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Train a weight-sharing supernet once and score every cell with its weights (larger = better).
+
+    The supernet is trained by stratified single-path sampling under the recipe's optimiser
+    and checkpointed to OUT.supernet.npz (a kill loses at most a few steps: rerun with
+    --resume). A cell's score is its validation accuracy with the supernet's weights.
+    """
+    from nasbench.train.build import default_recipe_name
+    from nasbench.train.oneshot import OneShotConfig, SupernetConfig, estimate_oneshot
+    from nasbench.train.recipe import resolve_recipe
+
+    name = recipe or default_recipe_name(dataset)
+    rec = resolve_recipe(name, parse_assignments(sets, option="--set"))
+    supernet = SupernetConfig(
+        mode=mode,
+        epochs=epochs,
+        paths=paths,
+        split_edge=split_edge,
+        mask_inactive=not no_mask,
+        bn=bn,
+        recal_images=recal_images,
+        score_images=score_images,
+        population=population,
+    )
+    config = OneShotConfig(
+        out=out, recipe=rec, recipe_name=name, dataset=dataset, supernet=supernet, space=space, archs=archs,
+        seed=seed, resume=resume,
+    )  # fmt: skip
+    with progress_bar(mode, quiet=quiet or as_json) as update:
+
+        def report(ev: dict) -> None:
+            if update is None:
+                return
+            if ev["phase"] == "train":
+                update(
+                    ev["done"], ev["total"], f"train step {ev['done']}/{ev['total']}, loss {ev['loss']:.3f}"
+                )
+            else:
+                update(ev["done"], ev["total"], f"scored {ev['done']}/{ev['total']} archs")
+
+        summary = estimate_oneshot(config, progress=report)
+    if as_json:
+        echo_json(summary)
+        return
+    resumed = f", resumed at step {summary['resumed_at_step']}" if summary["resumed_at_step"] else ""
+    lines = [
+        f"wrote     {summary['out']}  ({summary['archs']} archs, column oneshot: valid accuracy, larger = better)",
+        f"supernet  {summary['mode']}, {summary['epochs']} epochs = {summary['steps']} steps x {summary['paths']} "
+        f"paths, recipe {summary['recipe']}, {summary['dataset']}, seed {summary['seed']}{resumed}",
+        f"scoring   batch norm {summary['bn']}; scores {summary['oneshot']['min']:.1f} .. "
+        f"{summary['oneshot']['max']:.1f} (median {summary['oneshot']['median']:.1f})",
+        f"time      {summary['train_s']:.1f} s training, {summary['score_s']:.1f} s scoring, "
+        f"{summary['compile_s']:.1f} s compile, {summary['wall_s']:.1f} s wall",
+        f"checkpoint {summary['checkpoint']}",
+    ]
+    typer.echo("\n".join(lines))
+
+
+@estimate_app.command("attach")
+def attach_cmd(
+    table: Path = typer.Argument(..., help="Result table (.parquet)."),
+    scores: list[Path] = typer.Option(..., "--scores", help="Score file from proxies/oneshot (repeatable)."),
+    out: Path = typer.Option(..., "--out", help="Output table (.parquet) with the scores as arch columns."),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Carry score columns in a table: each becomes a per-architecture column (arch:NAME)."""
+    from nasbench.core.io import check_output_file
+    from nasbench.tables.scores import attach_scores, read_scores
+    from nasbench.tables.table import ResultTable
+
+    check_output_file(out)
+    t = attach_scores(ResultTable.load(table), [read_scores(f) for f in scores])
+    t.save(out)
+    summary = {"out": str(out), "archs": int(t.n_archs), "arch_columns": sorted(t.arch_columns)}
+    if as_json:
+        echo_json(summary)
+        return
+    typer.echo(
+        f"wrote {out}: {summary['archs']} architectures, arch columns {', '.join(summary['arch_columns'])}"
+    )

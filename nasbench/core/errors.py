@@ -56,3 +56,7 @@ class DatasetError(NasbenchError):
 
 class ConfigError(NasbenchError):
     """A configuration value (CLI option, recipe, config file) is invalid."""
+
+
+class TrainingDivergedError(NasbenchError):
+    """Training produced a non-finite loss (e.g. a learning rate too high for the network)."""

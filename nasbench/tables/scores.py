@@ -77,6 +77,8 @@ def write_scores(df: Any, path: str | Path, metadata: dict[str, Any]) -> None:
 
     from nasbench.core.io import atomic_path, jsonable
 
+    df = df.copy()
+    df.attrs = {}  # run statistics travel in ``metadata``, not as pandas attributes
     tbl = pa.Table.from_pandas(df, preserve_index=False)
     tbl = tbl.replace_schema_metadata({b"nasbench": json.dumps(jsonable(metadata), sort_keys=True).encode()})
     with atomic_path(path) as tmp:
@@ -111,6 +113,32 @@ def score_columns(space: Any, frames: Sequence[Any]) -> dict[str, np.ndarray]:
     return out
 
 
+def attach_scores(table: Any, frames: Sequence[Any]) -> Any:
+    """``table`` with every score column as a per-architecture column (``arch:NAME`` in the
+    file), its isomorphism class's score where the architecture is not scored itself.
+
+    Raises:
+        TableFormatError: a score column named like an existing arch column, or one that
+            leaves a stored architecture unscored.
+    """
+    import dataclasses
+
+    cols = score_columns(table.space, frames)
+    clash = [c for c in cols if c in table.arch_columns]
+    if clash:
+        raise TableFormatError(f"the table already has an arch column {clash[0]!r}")
+    new = {}
+    for name, col in cols.items():
+        v = col[table.arch_index]
+        if np.isnan(v).any():
+            n = int(np.isnan(v).sum())
+            raise TableFormatError(f"score column {name!r} leaves {n} of the table's architectures unscored")
+        new[name] = v
+    meta = dict(table.metadata)
+    meta["score_columns"] = sorted({*meta.get("score_columns", []), *new})
+    return dataclasses.replace(table, arch_columns={**table.arch_columns, **new}, metadata=meta)
+
+
 def score_features(space: Any, frames: Sequence[Any]) -> tuple[np.ndarray, list[str]]:
     """Surrogate features from score files: float ``(space.size, m)`` and the column names.
 
@@ -141,4 +169,11 @@ def score_features(space: Any, frames: Sequence[Any]) -> tuple[np.ndarray, list[
     return feats, list(cols)
 
 
-__all__ = ["read_scores", "score_columns", "score_features", "score_metadata", "write_scores"]
+__all__ = [
+    "attach_scores",
+    "read_scores",
+    "score_columns",
+    "score_features",
+    "score_metadata",
+    "write_scores",
+]

@@ -36,8 +36,8 @@ _EDGE_OP = re.compile(r"\['e(\d)_conv([13])'\]")
 _KERNEL_OP = {"1": CONV1, "3": CONV3}
 
 
-def _edge_op(path: str) -> tuple[int, int] | None:
-    """``(edge, op)`` of a path inside an edge's convolution, else ``None`` (shared leaf)."""
+def edge_op(path: str) -> tuple[int, int] | None:
+    """``(edge, op)`` of a leaf path inside an edge's convolution, else ``None`` (a shared leaf)."""
     m = _EDGE_OP.search(path)
     return None if m is None else (int(m.group(1)), _KERNEL_OP[m.group(2)])
 
@@ -46,7 +46,7 @@ def used_leaves(state: Mapping[str, np.ndarray], ops: Sequence[int]) -> dict[str
     """The leaves of ``state`` that a cell with ``ops`` reads: shared ones and its own edges' ops."""
     out = {}
     for path, leaf in state.items():
-        eo = _edge_op(path)
+        eo = edge_op(path)
         if eo is None or int(ops[eo[0]]) == eo[1]:
             out[path] = leaf
     return out
@@ -61,7 +61,7 @@ def inherited_state(
     for path, leaf in parent.items():
         if not (path.startswith("[0]") or path.startswith("[1]")):
             continue
-        eo = _edge_op(path)
+        eo = edge_op(path)
         if eo is None or (int(parent_ops[eo[0]]) == eo[1] == int(child_ops[eo[0]])):
             out[path] = leaf
     return out
@@ -69,16 +69,23 @@ def inherited_state(
 
 def save_state(target: str | os.PathLike[str], state: Mapping[str, np.ndarray], ops: Sequence[int]) -> int:
     """Write the leaves the cell uses to ``target`` (``.npz``, atomic); return its size in bytes."""
-    keep = used_leaves(state, ops)
+    return save_arrays(target, used_leaves(state, ops))
+
+
+def save_arrays(target: str | os.PathLike[str], arrays: Mapping[str, np.ndarray]) -> int:
+    """Write a flat ``{path: array}`` to ``target`` (``.npz``, atomic); return its size in bytes."""
     with atomic_path(target) as tmp, open(tmp, "wb") as fh:
         np.savez(
-            fh, **{f"s{i}": np.asarray(v) for i, v in enumerate(keep.values())}, paths=np.array(list(keep))
+            fh,
+            **{f"s{i}": np.asarray(v) for i, v in enumerate(arrays.values())},
+            paths=np.array(list(arrays)),
         )
     return Path(target).stat().st_size
 
 
 def load_state(source: str | os.PathLike[str]) -> dict[str, np.ndarray]:
-    """Read a checkpoint written by :func:`save_state` (no pickle is ever loaded).
+    """Read a checkpoint written by :func:`save_state` or :func:`save_arrays` (no pickle is
+    ever loaded).
 
     Raises:
         TableFormatError: the file is missing, truncated or not a checkpoint.
