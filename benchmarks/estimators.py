@@ -125,14 +125,19 @@ def _digits_truth() -> tuple[np.ndarray, np.ndarray]:
 def oneshot(args: argparse.Namespace) -> dict:
     """One-shot / few-shot supernets on digits, one score file per seed in ``--work`` (resumable)."""
     import pandas as pd
+    from scipy.stats import rankdata
 
     from nasbench.spaces.nb201 import NB201Space
     from nasbench.train.data import load_dataset
+    from nasbench.train.model import arch_cost
     from nasbench.train.oneshot import SupernetConfig, oneshot_scores
     from nasbench.train.recipe import PRESETS
 
     space = NB201Space()
     archs, truth = _digits_truth()
+    params = np.array(
+        [arch_cost(PRESETS["digits"], o, (8, 8, 1), 10)["params"] for o in space.op_matrix(archs)]
+    )
     top1 = set(archs[np.argsort(-truth, kind="stable")[: int(np.ceil(0.01 * len(truth)))]].tolist())
     recipe = PRESETS["digits"]
     data = load_dataset("digits", recipe)
@@ -168,6 +173,8 @@ def oneshot(args: argparse.Namespace) -> dict:
         best20 = archs[np.lexsort((archs, -score))[:20]]
         q["top20_best_in_top1%"] = bool(any(int(a) in top1 for a in best20))
         q["top20_best_valid_acc"] = round(float(truth[np.isin(archs, best20)].max()), 3)
+        # the label-free vote of the score and #params (equal weights, fixed before measuring)
+        q["vote_with_params"] = rank_quality((rankdata(score) + rankdata(params)) / 2, truth)
         per_seed.append({"seed": seed, **q, "timing": timing})
     taus = [p["kendall_tau"] for p in per_seed]
     return {
@@ -179,6 +186,10 @@ def oneshot(args: argparse.Namespace) -> dict:
         "kendall_tau_mean": round(float(np.mean(taus)), 4),
         "spearman_median": round(float(np.median([p["spearman"] for p in per_seed])), 4),
         "seeds_top20_best_in_top1%": f"{sum(p['top20_best_in_top1%'] for p in per_seed)} of {len(per_seed)}",
+        "vote_with_params_tau_median": round(
+            float(np.median([p["vote_with_params"]["kendall_tau"] for p in per_seed])), 4
+        ),
+        "params_tau": rank_quality(params, truth)["kendall_tau"],
         "per_seed": per_seed,
     }
 

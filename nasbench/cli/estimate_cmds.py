@@ -121,15 +121,15 @@ def oneshot_cmd(
         "--mode",
         help="oneshot (one supernet) | fewshot (one sub-supernet per op on --split-edge).",
     ),
-    epochs: int = typer.Option(60, "--epochs", help="Supernet epochs (each step trains --paths cells)."),
+    epochs: int = typer.Option(100, "--epochs", help="Supernet epochs (each step trains --paths cells)."),
     paths: int = typer.Option(5, "--paths", help="Cells sampled per step, stratified per edge."),
     split_edge: int = typer.Option(0, "--split-edge", help="Edge (0-5) few-shot splits on."),
     bn: str = typer.Option(
-        "recal", "--bn", help="Batch norm at scoring: recal (recomputed per cell) | batch (batch statistics)."
+        "batch", "--bn", help="Batch norm at scoring: batch (batch statistics) | recal (recomputed per cell)."
     ),
     recal_images: int = typer.Option(256, "--recal-images", help="Training images of the recal statistics."),
-    score_images: int | None = typer.Option(
-        None, "--score-images", help="Validation images each cell is scored on (default: all)."
+    score_images: int = typer.Option(
+        256, "--score-images", help="Validation images each cell is scored on (0: all)."
     ),
     no_mask: bool = typer.Option(
         False, "--no-mask", help="Let weight decay and momentum move operations a step did not use."
@@ -167,7 +167,7 @@ def oneshot_cmd(
         mask_inactive=not no_mask,
         bn=bn,
         recal_images=recal_images,
-        score_images=score_images,
+        score_images=score_images or None,
         population=population,
     )
     config = OneShotConfig(

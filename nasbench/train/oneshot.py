@@ -28,14 +28,15 @@ Choices (measured in ``benchmarks/ESTIMATORS.md``):
   ``paths / 5`` of the step's paths (those with its operation on the split edge), so the
   total budget (steps x paths) equals one-shot's. A cell is scored with the
   sub-supernet of its own operation on that edge.
-* **Batch norm at scoring** (``bn``): ``recal`` recomputes each cell's batch-norm
+* **Batch norm at scoring** (``bn``): ``batch`` (the default) uses each validation
+  batch's own statistics, one forward pass per cell; ``recal`` recomputes each cell's
   statistics on ``recal_images`` training images (one batch, the same for every cell)
-  and evaluates with them; ``batch`` uses each validation batch's own statistics.
-  During training, batch norm always uses batch statistics (running averages would mix
-  paths).
+  and evaluates with them, a second forward pass. During training, batch norm always
+  uses batch statistics (running averages would mix paths).
 * **Scores.** ``oneshot`` is the validation accuracy (percent) on the first
-  ``score_images`` images of the validation split (all by default). Every unique cell is
-  scored, ``population`` cells per compiled program (fixed slot capacities, one compile).
+  ``score_images`` images of the validation split (256 by default; ``None``: all).
+  Every unique cell is scored, ``population`` cells per compiled program (fixed slot
+  capacities, one compile).
 
 Training state (parameters, optimiser state, step) is checkpointed every
 ``checkpoint_every`` steps to ``OUT.supernet.npz`` (a safe ``.npz``, never a pickle).
@@ -92,13 +93,13 @@ class SupernetConfig:
     """
 
     mode: str = "oneshot"
-    epochs: int = 60
+    epochs: int = 100
     paths: int = 5
     split_edge: int = 0
     mask_inactive: bool = True
-    bn: str = "recal"
+    bn: str = "batch"
     recal_images: int = 256
-    score_images: int | None = None
+    score_images: int | None = 256
     population: int = 100
     checkpoint_every: int = 100
 
