@@ -56,14 +56,16 @@ class Result:
         trial: trial id (continuations keep the id of the trial they continue).
         arch: space index.
         epoch: epoch trained to.
-        valid_acc: validation accuracy (%) observed at ``epoch``; NaN if the run diverged.
-        curve: float64 ``(k,)`` validation accuracy at ``SearchContext.epochs[:k]``, the
+        valid_acc: the score observed at ``epoch``: the table's objective signed so that
+            larger is better (validation accuracy in %; minus the loss on a table that
+            minimises one); NaN if the run diverged.
+        curve: float64 ``(k,)`` the score at ``SearchContext.epochs[:k]``, the
             stored epochs up to ``epoch`` of this run (one seed of the table, or the seed
             mean with ``noise="mean"``). Read-only: it is a view of the runner's cached
             table, so writing to it raises ``ValueError``; copy it to modify it.
         cost_s: simulated training seconds charged for this evaluation.
         finish_time: simulated clock (seconds) when it finished.
-        estimate: a predicted final (max-epoch) accuracy, set by wrappers such as early
+        estimate: a predicted final (max-epoch) score, set by wrappers such as early
             stopping when they tell a stopped run to the strategy they wrap.
     """
 
@@ -130,6 +132,9 @@ class SearchContext:
             larger predicted better), or ``None``. Model-based strategies add them to
             their surrogate's features; ``ranked`` evaluates in their order.
         score_names: the ``m`` score names.
+        score_bounds: the range of the values strategies are told (``(0, 100)`` for an
+            accuracy in percent, where learning-curve extrapolations are clipped), or
+            ``None`` (unbounded: e.g. minus a loss).
     """
 
     space: SearchSpace
@@ -139,6 +144,7 @@ class SearchContext:
     prior: Prior | None = None
     scores: np.ndarray | None = None
     score_names: tuple[str, ...] = ()
+    score_bounds: tuple[float, float] | None = (0.0, 100.0)
     _candidates: np.ndarray = field(init=False, repr=False)
     _all_valid: bool = field(init=False, repr=False)
     _nbrs: dict[int, np.ndarray] = field(init=False, repr=False, default_factory=dict)
@@ -184,12 +190,13 @@ class SearchContext:
         covered = bench.covered()
         stored = np.zeros(bench.space.size, dtype=bool)
         stored[bench.archs()] = True
+        bounds = bench.objective.score_bounds
         if int(covered.sum()) == int(stored.sum()):
-            return cls(bench.space, epochs, covered)
+            return cls(bench.space, epochs, covered, score_bounds=bounds)
         canonical = np.full(bench.space.size, -1, dtype=np.int64)
         idx = np.flatnonzero(covered)
         canonical[idx] = bench.archs()[bench.rows(idx)]
-        return cls(bench.space, epochs, stored, canonical)
+        return cls(bench.space, epochs, stored, canonical, score_bounds=bounds)
 
     @property
     def max_epoch(self) -> int:

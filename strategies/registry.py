@@ -225,7 +225,7 @@ def make_surrogate_for(
             )
         except TypeError as exc:  # an unknown constructor parameter
             raise StrategyConfigError(f"surrogate {name!r}: {exc}") from None
-        return with_context_scores(est, context, params)
+        return with_context_scores(with_score_bounds(est, context, params), context, params)
     from sklearn.base import clone
 
     est = clone(spec)
@@ -234,6 +234,15 @@ def make_surrogate_for(
     if "random_state" in est.get_params():
         est.set_params(random_state=seed)
     return est
+
+
+def with_score_bounds(est: Any, context: SearchContext, params: Mapping[str, Any] | None = None) -> Any:
+    """``est`` with its curve extrapolations clipped to the context's score range (where it
+    takes ``bounds`` and they were not set explicitly). The default range is accuracy's
+    ``(0, 100)``; a table that minimises a loss tells scores below 0 and has none."""
+    from surrogates.inputs import set_score_bounds
+
+    return set_score_bounds(est, context.score_bounds, params)
 
 
 def with_context_scores(est: Any, context: SearchContext, params: Mapping[str, Any] | None = None) -> Any:

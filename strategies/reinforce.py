@@ -61,6 +61,7 @@ class Reinforce(Strategy):
         self._v = np.zeros_like(self.logits)
         self._t = 0
         self.baseline: float | None = None
+        self._worst = 0.0  # the lowest reward so far (0 while every score is >= 0)
         self._epoch = context.max_epoch
         self._cum: np.ndarray | None = None  # cumulative probabilities, recomputed after each update
 
@@ -85,7 +86,10 @@ class Reinforce(Strategy):
     def tell(self, result: Result) -> None:
         if result.epoch != self._epoch and result.estimate is None:
             return
-        reward = result.score / 100.0 if np.isfinite(result.score) else 0.0
+        # a diverged run earns the worst reward: 0 (an accuracy of 0%), or the worst seen
+        # when scores are negative (minus a loss)
+        reward = result.score / 100.0 if np.isfinite(result.score) else min(0.0, self._worst)
+        self._worst = min(self._worst, reward)
         if self.baseline is None:
             self.baseline = reward
         advantage = reward - self.baseline

@@ -14,6 +14,12 @@ evaluations does not depend on wall-time jitter: the same seed gives the same ev
 (under a time budget, the last few may differ because wall time decides where the
 budget ends).
 
+Direction: the table's objective (:attr:`nasbench.tables.table.ResultTable.objective`, by
+default ``valid_acc``, maximised) is what the search optimises. Strategies are told its
+*score*, the value signed by its direction (a loss is told as minus the loss), so every
+strategy maximises; the trajectory, the optimum, the targets and the regret are in the
+metric's own units, and the regret ``|optimum - incumbent|`` is >= 0 in either direction.
+
 Noise: by default a new trial draws one of the table's seeds (one real training run) and
 keeps it when continued; ``noise="mean"`` answers with the seed mean.
 
@@ -47,7 +53,7 @@ log = logging.getLogger(__name__)
 
 Noise = Literal["seed", "mean"]
 
-#: Fractions of the table (by seed-mean final validation accuracy) used as targets.
+#: Fractions of the table (by the seed-mean final objective, best first) used as targets.
 TARGETS: dict[str, float] = {"top1": 0.01, "top0.1": 0.001}
 
 _UNITS = {"s": 1.0, "sec": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0, "d": 86400.0}
@@ -218,12 +224,16 @@ class Trajectory:
     Attributes:
         columns: name -> ``(n,)`` array for each of :data:`COLUMNS`: ``evals`` is the
             cumulative full-evaluation count and ``overhead_s`` the cumulative surrogate
-            time at each finish; ``incumbent`` is the best architecture so far by observed
-            max-epoch validation accuracy (-1 before the first), ``incumbent_mean`` its
-            seed-mean validation accuracy, ``regret = optimum - incumbent_mean``, and
-            ``incumbent_test`` its seed-mean test accuracy (reporting only; NaN where the
-            table has none).
-        meta: strategy, seed, run config, optimum and target thresholds.
+            time at each finish; ``valid_acc`` is the observed value of the table's
+            objective (validation accuracy, or e.g. a validation loss on a table that
+            minimises one); ``incumbent`` is the best architecture so far by observed
+            max-epoch objective (-1 before the first), ``incumbent_mean`` its seed-mean
+            objective, ``regret`` how far that is from the optimum (``optimum -
+            incumbent_mean``, negated when minimising: >= 0 either way), and
+            ``incumbent_test`` its seed-mean test counterpart (reporting only; NaN where
+            the table has none).
+        meta: strategy, seed, run config, objective (``{"metric", "direction"}``;
+            absent: ``valid_acc``, ``max``), optimum and target thresholds.
     """
 
     columns: dict[str, np.ndarray]
@@ -240,10 +250,17 @@ class Trajectory:
         r = self.columns["regret"]
         return float(r[-1]) if len(r) else math.nan
 
+    @property
+    def sign(self) -> float:
+        """``1.0`` when the objective is maximised, ``-1.0`` when it is minimised."""
+        return -1.0 if (self.meta.get("objective") or {}).get("direction") == "min" else 1.0
+
     def hitting(self, threshold: float) -> tuple[float, float]:
-        """``(evals, simulated seconds)`` when the incumbent's seed-mean valid accuracy
-        first reached ``threshold``; ``(inf, inf)`` if it never did."""
-        hit = np.flatnonzero(self.columns["incumbent_mean"] >= threshold - 1e-9)
+        """``(evals, simulated seconds)`` when the incumbent's seed-mean objective first
+        reached ``threshold`` (at or above it; at or below when minimising); ``(inf, inf)``
+        if it never did."""
+        sign = self.sign
+        hit = np.flatnonzero(sign * self.columns["incumbent_mean"] >= sign * threshold - 1e-9)
         if len(hit) == 0:
             return math.inf, math.inf
         i = int(hit[0])
@@ -295,9 +312,10 @@ class Simulator:
 
     Attributes:
         context: what strategies may know (space, epochs, valid architectures).
-        optimum: best seed-mean validation accuracy at the max epoch.
-        targets: name -> threshold of the seed-mean final validation accuracy
-            (``top1``, ``top0.1``, ``optimum``).
+        objective: the table's objective (metric and direction).
+        optimum: best seed-mean objective at the max epoch (the lowest, when minimising).
+        targets: name -> threshold of the seed-mean final objective (``top1``,
+            ``top0.1``, ``optimum``).
         min_full_cost: the cheapest full evaluation (seed-mean seconds).
     """
 
@@ -327,7 +345,12 @@ class Simulator:
         self._epoch_pos = {e: i for i, e in enumerate(self.epochs)}
 
         values = table.values
-        v = np.ascontiguousarray(values[..., table.metric_position("valid_acc")], dtype=np.float64)
+        self.objective = objective = bench.objective
+        sign = objective.sign
+        # strategies are told scores: the objective signed by its direction (larger is better)
+        v = sign * np.ascontiguousarray(
+            values[..., table.metric_position(objective.metric)], dtype=np.float64
+        )
         c = np.array(values[..., table.metric_position("time_s")], dtype=np.float64)
         a, s, e = v.shape
         with np.errstate(invalid="ignore"), warnings.catch_warnings(action="ignore", category=RuntimeWarning):
@@ -356,18 +379,19 @@ class Simulator:
         self._count = {"seed": count.tolist(), "mean": [1] * a}
         self._seed_pos = {"seed": seed_pos, "mean": np.zeros((a, 1), dtype=np.int64)}
 
-        self.final_mean = bench.values_at("valid_acc", self.max_epoch).astype(np.float64)
-        _, self.optimum = bench.best("valid_acc", self.max_epoch)
-        ranked = np.sort(self.final_mean[~np.isnan(self.final_mean)])[::-1]
+        self.final_mean = bench.values_at(objective.metric, self.max_epoch).astype(np.float64)
+        _, self.optimum = bench.best(objective.metric, self.max_epoch)
+        ranked = np.sort(sign * self.final_mean[~np.isnan(self.final_mean)])[::-1]  # best first
         self.targets: dict[str, float] = {
-            name: float(ranked[max(math.ceil(q * len(ranked)) - 1, 0)]) for name, q in TARGETS.items()
+            name: float(sign * ranked[max(math.ceil(q * len(ranked)) - 1, 0)]) for name, q in TARGETS.items()
         }
         self.targets["optimum"] = float(self.optimum)
         self.min_full_cost = float(np.nanmin(self._c["mean"][:, 0, -1]))
         self.final_test = np.full(a, np.nan)
-        if oracle is not None and "test_acc" in oracle.metrics:
+        test_metric = objective.test_metric
+        if oracle is not None and test_metric in oracle.metrics:
             with np.errstate(invalid="ignore"):
-                self.final_test = oracle.values_at("test_acc", self.max_epoch).astype(np.float64)
+                self.final_test = oracle.values_at(test_metric, self.max_epoch).astype(np.float64)
         self.table_hash = table.metadata.get("content_hash") or getattr(table, "_stored_hash", None)
 
     # ---- checks ----------------------------------------------------------------------
@@ -547,6 +571,9 @@ class Simulator:
         seed_pos = np.asarray(trials.seed_pos, dtype=np.int64)[trial]
         n = len(trial)
         seed_id = self._seed_ids[seed_pos] if config.noise == "seed" else np.full(n, -1, np.int64)
+        direction = self.objective.direction
+        if direction == "min":  # the runner told scores: back to the metric's own units
+            cols = cols._replace(valid_acc=[-v for v in cols.valid_acc])
         columns = trajectory_columns(
             cols,
             arch=np.asarray(trials.arch, dtype=np.int64)[trial],
@@ -555,9 +582,12 @@ class Simulator:
             final_test=self.final_test[rows],
             optimum=self.optimum,
             max_epoch=self.max_epoch,
+            direction=direction,
         )
         info = run_info(strategy, config, columns, reason)
         info.update(optimum=self.optimum, targets=dict(self.targets), table_hash=self.table_hash)
+        if not self.objective.is_default:
+            info["objective"] = self.objective.to_dict()
         info.update(meta or {})
         return Trajectory(columns, info)
 
@@ -571,6 +601,7 @@ def trajectory_columns(
     final_test: np.ndarray,
     optimum: float,
     max_epoch: int,
+    direction: str = "max",
 ) -> dict[str, np.ndarray]:
     """The :data:`COLUMNS` of a run from its finished evaluations, in finish order.
 
@@ -579,16 +610,18 @@ def trajectory_columns(
             ``cost_s``, ``units``, ``start_s``, ``finish_s``, ``overhead_s``.
         arch, seed: ``(n,)`` each evaluation's architecture and training seed (-1: seed mean).
         final_mean, final_test: ``(n,)`` the ground truth of each evaluation's architecture
-            (seed-mean final validation and test accuracy; NaN where unknown).
-        optimum: best seed-mean final validation accuracy (NaN where unknown).
+            (seed-mean final objective and its test counterpart; NaN where unknown).
+        optimum: best seed-mean final objective (NaN where unknown).
         max_epoch: the full evaluation's epoch (only those make an incumbent).
+        direction: ``max`` (larger ``valid_acc`` is better) or ``min``.
     """
     trial = np.asarray(cols.trial, dtype=np.int64)
     n = len(trial)
     epoch = np.asarray(cols.epoch, dtype=np.int64)
     valid = np.asarray(cols.valid_acc, dtype=np.float64)
-    # incumbent: best observed max-epoch validation accuracy so far (first one wins ties)
-    score = np.where((epoch == max_epoch) & ~np.isnan(valid), valid, -np.inf)
+    sign = -1.0 if direction == "min" else 1.0
+    # incumbent: best observed max-epoch objective so far (first one wins ties)
+    score = np.where((epoch == max_epoch) & ~np.isnan(valid), sign * valid, -np.inf)
     prev_best = np.concatenate([[-np.inf], np.maximum.accumulate(score)[:-1]]) if n else score
     is_new = score > prev_best
     inc_pos = np.maximum.accumulate(np.where(is_new, np.arange(n), -1)) if n else np.zeros(0, np.int64)
@@ -611,7 +644,7 @@ def trajectory_columns(
         "incumbent": np.where(has, np.asarray(arch, np.int64)[safe], -1).astype(np.int64),
         "incumbent_valid": np.where(has, valid[safe], np.nan),
         "incumbent_mean": inc_mean,
-        "regret": optimum - inc_mean,
+        "regret": sign * (optimum - inc_mean),
         "incumbent_test": np.where(has, np.asarray(final_test, np.float64)[safe], np.nan),
     }
 

@@ -11,7 +11,7 @@ import numpy as np
 from scipy.special import ndtri
 
 from surrogates.errors import EvaluationError, SurrogateInputError
-from surrogates.inputs import design
+from surrogates.inputs import design, set_score_bounds
 from surrogates.persistence import load_model, save_model, table_meta
 from surrogates.registry import DESCRIPTIONS, SURROGATES, make_surrogate
 
@@ -78,7 +78,10 @@ def fit_table(
     random_state: int = 0,
     params: dict[str, Any] | None = None,
 ) -> tuple[Any, dict[str, Any]]:
-    """Fit a registered surrogate on a table's full seed-mean validation curves.
+    """Fit a registered surrogate on a table's full seed-mean curves of its objective.
+
+    The target is the objective's score, signed by its direction (a loss is fitted as
+    minus the loss), so that a larger prediction is better on every table.
 
     Args:
         table: the :class:`~nasbench.tables.table.ResultTable`.
@@ -98,17 +101,22 @@ def fit_table(
 
     bench = Benchmark(table)
     last = int(table.epochs[-1])
-    y = bench.values_at("valid_acc", last).astype(np.float64)
+    y = bench.scores_at(last).astype(np.float64)
     rows = np.flatnonzero(np.isfinite(y))
     if train_size is not None:
         if not 0 < train_size <= len(rows):
             raise EvaluationError(f"--train-size must lie in 1..{len(rows)}, got {train_size}")
         rows = np.sort(np.random.default_rng(random_state).choice(rows, train_size, replace=False))
     archs = table.arch_index[rows]
-    curves = bench.curves(archs, "valid_acc", seed="mean").astype(np.float64)
+    curves = bench.score_curves(archs, seed="mean").astype(np.float64)
     est = make_surrogate(
-        model, table.space, epochs=table.epochs.tolist(), random_state=random_state, **(params or {})
+        model,
+        table.space,
+        epochs=table.epochs.tolist(),
+        random_state=random_state,
+        **(params or {}),
     )
+    set_score_bounds(est, table.objective.score_bounds, params)
     t0 = time.perf_counter()
     est.fit(design(archs, len(table.epochs), curves), y[rows])
     meta = table_meta(table)
@@ -155,7 +163,10 @@ def predict_archs(
     table_path: str | os.PathLike[str] | None = None,
     coverage: float = 0.9,
 ) -> dict[str, Any]:
-    """Predict final validation accuracy of architectures (nothing observed: ``t = 0``).
+    """Predict the final objective of architectures (nothing observed: ``t = 0``).
+
+    Predictions are in the metric's own units: a model fitted on a table that minimises
+    (its metadata's ``direction``) predicts minus the metric, which is turned back here.
 
     Args:
         model_path: a file written by :func:`fit_and_save` / :func:`~surrogates.save_model`.
@@ -180,12 +191,16 @@ def predict_archs(
     idx = np.array([space.index(a) for a in archs], dtype=np.int64)
     X = design(idx, len(meta.get("epochs", [])))
     mean, std = model.predict(X, return_std=True)
+    sign = -1.0 if meta.get("direction") == "min" else 1.0
+    mean = sign * np.asarray(mean, dtype=np.float64)
     z = float(ndtri(0.5 + coverage / 2))
     return {
         "model": str(model_path),
         "model_class": meta.get("model_class"),
         "fitted_on": {k: meta.get(k) for k in ("dataset", "table_hash", "n_train", "target_epoch")},
         "space": meta.get("space", {}).get("name"),
+        "metric": meta.get("metric", "valid_acc"),
+        "direction": meta.get("direction", "max"),
         "coverage": coverage,
         "predictions": [
             {

@@ -2,8 +2,10 @@
 
 Protocol (one run of :func:`evaluate`):
 
-* The target is the seed-mean final validation accuracy (``Benchmark.values_at`` at the
-  table's last epoch). Only the search view of the table is used (:class:`Benchmark`),
+* The target is the seed-mean final value of the table's objective (``Benchmark.values_at``
+  at the table's last epoch), signed by its direction (a loss is predicted as minus the
+  loss: every score below then reads "larger is better", and the top-k precisions pick
+  the lowest losses). Only the search view of the table is used (:class:`Benchmark`),
   so test-split metrics cannot reach training. Architectures whose target is missing
   (diverged in every seed) are left out of training and scoring alike.
 * Curves are the seed-mean validation curves. Training rows carry their full curves
@@ -36,7 +38,7 @@ from scipy.stats import kendalltau, spearmanr
 
 from surrogates.curves import extrapolate
 from surrogates.errors import EvaluationError
-from surrogates.inputs import design
+from surrogates.inputs import design, set_score_bounds
 from surrogates.registry import DEFAULT_SURROGATE, make_surrogate
 
 log = logging.getLogger(__name__)
@@ -63,7 +65,8 @@ class EvalConfig:
             ``(0, 1)``; ``None`` = architecture only.
         repeats: random splits per training size.
         seed: base seed of the splits and models.
-        metric: the curve metric (validation accuracy).
+        metric: the curve metric (``None``: the table's objective). A metric other than
+            the objective is maximised if it is an accuracy, else minimised.
         params: constructor parameters passed to the surrogate.
     """
 
@@ -72,7 +75,7 @@ class EvalConfig:
     observed_fraction: float | None = None
     repeats: int = 5
     seed: int = 0
-    metric: str = "valid_acc"
+    metric: str | None = None
     params: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -95,8 +98,23 @@ class EvalConfig:
             raise EvaluationError(f"the observed fraction must lie in (0, 1), got {f!r}")
         if not isinstance(self.repeats, int) or self.repeats < 1:
             raise EvaluationError(f"repeats must be a positive integer, got {self.repeats!r}")
-        if self.metric not in ("valid_acc", "train_acc"):
-            raise EvaluationError(f"the harness predicts an accuracy metric (valid_acc), got {self.metric!r}")
+        from nasbench.core.metrics import OBJECTIVE_METRICS
+
+        if self.metric is not None and self.metric not in OBJECTIVE_METRICS:
+            raise EvaluationError(
+                f"the harness predicts one of {', '.join(OBJECTIVE_METRICS)}, got {self.metric!r}"
+            )
+
+
+def target_objective(table: Any, metric: str | None = None) -> Any:
+    """The objective the harness predicts: the table's, or ``metric`` (an accuracy is
+    maximised, anything else minimised; the table's own metric keeps its direction)."""
+    from nasbench.core.metrics import Objective
+
+    objective = table.objective
+    if metric is None or metric == objective.metric:
+        return objective
+    return Objective(metric, "max" if metric.endswith("_acc") else "min")
 
 
 def score(
@@ -159,7 +177,13 @@ def observed_epochs(epochs: np.ndarray, fraction: float | None) -> int:
 
 
 def _baselines(
-    Xtr: np.ndarray, ytr: np.ndarray, Xte: np.ndarray, epochs: np.ndarray, k: int, seed: int
+    Xtr: np.ndarray,
+    ytr: np.ndarray,
+    Xte: np.ndarray,
+    epochs: np.ndarray,
+    k: int,
+    seed: int,
+    bounds: tuple[float, float] | None = (0.0, 100.0),
 ) -> dict[str, tuple[np.ndarray, np.ndarray | None]]:
     from sklearn.compose import TransformedTargetRegressor
     from sklearn.pipeline import make_pipeline
@@ -174,7 +198,7 @@ def _baselines(
     out: dict[str, tuple[np.ndarray, np.ndarray | None]] = {
         "last_value": (_last(obs), None),
         "best_value": (best, None),
-        "pow3": (extrapolate("pow3", epochs[:k], obs, float(epochs[-1])), None),
+        "pow3": (extrapolate("pow3", epochs[:k], obs, float(epochs[-1]), bounds=bounds), None),
     }
     tr = Xtr[:, 1 : 1 + k]
     ok = np.all(np.isfinite(tr), axis=1)
@@ -221,11 +245,14 @@ def evaluate(
     epochs = table.epochs.astype(np.float64)
     n_epochs = len(epochs)
     k = observed_epochs(epochs, config.observed_fraction)
-    y_all = bench.values_at(config.metric, int(epochs[-1])).astype(np.float64)
+    objective = target_objective(table, config.metric)
+    y_all = objective.sign * bench.values_at(objective.metric, int(epochs[-1])).astype(np.float64)
     keep = np.flatnonzero(np.isfinite(y_all))
     archs = table.arch_index[keep].astype(np.int64)
     y = y_all[keep]
-    curves = bench.curves(archs, config.metric, seed="mean").astype(np.float64) if k else None
+    curves = (
+        objective.sign * bench.curves(archs, objective.metric, seed="mean").astype(np.float64) if k else None
+    )
     n = len(archs)
     too_big = [s for s in config.train_sizes if s >= n]
     if too_big:
@@ -251,6 +278,7 @@ def evaluate(
                 random_state=config.seed * 1000 + r,
                 **config.params,
             )
+            set_score_bounds(model, objective.score_bounds, config.params)
             t0 = time.perf_counter()
             model.fit(Xtr, y[tr])
             t1 = time.perf_counter()
@@ -260,7 +288,8 @@ def evaluate(
             pred_s.append(t2 - t1)
             runs.setdefault("model", []).append(score(y[te], mean, std))
             if k:
-                for name, (pred, bstd) in _baselines(Xtr, y[tr], Xte, epochs, k, config.seed).items():
+                baselines = _baselines(Xtr, y[tr], Xte, epochs, k, config.seed, objective.score_bounds)
+                for name, (pred, bstd) in baselines.items():
                     runs.setdefault(name, []).append(score(y[te], pred, bstd))
             if progress is not None:
                 m = runs["model"][-1]
@@ -291,7 +320,9 @@ def evaluate(
             "params": {
                 k_: f"array {v.shape}" if isinstance(v, np.ndarray) else v for k_, v in config.params.items()
             },
-            "target": f"seed-mean {config.metric} at epoch {int(epochs[-1])}",
+            "metric": objective.metric,
+            "target": f"seed-mean {objective.metric} at epoch {int(epochs[-1])}"
+            + ("" if objective.maximize else ", negated (it is minimised)"),
             "observed_epochs": [int(e) for e in table.epochs[:k]],
             "split": "train: random subset from default_rng([seed, size, repeat]); test: all other architectures",
             "baselines": (["last_value", "best_value", "pow3", "svr_observed"] if k else []),

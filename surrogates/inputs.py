@@ -1,14 +1,15 @@
 """The surrogate input convention and the calls every user of a surrogate makes.
 
 A surrogate's input ``X`` is float ``(n, 1 + E)``: column 0 is the architecture's space
-index, columns ``1..E`` the validation accuracy observed at the table's ``E`` epochs (NaN
-where not observed). :func:`design` is the one place that builds it, for the evaluation
+index, columns ``1..E`` the score observed at the table's ``E`` epochs (NaN where not
+observed): the table's objective signed by its direction, i.e. validation accuracy, or
+minus a loss on a table that minimises one. Targets ``y`` are scores too. :func:`design` is the one place that builds it, for the evaluation
 harness, the fit/predict API, strategies and the leaderboard alike.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -83,6 +84,26 @@ def limit_cuts(est: Any, cuts: Sequence[int]) -> Any:
         return est
     if isinstance(current, str):
         est.set_params(cuts=sorted({int(c) for c in cuts}))
+    return est
+
+
+def set_score_bounds(
+    est: Any, bounds: tuple[float, float] | None, params: Mapping[str, Any] | None = None
+) -> Any:
+    """Clip a surrogate's curve extrapolations to ``bounds``, where it takes ``bounds``
+    (no-op otherwise, or when ``params`` set them explicitly).
+
+    The package's curve models default to accuracy's ``(0, 100)``; scores of a table that
+    minimises a loss are negative and unbounded (``None``).
+    """
+    if "bounds" in (params or {}):
+        return est
+    try:
+        current = est.get_params()
+    except AttributeError:
+        return est
+    if "bounds" in current and current["bounds"] != bounds:
+        est.set_params(bounds=bounds)
     return est
 
 

@@ -68,8 +68,13 @@ def space_fingerprint(space: Any) -> str:
     return "sha256:" + h.hexdigest()
 
 
-def table_meta(table: Any, *, metric: str = "valid_acc") -> dict[str, Any]:
-    """What a model records about the table it was fitted on."""
+def table_meta(table: Any, *, metric: str | None = None) -> dict[str, Any]:
+    """What a model records about the table it was fitted on.
+
+    ``metric`` (default: the table's objective) is the target; ``direction`` says how it
+    was signed: a model fitted on a table that minimises predicts minus the metric.
+    """
+    objective = table.objective
     return {
         "table_hash": table.content_hash(),
         "dataset": table.metadata.get("dataset"),
@@ -80,7 +85,8 @@ def table_meta(table: Any, *, metric: str = "valid_acc") -> dict[str, Any]:
             "fingerprint": space_fingerprint(table.space),
         },
         "epochs": [int(e) for e in table.epochs],
-        "metric": metric,
+        "metric": metric or objective.metric,
+        "direction": objective.direction if metric in (None, objective.metric) else "max",
         "target_epoch": int(table.epochs[-1]),
         "n_archs": int(table.n_archs),
     }

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from conftest import assert_one_line_error, run_cli, write_tiny_npz
 
@@ -456,3 +457,20 @@ def test_one_child_inherited_from_two_parents_in_one_population(npz: Path, tmp_p
     ev._absorb(pd.DataFrame(rows), inherited=True)
     assert set(ev.inherited) == {(7, 1, 11), (7, 1, 12)}
     assert ev.inherited[(7, 1, 12)].values[1, METRICS.index("valid_acc")] == 14.0
+
+
+def test_ranked_live_search_trains_the_best_scored_cells_first(npz: Path, tmp_path: Path) -> None:
+    from nasbench.tables.scores import write_scores
+
+    space = NB201Space()
+    archs = space.unique_indices()[100:140]
+    score = np.arange(len(archs), dtype=np.float64)  # the last is the best scored
+    f = tmp_path / "scores.parquet"
+    write_scores(
+        pd.DataFrame({"arch": [space.to_str(int(a)) for a in archs], "arch_index": archs, "oneshot": score}),
+        f,
+        {"format": "test"},
+    )
+    traj, s = _search(npz, tmp_path / "run", strategy="ranked", budget=4, scores=(f,))
+    assert traj["arch"].tolist() == archs[::-1][:4].tolist()
+    assert s["evaluations"] == 4

@@ -20,6 +20,14 @@ def echo_json(obj: Any) -> None:
     typer.echo(dumps_json(obj))
 
 
+def fmt_metric(value: float | None, metric: str = "valid_acc", width: int = 0) -> str:
+    """A metric value for the terminal: accuracies (percent) with 2 decimals, anything
+    else (a loss from 1e-5 to 1e4) with 4 significant digits."""
+    if value is None:
+        return "nan".rjust(width)
+    return f"{value:{width}.2f}" if metric.endswith("_acc") else f"{value:{width}.4g}"
+
+
 #: ``update(completed, total, info)``: one progress step (``total`` may be ``None``: unknown).
 ProgressUpdate = Callable[[float, "float | None", str], None]
 

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from nasbench.cli import app
-from nasbench.cli._common import JSON_OPTION, echo_json, progress_bar
+from nasbench.cli._common import JSON_OPTION, echo_json, fmt_metric, progress_bar
 from nasbench.core.config import parse_assignments
 from nasbench.core.errors import ConfigError
 
@@ -74,6 +74,7 @@ _LIVE_OPTIONS = (
     "reference",
     "executor",
     "ray_address",
+    "scores",
 )
 
 
@@ -161,8 +162,6 @@ def search(
         raise ConfigError(f"--evaluator must be one of {', '.join(EVALUATORS)}, got {evaluator!r}")
     params = parse_assignments(param, option="--param")
     if evaluator == "train":
-        if scores:
-            raise ConfigError("--scores works with the table and surrogate evaluators, not train")
         if out is None:
             raise ConfigError("--evaluator train needs --out DIR (the run directory)")
         cfg = _live_config(locals())
@@ -196,14 +195,16 @@ def search(
     if as_json:
         echo_json(s)
         return
+    metric = s.get("objective", {}).get("metric", "valid_acc")
+    unit = "%" if metric.endswith("_acc") else ""
     if evaluator == "surrogate":
         inc = s["incumbent"] or {}
         typer.echo(
             f"strategy   {s['strategy']} (seed {s['seed']}, {s['budget']}) on {s['model']}'s predictions\n"
             f"ran        {s['evaluations']} evaluations, {s['sim_time_s']:.4g} predicted s\n"
             f"incumbent  {inc.get('arch')}\n"
-            f"           predicted {inc.get('predicted_valid_acc', float('nan')):.2f}%, measured seed mean "
-            f"{inc.get('measured_mean_valid_acc') or float('nan'):.2f}%"
+            f"           predicted {fmt_metric(inc.get(f'predicted_{metric}', float('nan')), metric)}{unit}, "
+            f"measured seed mean {fmt_metric(inc.get(f'measured_mean_{metric}') or float('nan'), metric)}{unit}"
         )
         return
     lines = [
@@ -221,15 +222,23 @@ def search(
     inc = s["incumbent"]
     if inc:
         lines.append(f"incumbent  {inc['arch']}")
-        lines.append(
-            f"           valid {inc['observed_valid_acc']:.2f} observed, {inc['mean_valid_acc']:.2f} seed mean; "
-            f"regret {inc['regret']:.3f} (optimum {s['optimum']:.2f})"
-        )
+        if metric == "valid_acc":
+            lines.append(
+                f"           valid {inc['observed_valid_acc']:.2f} observed, {inc['mean_valid_acc']:.2f} seed mean; "
+                f"regret {inc['regret']:.3f} (optimum {s['optimum']:.2f})"
+            )
+        else:
+            direction = "lower" if s["objective"]["direction"] == "min" else "higher"
+            lines.append(
+                f"           {metric} {inc[f'observed_{metric}']:.4g} observed, {inc[f'mean_{metric}']:.4g} "
+                f"seed mean ({direction} is better); regret {inc['regret']:.4g} (optimum {s['optimum']:.4g})"
+            )
     else:
         lines.append("incumbent  none (no full evaluation finished)")
     for name, r in s["reached"].items():
         when = "not reached" if r["evals"] is None else f"after {r['evals']:.4g} evals, {r['time_s']:.4g} s"
-        lines.append(f"{name:<10} {r['threshold']:.3f}: {when}")
+        thr = f"{r['threshold']:.3f}" if metric == "valid_acc" else f"{r['threshold']:.4g}"
+        lines.append(f"{name:<10} {thr}: {when}")
     if s["out"]:
         lines.append(f"trajectory {s['out']}")
     typer.echo("\n".join(lines))
@@ -400,9 +409,15 @@ def compare(
 def _compare_text(result: dict[str, Any]) -> str:
     from nasbench.experiments.report import fmt_ci
 
+    objective = result.get("objective")
+    optimum = (
+        f"optimum {result['optimum']:.3f}"
+        if objective is None
+        else f"optimum {result['optimum']:.4g} {objective['metric']} "
+        f"({'lowest' if objective['direction'] == 'min' else 'highest'}; regret >= 0 is the distance to it)"
+    )
     lines = [
-        f"{result['runs']} runs ({result['resumed_runs']} resumed) in {result['wall_s']:.1f} s; "
-        f"optimum {result['optimum']:.3f}",
+        f"{result['runs']} runs ({result['resumed_runs']} resumed) in {result['wall_s']:.1f} s; {optimum}",
         f"{'strategy':<14} {'final regret':<26} {'evals to top 0.1%':<28} mean rank",
     ]
     for name, e in result["strategies"].items():
@@ -490,11 +505,15 @@ def leaderboard(
         echo_json(result)
         return
     first = result["entries"][0]
+    metric = list(first)[3].removeprefix("predicted_")  # the field named after the objective
+    measured = first[f"measured_{metric}"]
     typer.echo(
         f"ranked {result['ranked']} architectures with {result['provenance']['model']}; wrote the top "
-        f"{len(result['entries'])} to {result['out']}\n"
-        f"#1 {first['arch']}: predicted {first['predicted_valid_acc']:.2f} ± {first['predicted_std'] or 0:.2f}"
-        + (f", measured {first['measured_valid_acc']:.2f}" if first["measured_valid_acc"] is not None else "")
+        f"{len(result['entries'])} to {result['out']}"
+        + ("" if metric == "valid_acc" else f" ({result['provenance'].get('order', '')})")
+        + f"\n#1 {first['arch']}: predicted {fmt_metric(first[f'predicted_{metric}'], metric)} ± "
+        f"{fmt_metric(first['predicted_std'] or 0, metric)}"
+        + (f", measured {fmt_metric(measured, metric)}" if measured is not None else "")
     )
 
 
@@ -524,15 +543,23 @@ def explore(
         echo_json(s)
         return
     bp, bm = s["best_predicted"], s["best_measured"]
+    metric = s.get("objective", {}).get("metric", "valid_acc")
+    regret = (
+        "regret = optimum - incumbent, valid %"
+        if "objective" not in s
+        else f"regret = |optimum - incumbent| {metric}, {s['objective']['direction']}imised"
+    )
     lines = [
         f"table      {s['table']} ({s['dataset']}, {s['archs']} architectures, epochs {s['epochs'][0]}..{s['epochs'][-1]})",
         f"surrogate  {s['surrogate']['name']} fitted in {s['surrogate']['fit_s']:.1f} s",
-        f"predicted  #1 {bp['arch']}: {bp['predicted_valid_acc']:.2f} ± {bp['predicted_std'] or 0:.2f}",
-        f"measured   best {bm['arch']}: {bm['valid_acc']:.2f}",
-        f"strategies {s['compare']['seeds']} seeds x {s['compare']['budget']} (regret = optimum - incumbent, valid %):",
+        f"predicted  #1 {bp['arch']}: {fmt_metric(bp[f'predicted_{metric}'], metric)} ± "
+        f"{fmt_metric(bp['predicted_std'] or 0, metric)}",
+        f"measured   best {bm['arch']}: {fmt_metric(bm[metric], metric)}",
+        f"strategies {s['compare']['seeds']} seeds x {s['compare']['budget']} ({regret}):",
     ]
     for name, v in s["compare"]["strategies"].items():
-        lines.append(f"  {name:<10} final regret {v['final_regret']:.3f}   mean rank {v['mean_rank']:.2f}")
+        r = f"{v['final_regret']:.3f}" if "objective" not in s else f"{v['final_regret']:.4g}"
+        lines.append(f"  {name:<10} final regret {r}   mean rank {v['mean_rank']:.2f}")
     lines.append(
         f"files      {Path(s['files']['summary']).parent.resolve()}/ (leaderboard.md, leaderboard.csv, "
         "leaderboard.png, compare/regret.png, compare/summary.md)"

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from nasbench.cli import app
-from nasbench.cli._common import JSON_OPTION, echo_json
+from nasbench.cli._common import JSON_OPTION, echo_json, fmt_metric
 from nasbench.core.errors import ConfigError
 
 surrogate_app = typer.Typer(
@@ -105,16 +105,21 @@ def predict_cmd(
     table: Path | None = typer.Option(None, "--table", help="Check that this table's space is the model's."),
     as_json: bool = JSON_OPTION,
 ) -> None:
-    """Predict final validation accuracy (mean, std, 90% interval) of architectures."""
+    """Predict the final objective (mean, std, 90% interval) of architectures: validation
+    accuracy, or the metric a table minimises (e.g. a loss) for a model fitted on one."""
     from surrogates.api import predict_archs
 
     result = predict_archs(model, archs, table_path=table)
     if as_json:
         echo_json(result)
         return
+    metric = result.get("metric", "valid_acc")
     for p in result["predictions"]:
         lo, hi = p["interval"]
-        typer.echo(f"{p['mean']:7.2f} +- {p['std']:5.2f}  [{lo:6.2f}, {hi:6.2f}]  {p['arch']}")
+        typer.echo(
+            f"{fmt_metric(p['mean'], metric, 7)} +- {fmt_metric(p['std'], metric, 5)}  "
+            f"[{fmt_metric(lo, metric, 6)}, {fmt_metric(hi, metric, 6)}]  {p['arch']}"
+        )
 
 
 @surrogate_app.command("eval")

@@ -9,7 +9,7 @@ import numpy as np
 import typer
 
 from nasbench.cli import app
-from nasbench.cli._common import JSON_OPTION, echo_json
+from nasbench.cli._common import JSON_OPTION, echo_json, fmt_metric
 from nasbench.core.errors import ConfigError
 
 import_app = typer.Typer(help="Import third-party results into nasbench tables.", no_args_is_help=True)
@@ -44,9 +44,13 @@ def info(
         f"metrics   {', '.join(summary['metrics'])}",
         f"diverged  {summary['diverged_runs']} runs",
     ]
+    if summary.get("objective"):
+        o = summary["objective"]
+        lines.append(f"objective {o['metric']}, {'lower' if o['direction'] == 'min' else 'higher'} is better")
     if summary.get("best"):
         b = summary["best"]
-        lines.append(f"best      {b['valid_acc']:.2f} valid_acc at epoch {b['epoch']}: {b['arch']}")
+        metric = (summary.get("objective") or {}).get("metric", "valid_acc")
+        lines.append(f"best      {fmt_metric(b[metric], metric)} {metric} at epoch {b['epoch']}: {b['arch']}")
     lines.append(f"hash      {summary['content_hash']}" + ("  (verified)" if summary.get("verified") else ""))
     if summary.get("created"):
         lines.append(f"created   {summary['created']}")
@@ -146,6 +150,75 @@ def import_curves_cmd(
     _save_and_report(table, out, as_json)
 
 
+@import_app.command("configs")
+def import_configs_cmd(
+    csv: Annotated[Path, typer.Argument(help="CSV with one row per configuration of a declared space.")],
+    space: Path = typer.Option(
+        ..., "--space", help="The space: a declaration (.json/.toml, e.g. from `nasbench space infer`)."
+    ),
+    metric: str = typer.Option(
+        ...,
+        "--metric",
+        help="The metric's columns: a name or a pattern, e.g. 'val_loss_seed{seed}' ({seed} expands over "
+        "the seed columns present, {epoch} over per-epoch columns).",
+    ),
+    direction: str = typer.Option(
+        ..., "--direction", help="min (a loss: lower is better) or max (an accuracy: higher is better)."
+    ),
+    cost: str | None = typer.Option(
+        None,
+        "--cost",
+        help="Training-seconds columns, a pattern like --metric (e.g. 'train_time_s_seed{seed}'); "
+        "default: --epoch-cost seconds per epoch.",
+    ),
+    arch_columns: str | None = typer.Option(
+        None, "--arch-columns", help="Comma-separated numeric per-configuration columns (e.g. model_size)."
+    ),
+    store_as: str | None = typer.Option(
+        None,
+        "--as",
+        help="The metric's name in the table: valid_loss (default with min), valid_acc (default with max), "
+        "train_loss or train_acc.",
+    ),
+    final_epoch: int = typer.Option(
+        1, "--final-epoch", help="The epoch of final values (a --metric without {epoch})."
+    ),
+    epoch_cost: float = typer.Option(1.0, "--epoch-cost", help="Simulated seconds per epoch without --cost."),
+    snap: bool = typer.Option(
+        False, "--snap", help="Numbers off an integer or float grid take the nearest grid value."
+    ),
+    rows: int | None = typer.Option(None, "--rows", help="Read only the first N rows."),
+    out: Path = typer.Option(..., "--out", help="Output table (.parquet)."),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Import a tabular benchmark (one row per configuration, e.g. FCNet) into a declared-space table.
+
+    The metric and its direction become the table's objective: search, compare,
+    surrogate and leaderboard minimise it with --direction min.
+    """
+    from nasbench.core.io import check_output_file
+    from nasbench.spaces.declared import DeclaredSpace
+    from nasbench.tables.importers import import_configs
+
+    check_output_file(out)
+    if direction not in ("min", "max"):
+        raise ConfigError(f"--direction must be min or max, got {direction!r}")
+    table = import_configs(
+        csv,
+        DeclaredSpace.from_file(space),
+        metric,
+        direction=direction,
+        cost=cost,
+        arch_columns=[c.strip() for c in arch_columns.split(",") if c.strip()] if arch_columns else [],
+        store_as=store_as,
+        final_epoch=final_epoch,
+        epoch_cost=epoch_cost,
+        snap=snap,
+        nrows=rows,
+    )
+    _save_and_report(table, out, as_json)
+
+
 def _save_and_report(table, out: Path, as_json: bool) -> None:  # type: ignore[no-untyped-def]
     meta = table.save(out)
     report = {
@@ -157,10 +230,13 @@ def _save_and_report(table, out: Path, as_json: bool) -> None:  # type: ignore[n
         "metrics": list(table.metrics),
         "content_hash": meta["content_hash"],
     }
+    if not table.objective.is_default:
+        report["objective"] = table.objective.to_dict()
     if as_json:
         echo_json(report)
     else:
         typer.echo(
             f"wrote {out}: {report['archs']} architectures x {report['seeds']} seeds x "
             f"{len(report['epochs'])} epochs ({report['space']} space)"
+            + (f"; objective {table.objective.describe()}" if "objective" in report else "")
         )

@@ -69,7 +69,7 @@ class Evaluator:
             ignored: each run trains into its own folder). ``live.reference`` is required.
         scores: score files (``nasbench estimate proxies|oneshot``) every run's strategies
             see: model-based ones add them to their surrogate's features, ``ranked``
-            evaluates in their order (table and surrogate backends).
+            evaluates in their order (the train backend takes them from ``live.scores``).
     """
 
     kind: str = "table"
@@ -82,8 +82,6 @@ class Evaluator:
             raise ConfigError(f"--evaluator must be one of {', '.join(EVALUATORS)}, got {self.kind!r}")
         object.__setattr__(self, "scores", tuple(str(Path(f).resolve()) for f in self.scores))
         if self.kind == "train":
-            if self.scores:
-                raise ConfigError("--scores works with the table and surrogate evaluators, not train")
             if self.live is None:
                 raise ConfigError("the train evaluator needs a dataset and a recipe")
             if self.live.reference is None:
@@ -421,13 +419,19 @@ def compare(
         "budget": str(config.run.budget),
         "workers": config.run.workers,
         "noise": config.run.noise,
-        "optimum (valid acc %)": round(sim.optimum, 4),
-        "top 1% / top 0.1% thresholds": f"{sim.targets['top1']:.3f} / {sim.targets['top0.1']:.3f}",
     }
+    objective = sim.objective
+    if objective.is_default:
+        header["optimum (valid acc %)"] = round(sim.optimum, 4)
+        header["top 1% / top 0.1% thresholds"] = f"{sim.targets['top1']:.3f} / {sim.targets['top0.1']:.3f}"
+    else:
+        header["objective"] = objective.describe()
+        header[f"optimum ({objective.metric})"] = f"{sim.optimum:.6g}"
+        header["top 1% / top 0.1% thresholds"] = f"{sim.targets['top1']:.6g} / {sim.targets['top0.1']:.6g}"
     report.plot_regret(
         runs, out / "regret.png", title=f"{Path(table_s).name}: {config.run.budget}, {config.seeds} seeds"
     )
-    atomic_write_text(out / "summary.md", report.summary_markdown(summary, header))
+    atomic_write_text(out / "summary.md", report.summary_markdown(summary, header, objective=objective))
     result = {
         "table": table_s,
         "table_hash": sim.table_hash,
@@ -441,6 +445,7 @@ def compare(
             "processes": config.processes,
             **config.evaluator.describe(),
         },
+        **({} if objective.is_default else {"objective": objective.to_dict()}),
         "optimum": sim.optimum,
         "targets": sim.targets,
         "runs": len(runs),

@@ -110,7 +110,9 @@ def explore(config: ExploreConfig) -> dict[str, Any]:
         cmp = compare(table, out / "compare", cmp_cfg)  # 2. the strategies, on the simulated clock
         board, fit_s = lb_future.result()  # 1. the surrogate on the whole table, and its leaderboard
 
-    best_arch, best_val = bench.best("valid_acc", bench.max_epoch)
+    objective = bench.objective
+    metric = objective.metric
+    best_arch, best_val = bench.best(metric, bench.max_epoch)
     top = board["entries"][0]
     strategies = {
         k: {
@@ -127,13 +129,14 @@ def explore(config: ExploreConfig) -> dict[str, Any]:
         "dataset": t.metadata.get("dataset"),
         "archs": t.n_archs,
         "epochs": t.epochs.tolist(),
-        "best_measured": {"arch": bench.space.to_str(best_arch), "valid_acc": best_val},
+        **({} if objective.is_default else {"objective": objective.to_dict()}),
+        "best_measured": {"arch": bench.space.to_str(best_arch), metric: best_val},
         "surrogate": {"name": name, "fit_s": fit_s},
         "best_predicted": {
             "arch": top["arch"],
-            "predicted_valid_acc": top["predicted_valid_acc"],
+            f"predicted_{metric}": top[f"predicted_{metric}"],
             "predicted_std": top["predicted_std"],
-            "measured_valid_acc": top["measured_valid_acc"],
+            f"measured_{metric}": top[f"measured_{metric}"],
         },
         "compare": {"budget": str(run.budget), "seeds": config.seeds, "strategies": strategies},
         "files": {
@@ -164,27 +167,28 @@ def _leaderboard_job(table: str, out: str, name: str, top: int) -> tuple[dict[st
         provenance={"model_kind": f"surrogate {name!r} fitted on the table", "random_state": 0},
     )
     atomic_write_text(o / "leaderboard.csv", render(board["entries"], board["provenance"], "csv"))
-    plot_leaderboard(board["entries"], o / "leaderboard.png")
+    plot_leaderboard(board["entries"], o / "leaderboard.png", t.objective.metric)
     return board, fit_s
 
 
-def plot_leaderboard(entries: list[dict[str, Any]], path: Path) -> None:
-    """PNG: predicted accuracy (with one standard deviation) by rank, and the measured value where known."""
+def plot_leaderboard(entries: list[dict[str, Any]], path: Path, metric: str = "valid_acc") -> None:
+    """PNG: the predicted objective (with one standard deviation) by rank, and the measured
+    value where known (``metric``: the objective, whose entry fields it reads)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     rank = np.array([e["rank"] for e in entries])
-    pred = np.array([_f(e["predicted_valid_acc"]) for e in entries])
+    pred = np.array([_f(e[f"predicted_{metric}"]) for e in entries])
     std = np.array([_f(e["predicted_std"]) for e in entries])
-    meas = np.array([_f(e["measured_valid_acc"]) for e in entries])
+    meas = np.array([_f(e[f"measured_{metric}"]) for e in entries])
     fig, ax = plt.subplots(figsize=(9, 4), constrained_layout=True)
     ax.errorbar(rank, pred, yerr=np.nan_to_num(std), fmt="o", ms=3, capsize=2, label="predicted (±1 sd)")
     ok = ~np.isnan(meas)
     ax.plot(rank[ok], meas[ok], "x", color="C3", label="measured (seed mean)")
     ax.set_xlabel("leaderboard rank")
-    ax.set_ylabel("final validation accuracy (%)")
+    ax.set_ylabel("final validation accuracy (%)" if metric == "valid_acc" else f"final {metric}")
     ax.legend()
     ax.grid(True, alpha=0.3)
     with atomic_path(path) as tmp:

@@ -1,11 +1,18 @@
-"""``nasbench leaderboard``: rank the whole search space by a surrogate's predicted final accuracy.
+"""``nasbench leaderboard``: rank the whole search space by a surrogate's predicted final objective.
 
 The surrogate is a saved model file (``surrogates.load_model``) or a registry name that
-is fitted here on the table (every stored architecture, target = seed-mean validation
-accuracy at the max epoch, no curve observed). Every architecture of the space is
-scored -- one entry per isomorphism class (its smallest index) unless ``unique=False`` --
-ranked by predicted mean (ties: smaller index first) and the top ``K`` written with the
-prediction's uncertainty and, where the table has them, the measured accuracies and cost.
+is fitted here on the table (every stored architecture, target = the seed-mean objective
+at the max epoch, signed by its direction, no curve observed). Every architecture of the
+space is scored -- one entry per isomorphism class (its smallest index) unless
+``unique=False`` -- ranked best first by predicted mean (ties: smaller index first) and
+the top ``K`` written with the prediction's uncertainty and, where the table has them,
+the measured values and cost.
+
+The objective is the table's (or, without a table, the one the model file records):
+``valid_acc``, higher is better, unless the table says otherwise. The fields name it:
+``predicted_valid_acc`` / ``measured_valid_acc`` / ``measured_test_acc`` on an accuracy
+table, ``predicted_valid_loss`` / ``measured_valid_loss`` / ``measured_test_loss`` on a
+table that minimises ``valid_loss`` (ranked lowest first), all in the metric's own units.
 
 Output is deterministic (same inputs, same bytes): it carries a provenance header
 (model, table and its content hash, space, package versions) and no timestamp.
@@ -28,10 +35,11 @@ import numpy as np
 
 import surrogates as surrogates_pkg
 from nasbench.core.io import atomic_write_text, check_output_file
+from nasbench.core.metrics import Objective
 from nasbench.tables.benchmark import Benchmark, TestOracle
 from nasbench.tables.table import ResultTable, package_versions
 from strategies.errors import StrategyConfigError
-from surrogates.inputs import design, limit_cuts, predict_mean_std
+from surrogates.inputs import design, limit_cuts, predict_mean_std, set_score_bounds
 
 Format = Literal["csv", "json", "md", "html"]
 FORMATS: tuple[str, ...] = ("csv", "json", "md", "html")
@@ -48,6 +56,19 @@ FIELDS: tuple[str, ...] = (
     "measured_test_acc",
     "cost_s",
 )
+
+
+def fields_for(objective: Objective) -> tuple[str, ...]:
+    """The leaderboard fields of a table's objective (:data:`FIELDS` for ``valid_acc``)."""
+    test = objective.test_metric or "test"
+    return tuple(
+        {
+            "predicted_valid_acc": f"predicted_{objective.metric}",
+            "measured_valid_acc": f"measured_{objective.metric}",
+            "measured_test_acc": f"measured_{test}",
+        }.get(f, f)
+        for f in FIELDS
+    )
 
 
 @dataclass(frozen=True)
@@ -79,13 +100,16 @@ class LeaderboardConfig:
 
 
 def fit_on_table(name: str, bench: Benchmark, random_state: int = 0) -> Any:
-    """Fit a registered surrogate on every stored architecture of a table (timed by the caller)."""
+    """Fit a registered surrogate on every stored architecture of a table (timed by the caller).
+
+    The target is the objective's score (signed by its direction: larger is better)."""
     sur = surrogates_pkg
     est = sur.make_surrogate(
         name, bench.space, epochs=[int(e) for e in bench.epochs], random_state=random_state
     )
     limit_cuts(est, [0])  # the leaderboard predicts with no curve observed
-    y = bench.values_at("valid_acc", bench.max_epoch).astype(np.float64)
+    set_score_bounds(est, bench.objective.score_bounds)
+    y = bench.scores_at(bench.max_epoch).astype(np.float64)
     ok = ~np.isnan(y)
     X = design(bench.archs()[ok], len(bench.epochs))
     return est.fit(X, y[ok])
@@ -110,7 +134,14 @@ def load_or_fit(spec: str, bench: Benchmark | None, random_state: int = 0) -> tu
             "model_class": meta.get("model_class"),
             "model_trained_on": meta.get("table_hash"),
             "model_created": meta.get("created"),
+            "objective": Objective(meta.get("metric", "valid_acc"), meta.get("direction", "max")),
         }
+        if bench is not None and meta.get("direction", "max") != bench.direction:
+            raise StrategyConfigError(
+                f"the model was fitted on a table whose objective {meta.get('metric', 'valid_acc')!r} is "
+                f"{'minimised' if meta.get('direction') == 'min' else 'maximised'}; this table's "
+                f"{bench.objective.describe()}"
+            )
         return model, {k: v for k, v in prov.items() if v is not None}
     if any(sep in spec for sep in ("/", os.sep)) or spec.endswith((".skops", ".json", ".pkl", ".joblib")):
         raise StrategyConfigError(f"surrogate model file not found: {spec}")
@@ -134,15 +165,22 @@ def rank_space(
     oracle: TestOracle | None,
     *,
     unique: bool = True,
+    objective: Objective | None = None,
 ) -> list[dict[str, Any]]:
-    """Every architecture (or isomorphism class) ranked by predicted final validation accuracy."""
+    """Every architecture (or isomorphism class) ranked best first by the predicted final
+    objective (the table's, else ``objective``; default ``valid_acc``, maximised). The
+    model predicts scores (the objective signed by its direction); entries hold values."""
+    objective = bench.objective if bench is not None else (objective or Objective())
+    f_pred, f_meas, f_test = (fields_for(objective)[i] for i in (3, 6, 8))
+    # accuracies keep 6 decimals; other metrics (losses from 1e-5 up) 7 significant digits
+    num = _num if objective.metric.endswith("_acc") else _num_sig
     if unique:
         idx = np.unique(space.iso_representatives()).astype(np.int64)
     else:
         idx = np.arange(space.size, dtype=np.int64)
     mean, std = predict_mean_std(model, design(idx, epochs))
-    order = np.lexsort((idx, -np.nan_to_num(mean, nan=-np.inf)))
-    idx, mean, std = idx[order], mean[order], std[order]
+    order = np.lexsort((idx, -np.nan_to_num(mean, nan=-np.inf)))  # best score first
+    idx, mean, std = idx[order], objective.sign * mean[order], std[order]
     measured = np.full(len(idx), np.nan)
     seeds = np.zeros(len(idx), dtype=np.int64)
     test = np.full(len(idx), np.nan)
@@ -153,24 +191,25 @@ def rank_space(
         rows = bench.rows(idx[covered])
         in_table[covered] = True
         me = bench.max_epoch
-        measured[covered] = bench.values_at("valid_acc", me)[rows]
+        measured[covered] = bench.values_at(objective.metric, me)[rows]
         cost[covered] = bench.values_at("time_s", me)[rows] if "time_s" in bench.metrics else np.nan
-        vpos = bench.table.metric_position("valid_acc")
+        vpos = bench.table.metric_position(objective.metric)
         last = len(bench.epochs) - 1
         seeds[covered] = (~np.isnan(bench.table.values[rows, :, last, vpos])).sum(axis=1)
-        if oracle is not None and "test_acc" in oracle.metrics:
-            test[covered] = oracle.values_at("test_acc", me)[rows]
+        test_metric = objective.test_metric
+        if oracle is not None and test_metric in oracle.metrics:
+            test[covered] = oracle.values_at(test_metric, me)[rows]
     return [
         {
             "rank": i + 1,
             "index": int(a),
             "arch": space.to_str(int(a)),
-            "predicted_valid_acc": _num(mean[i]),
-            "predicted_std": _num(std[i]),
+            f_pred: num(mean[i]),
+            "predicted_std": num(std[i]),
             "in_table": bool(in_table[i]),
-            "measured_valid_acc": _num(measured[i]),
+            f_meas: num(measured[i]),
             "measured_seeds": int(seeds[i]),
-            "measured_test_acc": _num(test[i]),
+            f_test: num(test[i]),
             "cost_s": _num(cost[i]),
         }
         for i, a in enumerate(idx)
@@ -180,6 +219,11 @@ def rank_space(
 def _num(x: float) -> float | None:
     x = float(x)
     return round(x, 6) if math.isfinite(x) else None
+
+
+def _num_sig(x: float) -> float | None:
+    x = float(x)
+    return float(f"{x:.7g}") if math.isfinite(x) else None
 
 
 def leaderboard(
@@ -215,13 +259,18 @@ def leaderboard(
             "max_epoch": bench.max_epoch,
         }
     out = check_output_file(out)  # before the fit, not after it
+    objective = None if bench is None else bench.objective
     if model is None:
         model, model_meta = load_or_fit(config.surrogate, bench, config.random_state)
+        if objective is None:
+            objective = model_meta.pop("objective", None)
     else:
         model_meta = {"model": config.surrogate}
+    model_meta.pop("objective", None)
+    objective = objective or Objective()
     space = bench.space if bench is not None else _model_space(model)
     n_epochs = len(bench.epochs) if bench is not None else _model_epochs(model)
-    entries = rank_space(model, space, n_epochs, bench, oracle, unique=config.unique)
+    entries = rank_space(model, space, n_epochs, bench, oracle, unique=config.unique, objective=objective)
     if config.scores:
         _add_scores(entries, space, config.scores)
         table_meta["scores"] = ", ".join(Path(f).name for f in config.scores)
@@ -232,7 +281,9 @@ def leaderboard(
         "space": space.name,
         "ranked": len(entries),
         "unit": "one entry per isomorphism class" if config.unique else "every index of the space",
-        "order": "predicted_valid_acc descending, then index ascending",
+        **({} if objective.is_default else {"objective": objective.describe()}),
+        "order": f"predicted_{objective.metric} {'descending' if objective.maximize else 'ascending'}, "
+        "then index ascending",
         "versions": versions,
         **(provenance or {}),
     }
@@ -251,7 +302,7 @@ def _add_scores(entries: list[dict[str, Any]], space: Any, files: tuple[str, ...
     from nasbench.tables.scores import read_scores, score_columns
 
     cols = score_columns(space, [read_scores(f) for f in files])
-    clash = [c for c in cols if c in FIELDS]
+    clash = [c for c in cols if c in (entries[0] if entries else FIELDS)]
     if clash:
         raise TableFormatError(f"score column {clash[0]!r} has the name of a leaderboard field")
     for e in entries:
@@ -260,8 +311,8 @@ def _add_scores(entries: list[dict[str, Any]], space: Any, files: tuple[str, ...
 
 
 def _fields(entries: list[dict[str, Any]]) -> tuple[str, ...]:
-    """The leaderboard fields, then any score columns the entries carry."""
-    return FIELDS + tuple(k for k in (entries[0] if entries else {}) if k not in FIELDS)
+    """The leaderboard fields (named after the objective), then any score columns the entries carry."""
+    return tuple(entries[0]) if entries else FIELDS
 
 
 def _model_space(model: Any) -> Any:
@@ -306,7 +357,9 @@ def render(entries: list[dict[str, Any]], prov: dict[str, Any], fmt: str) -> str
         for e in entries:
             w.writerow({k: ("" if e[k] is None else e[k]) for k in fields})
         return buf.getvalue()
-    cells = [[_cell(e[k]) for k in fields] for e in entries]
+    # an accuracy keeps 4 decimals; other objectives (losses of 1e-5) 4 significant digits
+    spec = ".4f" if "objective" not in prov else ".4g"
+    cells = [[_cell(e[k], spec) for k in fields] for e in entries]
     if fmt == "md":
         lines = ["# Architecture leaderboard", ""]
         lines += [f"- **{k}**: {v}" for k, v in _flat(prov)]
@@ -324,9 +377,9 @@ def render(entries: list[dict[str, Any]], prov: dict[str, Any], fmt: str) -> str
     )
 
 
-def _cell(v: Any) -> str:
+def _cell(v: Any, spec: str = ".4f") -> str:
     if v is None:
         return ""
     if isinstance(v, float):
-        return f"{v:.4f}"
+        return f"{v:{spec}}"
     return str(v)

@@ -91,6 +91,9 @@ class LiveConfig:
         overlap: ask for the next batch while a population trains.
         executor: ``local`` (this process) or ``ray`` (each population a Ray task).
         ray_address: the Ray cluster (``None``: ``RAY_ADDRESS`` or a local instance).
+        scores: score files (``nasbench estimate proxies|oneshot``) in the strategies'
+            context: ``ranked`` trains the best-scored cells first, model-based
+            strategies add them to their surrogate's features.
     """
 
     dataset: str
@@ -108,11 +111,13 @@ class LiveConfig:
     overlap: bool = True
     executor: str = "local"
     ray_address: str | None = None
+    scores: tuple[Path, ...] = ()
 
     def __post_init__(self) -> None:
         from nasbench.train.build import EXECUTORS
 
         object.__setattr__(self, "out", Path(self.out))
+        object.__setattr__(self, "scores", tuple(Path(f).resolve() for f in self.scores))
         if self.executor not in EXECUTORS:
             raise ConfigError(f"unknown executor {self.executor!r}; use one of {', '.join(EXECUTORS)}")
         if not (isinstance(self.workers, int) and 1 <= self.workers <= 4096):
@@ -276,6 +281,11 @@ class LiveEvaluator:
         for path in config.shared:
             self._load_table(Path(path))
         self.context = _space_context(self.space, self.max_epoch, prior)
+        if config.scores:
+            from nasbench.experiments.compare import context_scores
+
+            feats, names = context_scores(self.space, config.scores)
+            self.context = dataclasses.replace(self.context, scores=feats, score_names=tuple(names))
         self._load_shards()
         self.reference = None if config.reference is None else ResultTable.load(config.reference)
         self._est_epoch_s: float | None = self._estimate_epoch_seconds()
@@ -924,6 +934,8 @@ def search_live(
         "train_seeds": list(config.train_seeds),
         "inherit": config.inherit,
         "inherit_epochs": config.inherit_epochs if config.inherit else None,
+        # what the strategy sees decides what it trains (absent when none: older runs resume)
+        **({"scores": [str(f) for f in config.scores]} if config.scores else {}),
     }
     s_rng, r_rng = seeded_generators(seed)
     ev = LiveEvaluator(config, key=key, resume=resume)

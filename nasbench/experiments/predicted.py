@@ -2,7 +2,8 @@
 predicted costs, like a surrogate benchmark (NAS-Bench-301 style).
 
 A surrogate is fitted on a measured table. It predicts every unique architecture's final
-validation accuracy from the architecture alone. A random forest on the space's
+objective (validation accuracy, or the metric the table minimises, with the table's
+direction) from the architecture alone. A random forest on the space's
 encodings predicts each one's training seconds. Both go into a one-seed table at the
 final epoch, and :class:`strategies.runner.Simulator` runs on it. Only full evaluations
 exist on this table: multi-fidelity strategies refuse it with one line. The summary
@@ -24,7 +25,8 @@ from strategies.runner import RunConfig, Trajectory
 
 
 def predicted_table(table: ResultTable, model: str = "rf", *, random_state: int = 0) -> ResultTable:
-    """One seed at the final epoch: predicted ``valid_acc`` and ``time_s`` of every unique architecture.
+    """One seed at the final epoch: the predicted objective (``valid_acc``, or the metric the
+    table minimises, with its direction) and ``time_s`` of every unique architecture.
 
     Raises:
         SurrogateError subclasses: an unknown model or too few architectures to fit.
@@ -41,7 +43,9 @@ def predicted_table(table: ResultTable, model: str = "rf", *, random_state: int 
     reps = np.asarray(space.iso_representatives(), np.int64)
     archs = np.flatnonzero(reps == np.arange(space.size))
     last = int(table.epochs[-1])
-    valid = np.asarray(est.predict(design(archs, len(table.epochs))), np.float64)
+    objective = table.objective
+    # the model predicts scores (signed by the direction): back to the metric's units
+    valid = objective.sign * np.asarray(est.predict(design(archs, len(table.epochs))), np.float64)
     bench = Benchmark(table)
     cost = bench.values_at("time_s", last).astype(np.float64)
     ok = np.isfinite(cost)
@@ -56,17 +60,19 @@ def predicted_table(table: ResultTable, model: str = "rf", *, random_state: int 
             "arch_index": archs,
             "seed": 0,
             "epoch": last,
-            "valid_acc": valid,
+            objective.metric: valid,
             "time_s": np.maximum(rf.predict(features(archs)), 1e-6),
         }
     )
     meta = {
         "source": "nasbench search --evaluator surrogate",
-        "predicted_by": {"valid_acc": model, "time_s": "random forest on the space's encodings"},
+        "predicted_by": {objective.metric: model, "time_s": "random forest on the space's encodings"},
         "fitted_on": table.metadata.get("content_hash") or table.content_hash(),
         "dataset": table.metadata.get("dataset"),
     }
-    return ResultTable.from_records(space, frame, metrics=("valid_acc", "time_s"), metadata=meta)
+    if not objective.is_default:
+        meta["objective"] = objective.to_dict()
+    return ResultTable.from_records(space, frame, metrics=(objective.metric, "time_s"), metadata=meta)
 
 
 def search_predicted(
@@ -95,10 +101,11 @@ def search_predicted(
     inc = summary.get("incumbent")
     if inc:
         mb = Benchmark(measured)
+        metric = mb.objective.metric
         known = bool(mb.covered()[inc["index"]])
-        inc["predicted_valid_acc"] = inc.pop("mean_valid_acc")
-        inc["measured_mean_valid_acc"] = (
-            float(mb.values_at("valid_acc", mb.max_epoch)[mb.rows([inc["index"]])[0]]) if known else None
+        inc[f"predicted_{metric}"] = inc.pop(f"mean_{metric}")
+        inc[f"measured_mean_{metric}"] = (
+            float(mb.values_at(metric, mb.max_epoch)[mb.rows([inc["index"]])[0]]) if known else None
         )
         inc.pop("regret", None)
     return traj, summary

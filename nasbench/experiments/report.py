@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from nasbench.core.metrics import Objective
 from strategies.runner import Trajectory
 
 LEVEL = 0.95
@@ -86,7 +87,8 @@ def summarize(trajectories: Sequence[Trajectory], targets: Mapping[str, float]) 
 
     Args:
         trajectories: runs of one or more strategies (the same seeds for each).
-        targets: name -> threshold of the incumbent's seed-mean validation accuracy.
+        targets: name -> threshold of the incumbent's seed-mean objective (reached at or
+            above it; at or below it when the runs' objective is minimised).
     """
     groups = group(trajectories)
     finals = {k: np.array([t.final_regret for t in v]) for k, v in groups.items()}
@@ -148,6 +150,24 @@ def band(mat: np.ndarray, level: float = LEVEL) -> tuple[np.ndarray, np.ndarray,
     return mean, lo, hi
 
 
+def regret_label(objective: Objective | None = None) -> str:
+    """What regret measures, for axis labels: ``valid acc %, optimum - incumbent`` by default."""
+    objective = objective or Objective()
+    if objective.is_default:
+        return "valid acc %, optimum - incumbent"
+    if objective.maximize:
+        return f"{objective.metric}, optimum - incumbent"
+    return f"{objective.metric}, incumbent - optimum"
+
+
+def run_objective(trajectories: Sequence[Trajectory]) -> Objective:
+    """The objective the runs record (``valid_acc``, maximised, when they record none)."""
+    for tr in trajectories:
+        if tr.meta.get("objective"):
+            return Objective(**tr.meta["objective"])
+    return Objective()
+
+
 def plot_regret(trajectories: Sequence[Trajectory], path: str | Path, *, title: str = "") -> None:
     """PNG: mean anytime regret with a 95% band against simulated time and evaluations."""
     import matplotlib
@@ -183,7 +203,7 @@ def plot_regret(trajectories: Sequence[Trajectory], path: str | Path, *, title: 
             ax.text(0.5, 0.5, "no regret known: the reference holds no incumbent", ha="center",
                     transform=ax.transAxes)  # fmt: skip
         ax.set_xlabel(label)
-        ax.set_ylabel("regret (valid acc %, optimum - incumbent)")
+        ax.set_ylabel(f"regret ({regret_label(run_objective(trajectories))})")
         ax.grid(True, which="both", alpha=0.3)
     axes[0].legend(fontsize=8)
     if title:
@@ -216,14 +236,26 @@ def fmt_ci(d: Mapping[str, float], key: str = "mean", digits: int = 3, scale: fl
     return f"{f(v)} [{f(lo)}, {f(hi)}]"
 
 
-def summary_markdown(summary: Mapping[str, Any], header: Mapping[str, Any]) -> str:
-    """The comparison summary as a Markdown document."""
+def summary_markdown(
+    summary: Mapping[str, Any], header: Mapping[str, Any], *, objective: Objective | None = None
+) -> str:
+    """The comparison summary as a Markdown document (``objective``: what regret measures;
+    default ``valid_acc``, maximised)."""
+    objective = objective or Objective()
     lines = ["# Strategy comparison", ""]
     for k, v in header.items():
         lines.append(f"- **{k}**: {v}")
+    if objective.is_default:
+        what = ["Regret = optimum - seed-mean validation accuracy (%) of the incumbent (the best observed"]
+    else:
+        diff = "optimum - incumbent" if objective.maximize else "incumbent - optimum"
+        what = [
+            f"Regret = {diff}, in seed-mean {objective.metric} ({objective.describe()}, so regret >= 0;",
+            "the incumbent is the best observed",
+        ]
     lines += [
         "",
-        "Regret = optimum - seed-mean validation accuracy (%) of the incumbent (the best observed",
+        *what,
         "full evaluation). Means with 95% t-intervals; medians with 95% order-statistic intervals",
         "('reached' = share of runs that got there within the budget; an unreached median reads",
         "'not reached').",

@@ -28,6 +28,11 @@ def search_table(
     """Run one strategy on a table file (or a prepared simulator); return its trajectory and a
     JSON-ready summary. ``scores``: score files the strategy sees (``--scores``).
 
+    The summary's values are in the units of the table's objective; its incumbent keys
+    name the metric (``observed_valid_acc``, ``mean_valid_acc``, ``test_acc`` on an
+    accuracy table; ``observed_valid_loss``, ``mean_valid_loss``, ``test_loss`` on one that
+    minimises ``valid_loss``), and ``objective`` says which it is and its direction.
+
     Raises:
         NasbenchError subclasses for bad input, before the run starts.
     """
@@ -41,6 +46,8 @@ def search_table(
     if out is not None:
         write_trajectory(out, tr)
     space = sim.context.space
+    objective = sim.objective
+    metric = objective.metric
     inc = int(tr["incumbent"][-1]) if len(tr) else -1
     summary: dict[str, Any] = {
         "table": None if isinstance(table, Simulator) else str(Path(table)),
@@ -55,16 +62,17 @@ def search_table(
         "surrogate_time_s": float(tr.meta.get("overhead_s", 0.0)),
         "stop_reason": tr.meta.get("stop_reason"),
         "strategy_stats": tr.meta.get("strategy_stats", {}),
+        "objective": objective.to_dict(),
         "optimum": sim.optimum,
         "incumbent": None
         if inc < 0
         else {
             "index": inc,
             "arch": space.to_str(inc),
-            "observed_valid_acc": float(tr["incumbent_valid"][-1]),
-            "mean_valid_acc": float(tr["incumbent_mean"][-1]),
+            f"observed_{metric}": float(tr["incumbent_valid"][-1]),
+            f"mean_{metric}": float(tr["incumbent_mean"][-1]),
             "regret": float(tr["regret"][-1]),
-            "test_acc": float(tr["incumbent_test"][-1]),
+            objective.test_metric or "test": float(tr["incumbent_test"][-1]),
         },
         "reached": {},
         "out": None if out is None else str(out),

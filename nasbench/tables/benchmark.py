@@ -28,7 +28,7 @@ from nasbench.core.errors import (
     SeedNotAvailableError,
     UnknownArchitectureError,
 )
-from nasbench.core.metrics import SEARCH_METRICS, TEST_METRICS
+from nasbench.core.metrics import SEARCH_METRICS, TEST_METRICS, Objective
 from nasbench.tables.table import ResultTable
 
 SeedArg = int | Literal["mean"] | np.random.Generator
@@ -76,6 +76,27 @@ class _TableView:
     @property
     def seeds(self) -> np.ndarray:
         return self.table.seeds
+
+    @property
+    def objective(self) -> Objective:
+        """What searches on this table optimise (:attr:`ResultTable.objective`)."""
+        return self.table.objective
+
+    @property
+    def direction(self) -> str:
+        """``max`` or ``min``: the objective's direction."""
+        return self.table.objective.direction
+
+    def scores_at(self, epoch: int | None = None) -> np.ndarray:
+        """float32 ``(A,)``: the objective's seed means signed by its direction (larger
+        is better), in row order; what surrogates are fitted on."""
+        obj = self.table.objective
+        return obj.sign * self.values_at(obj.metric, epoch)
+
+    def score_curves(self, archs: Sequence[int] | np.ndarray, seed: SeedArg = "mean") -> np.ndarray:
+        """float32 ``(n, E)``: :meth:`curves` of the objective, signed by its direction."""
+        obj = self.table.objective
+        return obj.sign * self.curves(archs, obj.metric, seed)
 
     @property
     def metrics(self) -> tuple[str, ...]:
@@ -286,19 +307,23 @@ class _TableView:
         return self.query_many(archs, "time_s", epochs, seed)
 
     def best(
-        self, metric: str = "valid_acc", epoch: int | None = None, *, maximize: bool | None = None
+        self, metric: str | None = None, epoch: int | None = None, *, maximize: bool | None = None
     ) -> tuple[int, float]:
         """``(space index, value)`` of the best seed-mean ``metric`` at ``epoch``.
 
-        ``maximize`` defaults to True for accuracies and False for losses and time.
+        ``metric`` defaults to the table's objective. ``maximize`` defaults to the
+        objective's direction for the objective, and otherwise to True for accuracies and
+        False for losses and time.
         """
+        objective = self.table.objective
+        metric = objective.metric if metric is None else metric
         m = self._metric(metric)
         ep = int(self.epoch_positions(epoch)[0])
         col = self._seed_mean(m)[:, ep]
         if np.all(np.isnan(col)):
             raise MetricNotAvailableError(f"{metric} has no values at epoch {int(self.table.epochs[ep])}")
         if maximize is None:
-            maximize = metric.endswith("_acc")
+            maximize = objective.maximize if metric == objective.metric else metric.endswith("_acc")
         row = int(np.nanargmax(col) if maximize else np.nanargmin(col))
         return int(self.table.arch_index[row]), float(col[row])
 

@@ -3,6 +3,9 @@
 * :func:`import_nb201` reads the merged NAS-Bench-201 CSV (see ``shared/data/README.md``):
   two fidelities, 12 and 200 epochs, in the ``nb201`` space.
 * :func:`import_curves` reads any per-epoch learning-curve CSV into a ``catalog`` space.
+* :func:`import_configs` reads one row per configuration of a declared space (a tabular
+  HPO/NAS benchmark such as FCNet) with per-seed (and optionally per-epoch) columns of a
+  metric that may be minimised.
 """
 
 from __future__ import annotations
@@ -15,7 +18,8 @@ from typing import Any, Literal
 
 import numpy as np
 
-from nasbench.core.errors import ArchitectureError, ImportDataError
+from nasbench.core.errors import ArchitectureError, ConfigError, ImportDataError
+from nasbench.core.metrics import Objective
 from nasbench.tables.table import ResultTable, package_versions
 
 Dataset = Literal["cifar10", "cifar100", "imagenet16"]
@@ -297,3 +301,266 @@ def import_curves(
         arch_cols,
         meta,
     )
+
+
+_PLACEHOLDERS = ("seed", "epoch")
+
+
+def column_pattern(pattern: str, option: str) -> tuple[re.Pattern[str], tuple[str, ...]]:
+    """A regular expression for a column pattern such as ``val_loss_seed{seed}``.
+
+    ``{seed}`` and ``{epoch}`` (each at most once) match a number; the rest matches itself.
+
+    Returns:
+        ``(compiled pattern, placeholders used)``.
+
+    Raises:
+        ConfigError: an empty pattern, an unknown or repeated placeholder, or a stray brace.
+    """
+    if not pattern or not pattern.strip():
+        raise ConfigError(f"{option} needs a column name or pattern, e.g. 'val_loss_seed{{seed}}'")
+    regex, used = "", []
+    for part in re.split(r"(\{[^{}]*\})", pattern):
+        name = part[1:-1] if part.startswith("{") and part.endswith("}") else None
+        if name is not None and name in _PLACEHOLDERS:
+            if name in used:
+                raise ConfigError(f"{option} {pattern!r} uses {{{name}}} twice")
+            used.append(name)
+            regex += rf"(?P<{name}>\d+)"
+        elif "{" in part or "}" in part:
+            raise ConfigError(
+                f"{option} {pattern!r}: unknown placeholder {part!r}; patterns may use {{seed}} and {{epoch}}"
+            )
+        else:
+            regex += re.escape(part)
+    return re.compile(regex), tuple(used)
+
+
+def _match_columns(
+    header: Sequence[str], pattern: str, option: str, path: Any
+) -> tuple[dict[tuple[int, int], str], tuple[str, ...]]:
+    """``{(seed, epoch): column}`` of the columns a pattern matches (-1 where a placeholder is absent)."""
+    regex, used = column_pattern(pattern, option)
+    found: dict[tuple[int, int], str] = {}
+    for col in header:
+        m = regex.fullmatch(str(col))
+        if m is None:
+            continue
+        key = (
+            int(m.group("seed")) if "seed" in used else -1,
+            int(m.group("epoch")) if "epoch" in used else -1,
+        )
+        if key in found:
+            raise ImportDataError(
+                f"{path}: columns {found[key]!r} and {col!r} both match {option} {pattern!r}"
+            )
+        found[key] = str(col)
+    if not found:
+        shown = ", ".join(map(str, header[:12])) + (", ..." if len(header) > 12 else "")
+        what = " (placeholders " + ", ".join(f"{{{u}}}" for u in used) + " match numbers)" if used else ""
+        raise ImportDataError(f"{path}: no column matches {option} {pattern!r}{what}; columns: {shown}")
+    return found, used
+
+
+def import_configs(
+    path: str | os.PathLike[str],
+    space: Any,
+    metric: str,
+    *,
+    direction: str = "min",
+    cost: str | None = None,
+    arch_columns: Sequence[str] = (),
+    store_as: str | None = None,
+    final_epoch: int = 1,
+    epoch_cost: float = 1.0,
+    snap: bool = False,
+    nrows: int | None = None,
+    dataset: str | None = None,
+) -> ResultTable:
+    """Import a table of configurations of a declared space (one CSV row per configuration).
+
+    The columns named after the space's dimensions give each row's configuration (mapped
+    with :meth:`~nasbench.spaces.declared.DeclaredSpace.indices_of`, vectorised). The
+    metric's columns follow ``metric``, a pattern in which ``{seed}`` expands over the
+    seeds present (``val_loss_seed{seed}``: seeds 0..3 on FCNet) and ``{epoch}`` over
+    per-epoch values (a learning curve); without ``{seed}`` there is one seed (0), and
+    without ``{epoch}`` the values are final ones, stored at ``final_epoch``. The metric
+    is stored as ``store_as`` and recorded as the table's objective with ``direction``.
+
+    ``time_s`` (cumulative training seconds) comes from ``cost``, a pattern of the same
+    kind: per seed where it has ``{seed}`` (else shared by the seeds), per epoch where it
+    has ``{epoch}`` (else the full run's cost, prorated as ``epoch / last epoch``). Without
+    ``cost`` it is ``epoch * epoch_cost``. A non-finite (infinite) metric value marks that
+    run diverged; an empty one is missing.
+
+    Args:
+        path: the CSV.
+        space: a :class:`~nasbench.spaces.declared.DeclaredSpace`.
+        metric: the metric's column pattern.
+        direction: ``min`` (a loss) or ``max`` (an accuracy).
+        cost: the training-seconds column pattern (optional).
+        arch_columns: numeric per-configuration columns kept with the table (``model_size``).
+        store_as: the vocabulary name of the metric (default ``valid_loss`` for ``min``,
+            ``valid_acc`` for ``max``).
+        final_epoch: the epoch of final values (a metric without ``{epoch}``).
+        epoch_cost: simulated seconds per epoch without ``cost``.
+        snap: integer and float dimensions take the nearest grid value (off-grid data).
+        nrows: read only the first ``nrows`` rows.
+        dataset: dataset name for the metadata (default: the file's stem).
+
+    Raises:
+        ConfigError: a bad direction, metric name, pattern or option.
+        ImportDataError: a missing column, no column matching a pattern, a row outside the
+            space, two rows of one configuration, or non-numeric values.
+    """
+    from nasbench.spaces.declared import DeclaredSpace
+
+    if direction not in ("min", "max"):
+        raise ConfigError(f"--direction must be min or max, got {direction!r}")
+    objective = Objective(store_as or ("valid_loss" if direction == "min" else "valid_acc"), direction)  # type: ignore[arg-type]
+    if not isinstance(space, DeclaredSpace):
+        raise ConfigError(f"import configs needs a declared space, got {type(space).__name__}")
+    if not (isinstance(final_epoch, int) and final_epoch >= 1):
+        raise ConfigError(f"--final-epoch must be an integer >= 1, got {final_epoch!r}")
+    if not epoch_cost > 0:
+        raise ConfigError(f"--epoch-cost must be positive, got {epoch_cost}")
+    if nrows is not None and not (isinstance(nrows, int) and nrows >= 1):
+        raise ConfigError(f"--rows must be a positive integer, got {nrows!r}")
+    header = [str(c) for c in _read_csv(path, nrows=0).columns]
+    metric_cols, m_used = _match_columns(header, metric, "--metric", path)
+    cost_cols, c_used = _match_columns(header, cost, "--cost", path) if cost else ({}, ())
+    dims = list(space.names)
+    no_dims = [d for d in dims if d not in header]
+    if no_dims:
+        raise ImportDataError(f"{path} has no column for the space's dimension(s) {', '.join(no_dims)}")
+    _require_header(header, arch_columns, path)
+
+    seeds = sorted({s for s, _ in metric_cols}) if "seed" in m_used else [0]
+    epochs = sorted({e for _, e in metric_cols}) if "epoch" in m_used else [final_epoch]
+    if epochs[0] < 1:
+        raise ImportDataError(
+            f"{path}: column {metric_cols[next(k for k in metric_cols if k[1] == epochs[0])]!r} is epoch "
+            f"{epochs[0]}; tables start at epoch 1"
+        )
+    s_pos = {s: i for i, s in enumerate(seeds)}
+    e_pos = {e: i for i, e in enumerate(epochs)}
+
+    def cost_column(seed: int, epoch: int) -> str | None:
+        key = (seed if "seed" in c_used else -1, epoch if "epoch" in c_used else -1)
+        col = cost_cols.get(key)
+        if col is None:
+            what = " and ".join(
+                f"{n} {v}" for n, v, u in (("seed", seed, "seed"), ("epoch", epoch, "epoch")) if u in c_used
+            )
+            raise ImportDataError(f"{path}: no --cost column {cost!r} for {what}")
+        return col
+
+    needed_cost = (
+        {(s, e): cost_column(s, e) for s in seeds for e in epochs if "epoch" in c_used or e == epochs[-1]}
+        if cost
+        else {}
+    )
+    usecols = list(dict.fromkeys([*dims, *arch_columns, *metric_cols.values(), *needed_cost.values()]))
+    df = _read_csv(path, usecols=usecols, nrows=nrows)
+    if len(df) == 0:
+        raise ImportDataError(f"{path} has no rows")
+    idx = _config_indices(space, df, dims, snap, path)
+    a = len(df)
+    values = np.full((a, len(seeds), len(epochs), 2), np.nan, dtype=np.float64)
+    for (s, e), col in metric_cols.items():
+        values[:, s_pos[s if s >= 0 else 0], e_pos[e if e >= 0 else final_epoch], 0] = _numeric(df, col, path)
+    diverged = np.isinf(values[..., 0]).any(axis=2)
+    values[..., 0] = np.where(np.isinf(values[..., 0]), np.nan, values[..., 0])
+    ep = np.asarray(epochs, dtype=np.float64)
+    if not cost:
+        values[..., 1] = np.broadcast_to(ep * epoch_cost, values.shape[:3])
+    elif "epoch" in c_used:
+        for (s, e), col in needed_cost.items():
+            values[:, s_pos[s], e_pos[e], 1] = _numeric(df, col, path)
+    else:
+        for (s, _), col in needed_cost.items():
+            values[:, s_pos[s], :, 1] = _numeric(df, col, path)[:, None] * (ep / ep[-1])[None, :]
+    if np.nanmin(values[..., 1], initial=0.0) < 0:
+        raise ImportDataError(f"{path}: --cost columns hold negative seconds")
+    # no metric value: no run, so no cost either
+    values[..., 1] = np.where(np.isnan(values[..., 0]) & ~diverged[:, :, None], np.nan, values[..., 1])
+    cols = {c: _numeric(df, c, path) for c in arch_columns}
+    bad_col = next((c for c, v in cols.items() if not np.all(np.isfinite(v))), None)
+    if bad_col is not None:
+        raise ImportDataError(f"{path}: arch column {bad_col!r} has missing or non-finite values")
+    order = np.argsort(idx)
+    meta = {
+        "dataset": dataset or Path(path).stem,
+        "objective": objective.to_dict(),
+        "source": {
+            "importer": "configs",
+            "file": Path(path).name,
+            "metric": metric,
+            "cost": cost,
+            "columns": {
+                "metric": sorted(metric_cols.values()),
+                "cost": sorted(set(needed_cost.values())),
+                "arch": list(arch_columns),
+            },
+            "rows": a,
+            "snap": snap,
+        },
+        "notes": [
+            f"{objective.metric} is the source's {metric!r}, {'lower' if direction == 'min' else 'higher'} "
+            f"is better; seeds {seeds}" + (", per epoch." if "epoch" in m_used else "."),
+            (
+                "time_s is the source's training seconds"
+                + (" per epoch." if "epoch" in c_used else ", prorated by epoch." if len(epochs) > 1 else ".")
+            )
+            if cost
+            else f"time_s is simulated: epoch x {epoch_cost} s (no --cost given).",
+        ],
+        "versions": package_versions(),
+    }
+    if "epoch" not in m_used:
+        meta["notes"].append(f"Final values only: stored at epoch {final_epoch}; no learning curves.")
+    return ResultTable(
+        space,
+        idx[order],
+        np.asarray(seeds, dtype=np.int64),
+        np.asarray(epochs, dtype=np.int64),
+        (objective.metric, "time_s"),
+        values[order].astype(np.float32),
+        diverged[order],
+        {c: v[order] for c, v in cols.items()},
+        meta,
+    )
+
+
+def _require_header(header: Sequence[str], columns: Sequence[str], path: Any) -> None:
+    missing = [c for c in columns if c not in header]
+    if missing:
+        shown = ", ".join(header[:12]) + (", ..." if len(header) > 12 else "")
+        raise ImportDataError(f"{path} lacks column(s) {', '.join(missing)}; columns: {shown}")
+
+
+def _config_indices(space: Any, df: Any, dims: Sequence[str], snap: bool, path: Any) -> np.ndarray:
+    """int64 ``(n,)`` space index of each row.
+
+    Raises:
+        ImportDataError: a row outside the space (the message names its CSV line and why),
+            or two rows of one configuration.
+    """
+    columns = {d: df[d].to_numpy() for d in dims}
+    idx = space.indices_of(columns, snap=snap, on_invalid="mark")
+    if (idx < 0).any():
+        r = int(np.flatnonzero(idx < 0)[0])
+        try:
+            space.indices_of({d: v[r : r + 1] for d, v in columns.items()}, snap=snap)
+            why = "not a configuration of the space"
+        except ArchitectureError as exc:
+            why = re.sub(r"^row 0: ", "", str(exc))
+        raise ImportDataError(f"{path} line {r + 2} is outside the space: {why}")
+    uniq, counts = np.unique(idx, return_counts=True)
+    if (counts > 1).any():
+        i = int(uniq[counts > 1][0])
+        lines = np.flatnonzero(idx == i)[:2] + 2
+        raise ImportDataError(
+            f"{path}: lines {lines[0]} and {lines[1]} are the same configuration ({space.to_str(i)})"
+        )
+    return idx

@@ -42,16 +42,20 @@ def table_summary(path: str | os.PathLike[str], *, verify: bool = False) -> dict
     for key in ("recipe", "informativeness", "source"):
         if key in meta:
             out[key] = meta[key]
-    if "valid_acc" in table.metrics:
+    objective = table.objective
+    metric = objective.metric
+    if not objective.is_default:
+        out["objective"] = objective.to_dict()
+    if metric in table.metrics:
         for pos in range(len(table.epochs) - 1, -1, -1):  # last epoch that has values
             epoch = int(table.epochs[pos])
-            if not np.all(np.isnan(bench.values_at("valid_acc", epoch))):
-                idx, val = bench.best("valid_acc", epoch)
+            if not np.all(np.isnan(bench.values_at(metric, epoch))):
+                idx, val = bench.best(metric, epoch)  # the objective's direction
                 out["best"] = {
                     "arch": table.space.to_str(idx),
                     "index": idx,
                     "epoch": epoch,
-                    "valid_acc": val,
+                    metric: val,
                 }
                 break
     return out

@@ -26,7 +26,7 @@ import numpy as np
 
 from nasbench.core.errors import NasbenchError, TableFormatError
 from nasbench.core.io import atomic_path
-from nasbench.core.metrics import METRICS
+from nasbench.core.metrics import METRICS, Objective
 from nasbench.spaces import SearchSpace, space_class
 
 FORMAT = "nasbench-table"
@@ -61,6 +61,8 @@ class ResultTable:
         diverged: bool ``(A, S)``; training produced NaN/inf for that arch and seed.
         arch_columns: per-architecture float64 ``(A,)`` columns such as ``params``.
         metadata: provenance (dataset, recipe, source, notes, ...); JSON-serialisable.
+            ``metadata["objective"]`` (``{"metric", "direction"}``) names what searches
+            on the table optimise (:attr:`objective`); absent: ``valid_acc``, maximised.
     """
 
     space: SearchSpace
@@ -116,6 +118,15 @@ class ResultTable:
         object.__setattr__(self, "values", values)
         object.__setattr__(self, "diverged", diverged)
         object.__setattr__(self, "arch_columns", cols)
+        try:
+            objective = Objective.from_metadata(self.metadata)
+        except NasbenchError as exc:
+            raise TableFormatError(str(exc)) from None
+        if "objective" in self.metadata and objective.metric not in self.metrics:
+            raise TableFormatError(
+                f"the table's objective {objective.metric!r} is not one of its metrics ({', '.join(self.metrics)})"
+            )
+        object.__setattr__(self, "_objective", objective)
 
     # ---- shape ----------------------------------------------------------------------
     @property
@@ -126,6 +137,11 @@ class ResultTable:
     def shape(self) -> tuple[int, int, int, int]:
         """``(archs, seeds, epochs, metrics)``."""
         return self.values.shape  # type: ignore[return-value]
+
+    @property
+    def objective(self) -> Objective:
+        """What searches on this table optimise: the metric and its direction."""
+        return self._objective  # type: ignore[attr-defined,no-any-return]
 
     def metric_position(self, metric: str) -> int:
         """Position of ``metric`` on the last axis of :attr:`values`."""
@@ -140,6 +156,9 @@ class ResultTable:
 
     def arch_strings(self) -> list[str]:
         """Canonical string of every architecture, in row order."""
+        strings = getattr(self.space, "strings", None)  # a vectorised form, where the space has one
+        if callable(strings):
+            return list(strings(self.arch_index))
         return [self.space.to_str(int(i)) for i in self.arch_index]
 
     # ---- identity -------------------------------------------------------------------
