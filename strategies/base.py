@@ -135,6 +135,12 @@ class SearchContext:
         score_bounds: the range of the values strategies are told (``(0, 100)`` for an
             accuracy in percent, where learning-curve extrapolations are clipped), or
             ``None`` (unbounded: e.g. minus a loss).
+        objectives: float ``(space.size, k)`` secondary objectives known without training
+            (per-architecture columns such as ``params`` or ``latency_ms``), each signed so
+            that larger is better (minus the params when they are minimised; NaN where
+            unknown), or ``None`` (one objective: the told score). Multi-objective
+            strategies rank ``(told score, *objectives[arch])``; the others ignore them.
+        objective_names: the ``k`` secondary objectives' names.
     """
 
     space: SearchSpace
@@ -145,6 +151,8 @@ class SearchContext:
     scores: np.ndarray | None = None
     score_names: tuple[str, ...] = ()
     score_bounds: tuple[float, float] | None = (0.0, 100.0)
+    objectives: np.ndarray | None = None
+    objective_names: tuple[str, ...] = ()
     _candidates: np.ndarray = field(init=False, repr=False)
     _all_valid: bool = field(init=False, repr=False)
     _nbrs: dict[int, np.ndarray] = field(init=False, repr=False, default_factory=dict)
@@ -176,6 +184,16 @@ class SearchContext:
             sc.setflags(write=False)
             object.__setattr__(self, "scores", sc)
             object.__setattr__(self, "score_names", tuple(str(n) for n in self.score_names))
+        if self.objectives is not None:
+            ob = np.asarray(self.objectives, dtype=np.float64)
+            if ob.ndim != 2 or ob.shape[0] != self.space.size or ob.shape[1] != len(self.objective_names):
+                raise StrategyConfigError(
+                    f"objectives must be ({self.space.size}, {len(self.objective_names)}) (one column per name), got {ob.shape}"
+                )
+            ob = ob.copy()
+            ob.setflags(write=False)
+            object.__setattr__(self, "objectives", ob)
+            object.__setattr__(self, "objective_names", tuple(str(n) for n in self.objective_names))
         cand = np.flatnonzero(valid).astype(np.int64)
         cand.setflags(write=False)
         object.__setattr__(self, "valid", valid)

@@ -116,7 +116,7 @@ class ModelBasedSearch(Strategy):
         out: set[int] = set()
         self._parent_of: dict[int, int] = {}
         if n_mut and self.archs:
-            order = np.argsort(-np.asarray(self.scores), kind="stable")[: cfg.n_parents]
+            order = np.argsort(-self.parent_values(), kind="stable")[: cfg.n_parents]
             parents = [self.archs[i] for i in order]
             for max_edits in range(cfg.max_edits, cfg.max_edits + 3):
                 for _ in range(4 * n_mut):  # tolerate collisions with visited ones
@@ -139,6 +139,10 @@ class ModelBasedSearch(Strategy):
             if a is not None:
                 out.add(a)
         return np.fromiter(sorted(out), dtype=np.int64)
+
+    def parent_values(self) -> np.ndarray:
+        """float ``(n,)`` how good each told full result is as a parent (larger better): its score."""
+        return np.asarray(self.scores, dtype=np.float64)
 
     # ---- the surrogate -----------------------------------------------------------------
     def fit(self) -> None:

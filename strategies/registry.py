@@ -37,6 +37,9 @@ STRATEGIES: dict[str, Callable[[], type[Strategy]]] = {
     "ranked": _lazy("strategies.ranked", "RankedSearch"),
     "sh": _lazy("strategies.hyperband", "SuccessiveHalving"),
     "hb": _lazy("strategies.hyperband", "Hyperband"),
+    "mo-rs": _lazy("strategies.multiobjective", "MultiObjectiveRandomSearch"),
+    "mo-re": _lazy("strategies.multiobjective", "MultiObjectiveEvolution"),
+    "parego": _lazy("strategies.multiobjective", "ParEGO"),
 }
 
 #: modifier -> loader of a wrapper class ``Wrapper(inner, context, rng, config, surrogate=...)``.

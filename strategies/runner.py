@@ -331,6 +331,99 @@ class Simulator:
         other.context = dataclasses.replace(self.context, scores=scores, score_names=tuple(names))
         return other
 
+    def with_constraints(self, feasible: np.ndarray, describe: Sequence[str] = ()) -> Simulator:
+        """This simulator restricted to the feasible rows (a shallow copy): strategies see
+        only feasible architectures in their context, the runner refuses the others, and the
+        optimum and the targets are the feasible ones'.
+
+        Args:
+            feasible: bool ``(A,)`` per table row.
+            describe: the constraints in words (``params <= 2e+05``), for the trajectories.
+
+        Raises:
+            StrategyConfigError: no architecture the table answers is feasible.
+        """
+        feasible = np.asarray(feasible, dtype=bool)
+        row_of = self._row_of
+        answered = row_of >= 0
+        keep = answered.copy()
+        keep[answered] = feasible[row_of[answered]]
+        valid = self.context.valid & keep
+        if not valid.any() or not np.isfinite(self.final_mean[feasible]).any():
+            raise StrategyConfigError(
+                f"no architecture of the table satisfies {', '.join(describe) or 'the constraints'}"
+            )
+        other = copy.copy(self)
+        other._row_of = np.where(keep, row_of, -1)
+        other.context = dataclasses.replace(self.context, valid=valid)
+        other.feasible = feasible.copy()
+        other.constraints = tuple(str(d) for d in describe)
+        other._set_truth(feasible)
+        if self.mo_values is not None:
+            other.mo_reference = other._nadir()
+        return other
+
+    def with_objectives(
+        self, names: Sequence[str], maximize: Sequence[bool], values: np.ndarray
+    ) -> Simulator:
+        """This simulator with secondary objectives (a shallow copy): per-architecture
+        columns known without training, which the context shows strategies signed so that
+        larger is better, and which reports combine with the table's objective.
+
+        Args:
+            names: the ``k`` secondary objectives.
+            maximize: ``(k,)`` whether each is maximised.
+            values: float ``(A, k)`` per table row, in their own units.
+        """
+        vals = np.asarray(values, dtype=np.float64).reshape(len(self.final_mean), len(names))
+        mx = np.asarray(maximize, dtype=bool)
+        signed = np.where(mx, vals, -vals)
+        ctx = np.full((len(self._row_of), len(names)), np.nan)
+        answered = self._row_of >= 0
+        ctx[answered] = signed[self._row_of[answered]]
+        other = copy.copy(self)
+        other.context = dataclasses.replace(self.context, objectives=ctx, objective_names=tuple(names))
+        other.mo_names = (self.objective.metric, *names)
+        other.mo_maximize = np.concatenate([[self.objective.maximize], mx])
+        other.mo_values = np.column_stack([self.final_mean, vals])
+        other.mo_reference = other._nadir()
+        return other
+
+    def _nadir(self) -> np.ndarray:
+        """The worst value of each objective over the feasible rows: the fixed reference point."""
+        v = self.mo_values[self.feasible & np.isfinite(self.mo_values).all(axis=1)]
+        if not len(v):
+            raise StrategyConfigError(
+                f"no (feasible) architecture of the table has a value of every objective ({', '.join(self.mo_names)})"
+            )
+        return np.where(self.mo_maximize, v.min(axis=0), v.max(axis=0))
+
+    def objective_points(self, archs: np.ndarray) -> np.ndarray:
+        """float ``(n, k)``: the objectives (seed-mean final table objective first, then the
+        secondary ones, in their own units) of space indices; NaN rows where unknown."""
+        archs = np.asarray(archs, dtype=np.int64)
+        if self.mo_values is None:
+            raise StrategyConfigError("this simulator has no secondary objectives")
+        row = np.full(len(archs), -1, dtype=np.int64)
+        ok = (archs >= 0) & (archs < len(self._row_of))
+        row[ok] = self._row_of[archs[ok]]
+        out = np.full((len(archs), self.mo_values.shape[1]), np.nan)
+        out[row >= 0] = self.mo_values[row[row >= 0]]
+        return out
+
+    def _set_truth(self, feasible: np.ndarray) -> None:
+        """The optimum and the targets over the feasible rows."""
+        sign = self.objective.sign
+        fm = np.where(feasible, self.final_mean, np.nan)
+        ok = ~np.isnan(fm)
+        best = int(np.argmax(np.where(ok, sign * fm, -np.inf)))
+        self.optimum = float(fm[best])
+        ranked = np.sort(sign * fm[ok])[::-1]  # best first
+        self.targets = {
+            name: float(sign * ranked[max(math.ceil(q * len(ranked)) - 1, 0)]) for name, q in TARGETS.items()
+        }
+        self.targets["optimum"] = float(self.optimum)
+
     def __init__(self, bench: Benchmark, oracle: TestOracle | None = None) -> None:
         table = bench.table
         self.bench = bench
@@ -393,6 +486,15 @@ class Simulator:
             with np.errstate(invalid="ignore"):
                 self.final_test = oracle.values_at(test_metric, self.max_epoch).astype(np.float64)
         self.table_hash = table.metadata.get("content_hash") or getattr(table, "_stored_hash", None)
+        #: bool ``(A,)`` the rows searches may propose (all, unless :meth:`with_constraints`)
+        self.feasible = np.ones(a, dtype=bool)
+        self.constraints: tuple[str, ...] = ()
+        #: several objectives (:meth:`with_objectives`): names, directions, ``(A, k)`` values
+        #: and the reference point of the hypervolume
+        self.mo_names: tuple[str, ...] = ()
+        self.mo_maximize: np.ndarray | None = None
+        self.mo_values: np.ndarray | None = None
+        self.mo_reference: np.ndarray | None = None
 
     # ---- checks ----------------------------------------------------------------------
     def check_budget(self, budget: Budget) -> None:
@@ -588,6 +690,8 @@ class Simulator:
         info.update(optimum=self.optimum, targets=dict(self.targets), table_hash=self.table_hash)
         if not self.objective.is_default:
             info["objective"] = self.objective.to_dict()
+        if self.constraints:
+            info["constraints"] = list(self.constraints)
         info.update(meta or {})
         return Trajectory(columns, info)
 

@@ -24,6 +24,7 @@ NAMES = [*STRATEGIES, "re+es", "ls+es", "hb+es"]
 PARAMS: dict[str, dict] = {
     "bananas": {"n_init": 4, "n_candidates": 20, "fit_every": 3},
     "screened": {"n_init": 4, "n_candidates": 50, "batch_size": 3},
+    "parego": {"n_init": 4, "n_candidates": 20, "batch_size": 3},
 }
 
 

@@ -60,6 +60,21 @@ EXECUTOR_OPTION = typer.Option(
 RAY_ADDRESS_OPTION = typer.Option(
     None, "--ray-address", help="--executor ray: the cluster (default: RAY_ADDRESS or a local instance)."
 )
+OBJECTIVES_OPTION = typer.Option(
+    "",
+    "--objectives",
+    help="Several objectives NAME[:max|:min],... e.g. valid_acc,params (accuracies and estimator scores "
+    "are maximised, everything else minimised unless spelled). In search/compare: the table's "
+    "objective plus per-architecture columns; adds the hypervolume.",
+)
+MAX_OPTION = typer.Option(
+    [],
+    "--max",
+    help="Constraint NAME=VALUE (repeatable), e.g. params=2e5: only architectures at or below it.",
+)
+MIN_OPTION = typer.Option(
+    [], "--min", help="Constraint NAME=VALUE (repeatable): only architectures at or above it."
+)
 KEEP_OPTION = typer.Option(
     64, "--keep-checkpoints", help="Checkpoints kept on disk per run (the best by validation accuracy)."
 )
@@ -148,6 +163,9 @@ def search(
         help="--evaluator train: a table used only to report the incumbent's true seed mean and regret.",
     ),
     quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
+    objectives: str = OBJECTIVES_OPTION,
+    maxima: list[str] = MAX_OPTION,
+    minima: list[str] = MIN_OPTION,
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Run one search strategy on a table with a simulated clock, or train what it asks for.
@@ -162,6 +180,8 @@ def search(
         raise ConfigError(f"--evaluator must be one of {', '.join(EVALUATORS)}, got {evaluator!r}")
     params = parse_assignments(param, option="--param")
     if evaluator == "train":
+        if objectives or maxima or minima:
+            raise ConfigError("--objectives, --max and --min work with the table and surrogate evaluators")
         if out is None:
             raise ConfigError("--evaluator train needs --out DIR (the run directory)")
         cfg = _live_config(locals())
@@ -191,6 +211,9 @@ def search(
         surrogate=surrogate,
         out=out,
         scores=scores,
+        objectives=objectives,
+        maxima=tuple(maxima),
+        minima=tuple(minima),
     )
     if as_json:
         echo_json(s)
@@ -239,6 +262,15 @@ def search(
         when = "not reached" if r["evals"] is None else f"after {r['evals']:.4g} evals, {r['time_s']:.4g} s"
         thr = f"{r['threshold']:.3f}" if metric == "valid_acc" else f"{r['threshold']:.4g}"
         lines.append(f"{name:<10} {thr}: {when}")
+    if s.get("constraints"):
+        lines.append(f"subject to {', '.join(s['constraints'])}")
+    mo = s.get("multiobjective")
+    if mo:
+        lines.append(
+            f"front      {len(mo['front'])} architecture(s) on ({', '.join(mo['objectives'])}); hypervolume "
+            f"{mo['hypervolume']:.6g} of the table front's {mo['table_front_hypervolume']:.6g} "
+            f"(reference {', '.join(f'{x:.6g}' for x in mo['reference_point'])})"
+        )
     if s["out"]:
         lines.append(f"trajectory {s['out']}")
     typer.echo("\n".join(lines))
@@ -359,6 +391,9 @@ def compare(
         help="--evaluator train: the table that regret and the targets are measured against (default "
         "on digits with its recipe: the shipped table).",
     ),
+    objectives: str = OBJECTIVES_OPTION,
+    maxima: list[str] = MAX_OPTION,
+    minima: list[str] = MIN_OPTION,
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Compare strategies over many seeds; write trajectories, a regret plot and summaries.
@@ -384,7 +419,15 @@ def compare(
         _split_strategy_params(param, names),
         surrogate,
         processes,
-        evaluator=Evaluator(evaluator, model, live, tuple(str(f) for f in scores)),
+        evaluator=Evaluator(
+            evaluator,
+            model,
+            live,
+            tuple(str(f) for f in scores),
+            objectives=objectives,
+            maxima=tuple(maxima),
+            minima=tuple(minima),
+        ),
     )
     try:
         with progress_bar("compare", quiet=as_json) as update:
@@ -426,6 +469,17 @@ def _compare_text(result: dict[str, Any]) -> str:
             f"{name:<14} {fmt_ci(e['final_regret']):<26} "
             f"{fmt_ci(t, 'median', 4) + ' (' + format(t['reached'], '.0%') + ')':<28} {fmt_ci(e['mean_rank'])}"
         )
+    if result.get("constraints"):
+        lines.append("subject to " + ", ".join(result["constraints"]))
+    mo = result.get("multiobjective")
+    if mo:
+        lines.append(
+            f"hypervolume of ({', '.join(mo['objectives'])}), reference "
+            f"({', '.join(f'{x:.6g}' for x in mo['reference_point'])}); table front "
+            f"{mo['table_front_hypervolume']:.6g}"
+        )
+        for name, e in mo["strategies"].items():
+            lines.append(f"{name:<14} final hypervolume {fmt_ci(e['final_hypervolume'], digits=6)}")
     lines.append("files: " + ", ".join(result["files"].values()))
     return "\n".join(lines)
 
@@ -491,18 +545,51 @@ def leaderboard(
         "--scores",
         help="Score file from `nasbench estimate` (repeatable): its columns beside the prediction.",
     ),
+    objectives: str = typer.Option(
+        "",
+        "--objectives",
+        help="Several objectives NAME[:max|:min],... (metrics or per-architecture columns, e.g. "
+        "valid_acc,params): Pareto ranks, OUT.pareto.csv and OUT.pareto.png.",
+    ),
+    maxima: list[str] = MAX_OPTION,
+    minima: list[str] = MIN_OPTION,
     as_json: bool = JSON_OPTION,
 ) -> None:
-    """Rank the whole search space by a surrogate's predicted final accuracy."""
+    """Rank the whole search space by a surrogate's predicted final accuracy (or, with
+    --objectives, by Pareto rank).
+
+    Exit codes: 0 done, 2 bad input (e.g. an objective or constraint that is no column).
+    """
     from nasbench.experiments.leaderboard import LeaderboardConfig
     from nasbench.experiments.leaderboard import leaderboard as run_leaderboard
 
     cfg = LeaderboardConfig(
-        surrogate=surrogate, top=top, fmt=fmt, unique=not all_indices, scores=tuple(str(f) for f in scores)
-    )  # type: ignore[arg-type]
+        surrogate=surrogate,
+        top=top,
+        fmt=fmt,  # type: ignore[arg-type]
+        unique=not all_indices,
+        scores=tuple(str(f) for f in scores),
+        objectives=objectives,
+        maxima=tuple(maxima),
+        minima=tuple(minima),
+    )
     result = run_leaderboard(cfg, out, table=table)
     if as_json:
         echo_json(result)
+        return
+    if not result["entries"]:
+        typer.echo(
+            f"no architecture satisfies {result['provenance'].get('constraints')}; wrote {result['out']}"
+        )
+        return
+    if "pareto" in result:
+        p = result["pareto"]
+        typer.echo(
+            f"ranked {result['ranked']} architectures on ({', '.join(p['objectives'])}); the Pareto front "
+            f"holds {len(p['front'])}; wrote the top {len(result['entries'])} by Pareto rank to {result['out']}, "
+            f"every rank to {p['files']['ranks']} and the front to {p['files']['plot']}\n"
+            f"values: {result['provenance']['values']}"
+        )
         return
     first = result["entries"][0]
     metric = list(first)[3].removeprefix("predicted_")  # the field named after the objective

@@ -70,12 +70,20 @@ class Evaluator:
         scores: score files (``nasbench estimate proxies|oneshot``) every run's strategies
             see: model-based ones add them to their surrogate's features, ``ranked``
             evaluates in their order (the train backend takes them from ``live.scores``).
+        objectives: ``--objectives`` (e.g. ``valid_acc,params``; empty: one objective):
+            multi-objective strategies see the secondary ones, and the reports add the
+            hypervolume (:mod:`nasbench.experiments.multiobjective`).
+        maxima, minima: constraints ``NAME=VALUE`` (``--max``, ``--min``): only feasible
+            architectures are proposed, and the optimum is the best feasible one.
     """
 
     kind: str = "table"
     model: str = "rf"
     live: LiveConfig | None = None
     scores: tuple[str, ...] = ()
+    objectives: str = ""
+    maxima: tuple[str, ...] = ()
+    minima: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.kind not in EVALUATORS:
@@ -87,6 +95,10 @@ class Evaluator:
             if self.live.reference is None:
                 raise ConfigError(
                     "--evaluator train needs --reference TABLE: regret and the targets are measured against it"
+                )
+            if self.objectives or self.maxima or self.minima:
+                raise ConfigError(
+                    "--objectives, --max and --min work with the table and surrogate evaluators, not train"
                 )
 
     @property
@@ -110,6 +122,10 @@ class Evaluator:
             out["model"] = self.model
         if self.scores:
             out["scores"] = list(self.scores)
+        if self.objectives:
+            out["objectives"] = self.objectives
+        if self.maxima or self.minima:
+            out["constraints"] = {"max": list(self.maxima), "min": list(self.minima)}
         if self.kind == "train":
             lv = self.live
             assert lv is not None
@@ -129,7 +145,8 @@ class Evaluator:
     def manifest_key(self) -> dict[str, Any]:
         """What must match for a rerun into the same folder to resume (nothing extra for the
         table backend, so folders written before there were backends still resume)."""
-        return {} if self.kind == "table" and not self.scores else self.describe()
+        plain = not (self.scores or self.objectives or self.maxima or self.minima)
+        return {} if self.kind == "table" and plain else self.describe()
 
 
 @dataclass(frozen=True)
@@ -194,12 +211,25 @@ _SIMS: dict[tuple[str, str | None], Simulator] = {}
 
 
 def load_simulator(
-    table: str | os.PathLike[str], *, model: str | None = None, scores: Sequence[str | os.PathLike[str]] = ()
+    table: str | os.PathLike[str],
+    *,
+    model: str | None = None,
+    scores: Sequence[str | os.PathLike[str]] = (),
+    objectives: str = "",
+    maxima: Sequence[str] = (),
+    minima: Sequence[str] = (),
 ) -> Simulator:
     """A simulator of a table file, or of ``model``'s predictions fitted on it; cached per
     process (inherited by forked workers). ``scores``: score files (``nasbench estimate``)
-    whose columns the strategies see in their context (:func:`context_scores`)."""
+    whose columns the strategies see in their context (:func:`context_scores`);
+    ``objectives``, ``maxima``, ``minima``: several objectives and constraints
+    (:mod:`nasbench.experiments.multiobjective`)."""
     key = (str(Path(table).resolve()), model)
+    if objectives or maxima or minima:
+        from nasbench.experiments import multiobjective as mo
+
+        base = load_simulator(table, model=model, scores=scores)
+        return mo.with_objectives(mo.constrain(base, maxima, minima), objectives)
     if scores:
         base = load_simulator(table, model=model)
         return base.with_scores(*context_scores(base.context.space, scores))
@@ -214,6 +244,18 @@ def load_simulator(
             sim = Simulator(Benchmark(predicted_table(t, model)))
         _SIMS[key] = sim
     return sim
+
+
+def _simulator(table: str, evaluator: Evaluator) -> Simulator:
+    """The simulator of a simulated backend, with its scores, objectives and constraints."""
+    return load_simulator(
+        table,
+        model=evaluator.simulated_model,
+        scores=evaluator.scores,
+        objectives=evaluator.objectives,
+        maxima=evaluator.maxima,
+        minima=evaluator.minima,
+    )
 
 
 def context_scores(space: Any, files: Sequence[str | os.PathLike[str]]) -> tuple[Any, list[str]]:
@@ -247,11 +289,7 @@ class Variant:
 def _run_batch(
     table: str | None, out: str, tasks: Sequence[tuple[Variant, int]], evaluator: Evaluator
 ) -> int:
-    sim = (
-        None
-        if evaluator.kind == "train"
-        else load_simulator(table or "", model=evaluator.simulated_model, scores=evaluator.scores)
-    )
+    sim = None if evaluator.kind == "train" else _simulator(table or "", evaluator)
     for v, seed in tasks:
         if sim is None:
             tr = _run_live(evaluator, Path(out), v, seed)
@@ -295,7 +333,7 @@ def validate_on(table: str | None, evaluator: Evaluator, budget: Any) -> tuple[S
     Raises:
         NasbenchError subclasses with a one-line message.
     """
-    sim = load_simulator(evaluator.truth(table), model=evaluator.simulated_model, scores=evaluator.scores)
+    sim = _simulator(evaluator.truth(table), evaluator)
     if evaluator.kind != "train":
         sim.check_budget(budget)
         return sim, sim.context
@@ -431,7 +469,28 @@ def compare(
     report.plot_regret(
         runs, out / "regret.png", title=f"{Path(table_s).name}: {config.run.budget}, {config.seeds} seeds"
     )
-    atomic_write_text(out / "summary.md", report.summary_markdown(summary, header, objective=objective))
+    files = ["trajectories.parquet", "regret.png", "summary.md", "summary.json"]
+    mo_summary: dict[str, Any] = {}
+    if sim.mo_values is not None:
+        from nasbench.experiments import multiobjective as mo
+
+        mo_summary = {**mo.describe(sim), "strategies": mo.summarize_hypervolume(sim, runs)}
+        mo.plot_hypervolume(
+            sim,
+            runs,
+            out / "hypervolume.png",
+            title=f"{Path(table_s).name}: hypervolume, {config.seeds} seeds",
+        )
+        files.insert(2, "hypervolume.png")
+        header["objectives"] = ", ".join(mo_summary["objectives"])
+        header["hypervolume reference point"] = ", ".join(f"{x:.6g}" for x in mo_summary["reference_point"])
+        header["table front hypervolume"] = f"{mo_summary['table_front_hypervolume']:.6g}"
+    if sim.constraints:
+        header["constraints"] = ", ".join(sim.constraints)
+    text = report.summary_markdown(summary, header, objective=objective)
+    if mo_summary:
+        text += _hypervolume_markdown(mo_summary)
+    atomic_write_text(out / "summary.md", text)
     result = {
         "table": table_s,
         "table_hash": sim.table_hash,
@@ -451,13 +510,35 @@ def compare(
         "runs": len(runs),
         "resumed_runs": resumed,
         "wall_s": time.perf_counter() - t0,
-        "files": {
-            k: str(out / k) for k in ("trajectories.parquet", "regret.png", "summary.md", "summary.json")
-        },
+        "files": {k: str(out / k) for k in files},
         "strategies": summary,
+        **({"constraints": list(sim.constraints)} if sim.constraints else {}),
+        **({"multiobjective": mo_summary} if mo_summary else {}),
     }
     write_json(out / "summary.json", result)
     return result
+
+
+def _hypervolume_markdown(mo_summary: Mapping[str, Any]) -> str:
+    """The hypervolume section of ``summary.md``."""
+    lines = [
+        "",
+        "## Hypervolume",
+        "",
+        f"Objectives {', '.join(mo_summary['objectives'])}; reference point "
+        f"({', '.join(f'{x:.6g}' for x in mo_summary['reference_point'])}), "
+        f"{mo_summary['reference_rule']}; the table's front reaches {mo_summary['table_front_hypervolume']:.6g}.",
+        "",
+        "| strategy | final hypervolume (95% CI) | fraction of the table front's (95% CI) |",
+        "| --- | --- | --- |",
+    ]
+    for name, e in mo_summary["strategies"].items():
+        hv, fr = e["final_hypervolume"], e["final_fraction_of_table_front"]
+        lines.append(
+            f"| {name} | {hv['mean']:.6g} ({hv['lo']:.6g} to {hv['hi']:.6g}) | "
+            f"{fr['mean']:.4f} ({fr['lo']:.4f} to {fr['hi']:.4f}) |"
+        )
+    return "\n".join(lines) + "\n"
 
 
 def _complete(path: Path) -> bool:

@@ -14,6 +14,10 @@ The objective is the table's (or, without a table, the one the model file record
 table, ``predicted_valid_loss`` / ``measured_valid_loss`` / ``measured_test_loss`` on a
 table that minimises ``valid_loss`` (ranked lowest first), all in the metric's own units.
 
+Several objectives (``objectives="valid_acc,params"``) add each entry's values and Pareto
+rank and order by it, and write ``OUT.pareto.csv`` (every rank) and ``OUT.pareto.png`` (the
+front); constraints (``maxima``, ``minima``) drop the entries that violate them.
+
 Output is deterministic (same inputs, same bytes): it carries a provenance header
 (model, table and its content hash, space, package versions) and no timestamp.
 """
@@ -81,6 +85,11 @@ class LeaderboardConfig:
     random_state: seed of a surrogate fitted here.
     scores: score files (``nasbench estimate proxies|oneshot``) whose columns are shown
         beside the prediction (raw values; larger predicted better).
+    objectives: several objectives, ``NAME[:max|:min],...`` (e.g. ``valid_acc,params``;
+        empty: one): every entry gets its Pareto rank, entries are ordered by it, and the
+        front is drawn in ``OUT.pareto.png`` beside every rank in ``OUT.pareto.csv``.
+    maxima, minima: constraints ``NAME=VALUE`` (``--max``, ``--min``): entries that
+        violate one (or whose value is unknown) are not ranked.
     """
 
     surrogate: str
@@ -89,6 +98,9 @@ class LeaderboardConfig:
     unique: bool = True
     random_state: int = 0
     scores: tuple[str, ...] = ()
+    objectives: str = ""
+    maxima: tuple[str, ...] = ()
+    minima: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not (isinstance(self.top, int) and self.top >= 1):
@@ -259,6 +271,8 @@ def leaderboard(
             "max_epoch": bench.max_epoch,
         }
     out = check_output_file(out)  # before the fit, not after it
+    if bench is not None and (config.objectives or config.maxima or config.minima):
+        _check_columns(config, bench)  # before the fit too
     objective = None if bench is None else bench.objective
     if model is None:
         model, model_meta = load_or_fit(config.surrogate, bench, config.random_state)
@@ -274,6 +288,10 @@ def leaderboard(
     if config.scores:
         _add_scores(entries, space, config.scores)
         table_meta["scores"] = ", ".join(Path(f).name for f in config.scores)
+    mo_meta: dict[str, Any] = {}
+    pareto: dict[str, Any] = {}
+    if config.objectives or config.maxima or config.minima:
+        entries, mo_meta, pareto = _several_objectives(entries, config, bench, objective, out)
     versions = package_versions("scikit-learn", "scipy")
     prov = {
         **model_meta,
@@ -282,14 +300,176 @@ def leaderboard(
         "ranked": len(entries),
         "unit": "one entry per isomorphism class" if config.unique else "every index of the space",
         **({} if objective.is_default else {"objective": objective.describe()}),
-        "order": f"predicted_{objective.metric} {'descending' if objective.maximize else 'ascending'}, "
+        "order": ("pareto_rank ascending, then " if config.objectives else "")
+        + f"predicted_{objective.metric} {'descending' if objective.maximize else 'ascending'}, "
         "then index ascending",
+        **mo_meta,
         "versions": versions,
         **(provenance or {}),
     }
     top = entries[: config.top]
+    if pareto:
+        _write_pareto(pareto, prov, entries)
     atomic_write_text(out, render(top, prov, config.fmt))
-    return {"provenance": prov, "entries": top, "out": str(out), "ranked": len(entries)}
+    result = {"provenance": prov, "entries": top, "out": str(out), "ranked": len(entries)}
+    if pareto:
+        result["pareto"] = {k: pareto[k] for k in ("objectives", "front", "files")}
+    return result
+
+
+def _check_columns(config: LeaderboardConfig, bench: Benchmark) -> None:
+    """Raise ConfigError for a malformed objective or constraint, or one that names no column."""
+    from nasbench.core.pareto import parse_constraints, parse_objectives
+    from nasbench.tables.columns import column_values
+
+    names = [c.name for c in parse_constraints(config.maxima, config.minima)]
+    names += [c.name for c in (parse_objectives(config.objectives) if config.objectives else ())]
+    for name in names:
+        if name.removeprefix("arch:") != bench.objective.metric:
+            column_values(bench, name)
+
+
+def _objective_values(
+    entries: list[dict[str, Any]], name: str, bench: Benchmark | None, objective: Objective
+) -> tuple[np.ndarray, list[str]]:
+    """Each entry's value of a column, and where it came from (``measured`` or ``predicted``).
+
+    The table's objective is measured where the table holds the architecture, else the
+    surrogate's prediction; every other column is measured only (NaN elsewhere).
+
+    Raises:
+        ConfigError: ``name`` is no column of the table (or, without a table, not the objective).
+    """
+    from nasbench.core.errors import ConfigError
+
+    n = len(entries)
+    key = name.removeprefix("arch:")
+    if key == objective.metric:
+        meas = np.array([np.nan if e[f"measured_{key}"] is None else e[f"measured_{key}"] for e in entries])
+        pred = np.array([np.nan if e[f"predicted_{key}"] is None else e[f"predicted_{key}"] for e in entries])
+        known = ~np.isnan(meas)
+        return np.where(known, meas, pred), ["measured" if k else "predicted" for k in known]
+    if bench is None:
+        raise ConfigError(f"{name!r}: without --table the leaderboard knows only {objective.metric!r}")
+    from nasbench.tables.columns import column_values
+
+    col = column_values(bench, key)
+    idx = np.array([e["index"] for e in entries], dtype=np.int64)
+    inside = np.array([e["in_table"] for e in entries], dtype=bool)
+    out = np.full(n, np.nan)
+    if inside.any():
+        out[inside] = col[bench.rows(idx[inside])]
+    return out, ["measured" if k else "unknown" for k in inside]
+
+
+def _several_objectives(
+    entries: list[dict[str, Any]],
+    config: LeaderboardConfig,
+    bench: Benchmark | None,
+    objective: Objective,
+    out: Path,
+) -> tuple[list[dict[str, Any]], dict[str, Any], dict[str, Any]]:
+    """Drop the entries that violate a constraint; with objectives, add each entry's values and
+    Pareto rank and order by it. Returns the entries, provenance entries and the front."""
+    from nasbench.core.pareto import pareto_ranks, parse_constraints, parse_objectives
+
+    cons = parse_constraints(config.maxima, config.minima)
+    crit = parse_objectives(config.objectives) if config.objectives else ()
+    meta: dict[str, Any] = {}
+    if cons:
+        ok = np.ones(len(entries), dtype=bool)
+        for c in cons:
+            ok &= c.holds(_objective_values(entries, c.name, bench, objective)[0])
+        entries = [e for e, k in zip(entries, ok) if k]
+        for i, e in enumerate(entries):
+            e["rank"] = i + 1
+        meta["constraints"] = ", ".join(str(c) for c in cons)
+        meta["constraints_rule"] = "an architecture whose value is unknown does not satisfy a constraint"
+    if not crit:
+        return entries, meta, {}
+    vals, sources = [], []
+    for c in crit:
+        v, src = _objective_values(entries, c.name, bench, objective)
+        vals.append(v)
+        sources.append(src)
+    pts = np.column_stack(vals) if entries else np.zeros((0, len(crit)))
+    ranks = pareto_ranks(pts, [c.maximize for c in crit])
+    names = [c.name.removeprefix("arch:") for c in crit]
+    for i, e in enumerate(entries):
+        for j, name in enumerate(names):
+            e[name] = (_num if name.endswith("_acc") else _num_sig)(pts[i, j])
+        e["values"] = "+".join(sorted({sources[j][i] for j in range(len(crit))}))
+        e["pareto_rank"] = int(ranks[i]) if ranks[i] > 0 else None
+    entries.sort(key=lambda e: (e["pareto_rank"] or 10**9, e["rank"]))
+    n_pred = sum(s == "predicted" for src in sources for s in src)
+    meta["objectives"] = ", ".join(str(c) for c in crit)
+    meta["values"] = (
+        f"measured where the table has them, else the surrogate's predicted {objective.metric} "
+        f"({n_pred} predicted value(s)); an unknown value leaves the entry unranked (empty pareto_rank)"
+    )
+    front = [e for e in entries if e["pareto_rank"] == 1]
+    meta["pareto_front"] = f"{len(front)} architecture(s) of {sum(r > 0 for r in ranks)} ranked"
+    stem = out.with_suffix("")
+    files = {"ranks": str(stem) + ".pareto.csv", "plot": str(stem) + ".pareto.png"}
+    meta["pareto_files"] = f"{Path(files['ranks']).name}, {Path(files['plot']).name}"
+    pareto = {
+        "objectives": [str(c) for c in crit],
+        "names": names,
+        "maximize": [c.maximize for c in crit],
+        "points": pts,
+        "ranks": ranks,
+        "front": [{"index": e["index"], "arch": e["arch"], **{n: e[n] for n in names}} for e in front],
+        "files": files,
+    }
+    return entries, meta, pareto
+
+
+def _write_pareto(pareto: dict[str, Any], prov: dict[str, Any], entries: list[dict[str, Any]]) -> None:
+    """``OUT.pareto.csv`` (every ranked entry: index, arch, objectives, Pareto rank) and
+    ``OUT.pareto.png`` (a scatter of the first two objectives with the front drawn)."""
+    names = pareto["names"]
+    fields = ("index", "arch", *names, "values", "pareto_rank")
+    buf = io.StringIO()
+    for k, v in _flat(prov):
+        buf.write(f"# {k}: {v}\n")
+    w = csv.DictWriter(buf, fieldnames=fields, lineterminator="\n", extrasaction="ignore")
+    w.writeheader()
+    for e in entries:
+        w.writerow({k: ("" if e.get(k) is None else e[k]) for k in fields})
+    atomic_write_text(pareto["files"]["ranks"], buf.getvalue())
+    _plot_front(pareto)
+
+
+def _plot_front(pareto: dict[str, Any]) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from nasbench.core.io import atomic_path
+
+    pts, ranks = pareto["points"], pareto["ranks"]
+    names, mx = pareto["names"], pareto["maximize"]
+    fig, ax = plt.subplots(figsize=(6.5, 4.8), constrained_layout=True)
+    ok = ranks > 0
+    ax.scatter(pts[ok, 1], pts[ok, 0], s=6, c="0.7", label="architectures", rasterized=True)
+    front = pts[ranks == 1]
+    front = front[np.argsort(front[:, 1], kind="stable")]
+    ax.plot(front[:, 1], front[:, 0], "o-", color="C3", ms=4, lw=1.2, drawstyle="steps-post" if mx[0] != mx[1] else "default",
+            label=f"Pareto front ({len(front)})")  # fmt: skip
+    if len(names) > 2:
+        ax.set_title(f"front over {', '.join(names)} (first two drawn)", fontsize=9)
+    ax.set_xlabel(f"{names[1]} ({'higher' if mx[1] else 'lower'} is better)")
+    ax.set_ylabel(f"{names[0]} ({'higher' if mx[0] else 'lower'} is better)")
+    if np.nanmin(pts[ok, 1], initial=np.inf) > 0 and np.nanmax(pts[ok, 1], initial=0) > 100 * np.nanmin(
+        pts[ok, 1], initial=np.inf
+    ):
+        ax.set_xscale("log")
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=8)
+    with atomic_path(pareto["files"]["plot"]) as tmp:
+        fig.savefig(tmp, format="png", dpi=110)
+    plt.close(fig)
 
 
 def _add_scores(entries: list[dict[str, Any]], space: Any, files: tuple[str, ...]) -> None:

@@ -86,16 +86,30 @@ def search_predicted(
     surrogate: str | None = None,
     out: str | os.PathLike[str] | None = None,
     scores: Sequence[str | os.PathLike[str]] = (),
+    objectives: str = "",
+    maxima: Sequence[str] = (),
+    minima: Sequence[str] = (),
 ) -> tuple[Trajectory, dict[str, Any]]:
     """Run one strategy on the predictions of ``model`` fitted on ``table``; summary as ``search``'s,
-    plus the incumbent's measured seed-mean values."""
+    plus the incumbent's measured seed-mean values. ``objectives``, ``maxima``, ``minima``:
+    as :func:`nasbench.experiments.search.search_table`'s, on the predicted table."""
     from nasbench.experiments.compare import load_simulator
     from nasbench.experiments.search import search_table
 
     measured = ResultTable.load(table)
     sim = load_simulator(table, model=model)
     traj, summary = search_table(
-        sim, strategy, seed=seed, config=config, params=params, surrogate=surrogate, out=out, scores=scores
+        sim,
+        strategy,
+        seed=seed,
+        config=config,
+        params=params,
+        surrogate=surrogate,
+        out=out,
+        scores=scores,
+        objectives=objectives,
+        maxima=maxima,
+        minima=minima,
     )
     summary.update(evaluator="surrogate", model=model, table=str(Path(table)))
     inc = summary.get("incumbent")

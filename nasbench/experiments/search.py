@@ -24,9 +24,14 @@ def search_table(
     surrogate: str | None = None,
     out: str | os.PathLike[str] | None = None,
     scores: Sequence[str | os.PathLike[str]] = (),
+    objectives: str = "",
+    maxima: Sequence[str] = (),
+    minima: Sequence[str] = (),
 ) -> tuple[Trajectory, dict[str, Any]]:
     """Run one strategy on a table file (or a prepared simulator); return its trajectory and a
-    JSON-ready summary. ``scores``: score files the strategy sees (``--scores``).
+    JSON-ready summary. ``scores``: score files the strategy sees (``--scores``);
+    ``objectives``, ``maxima``, ``minima``: several objectives (``--objectives``: the summary
+    adds the run's Pareto front and hypervolume) and constraints (``--max``, ``--min``).
 
     The summary's values are in the units of the table's objective; its incumbent keys
     name the metric (``observed_valid_acc``, ``mean_valid_acc``, ``test_acc`` on an
@@ -42,6 +47,10 @@ def search_table(
         sim = table.with_scores(*context_scores(table.context.space, scores)) if scores else table
     else:
         sim = load_simulator(table, scores=scores)
+    if objectives or maxima or minima:
+        from nasbench.experiments import multiobjective as mo
+
+        sim = mo.with_objectives(mo.constrain(sim, maxima, minima), objectives)
     tr = run_search(sim, strategy, seed=seed, config=config, params=params, surrogate=surrogate)
     if out is not None:
         write_trajectory(out, tr)
@@ -77,6 +86,17 @@ def search_table(
         "reached": {},
         "out": None if out is None else str(out),
     }
+    if sim.constraints:
+        summary["constraints"] = list(sim.constraints)
+    if sim.mo_values is not None:
+        from nasbench.experiments import multiobjective as mo
+
+        curve = mo.run_hypervolume(sim, tr)
+        summary["multiobjective"] = {
+            **mo.describe(sim),
+            "hypervolume": float(curve[-1]) if len(curve) else 0.0,
+            "front": mo.run_front(sim, tr),
+        }
     for name, thr in sim.targets.items():
         ev, ts = tr.hitting(thr)
         summary["reached"][name] = {

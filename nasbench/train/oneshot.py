@@ -100,7 +100,7 @@ class SupernetConfig:
     bn: str = "batch"
     recal_images: int = 256
     score_images: int | None = 256
-    population: int = 100
+    population: int = 50
     checkpoint_every: int = 100
 
     def __post_init__(self) -> None:
