@@ -28,12 +28,12 @@ def _command(parts: dict[str, Any], sets: list[str]) -> str:
 @app.command("build")
 def build(
     out: Path = typer.Option(..., "--out", help="Output table (.parquet)."),
-    space: str = typer.Option("nb201", "--space", help="Search space (nb201)."),
+    space: str = typer.Option("nb201", "--space", help="Search space: nb201 or mlp."),
     dataset: str = typer.Option("digits", "--dataset", help="'digits' (embedded) or npz:PATH."),
     epochs: int | None = typer.Option(None, "--epochs", help="Training epochs (default: the recipe's)."),
     seeds: str = typer.Option("1", "--seeds", help="Number of seeds (0..S-1) or a list like 0,3,7."),
     population: int = typer.Option(50, "--population", help="Runs trained together; 1 = one at a time."),
-    archs: str = typer.Option("unique", "--archs", help="unique | all | N (sampled unique cells) | FILE."),
+    archs: str = typer.Option("unique", "--archs", help="unique | all | N (sampled unique archs) | FILE."),
     resume: bool = typer.Option(False, "--resume", help="Continue from OUT.shards after an interruption."),
     executor: str = typer.Option("local", "--executor", help="local | ray."),
     ray_address: str | None = typer.Option(

@@ -58,11 +58,12 @@ class BuildConfig:
         dataset: ``digits`` or ``npz:PATH``.
         recipe: the training recipe (``--epochs`` already applied).
         out: output table path (parquet).
-        space: search-space name (only ``nb201`` can be trained).
+        space: search-space name, one of :data:`BUILD_SPACES` (``nb201``, ``mlp``).
         seeds: seed ids; every architecture trains once per seed.
         population: K runs per compiled program; 1 trains one architecture at a time.
         archs: ``unique``, ``all``, an integer N (N unique cells sampled with seed 0) or a
-            file with one architecture (index or string) per line.
+            file with one architecture (index or string) per line. In a space without
+            isomorphisms (``mlp``) every architecture is unique.
         resume: continue the build from ``OUT.shards``.
         executor: ``local`` or ``ray``.
         ray_address: Ray cluster address (``None``: ``RAY_ADDRESS`` or a local instance).
@@ -117,6 +118,45 @@ def resolve_space(name: str) -> Any:
     return NB201Space()
 
 
+def _mlp_space() -> Any:
+    from nasbench.spaces.mlp import mlp_space
+
+    return mlp_space()
+
+
+#: Spaces ``nasbench build`` trains: name -> (the space, the prefix of its trainer's modes).
+BUILD_SPACES: dict[str, tuple[Callable[[], Any], str]] = {
+    "nb201": (lambda: resolve_space("nb201"), ""),
+    "mlp": (_mlp_space, "mlp-"),
+}
+
+
+def resolve_build_space(name: str) -> Any:
+    """The space ``nasbench build --space NAME`` trains.
+
+    Raises:
+        UnknownSpaceError: no space of that name is registered.
+        ConfigError: the space has no network to train.
+    """
+    if name in BUILD_SPACES:
+        return BUILD_SPACES[name][0]()
+    trainable = " and ".join(BUILD_SPACES)
+    from nasbench.spaces import space_class
+
+    try:
+        space_class(name)
+    except UnknownSpaceError:
+        raise UnknownSpaceError(f"unknown space {name!r}; nasbench build trains {trainable}") from None
+    raise ConfigError(f"space {name!r} has no network to train; nasbench build trains {trainable}")
+
+
+def _unique_indices(space: Any) -> np.ndarray:
+    """A space's non-isomorphic architectures (every index where it has no isomorphisms)."""
+    if hasattr(space, "unique_indices"):
+        return np.asarray(space.unique_indices(), np.int64)
+    return np.arange(space.size, dtype=np.int64)
+
+
 def resolve_archs(space: Any, spec: str) -> np.ndarray:
     """Sorted unique space indices for ``unique``, ``all``, ``N`` or a file.
 
@@ -125,12 +165,12 @@ def resolve_archs(space: Any, spec: str) -> np.ndarray:
     """
     spec = str(spec).strip()
     if spec == "unique":
-        return np.asarray(space.unique_indices(), np.int64)
+        return _unique_indices(space)
     if spec == "all":
         return np.arange(space.size, dtype=np.int64)
     if spec.isdigit():
         n = int(spec)
-        uniq = np.asarray(space.unique_indices(), np.int64)
+        uniq = _unique_indices(space)
         if not 1 <= n <= len(uniq):
             raise ConfigError(f"--archs N must be in 1..{len(uniq)} (unique cells), got {n}")
         return np.sort(np.random.default_rng(0).choice(uniq, n, replace=False))
@@ -182,12 +222,18 @@ def plan_build(config: BuildConfig, space: Any, dataset: Any) -> BuildPlan:
     seed = np.tile(np.asarray(config.seeds, np.int64), len(archs))
     ops = space.op_matrix(arch).astype(np.int32)
     population = min(config.population, len(arch))  # never pad beyond the runs there are
+    prefix = BUILD_SPACES[config.space][1] if config.space in BUILD_SPACES else ""
+    caps: dict[str, int] = {}
     if config.population == 1:
-        mode, caps = "single", {}
+        mode = prefix + "single"
         groups = [
             np.arange(i, min(i + SINGLE_SHARD_RUNS, len(arch)))
             for i in range(0, len(arch), SINGLE_SHARD_RUNS)
         ]
+    elif prefix:
+        # every member runs at the space's largest shape: no slot capacities to balance
+        mode = prefix + "population"
+        groups = _chunk_archs(arch, population)
     else:
         mode = "population"
         groups, caps = partition(ops, population)
@@ -205,6 +251,16 @@ def plan_build(config: BuildConfig, space: Any, dataset: Any) -> BuildPlan:
         "capacities": caps,
     }
     return BuildPlan(arch, seed, ops, groups, caps, mode, key, population)
+
+
+def _chunk_archs(arch: np.ndarray, population: int) -> list[np.ndarray]:
+    """Runs in populations of ``population``, whole architectures (every seed) together in
+    a fixed shuffled order (seed 0), so the first populations are a random sample."""
+    n = len(arch)
+    _, group = np.unique(arch, return_inverse=True)
+    rank = np.random.default_rng(0).permutation(int(group.max()) + 1 if n else 0)
+    order = np.lexsort((np.arange(n), rank[group]))
+    return [np.sort(order[i : i + population]) for i in range(0, n, population)]
 
 
 # ---- shards --------------------------------------------------------------------------------
@@ -344,15 +400,24 @@ _TRAINERS_LOCK = threading.Lock()
 def cached_trainer(
     recipe: Recipe, dataset: Any, capacities: dict[str, int], population: int, mode: str, device: Any = None
 ) -> Any:
-    """A cached trainer (so a Ray worker compiles once for many populations)."""
-    from nasbench.train.population import PopulationTrainer
-
+    """A cached trainer (so a Ray worker compiles once for many populations); ``mode``
+    picks it: ``population`` / ``single`` the NB201 trainer, ``mlp-population`` /
+    ``mlp-single`` the MLP trainer (:mod:`nasbench.train.mlp`)."""
     key = (recipe, dataset.fingerprint, tuple(sorted(capacities.items())), population, mode, str(device))
     with _TRAINERS_LOCK:
         if key not in _TRAINERS:
-            _TRAINERS[key] = PopulationTrainer(
-                recipe, dataset, capacities, population, mode=mode, device=device
-            )
+            if mode.startswith("mlp-"):
+                from nasbench.train.mlp import MLPTrainer
+
+                _TRAINERS[key] = MLPTrainer(
+                    recipe, dataset, population, mode=mode.removeprefix("mlp-"), device=device
+                )
+            else:
+                from nasbench.train.population import PopulationTrainer
+
+                _TRAINERS[key] = PopulationTrainer(
+                    recipe, dataset, capacities, population, mode=mode, device=device
+                )
         return _TRAINERS[key]
 
 
@@ -521,10 +586,10 @@ def build_table(config: BuildConfig, *, progress: ProgressFn | None = None) -> d
     from nasbench.train.informativeness import informativeness
 
     t_start = time.perf_counter()
-    space = resolve_space(config.space)
+    space = resolve_build_space(config.space)
     dataset = load_dataset(config.dataset, config.recipe)
     plan = plan_build(config, space, dataset)
-    if config.executor == "local":
+    if config.executor == "local" and plan.mode in ("population", "single"):  # NB201's estimate
         _check_memory(config, dataset)
     done = _prepare_shards(config, plan)
     todo = [i for i in range(len(plan.groups)) if i not in done]

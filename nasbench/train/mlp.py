@@ -1,0 +1,727 @@
+"""Population training of MLPs of different shapes (the MLP space) in one compiled program.
+
+Padding and masking: every member of a population is stored and run at the space's
+largest shape, ``L`` hidden layers of ``U`` units (``L`` the largest ``layers``, ``U``
+the widest ``units_k``; for :func:`~nasbench.spaces.mlp.mlp_space` 4 x 128). A member
+with widths ``(u_1, .., u_l)`` keeps its kernels in the top-left corner of the padded
+ones, with zeros elsewhere, and the program masks with ``jnp.where``:
+
+* units ``>= u_k`` of a present layer are set to exactly 0 after the activation, so
+  they feed nothing forward, and their weights get exactly zero gradients;
+* a layer ``k >= l`` is the identity (``h_k = h_{k-1}``), and its weights get zero
+  gradients;
+* the classifier reads the last present layer, whose padded units are 0.
+
+Padded parameters therefore start at 0 and stay at exactly 0 (zero gradient, zero
+momentum, weight decay of 0 is 0): a padded member computes exactly its own network,
+up to the summation order of the padded matrix products (a test checks it against the
+member trained alone, unpadded). Its parameter count and FLOPs are those of its own
+network (:func:`nasbench.spaces.mlp.mlp_costs`).
+
+Activation: the program computes all five activations of :data:`ACTIVATIONS` on each
+layer's pre-activations and selects each member's with ``jnp.where`` on its id (what
+``lax.switch`` on a per-member index becomes under ``vmap`` anyway). The unselected
+activations are finite wherever the input is, so they never leak NaN into gradients.
+
+Randomness, per member, from ``member_key(seed, arch_index)`` (as the NB201
+population): initialisation from ``fold_in(key, 0)`` (kernel ``k`` from its
+``fold_in(., k)``, drawn at the padded shape, LeCun-normal with the member's own fan-in,
+biases 0), data order from ``fold_in(key, epoch + 1)``, and each step's dropout masks
+(drawn at the padded width ``U``) from that epoch key and the step. The member trained
+alone draws the same arrays and slices them to its own shapes, so nothing depends on
+the population a member lands in. Optimiser: the recipe's (:func:`make_optimizer`), one
+state per member (the step count is shared, as every member trains the same steps).
+
+Recipe fields that describe the NB201 network (``channels``, ``cells_per_stage``,
+``reduction``, ``bn_momentum``) do not apply here; the rest (optimiser, schedule,
+epochs, batch sizes, splits, augmentation before flattening, label smoothing) do.
+
+``mode="single"`` trains each member alone in its own unpadded network, one compiled
+program per network shape: the reference the population is checked and timed against.
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+from jax import lax
+
+from nasbench.core.errors import ConfigError
+from nasbench.core.metrics import METRICS
+from nasbench.spaces.declared import DeclaredSpace
+from nasbench.spaces.mlp import ACTIVATIONS, MLPShapes, mlp_costs, mlp_shapes, mlp_space
+from nasbench.train.data import Dataset
+from nasbench.train.population import (
+    MemberResults,
+    _augment,
+    _batched_eval_arrays,
+    _member_keys,
+    make_optimizer,
+    member_key,
+    platform_name,
+)
+from nasbench.train.recipe import Recipe
+
+log = logging.getLogger(__name__)
+
+#: The activation functions, in the order of :data:`ACTIVATIONS` (GELU: tanh approximation).
+ACTIVATION_FNS: tuple[Callable[[jax.Array], jax.Array], ...] = (
+    jax.nn.relu,
+    jax.nn.gelu,
+    jnp.tanh,
+    jax.nn.silu,
+    jax.nn.elu,
+)
+#: Standard deviation of a standard normal truncated to [-2, 2] (LeCun-normal, as Flax's Dense).
+_TRUNC_STD = 0.87962566103423978
+
+Params = dict[str, Any]
+
+
+# ---- the padded description of a population ------------------------------------------------
+def padded_spec(shapes: MLPShapes) -> dict[str, np.ndarray]:
+    """The arrays the program reads per member (a leading K axis).
+
+    Returns:
+        ``unit_mask`` bool ``(K, L, U)`` (unit present), ``layer`` bool ``(K, L)`` (layer
+        present), ``act`` int32 ``(K,)`` (activation id), ``keep`` float32 ``(K,)``
+        (``1 - dropout``).
+    """
+    u = shapes.units
+    return {
+        "unit_mask": np.arange(shapes.max_units)[None, None, :] < u[:, :, None],
+        "layer": u > 0,
+        "act": shapes.activation.astype(np.int32),
+        "keep": (1.0 - shapes.dropout).astype(np.float32),
+    }
+
+
+# ---- initialisation ------------------------------------------------------------------------
+def init_member(key: jax.Array, spec: dict[str, jax.Array], input_dim: int, n_classes: int) -> Params:
+    """Padded parameters of one member (pure; vmap it over a population).
+
+    Args:
+        key: the member's initialisation key (``fold_in(member_key, 0)``).
+        spec: one member's row of :func:`padded_spec` (``unit_mask`` ``(L, U)``, ...).
+        input_dim: ``D``.
+        n_classes: ``C``.
+
+    Returns:
+        ``{"hidden": [{"kernel": (D or U, U), "bias": (U,)}] * L, "out": {"kernel":
+        (U, C), "bias": (C,)}}``, zero outside the member's own shapes.
+    """
+    unit_mask, layer = spec["unit_mask"], spec["layer"]
+    n_layers, width = unit_mask.shape
+    in_mask = jnp.ones(input_dim, bool)
+    hidden = []
+    for k in range(n_layers):
+        w = _lecun(jax.random.fold_in(key, k), (in_mask.shape[0], width), in_mask)
+        w = jnp.where(in_mask[:, None] & unit_mask[k][None, :], w, 0.0)
+        hidden.append({"kernel": w, "bias": jnp.zeros(width, jnp.float32)})
+        # the next layer (and the classifier) reads the last present layer; layer 0 always is
+        in_mask = unit_mask[0] if k == 0 else jnp.where(layer[k], unit_mask[k], in_mask)
+    w = _lecun(jax.random.fold_in(key, n_layers), (width, n_classes), in_mask)
+    w = jnp.where(in_mask[:, None], w, 0.0)
+    return {"hidden": hidden, "out": {"kernel": w, "bias": jnp.zeros(n_classes, jnp.float32)}}
+
+
+def _lecun(key: jax.Array, shape: tuple[int, int], in_mask: jax.Array) -> jax.Array:
+    fan_in = jnp.maximum(in_mask.sum(), 1).astype(jnp.float32)
+    return jax.random.truncated_normal(key, -2.0, 2.0, shape, jnp.float32) * (lax.rsqrt(fan_in) / _TRUNC_STD)
+
+
+def unpad_params(padded: Params, widths: Sequence[int]) -> Params:
+    """A member's own (unpadded) parameters: the corners of its padded ones.
+
+    Args:
+        padded: one member's padded parameters (no K axis).
+        widths: its hidden widths ``(u_1, .., u_l)``.
+    """
+    hidden = []
+    fan_in = padded["hidden"][0]["kernel"].shape[0]
+    for k, u in enumerate(widths):
+        layer = padded["hidden"][k]
+        hidden.append({"kernel": layer["kernel"][:fan_in, :u], "bias": layer["bias"][:u]})
+        fan_in = u
+    out = padded["out"]
+    return {"hidden": hidden, "out": {"kernel": out["kernel"][:fan_in], "bias": out["bias"]}}
+
+
+# ---- forward passes ------------------------------------------------------------------------
+def _select_activation(z: jax.Array, act: jax.Array) -> jax.Array:
+    out = ACTIVATION_FNS[0](z)
+    for i, fn in enumerate(ACTIVATION_FNS[1:], 1):
+        out = jnp.where(act == i, fn(z), out)
+    return out
+
+
+def _dropout_mask(key: jax.Array, keep: jax.Array, batch: int, width: int) -> jax.Array:
+    """bool ``(B, width)``: units kept (drawn at the padded width, so slicing it gives the
+    unpadded network's mask)."""
+    return jax.random.bernoulli(key, keep, (batch, width))
+
+
+def padded_apply(
+    params: Params, spec: dict[str, jax.Array], x: jax.Array, dropout_key: jax.Array | None = None
+) -> jax.Array:
+    """Forward pass of one padded member (vmap it over a population).
+
+    Args:
+        params: the member's padded parameters (:func:`init_member`).
+        spec: its row of :func:`padded_spec`.
+        x: ``(B, D)`` flattened images.
+        dropout_key: the step's dropout key (training), or None (evaluation).
+
+    Returns:
+        logits ``(B, C)``.
+    """
+    h = x
+    for k, layer in enumerate(params["hidden"]):
+        z = h @ layer["kernel"] + layer["bias"]
+        a = jnp.where(spec["unit_mask"][k], _select_activation(z, spec["act"]), 0.0)
+        if dropout_key is not None:
+            keep = spec["keep"]
+            mask = _dropout_mask(jax.random.fold_in(dropout_key, k), keep, *a.shape)
+            a = jnp.where(mask, a / keep, 0.0)
+        h = a if k == 0 else jnp.where(spec["layer"][k], a, h)
+    return h @ params["out"]["kernel"] + params["out"]["bias"]
+
+
+def single_apply(
+    params: Params,
+    x: jax.Array,
+    activation: int,
+    keep: jax.Array | None = None,
+    dropout_key: jax.Array | None = None,
+    max_units: int | None = None,
+) -> jax.Array:
+    """Forward pass of one member's own (unpadded) network.
+
+    Args:
+        params: unpadded parameters (:func:`unpad_params`).
+        x: ``(B, D)`` flattened images.
+        activation: index into :data:`ACTIVATIONS` (static).
+        keep: ``1 - dropout`` (float32 scalar), with ``dropout_key`` in training.
+        dropout_key: the step's dropout key, or None (evaluation, or no dropout).
+        max_units: the space's padded width ``U`` (the dropout masks are drawn at it).
+
+    Returns:
+        logits ``(B, C)``.
+    """
+    fn = ACTIVATION_FNS[activation]
+    h = x
+    for k, layer in enumerate(params["hidden"]):
+        a = fn(h @ layer["kernel"] + layer["bias"])
+        if dropout_key is not None:
+            u = a.shape[-1]
+            mask = _dropout_mask(jax.random.fold_in(dropout_key, k), keep, a.shape[0], max_units or u)
+            a = jnp.where(mask[:, :u], a / keep, 0.0)
+        h = a
+    return h @ params["out"]["kernel"] + params["out"]["bias"]
+
+
+# ---- training programs ---------------------------------------------------------------------
+#: ``forward(params, spec, x (K, B, D), dropout keys (K,) or None) -> logits (K, B, C)``
+Forward = Callable[[Params, dict, jax.Array, "jax.Array | None"], jax.Array]
+
+
+@dataclass(frozen=True)
+class _Fns:
+    """The pure functions of one training setup (compiled on first use)."""
+
+    init: Callable  # (padded params) -> (params, opt_state)
+    epoch_setup: Callable  # (keys, epoch) -> (epoch keys (K,), perms (steps, K, B))
+    step: Callable  # (state, spec, x, y, ekeys, perms, t) -> (state, loss (K,), acc (K,))
+    epoch_scan: Callable  # (state, spec, x, y, ekeys, perms) -> (state, mean loss, mean acc)
+    eval_batch: Callable  # (params, spec, xs, ys, mask, i) -> (ce sum (K,), correct (K,))
+    steps: int
+
+
+def _make_fns(
+    forward: Forward, own_params: Callable, recipe: Recipe, n_train: int, needs_dropout: bool
+) -> _Fns:
+    steps = max(1, n_train // recipe.batch_size)
+    batch = min(recipe.batch_size, n_train)
+    tx = make_optimizer(recipe, steps)
+    smooth = recipe.label_smoothing
+
+    def init(padded):  # noqa: ANN001, ANN202
+        params = own_params(padded)
+        return params, tx.init(params)
+
+    def loss_fn(params, spec, xb, yb, dkeys):  # noqa: ANN001, ANN202
+        logits = forward(params, spec, xb, dkeys)
+        n_cls = logits.shape[-1]
+        target = jax.nn.one_hot(yb, n_cls) * (1 - smooth) + smooth / n_cls
+        losses = -(target * jax.nn.log_softmax(logits)).sum(-1).mean(-1)  # (K,)
+        acc = 100.0 * (logits.argmax(-1) == yb).mean(-1)
+        return losses.sum(), (losses, acc)
+
+    def epoch_setup(keys, epoch):  # noqa: ANN001, ANN202
+        ekeys = jax.vmap(lambda k: jax.random.fold_in(k, epoch + 1))(keys)
+        perms = jax.vmap(
+            lambda k: jax.random.permutation(jax.random.fold_in(k, 0), n_train)[: steps * batch]
+        )(ekeys)
+        return ekeys, perms.reshape(len(keys), steps, batch).transpose(1, 0, 2)
+
+    def step(state, spec, x, y, ekeys, perms, t):  # noqa: ANN001, ANN202
+        params, opt = state
+        idx = perms[t]
+        xb, yb = x[idx], y[idx]  # (K, B, H, W, C): each member its own batch
+        skeys = jax.vmap(lambda k: jax.random.split(jax.random.fold_in(k, t + 1)))(ekeys)  # (K, 2)
+        if recipe.augmentation != "none":
+            xb = jax.vmap(lambda k, im: _augment(k, im, recipe.augmentation))(skeys[:, 0], xb)
+        xb = xb.reshape(xb.shape[0], xb.shape[1], -1)
+        dkeys = skeys[:, 1] if needs_dropout else None
+        grads, (losses, acc) = jax.grad(loss_fn, has_aux=True)(params, spec, xb, yb, dkeys)
+        updates, opt = tx.update(grads, opt, params)
+        return (optax.apply_updates(params, updates), opt), losses, acc
+
+    def epoch_scan(state, spec, x, y, ekeys, perms):  # noqa: ANN001, ANN202
+        def body(carry, t):  # noqa: ANN001, ANN202
+            new, losses, acc = step(carry, spec, x, y, ekeys, perms, t)
+            return new, (losses, acc)
+
+        state, (losses, acc) = lax.scan(body, state, jnp.arange(steps))
+        return state, losses.mean(0), acc.mean(0)
+
+    def eval_batch(params, spec, xs, ys, mask, i):  # noqa: ANN001, ANN202
+        xb, yb, mb = xs[i], ys[i], mask[i]
+        k = jax.tree_util.tree_leaves(params)[0].shape[0]
+        logits = forward(params, spec, jnp.broadcast_to(xb, (k, *xb.shape)), None)
+        ce = -jnp.take_along_axis(jax.nn.log_softmax(logits), yb[None, :, None], -1)[..., 0]
+        correct = logits.argmax(-1) == yb[None]
+        return (ce * mb).sum(-1), (correct * mb).sum(-1)
+
+    return _Fns(init, epoch_setup, step, epoch_scan, eval_batch, steps)
+
+
+class MLPTrainer:
+    """Trains members (configuration of an MLP space, seed), a population at a time.
+
+    Args:
+        recipe: the recipe (optimiser, schedule, epochs, batch sizes, splits).
+        dataset: standardised splits (images are flattened).
+        population: K, members per compiled program (padded with copies of index 0,
+            whose results are discarded).
+        space: an MLP-shaped declared space (default :func:`mlp_space`).
+        mode: ``population`` (padded, one program per K) or ``single`` (each member
+            alone in its own network, one program per network shape).
+        device: a ``jax.Device`` (default: the first local device).
+        use_scan: one ``lax.scan`` program per epoch (default on accelerators) instead
+            of one compiled step per call (default on CPU), as the NB201 trainer.
+
+    Raises:
+        ConfigError: a bad mode or population, or a space that is not MLP-shaped.
+    """
+
+    def __init__(
+        self,
+        recipe: Recipe,
+        dataset: Dataset,
+        population: int,
+        *,
+        space: DeclaredSpace | None = None,
+        mode: str = "population",
+        device: Any = None,
+        use_scan: bool | None = None,
+    ) -> None:
+        if mode not in ("population", "single"):
+            raise ConfigError(f"unknown training mode {mode!r}; use population or single")
+        if population < 1:
+            raise ConfigError("population must be >= 1")
+        self.recipe = recipe
+        self.dataset = dataset
+        self.space = space if space is not None else mlp_space()
+        self.max_units = mlp_shapes(self.space, [0]).max_units  # checks the space is MLP-shaped
+        self.mode = mode
+        self.population = 1 if mode == "single" else int(population)
+        self.device = device or jax.local_devices()[0]
+        self.platform = platform_name(self.device)
+        self.input_dim = int(np.prod(dataset.image_shape))
+        self.n_classes = dataset.n_classes
+        self.use_scan = self.device.platform != "cpu" if use_scan is None else use_scan
+        self.compile_s = 0.0
+        put = lambda a: jax.device_put(a, self.device)  # noqa: E731
+        self._x = put(dataset.x_train)
+        self._y = put(dataset.y_train)
+        flat = lambda x: x.reshape(len(x), -1)  # noqa: E731
+        self._valid = tuple(
+            put(a)
+            for a in _batched_eval_arrays(flat(dataset.x_valid), dataset.y_valid, recipe.eval_batch_size)
+        )
+        self._test = tuple(
+            put(a) for a in _batched_eval_arrays(flat(dataset.x_test), dataset.y_test, recipe.eval_batch_size)
+        )
+        self._eval_counts = {id(self._valid): len(dataset.y_valid), id(self._test): len(dataset.y_test)}
+        self._compiled: dict[Any, Any] = {}
+        self._fns: collections.OrderedDict[Any, _Fns] = collections.OrderedDict()
+
+    # -- programs --
+    def _population_fns(self) -> _Fns:
+        fns = self._fns.get("population")
+        if fns is None:
+            fns = _make_fns(
+                lambda params, spec, x, dkeys: jax.vmap(
+                    padded_apply, in_axes=(0, 0, 0, None if dkeys is None else 0)
+                )(params, spec, x, dkeys),
+                lambda padded: padded,
+                self.recipe,
+                len(self.dataset.y_train),
+                needs_dropout=True,
+            )
+            self._fns["population"] = fns
+        return fns
+
+    def _single_fns(self, widths: tuple[int, ...], act: int, dropout: bool) -> _Fns:
+        tag = (widths, act, dropout)
+        if tag in self._fns:
+            self._fns.move_to_end(tag)
+            return self._fns[tag]
+        u_max = self.max_units
+
+        def forward(params, spec, x, dkeys):  # noqa: ANN001, ANN202
+            p0 = jax.tree_util.tree_map(lambda a: a[0], params)
+            dk = None if dkeys is None or not dropout else dkeys[0]
+            return single_apply(p0, x[0], act, spec["keep"][0], dk, u_max)[None]
+
+        def own_params(padded):  # noqa: ANN001, ANN202
+            p0 = jax.tree_util.tree_map(lambda a: a[0], padded)
+            return jax.tree_util.tree_map(lambda a: a[None], unpad_params(p0, widths))
+
+        fns = self._fns[tag] = _make_fns(
+            forward, own_params, self.recipe, len(self.dataset.y_train), needs_dropout=dropout
+        )
+        while len(self._fns) > 32:
+            self._fns.popitem(last=False)
+        return fns
+
+    def _init_padded(self, keys: jax.Array, spec: dict[str, jax.Array]) -> Params:
+        """Padded initial parameters of K members (keys ``(K,)``, spec rows ``(K, ...)``)."""
+        d, c = self.input_dim, self.n_classes
+        return jax.vmap(lambda k, s: init_member(jax.random.fold_in(k, 0), s, d, c))(keys, spec)
+
+    def _call(self, tag: Any, fn: Callable, *args: Any) -> Any:
+        """Run ``fn`` compiled ahead of time (compile time kept apart from training time),
+        as :meth:`nasbench.train.population.PopulationTrainer._call`."""
+        key = (tag, tuple((a.shape, a.dtype) for a in jax.tree_util.tree_leaves(args)))
+        compiled = self._compiled.get(key)
+        if compiled is None:
+            t0 = time.perf_counter()
+            donate = (0,) if tag[-1] in ("step", "epoch") else ()
+            compiled = jax.jit(fn, donate_argnums=donate).lower(*args).compile()
+            # XLA:CPU finishes some kernel compilation on the first run: warm up once
+            warm = (jax.tree_util.tree_map(jnp.copy, args[0]), *args[1:]) if donate else args
+            jax.block_until_ready(compiled(*warm))
+            self.compile_s += time.perf_counter() - t0
+            self._compiled[key] = compiled
+            if len(self._compiled) > 64:
+                self._compiled.pop(next(iter(self._compiled)))
+        return compiled(*args)
+
+    def _evaluate(
+        self, tag: tuple[Any, ...], fns: _Fns, params: Any, spec: Any, split: tuple[Any, ...]
+    ) -> tuple[np.ndarray, np.ndarray]:
+        xs, ys, mask = split
+        ce = correct = 0.0
+        for i in range(xs.shape[0]):
+            c, a = self._call(tag + ("eval",), fns.eval_batch, params, spec, xs, ys, mask, np.int32(i))
+            ce, correct = ce + np.asarray(c, np.float64), correct + np.asarray(a, np.float64)
+        n = float(self._eval_counts[id(split)])
+        return (ce / n).astype(np.float32), (100.0 * correct / n).astype(np.float32)
+
+    # -- training --
+    def shapes(self, arch_index: Sequence[int] | np.ndarray) -> MLPShapes:
+        """The network shapes of configurations of :attr:`space`."""
+        return mlp_shapes(self.space, arch_index)
+
+    def costs(self, arch_index: Sequence[int] | np.ndarray) -> dict[str, np.ndarray]:
+        """``{"params", "flops"}`` per configuration (float64 ``(n,)``) on this dataset."""
+        return mlp_costs(self.shapes(arch_index), self.input_dim, self.n_classes)
+
+    def train(
+        self,
+        arch_index: Sequence[int],
+        seeds: Sequence[int],
+        ops: np.ndarray | None = None,
+        *,
+        poison: Sequence[int] = (),
+    ) -> MemberResults:
+        """Train one population (or, in single mode, each member in turn) for the recipe's epochs.
+
+        Args:
+            arch_index, seeds: ``(n,)`` the members; ``n <= population``.
+            ops: the space's ``op_matrix`` rows of the members (what ``nasbench build``
+                passes every trainer), checked against ``arch_index``; optional.
+            poison: member positions whose initial parameters are set to NaN (a test hook
+                for divergence isolation).
+
+        Returns:
+            per-member curves ``(n, epochs)``, ``diverged``, and ``params`` and ``flops``
+            of each member's own network.
+
+        Raises:
+            ArchitectureError: an index outside the space.
+            ConfigError: more members than the population, mismatched lengths or ``ops``.
+        """
+        arch_index = self.space.check_indices(arch_index)
+        seeds = np.asarray(seeds, np.int64).reshape(-1)
+        n = len(arch_index)
+        if len(seeds) != n:
+            raise ConfigError(f"{n} architectures but {len(seeds)} seeds")
+        if n and seeds.min() < 0:
+            raise ConfigError("seeds must be non-negative")
+        if ops is not None and not np.array_equal(
+            np.asarray(ops).reshape(n, -1), self.space.op_matrix(arch_index)
+        ):
+            raise ConfigError("ops do not match the architectures' op_matrix rows")
+        if self.mode == "single":
+            parts = [
+                self._train_group(arch_index[i : i + 1], seeds[i : i + 1], [0] if i in poison else [])
+                for i in range(n)
+            ]
+            return _concat(parts)
+        if n > self.population:
+            raise ConfigError(f"{n} members do not fit a population of {self.population}")
+        return self._train_group(arch_index, seeds, poison)
+
+    def _train_group(self, arch_index: np.ndarray, seeds: np.ndarray, poison: Sequence[int]) -> MemberResults:
+        r = self.recipe
+        n, k = len(arch_index), self.population
+        pad = k - n
+        all_arch = np.concatenate([arch_index, np.zeros(pad, np.int64)])
+        all_seed = np.concatenate([seeds, np.zeros(pad, np.int64)])
+        shapes = self.shapes(all_arch)
+        put = lambda a: jax.device_put(a, self.device)  # noqa: E731
+        spec = jax.tree_util.tree_map(put, padded_spec(shapes))
+        keys = put(_member_keys(jnp.asarray(all_seed, jnp.uint32), jnp.asarray(all_arch, jnp.uint32)))
+        if self.mode == "single":
+            widths, act = shapes.widths(0), int(shapes.activation[0])
+            dropout = bool(shapes.dropout[0] > 0)
+            fns = self._single_fns(widths, act, dropout)
+            tag: tuple[Any, ...] = ("single", widths, act, dropout)
+        else:
+            fns = self._population_fns()
+            tag = ("population",)
+        # one padded initialisation program for every mode and shape; each mode then takes its own
+        padded = self._call(("padded-init",), self._init_padded, keys, spec)
+        state = self._call(tag + ("init",), fns.init, padded)
+        if poison:
+            bad = jnp.zeros(k, bool).at[jnp.asarray(list(poison))].set(True)
+            params = jax.tree_util.tree_map(
+                lambda a: jnp.where(bad.reshape((k,) + (1,) * (a.ndim - 1)), jnp.nan, a), state[0]
+            )
+            state = (params, state[1])
+        state = jax.device_put(state, self.device)
+        epochs = r.epochs
+        out = {m: np.full((k, epochs), np.nan, np.float32) for m in METRICS}
+        epoch_time = np.zeros(epochs)
+        eval_time = 0.0
+        for e in range(epochs):
+            t0, c0 = time.perf_counter(), self.compile_s
+            ekeys, perms = self._call(("setup",), fns.epoch_setup, keys, np.int32(e))  # shape-free
+            if self.use_scan:
+                state, tl, ta = self._call(
+                    tag + ("epoch",), fns.epoch_scan, state, spec, self._x, self._y, ekeys, perms
+                )
+                tl, ta = np.asarray(tl), np.asarray(ta)
+            else:
+                ls, accs = [], []
+                for t in range(fns.steps):
+                    state, lt, at = self._call(
+                        tag + ("step",), fns.step, state, spec, self._x, self._y, ekeys, perms, np.int32(t)
+                    )
+                    ls.append(lt)
+                    accs.append(at)
+                tl = np.mean(np.stack([np.asarray(v) for v in ls]), axis=0)
+                ta = np.mean(np.stack([np.asarray(v) for v in accs]), axis=0)
+            epoch_time[e] = time.perf_counter() - t0 - (self.compile_s - c0)
+            t1, c1 = time.perf_counter(), self.compile_s
+            out["train_loss"][:, e], out["train_acc"][:, e] = tl, ta
+            out["valid_loss"][:, e], out["valid_acc"][:, e] = self._evaluate(
+                tag, fns, state[0], spec, self._valid
+            )
+            if r.test_every_epoch or e + 1 == epochs:
+                out["test_loss"][:, e], out["test_acc"][:, e] = self._evaluate(
+                    tag, fns, state[0], spec, self._test
+                )
+            eval_time += time.perf_counter() - t1 - (self.compile_s - c1)
+        costs = mlp_costs(shapes, self.input_dim, self.n_classes)
+        share = costs["flops"][:n] / costs["flops"][:n].sum() if n else np.zeros(0)
+        metrics = {m: v[:n] for m, v in out.items()}
+        metrics["time_s"] = (np.cumsum(epoch_time)[None, :] * share[:, None]).astype(np.float32)
+        diverged = _mark_diverged(metrics)
+        return MemberResults(
+            arch_index=arch_index,
+            seed=seeds,
+            metrics=metrics,
+            diverged=diverged,
+            params=costs["params"][:n],
+            flops=costs["flops"][:n],
+            timing={"train_s": float(epoch_time.sum()), "eval_s": eval_time, "members": n, "padded": pad},
+            platform=self.platform,
+        )
+
+    def params_of(self, arch_index: int, seed: int) -> Params:
+        """A member's initial parameters, unpadded (what :meth:`train` starts it from)."""
+        shapes = self.shapes([arch_index])
+        spec = jax.tree_util.tree_map(lambda a: jnp.asarray(a[0]), padded_spec(shapes))
+        key = jax.random.fold_in(member_key(seed, int(arch_index)), 0)
+        padded = init_member(key, spec, self.input_dim, self.n_classes)
+        return unpad_params(padded, shapes.widths(0))
+
+
+def _mark_diverged(metrics: dict[str, np.ndarray]) -> np.ndarray:
+    """bool ``(n,)``; a diverged run keeps nothing after its first non-finite epoch (in place)."""
+    bad = ~np.isfinite(metrics["train_loss"]) | ~np.isfinite(metrics["valid_loss"])
+    diverged = bad.any(axis=1)
+    for i in np.flatnonzero(diverged):
+        first = int(np.flatnonzero(bad[i])[0])
+        for m in METRICS:
+            if m != "time_s":
+                metrics[m][i, first:] = np.nan
+    return diverged
+
+
+def _concat(parts: list[MemberResults]) -> MemberResults:
+    timing: dict[str, float] = collections.Counter()
+    for p in parts:
+        timing.update(p.timing)
+    return MemberResults(
+        arch_index=np.concatenate([p.arch_index for p in parts]) if parts else np.zeros(0, np.int64),
+        seed=np.concatenate([p.seed for p in parts]) if parts else np.zeros(0, np.int64),
+        metrics={m: np.concatenate([p.metrics[m] for p in parts]) for m in METRICS} if parts else {},
+        diverged=np.concatenate([p.diverged for p in parts]) if parts else np.zeros(0, bool),
+        params=np.concatenate([p.params for p in parts]) if parts else np.zeros(0),
+        flops=np.concatenate([p.flops for p in parts]) if parts else np.zeros(0),
+        timing=dict(timing),
+        platform=parts[0].platform if parts else "",
+    )
+
+
+# ---- latency -------------------------------------------------------------------------------
+def _random_params(rng: np.random.Generator, widths: Sequence[int], input_dim: int, n_classes: int) -> Params:
+    """Unpadded parameters of the right shapes (LeCun-scaled normal; for timing only)."""
+    dims = [input_dim, *widths]
+    hidden = [
+        {
+            "kernel": (rng.standard_normal((a, b)) / np.sqrt(a)).astype(np.float32),
+            "bias": np.zeros(b, np.float32),
+        }
+        for a, b in zip(dims[:-1], dims[1:])
+    ]
+    out = {
+        "kernel": (rng.standard_normal((dims[-1], n_classes)) / np.sqrt(dims[-1])).astype(np.float32),
+        "bias": np.zeros(n_classes, np.float32),
+    }
+    return {"hidden": hidden, "out": out}
+
+
+@dataclass(frozen=True)
+class Latency:
+    """Measured forward latency of networks on one machine.
+
+    Attributes:
+        arch_index: int64 ``(n,)`` the configurations.
+        batch_sizes: the batch sizes timed.
+        ms: float64 ``(n, len(batch_sizes))`` median milliseconds of one forward pass.
+        repeats: timed calls per (network, batch size), after one warm-up call.
+        platform: the machine (:func:`~nasbench.train.population.platform_name`).
+    """
+
+    arch_index: np.ndarray
+    batch_sizes: tuple[int, ...]
+    ms: np.ndarray
+    repeats: int
+    platform: str
+
+    def columns(self) -> dict[str, np.ndarray]:
+        """Per-architecture columns ``latency_ms_b1``, ``latency_ms_b256``, ... (float64 ``(n,)``)."""
+        return {f"latency_ms_b{b}": self.ms[:, j] for j, b in enumerate(self.batch_sizes)}
+
+
+def measure_latency(
+    arch_index: Sequence[int] | np.ndarray,
+    image_shape: Sequence[int],
+    n_classes: int,
+    *,
+    space: DeclaredSpace | None = None,
+    batch_sizes: Sequence[int] = (1, 256),
+    repeats: int = 30,
+    seed: int = 0,
+    device: Any = None,
+) -> Latency:
+    """Time each network's forward pass (its own unpadded network, evaluation mode).
+
+    Each (network shape, activation, batch size) is compiled once and called once to
+    warm up; then ``repeats`` calls are timed one by one (``block_until_ready``) and the
+    median is kept. Inputs and parameters are seeded random numbers (the time does not
+    depend on the values). Timings are of this machine only: compare them within one
+    :attr:`Latency.platform`.
+
+    Args:
+        arch_index: ``(n,)`` configurations of ``space``.
+        image_shape: ``(H, W, C)`` of the input images.
+        n_classes: classifier outputs.
+        space: an MLP-shaped declared space (default :func:`mlp_space`).
+        batch_sizes: the batch sizes to time.
+        repeats: timed calls per (network, batch size); at least 1.
+        seed: seed of the random parameters and inputs.
+        device: a ``jax.Device`` (default: the first local device).
+
+    Raises:
+        ArchitectureError: an index outside the space.
+        ConfigError: ``repeats`` or a batch size below 1, or a space that is not MLP-shaped.
+    """
+    space = space if space is not None else mlp_space()
+    idx = space.check_indices(arch_index)
+    if repeats < 1 or not batch_sizes or min(batch_sizes) < 1:
+        raise ConfigError("latency needs repeats >= 1 and batch sizes >= 1")
+    device = device or jax.local_devices()[0]
+    shapes = mlp_shapes(space, idx)
+    d = int(np.prod(image_shape))
+    rng = np.random.default_rng(seed)
+    xs = {b: jax.device_put(rng.standard_normal((int(b), d), np.float32), device) for b in batch_sizes}
+    compiled: dict[Any, Any] = {}
+    ms = np.zeros((len(idx), len(batch_sizes)))
+    for i in range(len(idx)):
+        widths, act = shapes.widths(i), int(shapes.activation[i])
+        params = jax.device_put(_random_params(rng, widths, d, n_classes), device)
+        for j, b in enumerate(batch_sizes):
+            key = (widths, act, int(b))
+            fn = compiled.get(key)
+            if fn is None:
+                fn = compiled[key] = (
+                    jax.jit(lambda p, x, act=act: single_apply(p, x, act)).lower(params, xs[b]).compile()
+                )
+            fn(params, xs[b]).block_until_ready()
+            times = []
+            for _ in range(int(repeats)):
+                t0 = time.perf_counter()
+                fn(params, xs[b]).block_until_ready()
+                times.append(time.perf_counter() - t0)
+            ms[i, j] = 1e3 * float(np.median(times))
+    return Latency(idx, tuple(int(b) for b in batch_sizes), ms, int(repeats), platform_name(device))
+
+
+__all__ = [
+    "ACTIVATIONS",
+    "ACTIVATION_FNS",
+    "Latency",
+    "MLPTrainer",
+    "init_member",
+    "measure_latency",
+    "padded_apply",
+    "padded_spec",
+    "single_apply",
+    "unpad_params",
+]

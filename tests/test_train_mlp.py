@@ -1,0 +1,296 @@
+"""The MLP space and its population trainer: a padded member computes exactly its own
+network, equals the member trained alone, keeps its own seed, and bad input is refused.
+
+Everything trains on 3x3 images (``write_tiny_npz``) for 2 epochs; one population program
+(K = 5) is compiled once and shared, also by the ``nasbench build --space mlp`` test.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+jax = pytest.importorskip("jax")
+import jax.numpy as jnp  # noqa: E402
+from conftest import write_tiny_npz  # noqa: E402
+
+from nasbench.cli import main  # noqa: E402
+from nasbench.core.errors import ArchitectureError, ConfigError  # noqa: E402
+from nasbench.spaces.declared import DeclaredSpace  # noqa: E402
+from nasbench.spaces.mlp import ACTIVATIONS, MLP_DECLARATION, mlp_costs, mlp_shapes, mlp_space  # noqa: E402
+from nasbench.tables.table import ResultTable  # noqa: E402
+from nasbench.train.build import cached_trainer  # noqa: E402
+from nasbench.train.data import load_dataset  # noqa: E402
+from nasbench.train.mlp import (  # noqa: E402
+    MLPTrainer,
+    init_member,
+    measure_latency,
+    padded_apply,
+    padded_spec,
+    single_apply,
+    unpad_params,
+)
+from nasbench.train.population import platform_name  # noqa: E402
+from nasbench.train.recipe import PRESETS  # noqa: E402
+
+TINY = PRESETS["digits"].replace(
+    epochs=2, n_train=None, n_valid=None, n_test=None, batch_size=16, eval_batch_size=24
+)
+#: the recipe above, as ``nasbench build`` options
+TINY_ARGS = [
+    "--recipe", "digits", "--epochs", "2", "--set", "n_train=null", "--set", "n_valid=null",
+    "--set", "n_test=null", "--set", "batch_size=16", "--set", "eval_batch_size=24",
+]  # fmt: skip
+K = 5
+CONFIGS = [
+    "layers=1,units_1=16,activation=relu,dropout=0.0",
+    "layers=3,units_1=32,units_2=16,units_3=64,activation=gelu,dropout=0.2",
+    "layers=4,units_1=16,units_2=16,units_3=16,units_4=16,activation=tanh,dropout=0.4",
+]
+
+
+@pytest.fixture(scope="module")
+def data_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_tiny_npz(tmp_path_factory.mktemp("mlp") / "tiny.npz")
+
+
+@pytest.fixture(scope="module")
+def dataset(data_path):  # type: ignore[no-untyped-def]
+    return load_dataset(f"npz:{data_path}", TINY)
+
+
+@pytest.fixture(scope="module")
+def members() -> tuple[np.ndarray, np.ndarray]:
+    space = mlp_space()
+    arch = np.array([space.index(c) for c in CONFIGS] + [space.index(CONFIGS[0])])
+    return arch, np.array([0, 0, 0, 1])  # the last: the first network with another seed
+
+
+@pytest.fixture(scope="module")
+def trainer(dataset):  # type: ignore[no-untyped-def]
+    # the build's own cache, so that the build test below reuses this compiled program
+    return cached_trainer(TINY, dataset, {}, K, "mlp-population", jax.local_devices()[0])
+
+
+@pytest.fixture(scope="module")
+def result(trainer, members):  # type: ignore[no-untyped-def]
+    arch, seeds = members
+    return trainer.train(arch, seeds)
+
+
+def _count(tree) -> int:  # type: ignore[no-untyped-def]
+    return int(sum(np.size(a) for a in jax.tree_util.tree_leaves(tree)))
+
+
+# ---- the declaration ---------------------------------------------------------------------
+def test_space_is_a_declaration_with_conditional_widths() -> None:
+    space = mlp_space()
+    assert isinstance(space, DeclaredSpace) and space == DeclaredSpace(MLP_DECLARATION)
+    assert space.size == (4 + 4**2 + 4**3 + 4**4) * len(ACTIVATIONS) * 3 == 5100
+    # units_k exists only when layers >= k: an inactive width is dropped from the string
+    cfg = space.parse("layers=2,units_1=32,units_2=64,units_3=128,activation=elu,dropout=0.2")
+    assert str(cfg) == "layers=2,units_1=32,units_2=64,activation=elu,dropout=0.2"
+    shapes = mlp_shapes(space, [cfg.index])
+    assert shapes.widths(0) == (32, 64) and shapes.units.shape == (1, 4) and shapes.max_units == 128
+    assert ACTIVATIONS[int(shapes.activation[0])] == "elu" and shapes.dropout[0] == 0.2
+    # parameters and FLOPs from the declaration alone: 9 inputs, 4 classes
+    costs = mlp_costs(shapes, 9, 4)
+    assert costs["params"][0] == (9 * 32 + 32) + (32 * 64 + 64) + (64 * 4 + 4)
+    assert costs["flops"][0] == 2 * (9 * 32 + 32 * 64 + 64 * 4)
+
+
+def test_a_space_that_is_not_an_mlp_is_refused() -> None:
+    no_widths = DeclaredSpace({"dimensions": {"layers": {"type": "integer", "low": 1, "high": 2}}})
+    with pytest.raises(ConfigError, match="units_1, units_2"):
+        mlp_shapes(no_widths, [0])
+    bad_act = DeclaredSpace({"dimensions": {"layers": [1], "units_1": [8], "activation": ["relu", "swish"]}})
+    with pytest.raises(ConfigError, match="unknown activation"):
+        MLPTrainer(TINY, None, 2, space=bad_act)  # type: ignore[arg-type]
+
+
+# ---- padding and masking -----------------------------------------------------------------
+def test_padding_is_exact_unused_units_and_layers_do_nothing() -> None:
+    space = mlp_space()
+    # one member per activation, with 1..4 layers and dropout
+    cfgs = [
+        "layers=1,units_1=64,activation=relu,dropout=0.2",
+        "layers=2,units_1=16,units_2=128,activation=gelu,dropout=0.0",
+        "layers=3,units_1=32,units_2=16,units_3=64,activation=tanh,dropout=0.4",
+        "layers=4,units_1=16,units_2=32,units_3=64,units_4=16,activation=silu,dropout=0.2",
+        "layers=2,units_1=128,units_2=16,activation=elu,dropout=0.4",
+    ]
+    arch = np.array([space.index(c) for c in cfgs])
+    shapes = mlp_shapes(space, arch)
+    spec = padded_spec(shapes)
+    acts = [int(a) for a in shapes.activation]
+    # everything random happens inside two compiled programs (eager JAX compiles per op); the
+    # init key is member_key(0, arch), folded with 0 as the trainer does
+    init = jax.jit(
+        lambda arch, spec: jax.vmap(
+            lambda a, s: init_member(jax.random.fold_in(jax.random.fold_in(jax.random.key(0), a), 0), s, 9, 4)
+        )(arch, spec)
+    )
+    host = jax.device_get(init(arch, spec))
+    mine = _own_entries(shapes, host)
+    owns = [
+        unpad_params(jax.tree_util.tree_map(lambda a, i=i: a[i], host), shapes.widths(i)) for i in range(5)
+    ]
+
+    @jax.jit
+    def run(params, owns, spec, x):  # noqa: ANN001, ANN202
+        dkeys = jax.vmap(jax.random.key)(jnp.arange(len(owns)))
+        forward = lambda p: jax.vmap(padded_apply)(p, spec, x, dkeys)  # noqa: E731
+        alone = [
+            single_apply(o, x[i], acts[i], spec["keep"][i], dkeys[i], shapes.max_units)
+            for i, o in enumerate(owns)
+        ]
+        return forward(params), jax.grad(lambda p: forward(p).sum())(params), jnp.stack(alone)
+
+    x = np.random.default_rng(1).normal(size=(5, 8, 9)).astype(np.float32)
+    logits, grads, alone = jax.device_get(run(host, owns, spec, x))
+    # each member's own (unpadded) network computes the same logits, with the same dropout
+    np.testing.assert_allclose(alone, logits, rtol=1e-5, atol=1e-5)
+    for i in range(5):
+        # the padded init is zero outside the member's own network, whose size is its count
+        outside = jax.tree_util.tree_map(lambda a, m, i=i: np.where(m[i], 0.0, a[i]), host, mine)
+        assert all(not a.any() for a in jax.tree_util.tree_leaves(outside))
+        assert _count(owns[i]) == mlp_costs(shapes.take([i]), 9, 4)["params"][0]
+    # no gradient reaches a padded entry
+    leaked = jax.tree_util.tree_map(lambda g, m: np.where(m, 0.0, g), grads, mine)
+    assert all(not a.any() for a in jax.tree_util.tree_leaves(leaked))
+    # garbage in every padded entry (outside each member's own kernels) changes nothing
+    rng = np.random.default_rng(2)
+    dirty = jax.tree_util.tree_map(
+        lambda p, m: np.where(m, p, rng.normal(size=p.shape)).astype(np.float32), host, mine
+    )
+    np.testing.assert_array_equal(jax.device_get(run(dirty, owns, spec, x)[0]), logits)
+
+
+def _own_entries(shapes, like):  # type: ignore[no-untyped-def]
+    """bool tree shaped like the padded parameters ``like``: each member's own entries."""
+    mask = jax.tree_util.tree_map(lambda a: np.zeros(a.shape, bool), like)
+    for i in range(len(shapes.layers)):
+        fan_in = mask["hidden"][0]["kernel"].shape[1]
+        for k, u in enumerate(shapes.widths(i)):
+            mask["hidden"][k]["kernel"][i, :fan_in, :u] = True
+            mask["hidden"][k]["bias"][i, :u] = True
+            fan_in = u
+        mask["out"]["kernel"][i, :fan_in] = True
+        mask["out"]["bias"][i] = True
+    return mask
+
+
+# ---- training ----------------------------------------------------------------------------
+def test_population_curves_and_costs(result, members, trainer) -> None:  # type: ignore[no-untyped-def]
+    arch, seeds = members
+    assert result.metrics["valid_acc"].shape == (4, TINY.epochs)
+    assert np.isfinite(result.metrics["train_loss"]).all() and not result.diverged.any()
+    assert (
+        np.isnan(result.metrics["test_acc"][:, 0]).all()
+        and np.isfinite(result.metrics["test_acc"][:, -1]).all()
+    )
+    assert (np.diff(result.metrics["time_s"], axis=1) > 0).all()
+    assert result.timing["members"] == 4 and result.timing["padded"] == 1 and result.platform
+    for i, a in enumerate(arch):
+        own = jax.eval_shape(lambda a=a, s=seeds[i]: trainer.params_of(int(a), int(s)))  # shapes only
+        assert result.params[i] == _count(own)
+    np.testing.assert_array_equal(result.flops, mlp_costs(mlp_shapes(mlp_space(), arch), 9, 4)["flops"])
+
+
+def test_padded_member_equals_the_member_trained_alone(result, members, dataset) -> None:  # type: ignore[no-untyped-def]
+    arch, seeds = members
+    pick = [1]  # 3 layers of 32, 16, 64 units (the 4th padded away), with dropout
+    alone = MLPTrainer(TINY, dataset, 1, mode="single").train(arch[pick], seeds[pick])
+    assert alone.timing["padded"] == 0
+    for m in ("train_loss", "train_acc", "valid_loss", "valid_acc", "test_loss", "test_acc"):
+        np.testing.assert_allclose(alone.metrics[m], result.metrics[m][pick], rtol=1e-5, atol=1e-4, err_msg=m)
+    np.testing.assert_array_equal(alone.params, result.params[pick])
+
+
+def test_seeds_and_populations(result, members, trainer) -> None:  # type: ignore[no-untyped-def]
+    arch, seeds = members
+    curves = ("train_loss", "valid_loss", "valid_acc", "test_acc")
+    # another seed of the same network trains differently
+    assert not np.array_equal(result.metrics["train_loss"][0], result.metrics["train_loss"][3])
+    # the same members in another order and other company (and more padding) train the same
+    again = trainer.train(arch[[3, 0]], seeds[[3, 0]])
+    for m in curves:
+        np.testing.assert_array_equal(again.metrics[m], result.metrics[m][[3, 0]], err_msg=m)
+
+
+def test_divergence_is_flagged_and_isolated(result, members, trainer, dataset) -> None:  # type: ignore[no-untyped-def]
+    arch, seeds = members
+    poisoned = trainer.train(arch, seeds, poison=[1])
+    assert poisoned.diverged.tolist() == [False, True, False, False]
+    assert np.isnan(poisoned.metrics["valid_acc"][1]).all()
+    keep = [0, 2, 3]
+    np.testing.assert_array_equal(poisoned.metrics["valid_loss"][keep], result.metrics["valid_loss"][keep])
+    # a learning rate that blows up gives a flag, not a crash
+    space = mlp_space()
+    relu = space.index("layers=1,units_1=16,activation=relu,dropout=0.0")
+    res = MLPTrainer(TINY.replace(lr=1e8), dataset, 1, mode="single").train([relu], [0])
+    assert res.diverged.tolist() == [True] and np.isnan(res.metrics["train_loss"]).all()
+
+
+def test_bad_members_are_refused(trainer) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(ArchitectureError, match="out of range"):
+        trainer.train([5100], [0])
+    with pytest.raises(ConfigError, match="do not fit"):
+        trainer.train(np.arange(K + 1), np.zeros(K + 1, int))
+    with pytest.raises(ConfigError, match="seeds"):
+        trainer.train([0, 1], [0])
+    with pytest.raises(ConfigError, match="op_matrix"):
+        trainer.train([0], [0], ops=mlp_space().op_matrix([1]))
+    with pytest.raises(ConfigError, match="training mode"):
+        MLPTrainer(TINY, None, 2, mode="slots")  # type: ignore[arg-type]
+
+
+def test_latency_is_measured_per_network_with_its_platform() -> None:
+    space = mlp_space()
+    arch = [space.index(CONFIGS[0]), space.index(CONFIGS[2])]
+    lat = measure_latency(arch, (3, 3, 1), 4, batch_sizes=(1, 8), repeats=3)
+    assert lat.ms.shape == (2, 2) and (lat.ms > 0).all() and lat.repeats == 3
+    assert set(lat.columns()) == {"latency_ms_b1", "latency_ms_b8"}
+    assert lat.platform == platform_name(jax.local_devices()[0])
+    with pytest.raises(ArchitectureError):
+        measure_latency([-1], (3, 3, 1), 4, repeats=1)
+
+
+# ---- nasbench build --space mlp -----------------------------------------------------------
+def test_build_mlp_table(tmp_path: Path, data_path: Path, result, members, capsys) -> None:  # type: ignore[no-untyped-def]
+    arch, _ = members
+    archs = tmp_path / "archs.txt"
+    archs.write_text("\n".join(CONFIGS) + "\n")
+    out = tmp_path / "mlp.parquet"
+    args = ["build", "--space", "mlp", "--dataset", f"npz:{data_path}", *TINY_ARGS, "--seeds", "2",
+            "--population", str(K), "--archs", str(archs), "--out", str(out), "--json"]  # fmt: skip
+    assert main(args) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["compile_s"] == 0 and summary["trained_runs"] == 6  # the fixture's program, reused
+    table = ResultTable.load(out)
+    assert isinstance(table.space, DeclaredSpace) and table.space == mlp_space()
+    assert table.metadata["build"]["mode"] == "mlp-population" and table.metadata["build"]["n_shards"] == 2
+    order = np.argsort(table.arch_index)
+    np.testing.assert_array_equal(table.arch_index[order], np.sort(arch[:3]))
+    costs = mlp_costs(mlp_shapes(mlp_space(), table.arch_index), 9, 4)
+    np.testing.assert_array_equal(table.arch_columns["params"], costs["params"])
+    # a member's curve does not depend on the population it trained in
+    row = int(np.flatnonzero(table.arch_index == arch[1])[0])
+    va = table.values[row, 0, :, table.metric_position("valid_acc")]
+    np.testing.assert_array_equal(va, result.metrics["valid_acc"][1])
+    # resuming a finished build trains nothing and gives the same table
+    assert main([*args, "--resume"]) == 0
+    np.testing.assert_array_equal(ResultTable.load(out).values, table.values)
+
+
+def test_build_refuses_a_space_without_a_network(
+    tmp_path: Path, data_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ["build", "--space", "declared", "--dataset", f"npz:{data_path}", *TINY_ARGS,
+            "--out", str(tmp_path / "x.parquet"), "--quiet"]  # fmt: skip
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "no network to train" in err and "mlp" in err, err
