@@ -137,7 +137,7 @@ def test_encodings_shapes_and_content():
 
 def test_registry():
     assert isinstance(make_space("nb201"), NB201Space)
-    with pytest.raises(UnknownSpaceError, match="available: catalog, nb201"):
+    with pytest.raises(UnknownSpaceError, match="available: catalog, declared, nb201"):
         make_space("nb101")
 
 

@@ -65,6 +65,7 @@ from nasbench.train.population import (
     _augment,
     _batched_eval_arrays,
     _member_keys,
+    call_compiled,
     make_optimizer,
     member_key,
     platform_name,
@@ -411,22 +412,10 @@ class MLPTrainer:
         return jax.vmap(lambda k, s: init_member(jax.random.fold_in(k, 0), s, d, c))(keys, spec)
 
     def _call(self, tag: Any, fn: Callable, *args: Any) -> Any:
-        """Run ``fn`` compiled ahead of time (compile time kept apart from training time),
-        as :meth:`nasbench.train.population.PopulationTrainer._call`."""
-        key = (tag, tuple((a.shape, a.dtype) for a in jax.tree_util.tree_leaves(args)))
-        compiled = self._compiled.get(key)
-        if compiled is None:
-            t0 = time.perf_counter()
-            donate = (0,) if tag[-1] in ("step", "epoch") else ()
-            compiled = jax.jit(fn, donate_argnums=donate).lower(*args).compile()
-            # XLA:CPU finishes some kernel compilation on the first run: warm up once
-            warm = (jax.tree_util.tree_map(jnp.copy, args[0]), *args[1:]) if donate else args
-            jax.block_until_ready(compiled(*warm))
-            self.compile_s += time.perf_counter() - t0
-            self._compiled[key] = compiled
-            if len(self._compiled) > 64:
-                self._compiled.pop(next(iter(self._compiled)))
-        return compiled(*args)
+        """Run ``fn`` compiled ahead of time (:func:`nasbench.train.population.call_compiled`)."""
+        donate = (0,) if tag[-1] in ("step", "epoch") else ()
+        out, self.compile_s = call_compiled(self._compiled, tag, fn, args, donate, self.compile_s)
+        return out
 
     def _evaluate(
         self, tag: tuple[Any, ...], fns: _Fns, params: Any, spec: Any, split: tuple[Any, ...]

@@ -206,16 +206,11 @@ class _SupernetPrograms:
         self._zero_stats: dict[int, Any] = {}
 
     def call(self, name: str, fn: Callable, *args: Any, donate: tuple[int, ...] = ()) -> Any:
-        import jax
+        """``fn(*args)`` compiled once (:func:`nasbench.train.population.call_compiled`)."""
+        from nasbench.train.population import call_compiled
 
-        key = (name, tuple((a.shape, a.dtype) for a in jax.tree_util.tree_leaves(args)))
-        compiled = self._compiled.get(key)
-        if compiled is None:
-            t0 = time.perf_counter()
-            compiled = jax.jit(fn, donate_argnums=donate).lower(*args).compile()
-            self.compile_s += time.perf_counter() - t0
-            self._compiled[key] = compiled
-        return compiled(*args)
+        out, self.compile_s = call_compiled(self._compiled, (name,), fn, args, donate, self.compile_s)
+        return out
 
     def init(self, seed: int) -> tuple[Any, Any]:
         """``(params, opt_state)``: the supernet's parameters stacked ``G`` times (one

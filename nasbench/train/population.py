@@ -532,6 +532,39 @@ def check_population_memory(recipe: Recipe, image_shape: Sequence[int], populati
         )
 
 
+def call_compiled(
+    cache: dict[Any, Any],
+    tag: Any,
+    fn: Callable,
+    args: tuple[Any, ...],
+    donate: tuple[int, ...] = (),
+    compile_s: float = 0.0,
+    max_entries: int = 64,
+) -> tuple[Any, float]:
+    """``fn(*args)``, compiled ahead of time once per ``(tag, argument shapes)`` in ``cache``.
+
+    The one compile-once mechanism of the trainers: the first call compiles, then runs
+    once to warm up (XLA:CPU finishes some kernel compilation on the first run), and that
+    time is added to ``compile_s``, kept apart from training time. With ``donate``, those
+    arguments' buffers are reused for the outputs (a training step's state).
+
+    Returns:
+        (the result, ``compile_s`` plus the seconds spent compiling now).
+    """
+    key = (tag, tuple((a.shape, a.dtype) for a in jax.tree_util.tree_leaves(args)))
+    compiled = cache.get(key)
+    if compiled is None:
+        t0 = time.perf_counter()
+        compiled = jax.jit(fn, donate_argnums=donate).lower(*args).compile()
+        warm = tuple(jax.tree_util.tree_map(jnp.copy, a) if i in donate else a for i, a in enumerate(args))
+        jax.block_until_ready(compiled(*warm))
+        compile_s += time.perf_counter() - t0
+        cache[key] = compiled
+        if len(cache) > max_entries:
+            cache.pop(next(iter(cache)))
+    return compiled(*args), compile_s
+
+
 class PopulationTrainer:
     """Trains members (architecture, seed) population by population.
 
@@ -621,20 +654,9 @@ class PopulationTrainer:
 
     def _call(self, tag: Any, fn: Callable, *args: Any) -> Any:
         """Run ``fn`` compiled ahead of time (compile time kept apart from training time)."""
-        key = (tag, tuple((a.shape, a.dtype) for a in jax.tree_util.tree_leaves(args)))
-        compiled = self._compiled.get(key)
-        if compiled is None:
-            t0 = time.perf_counter()
-            donate = (0,) if tag[-1] in ("step", "epoch") else ()
-            compiled = jax.jit(fn, donate_argnums=donate).lower(*args).compile()
-            # XLA:CPU finishes some kernel compilation on the first run: warm up once
-            warm = (jax.tree_util.tree_map(jnp.copy, args[0]), *args[1:]) if donate else args
-            jax.block_until_ready(compiled(*warm))
-            self.compile_s += time.perf_counter() - t0
-            self._compiled[key] = compiled
-            if len(self._compiled) > 64:
-                self._compiled.pop(next(iter(self._compiled)))
-        return compiled(*args)
+        donate = (0,) if tag[-1] in ("step", "epoch") else ()
+        out, self.compile_s = call_compiled(self._compiled, tag, fn, args, donate, self.compile_s)
+        return out
 
     def _evaluate(
         self, tag: tuple[Any, ...], fns: _Fns, state: Any, plan: Any, split: tuple[Any, ...]
