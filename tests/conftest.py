@@ -30,6 +30,17 @@ NB201_CSV = SHARED_DATA / "nb201" / "nb201.csv"
 METAQNN_CSV = SHARED_DATA / "curves" / "metaqnn_cifar10.csv"
 
 
+@pytest.fixture()
+def ray_lock(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """Serialise the tests that start a local Ray instance: pytest-xdist runs tests in
+    parallel processes, and a second local instance would attach to the first."""
+    from filelock import FileLock
+
+    # under xdist, the parent of a worker's base temp dir is shared by all workers
+    with FileLock(str(tmp_path_factory.getbasetemp().parent / "nasbench-ray.lock")):
+        yield
+
+
 @pytest.fixture(scope="session")
 def nb201_csv() -> Path:
     if not NB201_CSV.is_file():

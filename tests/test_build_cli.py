@@ -198,7 +198,9 @@ def test_resume_refuses_other_settings(
 
 
 @pytest.mark.slow
-def test_ray_executor_on_local_instance(workdir: Path, reference: ResultTable, compile_cache: Path) -> None:
+def test_ray_executor_on_local_instance(
+    workdir: Path, reference: ResultTable, compile_cache: Path, ray_lock: None
+) -> None:
     ray = pytest.importorskip("ray")
     ray.init(
         num_cpus=2, include_dashboard=False, log_to_driver=False,

@@ -375,7 +375,7 @@ def test_train_backend_bad_input_is_one_line(npz: Path, tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_ray_executor_gives_the_same_search(npz: Path, tmp_path: Path) -> None:
+def test_ray_executor_gives_the_same_search(npz: Path, tmp_path: Path, ray_lock: None) -> None:
     pytest.importorskip("ray")
     local, _ = _search(npz, tmp_path / "local", budget=6)
     remote, s = _search(npz, tmp_path / "ray", budget=6, executor="ray")
