@@ -174,32 +174,29 @@ class SearchContext:
                 raise StrategyConfigError(f"canonical must have shape {valid.shape}, got {canon.shape}")
             canon.setflags(write=False)
             object.__setattr__(self, "canonical", canon)
-        if self.scores is not None:
-            sc = np.asarray(self.scores, dtype=np.float64)
-            if sc.ndim != 2 or sc.shape[0] != self.space.size or sc.shape[1] != len(self.score_names):
-                raise StrategyConfigError(
-                    f"scores must be ({self.space.size}, {len(self.score_names)}) (one column per name), got {sc.shape}"
-                )
-            sc = sc.copy()
-            sc.setflags(write=False)
-            object.__setattr__(self, "scores", sc)
-            object.__setattr__(self, "score_names", tuple(str(n) for n in self.score_names))
-        if self.objectives is not None:
-            ob = np.asarray(self.objectives, dtype=np.float64)
-            if ob.ndim != 2 or ob.shape[0] != self.space.size or ob.shape[1] != len(self.objective_names):
-                raise StrategyConfigError(
-                    f"objectives must be ({self.space.size}, {len(self.objective_names)}) (one column per name), got {ob.shape}"
-                )
-            ob = ob.copy()
-            ob.setflags(write=False)
-            object.__setattr__(self, "objectives", ob)
-            object.__setattr__(self, "objective_names", tuple(str(n) for n in self.objective_names))
+        for field_, names_ in (("scores", "score_names"), ("objectives", "objective_names")):
+            self._freeze_columns(field_, names_)
         cand = np.flatnonzero(valid).astype(np.int64)
         cand.setflags(write=False)
         object.__setattr__(self, "valid", valid)
         object.__setattr__(self, "epochs", epochs)
         object.__setattr__(self, "_candidates", cand)
         object.__setattr__(self, "_all_valid", bool(valid.all()))
+
+    def _freeze_columns(self, field_: str, names_: str) -> None:
+        """Check and freeze a per-architecture matrix ``(space.size, len(names))`` and its names."""
+        value = getattr(self, field_)
+        if value is None:
+            return
+        names = tuple(str(n) for n in getattr(self, names_))
+        arr = np.array(value, dtype=np.float64)  # a copy
+        if arr.ndim != 2 or arr.shape != (self.space.size, len(names)):
+            raise StrategyConfigError(
+                f"{field_} must be ({self.space.size}, {len(names)}) (one column per name), got {arr.shape}"
+            )
+        arr.setflags(write=False)
+        object.__setattr__(self, field_, arr)
+        object.__setattr__(self, names_, names)
 
     @classmethod
     def from_benchmark(cls, bench: Any) -> SearchContext:
