@@ -400,7 +400,7 @@ def train_supernet(
     """
     import jax
 
-    from nasbench.train.population import make_plan
+    from nasbench.train.population import SLOT_NAMES, make_plan
 
     t0 = time.perf_counter()
     device = device or jax.local_devices()[0]
@@ -426,7 +426,7 @@ def train_supernet(
     params, opt = put(params), put(opt)
     x, y = put(np.asarray(data.x_train, np.float32)), put(np.asarray(data.y_train, np.int32))
     base = jax.random.fold_in(jax.random.key(int(seed)), 1)
-    caps = {name: -(-config.paths // N_OPS) for name in _slot_names()}
+    caps = {name: -(-config.paths // N_OPS) for name in SLOT_NAMES}
     split = config.split_edge if config.mode == "fewshot" else None
     total = progs.total_steps
     end = total if stop_after is None else min(total, int(stop_after))
@@ -500,12 +500,6 @@ def _programs(
     progs = _cached_programs(recipe, key, image_shape, n_classes, n_train)
     progs.config = config
     return progs
-
-
-def _slot_names() -> tuple[str, ...]:
-    from nasbench.train.population import SLOT_NAMES
-
-    return SLOT_NAMES
 
 
 def score_cells(
