@@ -44,7 +44,6 @@ from __future__ import annotations
 
 import collections
 import logging
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -56,7 +55,6 @@ import optax
 from jax import lax
 
 from nasbench.core.errors import ConfigError
-from nasbench.core.metrics import METRICS
 from nasbench.spaces.declared import DeclaredSpace
 from nasbench.spaces.mlp import ACTIVATIONS, MLPShapes, mlp_costs, mlp_shapes, mlp_space
 from nasbench.train.data import Dataset
@@ -66,9 +64,13 @@ from nasbench.train.population import (
     _batched_eval_arrays,
     _member_keys,
     call_compiled,
+    concat_results,
+    finish_metrics,
     make_optimizer,
     member_key,
     platform_name,
+    poison_params,
+    run_epochs,
 )
 from nasbench.train.recipe import Recipe
 
@@ -417,17 +419,6 @@ class MLPTrainer:
         out, self.compile_s = call_compiled(self._compiled, tag, fn, args, donate, self.compile_s)
         return out
 
-    def _evaluate(
-        self, tag: tuple[Any, ...], fns: _Fns, params: Any, spec: Any, split: tuple[Any, ...]
-    ) -> tuple[np.ndarray, np.ndarray]:
-        xs, ys, mask = split
-        ce = correct = 0.0
-        for i in range(xs.shape[0]):
-            c, a = self._call(tag + ("eval",), fns.eval_batch, params, spec, xs, ys, mask, np.int32(i))
-            ce, correct = ce + np.asarray(c, np.float64), correct + np.asarray(a, np.float64)
-        n = float(self._eval_counts[id(split)])
-        return (ce / n).astype(np.float32), (100.0 * correct / n).astype(np.float32)
-
     # -- training --
     def shapes(self, arch_index: Sequence[int] | np.ndarray) -> MLPShapes:
         """The network shapes of configurations of :attr:`space`."""
@@ -478,7 +469,7 @@ class MLPTrainer:
                 self._train_group(arch_index[i : i + 1], seeds[i : i + 1], [0] if i in poison else [])
                 for i in range(n)
             ]
-            return _concat(parts)
+            return concat_results(parts)
         if n > self.population:
             raise ConfigError(f"{n} members do not fit a population of {self.population}")
         return self._train_group(arch_index, seeds, poison)
@@ -505,50 +496,13 @@ class MLPTrainer:
         padded = self._call(("padded-init",), self._init_padded, keys, spec)
         state = self._call(tag + ("init",), fns.init, padded)
         if poison:
-            bad = jnp.zeros(k, bool).at[jnp.asarray(list(poison))].set(True)
-            params = jax.tree_util.tree_map(
-                lambda a: jnp.where(bad.reshape((k,) + (1,) * (a.ndim - 1)), jnp.nan, a), state[0]
-            )
-            state = (params, state[1])
+            state = (poison_params(state[0], poison, k), state[1])
         state = jax.device_put(state, self.device)
-        epochs = r.epochs
-        out = {m: np.full((k, epochs), np.nan, np.float32) for m in METRICS}
-        epoch_time = np.zeros(epochs)
-        eval_time = 0.0
-        for e in range(epochs):
-            t0, c0 = time.perf_counter(), self.compile_s
-            ekeys, perms = self._call(("setup",), fns.epoch_setup, keys, np.int32(e))  # shape-free
-            if self.use_scan:
-                state, tl, ta = self._call(
-                    tag + ("epoch",), fns.epoch_scan, state, spec, self._x, self._y, ekeys, perms
-                )
-                tl, ta = np.asarray(tl), np.asarray(ta)
-            else:
-                ls, accs = [], []
-                for t in range(fns.steps):
-                    state, lt, at = self._call(
-                        tag + ("step",), fns.step, state, spec, self._x, self._y, ekeys, perms, np.int32(t)
-                    )
-                    ls.append(lt)
-                    accs.append(at)
-                tl = np.mean(np.stack([np.asarray(v) for v in ls]), axis=0)
-                ta = np.mean(np.stack([np.asarray(v) for v in accs]), axis=0)
-            epoch_time[e] = time.perf_counter() - t0 - (self.compile_s - c0)
-            t1, c1 = time.perf_counter(), self.compile_s
-            out["train_loss"][:, e], out["train_acc"][:, e] = tl, ta
-            out["valid_loss"][:, e], out["valid_acc"][:, e] = self._evaluate(
-                tag, fns, state[0], spec, self._valid
-            )
-            if r.test_every_epoch or e + 1 == epochs:
-                out["test_loss"][:, e], out["test_acc"][:, e] = self._evaluate(
-                    tag, fns, state[0], spec, self._test
-                )
-            eval_time += time.perf_counter() - t1 - (self.compile_s - c1)
+        state, out, epoch_time, eval_time = run_epochs(
+            self, fns, tag, state, spec, keys, r.epochs, lambda st: (st[0], spec), setup_tag=("setup",)
+        )  # the setup program is shape-free: one for every mode and shape
         costs = mlp_costs(shapes, self.input_dim, self.n_classes)
-        share = costs["flops"][:n] / costs["flops"][:n].sum() if n else np.zeros(0)
-        metrics = {m: v[:n] for m, v in out.items()}
-        metrics["time_s"] = (np.cumsum(epoch_time)[None, :] * share[:, None]).astype(np.float32)
-        diverged = _mark_diverged(metrics)
+        metrics, diverged = finish_metrics(out, epoch_time, costs["flops"][:n])
         return MemberResults(
             arch_index=arch_index,
             seed=seeds,
@@ -569,146 +523,11 @@ class MLPTrainer:
         return unpad_params(padded, shapes.widths(0))
 
 
-def _mark_diverged(metrics: dict[str, np.ndarray]) -> np.ndarray:
-    """bool ``(n,)``; a diverged run keeps nothing after its first non-finite epoch (in place)."""
-    bad = ~np.isfinite(metrics["train_loss"]) | ~np.isfinite(metrics["valid_loss"])
-    diverged = bad.any(axis=1)
-    for i in np.flatnonzero(diverged):
-        first = int(np.flatnonzero(bad[i])[0])
-        for m in METRICS:
-            if m != "time_s":
-                metrics[m][i, first:] = np.nan
-    return diverged
-
-
-def _concat(parts: list[MemberResults]) -> MemberResults:
-    timing: dict[str, float] = collections.Counter()
-    for p in parts:
-        timing.update(p.timing)
-    return MemberResults(
-        arch_index=np.concatenate([p.arch_index for p in parts]) if parts else np.zeros(0, np.int64),
-        seed=np.concatenate([p.seed for p in parts]) if parts else np.zeros(0, np.int64),
-        metrics={m: np.concatenate([p.metrics[m] for p in parts]) for m in METRICS} if parts else {},
-        diverged=np.concatenate([p.diverged for p in parts]) if parts else np.zeros(0, bool),
-        params=np.concatenate([p.params for p in parts]) if parts else np.zeros(0),
-        flops=np.concatenate([p.flops for p in parts]) if parts else np.zeros(0),
-        timing=dict(timing),
-        platform=parts[0].platform if parts else "",
-    )
-
-
-# ---- latency -------------------------------------------------------------------------------
-def _random_params(rng: np.random.Generator, widths: Sequence[int], input_dim: int, n_classes: int) -> Params:
-    """Unpadded parameters of the right shapes (LeCun-scaled normal; for timing only)."""
-    dims = [input_dim, *widths]
-    hidden = [
-        {
-            "kernel": (rng.standard_normal((a, b)) / np.sqrt(a)).astype(np.float32),
-            "bias": np.zeros(b, np.float32),
-        }
-        for a, b in zip(dims[:-1], dims[1:])
-    ]
-    out = {
-        "kernel": (rng.standard_normal((dims[-1], n_classes)) / np.sqrt(dims[-1])).astype(np.float32),
-        "bias": np.zeros(n_classes, np.float32),
-    }
-    return {"hidden": hidden, "out": out}
-
-
-@dataclass(frozen=True)
-class Latency:
-    """Measured forward latency of networks on one machine.
-
-    Attributes:
-        arch_index: int64 ``(n,)`` the configurations.
-        batch_sizes: the batch sizes timed.
-        ms: float64 ``(n, len(batch_sizes))`` median milliseconds of one forward pass.
-        repeats: timed calls per (network, batch size), after one warm-up call.
-        platform: the machine (:func:`~nasbench.train.population.platform_name`).
-    """
-
-    arch_index: np.ndarray
-    batch_sizes: tuple[int, ...]
-    ms: np.ndarray
-    repeats: int
-    platform: str
-
-    def columns(self) -> dict[str, np.ndarray]:
-        """Per-architecture columns ``latency_ms_b1``, ``latency_ms_b256``, ... (float64 ``(n,)``)."""
-        return {f"latency_ms_b{b}": self.ms[:, j] for j, b in enumerate(self.batch_sizes)}
-
-
-def measure_latency(
-    arch_index: Sequence[int] | np.ndarray,
-    image_shape: Sequence[int],
-    n_classes: int,
-    *,
-    space: DeclaredSpace | None = None,
-    batch_sizes: Sequence[int] = (1, 256),
-    repeats: int = 30,
-    seed: int = 0,
-    device: Any = None,
-) -> Latency:
-    """Time each network's forward pass (its own unpadded network, evaluation mode).
-
-    Each (network shape, activation, batch size) is compiled once and called once to
-    warm up; then ``repeats`` calls are timed one by one (``block_until_ready``) and the
-    median is kept. Inputs and parameters are seeded random numbers (the time does not
-    depend on the values). Timings are of this machine only: compare them within one
-    :attr:`Latency.platform`.
-
-    Args:
-        arch_index: ``(n,)`` configurations of ``space``.
-        image_shape: ``(H, W, C)`` of the input images.
-        n_classes: classifier outputs.
-        space: an MLP-shaped declared space (default :func:`mlp_space`).
-        batch_sizes: the batch sizes to time.
-        repeats: timed calls per (network, batch size); at least 1.
-        seed: seed of the random parameters and inputs.
-        device: a ``jax.Device`` (default: the first local device).
-
-    Raises:
-        ArchitectureError: an index outside the space.
-        ConfigError: ``repeats`` or a batch size below 1, or a space that is not MLP-shaped.
-    """
-    space = space if space is not None else mlp_space()
-    idx = space.check_indices(arch_index)
-    if repeats < 1 or not batch_sizes or min(batch_sizes) < 1:
-        raise ConfigError("latency needs repeats >= 1 and batch sizes >= 1")
-    device = device or jax.local_devices()[0]
-    shapes = mlp_shapes(space, idx)
-    d = int(np.prod(image_shape))
-    rng = np.random.default_rng(seed)
-    xs = {b: jax.device_put(rng.standard_normal((int(b), d), np.float32), device) for b in batch_sizes}
-    compiled: dict[Any, Any] = {}
-    ms = np.zeros((len(idx), len(batch_sizes)))
-    for i in range(len(idx)):
-        widths, act = shapes.widths(i), int(shapes.activation[i])
-        params = jax.device_put(_random_params(rng, widths, d, n_classes), device)
-        for j, b in enumerate(batch_sizes):
-            key = (widths, act, int(b))
-            fn = compiled.get(key)
-            if fn is None:
-                fn = compiled[key] = (
-                    jax.jit(lambda p, x, act=act: single_apply(p, x, act)).lower(params, xs[b]).compile()
-                )
-            fn(params, xs[b]).block_until_ready()
-            times = []
-            for _ in range(int(repeats)):
-                t0 = time.perf_counter()
-                fn(params, xs[b]).block_until_ready()
-                times.append(time.perf_counter() - t0)
-            ms[i, j] = 1e3 * float(np.median(times))
-    return Latency(idx, tuple(int(b) for b in batch_sizes), ms, int(repeats), platform_name(device))
-
-
 __all__ = [
     "ACTIVATIONS",
     "ACTIVATION_FNS",
-    "Latency",
     "MLPTrainer",
     "init_member",
-    "measure_latency",
     "padded_apply",
     "padded_spec",
     "single_apply",

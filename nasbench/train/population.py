@@ -565,6 +565,133 @@ def call_compiled(
     return compiled(*args), compile_s
 
 
+# ---- the one epoch loop of the population trainers (NB201 cells here, MLPs in mlp.py) ----------
+def evaluate_split(
+    trainer: Any, tag: tuple[Any, ...], fns: Any, args: tuple[Any, ...], split: tuple[Any, ...]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Mean cross-entropy and accuracy (percent) of every member on one split, float32 ``(K,)``.
+
+    Args:
+        trainer: a population trainer (``_call``, ``_eval_counts``).
+        args: what ``fns.eval_batch`` takes before the split's arrays (parameters, ...).
+        split: ``(xs, ys, mask)`` from :func:`_batched_eval_arrays`.
+    """
+    xs, ys, mask = split
+    ce = correct = 0.0
+    for i in range(xs.shape[0]):
+        c, a = trainer._call(tag + ("eval",), fns.eval_batch, *args, xs, ys, mask, np.int32(i))
+        ce, correct = ce + np.asarray(c, np.float64), correct + np.asarray(a, np.float64)
+    n = float(trainer._eval_counts[id(split)])
+    return (ce / n).astype(np.float32), (100.0 * correct / n).astype(np.float32)
+
+
+def run_epochs(
+    trainer: Any,
+    fns: Any,
+    tag: tuple[Any, ...],
+    state: Any,
+    member_arg: Any,
+    keys: jax.Array,
+    epochs: int,
+    eval_args: Callable[[Any], tuple[Any, ...]],
+    *,
+    setup_tag: tuple[Any, ...],
+    first: int = 0,
+    sched: int | None = None,
+) -> tuple[Any, dict[str, np.ndarray], np.ndarray, float]:
+    """Train a population for ``epochs`` epochs, evaluating after each.
+
+    Each epoch draws its keys and data order (``fns.epoch_setup``), then runs one
+    ``lax.scan`` program (``trainer.use_scan``) or one compiled step per batch, then
+    evaluates the validation split, and the test split at the schedule's last epoch (or
+    every epoch with ``test_every_epoch``). Compilation is kept out of both timings.
+
+    Args:
+        trainer: a population trainer (``recipe``, ``use_scan``, ``compile_s``, ``_call``,
+            ``_x``, ``_y``, ``_valid``, ``_test``, ``_eval_counts``).
+        member_arg: what the step takes after the state (the slot plan, the MLP spec).
+        keys: ``(K,)`` member keys.
+        eval_args: the state -> what ``fns.eval_batch`` takes before a split's arrays.
+        setup_tag: the compile tag of ``fns.epoch_setup``.
+        first: the first epoch's index (0-based; continued training starts later).
+        sched: the schedule's length in epochs (default: the recipe's).
+
+    Returns:
+        ``(state, metrics (K, epochs) per name with time_s left NaN, seconds per epoch,
+        evaluation seconds)``.
+    """
+    r = trainer.recipe
+    sched = int(sched or r.epochs)
+    k = len(keys)
+    out = {m: np.full((k, epochs), np.nan, np.float32) for m in METRICS}
+    epoch_time = np.zeros(epochs)
+    eval_time = 0.0
+    for e in range(epochs):
+        t0, c0 = time.perf_counter(), trainer.compile_s
+        now = first + e  # the epoch being trained (0-based)
+        ekeys, perms = trainer._call(setup_tag, fns.epoch_setup, keys, np.int32(now))
+        data = (trainer._x, trainer._y, ekeys, perms)
+        if trainer.use_scan:
+            state, tl, ta = trainer._call(tag + ("epoch",), fns.epoch_scan, state, member_arg, *data)
+            tl, ta = np.asarray(tl), np.asarray(ta)
+        else:
+            ls, accs = [], []
+            for t in range(fns.steps):
+                state, lt, at = trainer._call(
+                    tag + ("step",), fns.step, state, member_arg, *data, np.int32(t)
+                )
+                ls.append(lt)
+                accs.append(at)
+            tl = np.mean(np.stack([np.asarray(v) for v in ls]), axis=0)
+            ta = np.mean(np.stack([np.asarray(v) for v in accs]), axis=0)
+        epoch_time[e] = time.perf_counter() - t0 - (trainer.compile_s - c0)
+        t1, c1 = time.perf_counter(), trainer.compile_s
+        out["train_loss"][:, e], out["train_acc"][:, e] = tl, ta
+        args = eval_args(state)
+        out["valid_loss"][:, e], out["valid_acc"][:, e] = evaluate_split(
+            trainer, tag, fns, args, trainer._valid
+        )
+        if r.test_every_epoch or now + 1 == sched:
+            out["test_loss"][:, e], out["test_acc"][:, e] = evaluate_split(
+                trainer, tag, fns, args, trainer._test
+            )
+        eval_time += time.perf_counter() - t1 - (trainer.compile_s - c1)
+    return state, out, epoch_time, eval_time
+
+
+def poison_params(params: Any, poison: Sequence[int], k: int) -> Any:
+    """``params`` (leading K axis) with the members at positions ``poison`` set to NaN
+    (the test hook for divergence isolation)."""
+    bad = jnp.zeros(k, bool).at[jnp.asarray(list(poison))].set(True)
+    return jax.tree_util.tree_map(
+        lambda a: jnp.where(bad.reshape((k,) + (1,) * (a.ndim - 1)), jnp.nan, a), params
+    )
+
+
+def finish_metrics(
+    out: dict[str, np.ndarray], epoch_time: np.ndarray, flops: np.ndarray
+) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """The ``n`` real members' metrics (``flops`` ``(n,)``; padding rows of ``out`` dropped)
+    with ``time_s`` filled, and their ``diverged`` flags.
+
+    ``time_s`` is each member's FLOP-weighted share of the population's cumulative epoch
+    time. A diverged run (a non-finite train or valid loss) keeps nothing after its first
+    non-finite epoch.
+    """
+    n = len(flops)
+    metrics = {m: v[:n] for m, v in out.items()}
+    share = flops / flops.sum() if n else np.zeros(0)
+    metrics["time_s"] = (np.cumsum(epoch_time)[None, :] * share[:, None]).astype(np.float32)
+    bad = ~np.isfinite(metrics["train_loss"]) | ~np.isfinite(metrics["valid_loss"])
+    diverged = bad.any(axis=1)
+    for i in np.flatnonzero(diverged):
+        first = int(np.flatnonzero(bad[i])[0])
+        for m in METRICS:
+            if m != "time_s":
+                metrics[m][i, first:] = np.nan
+    return metrics, diverged
+
+
 class PopulationTrainer:
     """Trains members (architecture, seed) population by population.
 
@@ -658,19 +785,6 @@ class PopulationTrainer:
         out, self.compile_s = call_compiled(self._compiled, tag, fn, args, donate, self.compile_s)
         return out
 
-    def _evaluate(
-        self, tag: tuple[Any, ...], fns: _Fns, state: Any, plan: Any, split: tuple[Any, ...]
-    ) -> tuple[np.ndarray, np.ndarray]:
-        xs, ys, mask = split
-        ce = correct = 0.0
-        for i in range(xs.shape[0]):
-            c, a = self._call(
-                tag + ("eval",), fns.eval_batch, state[0], state[1], plan, xs, ys, mask, np.int32(i)
-            )
-            ce, correct = ce + np.asarray(c, np.float64), correct + np.asarray(a, np.float64)
-        n = float(self._eval_counts[id(split)])
-        return (ce / n).astype(np.float32), (100.0 * correct / n).astype(np.float32)
-
     # -- training --
     def init_state(
         self, keys: jax.Array, ops: np.ndarray | None = None, schedule_epochs: int | None = None
@@ -762,7 +876,7 @@ class PopulationTrainer:
                 )
                 for i in range(n)
             ]
-            return _concat(parts)
+            return concat_results(parts)
         if n > self.population:
             raise ConfigError(f"{n} members do not fit a population of {self.population}")
         return self._train_group(
@@ -829,60 +943,16 @@ class PopulationTrainer:
         if states is not None and any(st is not None for st in states):
             state = _with_member_states(state, states)
         if poison:
-            bad = jnp.zeros(k, bool).at[jnp.asarray(list(poison))].set(True)
-            params = jax.tree_util.tree_map(
-                lambda a: jnp.where(bad.reshape((k,) + (1,) * (a.ndim - 1)), jnp.nan, a), state[0]
-            )
-            state = (params, *state[1:])
+            state = (poison_params(state[0], poison, k), *state[1:])
         state = jax.device_put(state, self.device)
         e_total = sched if n_epochs is None else int(n_epochs)
-        out = {m: np.full((k, e_total), np.nan, np.float32) for m in METRICS}
-        epoch_time = np.zeros(e_total)
-        eval_time = 0.0
-        for e in range(e_total):
-            t0, c0 = time.perf_counter(), self.compile_s
-            now = first + e  # the epoch being trained (0-based)
-            ekeys, perms = self._call(tag + ("setup",), fns.epoch_setup, keys, np.int32(now))
-            if self.use_scan:
-                state, tl, ta = self._call(
-                    tag + ("epoch",), fns.epoch_scan, state, plan, self._x, self._y, ekeys, perms
-                )
-                tl, ta = np.asarray(tl), np.asarray(ta)
-            else:
-                ls, accs = [], []
-                for t in range(fns.steps):
-                    state, lt, at = self._call(
-                        tag + ("step",), fns.step, state, plan, self._x, self._y, ekeys, perms, np.int32(t)
-                    )
-                    ls.append(lt)
-                    accs.append(at)
-                tl = np.mean(np.stack([np.asarray(v) for v in ls]), axis=0)
-                ta = np.mean(np.stack([np.asarray(v) for v in accs]), axis=0)
-            epoch_time[e] = time.perf_counter() - t0 - (self.compile_s - c0)
-            t1, c1 = time.perf_counter(), self.compile_s
-            out["train_loss"][:, e], out["train_acc"][:, e] = tl, ta
-            out["valid_loss"][:, e], out["valid_acc"][:, e] = self._evaluate(
-                tag, fns, state, plan, self._valid
-            )
-            if r.test_every_epoch or now + 1 == sched:
-                out["test_loss"][:, e], out["test_acc"][:, e] = self._evaluate(
-                    tag, fns, state, plan, self._test
-                )
-            eval_time += time.perf_counter() - t1 - (self.compile_s - c1)
-        costs = np.array([arch_cost(r, o, self.image_shape, self.n_classes)["flops"] for o in all_ops])
+        state, out, epoch_time, eval_time = run_epochs(
+            self, fns, tag, state, plan, keys, e_total, lambda st: (st[0], st[1], plan),
+            setup_tag=tag + ("setup",), first=first, sched=sched,
+        )  # fmt: skip
+        costs = np.array([arch_cost(r, o, self.image_shape, self.n_classes)["flops"] for o in ops])
         params_n = np.array([arch_cost(r, o, self.image_shape, self.n_classes)["params"] for o in ops])
-        share = costs[:n] / costs[:n].sum()
-        out["time_s"] = (np.cumsum(epoch_time)[None, :] * share[:, None]).astype(np.float32)
-        out["time_s"] = np.concatenate([out["time_s"], np.zeros((pad, e_total), np.float32)])
-        diverged = ~(np.isfinite(out["train_loss"]).all(axis=1) & np.isfinite(out["valid_loss"]).all(axis=1))
-        # a diverged run keeps nothing after its first non-finite epoch
-        for i in np.flatnonzero(diverged):
-            bad_e = np.flatnonzero(~np.isfinite(out["train_loss"][i]) | ~np.isfinite(out["valid_loss"][i]))
-            first = int(bad_e[0]) if len(bad_e) else 0
-            for m in METRICS:
-                if m != "time_s":
-                    out[m][i, first:] = np.nan
-        metrics = {m: v[:n] for m, v in out.items()}
+        metrics, diverged = finish_metrics(out, epoch_time, costs)
         kept = None
         if keep_state:
             paths, leaves = _state_leaves(jax.device_get(state))
@@ -895,9 +965,9 @@ class PopulationTrainer:
             arch_index=arch_index,
             seed=seeds,
             metrics=metrics,
-            diverged=diverged[:n],
+            diverged=diverged,
             params=params_n,
-            flops=costs[:n],
+            flops=costs,
             timing={"train_s": float(epoch_time.sum()), "eval_s": eval_time, "members": n, "padded": pad},
             platform=self.platform,
             first_epoch=first,
@@ -935,17 +1005,18 @@ def _with_member_states(state: Any, states: Sequence[Mapping[str, np.ndarray] | 
     return jax.tree_util.tree_unflatten(treedef, leaves)
 
 
-def _concat(parts: list[MemberResults]) -> MemberResults:
+def concat_results(parts: list[MemberResults]) -> MemberResults:
+    """One result of several populations trained in turn (timings summed)."""
     timing: dict[str, float] = collections.Counter()
     for p in parts:
         timing.update(p.timing)
     return MemberResults(
-        arch_index=np.concatenate([p.arch_index for p in parts]),
-        seed=np.concatenate([p.seed for p in parts]),
-        metrics={m: np.concatenate([p.metrics[m] for p in parts]) for m in METRICS},
-        diverged=np.concatenate([p.diverged for p in parts]),
-        params=np.concatenate([p.params for p in parts]),
-        flops=np.concatenate([p.flops for p in parts]),
+        arch_index=np.concatenate([p.arch_index for p in parts]) if parts else np.zeros(0, np.int64),
+        seed=np.concatenate([p.seed for p in parts]) if parts else np.zeros(0, np.int64),
+        metrics={m: np.concatenate([p.metrics[m] for p in parts]) for m in METRICS} if parts else {},
+        diverged=np.concatenate([p.diverged for p in parts]) if parts else np.zeros(0, bool),
+        params=np.concatenate([p.params for p in parts]) if parts else np.zeros(0),
+        flops=np.concatenate([p.flops for p in parts]) if parts else np.zeros(0),
         timing=dict(timing),
         platform=parts[0].platform if parts else "",
     )
