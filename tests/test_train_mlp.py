@@ -27,13 +27,11 @@ from nasbench.train.data import load_dataset  # noqa: E402
 from nasbench.train.mlp import (  # noqa: E402
     MLPTrainer,
     init_member,
-    measure_latency,
     padded_apply,
     padded_spec,
     single_apply,
     unpad_params,
 )
-from nasbench.train.population import platform_name  # noqa: E402
 from nasbench.train.recipe import PRESETS  # noqa: E402
 
 TINY = PRESETS["digits"].replace(
@@ -248,17 +246,6 @@ def test_bad_members_are_refused(trainer) -> None:  # type: ignore[no-untyped-de
         MLPTrainer(TINY, None, 2, mode="slots")  # type: ignore[arg-type]
 
 
-def test_latency_is_measured_per_network_with_its_platform() -> None:
-    space = mlp_space()
-    arch = [space.index(CONFIGS[0]), space.index(CONFIGS[2])]
-    lat = measure_latency(arch, (3, 3, 1), 4, batch_sizes=(1, 8), repeats=3)
-    assert lat.ms.shape == (2, 2) and (lat.ms > 0).all() and lat.repeats == 3
-    assert set(lat.columns()) == {"latency_ms_b1", "latency_ms_b8"}
-    assert lat.platform == platform_name(jax.local_devices()[0])
-    with pytest.raises(ArchitectureError):
-        measure_latency([-1], (3, 3, 1), 4, repeats=1)
-
-
 # ---- nasbench build --space mlp -----------------------------------------------------------
 def test_build_mlp_table(tmp_path: Path, data_path: Path, result, members, capsys) -> None:  # type: ignore[no-untyped-def]
     arch, _ = members
@@ -281,9 +268,15 @@ def test_build_mlp_table(tmp_path: Path, data_path: Path, result, members, capsy
     row = int(np.flatnonzero(table.arch_index == arch[1])[0])
     va = table.values[row, 0, :, table.metric_position("valid_acc")]
     np.testing.assert_array_equal(va, result.metrics["valid_acc"][1])
-    # resuming a finished build trains nothing and gives the same table
-    assert main([*args, "--resume"]) == 0
-    np.testing.assert_array_equal(ResultTable.load(out).values, table.values)
+    # resuming a finished build trains nothing and gives the same table; --latency adds the
+    # measured forward latency of each network on this machine, with the platform
+    assert main([*args, "--resume", "--latency"]) == 0
+    assert json.loads(capsys.readouterr().out)["latency"]["batch_sizes"] == [1, 256]
+    again = ResultTable.load(out)
+    np.testing.assert_array_equal(again.values, table.values)
+    for b in (1, 256):
+        assert (again.arch_columns[f"latency_ms_b{b}"] > 0).all()
+    assert again.metadata["latency"]["platform"] == table.metadata["build"]["platforms"][0]
 
 
 def test_build_refuses_a_space_without_a_network(

@@ -46,6 +46,11 @@ def build(
         [], "--set", help="Recipe override key=value (repeatable), e.g. --set lr=0.1."
     ),
     shards: Path | None = typer.Option(None, "--shards", help="Shard directory (default: OUT.shards)."),
+    latency: bool = typer.Option(
+        False,
+        "--latency",
+        help="Also time each architecture's forward pass here (batch 1 and 256): latency_ms_b1/_b256 columns.",
+    ),
     quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
     as_json: bool = JSON_OPTION,
 ) -> None:
@@ -53,7 +58,9 @@ def build(
     from nasbench.train.build import BuildConfig, build_table, default_recipe_name, parse_seeds
     from nasbench.train.recipe import resolve_recipe
 
-    rec = resolve_recipe(recipe or default_recipe_name(dataset), parse_assignments(sets, option="--set"))
+    rec = resolve_recipe(
+        recipe or default_recipe_name(dataset, space), parse_assignments(sets, option="--set")
+    )
     if epochs is not None:
         if epochs < 1:
             raise ConfigError(f"--epochs must be >= 1, got {epochs}")
@@ -68,6 +75,7 @@ def build(
             "--population": population,
             "--archs": archs,
             "--executor": executor if executor != "local" else None,
+            "--latency": latency,
             "--out": out,
         },
         sets,
@@ -85,6 +93,7 @@ def build(
         ray_address=ray_address,
         shard_dir=shards,
         command=command,
+        latency=latency,
     )
     with progress_bar("build", quiet=quiet or as_json) as update:
         summary = build_table(config, progress=None if update is None else _build_progress(update))
@@ -108,12 +117,18 @@ def build(
         lines.append(f"platforms {'; '.join(platforms)} (machine types round differently)")
     elif platforms:
         lines.append(f"platform  {platforms[0]}")
+    if summary.get("latency"):
+        lat = summary["latency"]
+        lines.append(f"latency   {', '.join(lat['columns'])} ({lat['repeats']} timed calls each, median)")
     lines.append(f"hash      {summary['content_hash']}")
     typer.echo("\n".join(lines))
 
 
 def _build_progress(update: Any) -> Any:
     def progress(ev: dict[str, Any]) -> None:
+        if ev.get("phase") == "latency":
+            update(ev["done"], ev["total"], f"latency: {ev['done']}/{ev['total']} networks timed")
+            return
         trained = ev["runs_done"] - ev["resumed_runs"]
         rate = trained / ev["elapsed_s"] if ev["elapsed_s"] > 0 else 0.0
         update(

@@ -204,6 +204,67 @@ def oneshot_cmd(
     typer.echo("\n".join(lines))
 
 
+@estimate_app.command("latency")
+def latency_cmd(
+    out: Path = typer.Option(
+        ..., "--out", help="Output (.parquet): arch, arch_index, latency_ms_b{B} per batch size."
+    ),
+    space: str = typer.Option("nb201", "--space", help="Search space: nb201 or mlp."),
+    dataset: str = typer.Option(
+        "digits", "--dataset", help="'digits' (embedded) or npz:PATH (input shape, classes)."
+    ),
+    archs: str = typer.Option("unique", "--archs", help="unique | all | N (sampled unique archs) | FILE."),
+    batch_sizes: str = typer.Option("1,256", "--batch-sizes", help="Batch sizes to time, e.g. 1,256."),
+    repeats: int = typer.Option(
+        20, "--repeats", help="Timed calls per network and batch size (median kept)."
+    ),
+    seed: int = typer.Option(0, "--seed", help="Seed of the random weights and inputs."),
+    recipe: str | None = typer.Option(
+        None, "--recipe", help="Preset or JSON file (the network's shape); default by space and dataset."
+    ),
+    sets: list[str] = typer.Option([], "--set", help="Recipe override key=value (repeatable)."),
+    quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Measure each architecture's forward latency on this machine (median of --repeats).
+
+    Timings hold for this machine only; the file records its platform. Carry them into a
+    table with `nasbench estimate attach TABLE --scores FILE --out T2`; then
+    `--objectives valid_acc,latency_ms_b1` and `--max latency_ms_b1=0.5` use them.
+    """
+    from nasbench.train.build import default_recipe_name
+    from nasbench.train.latency import estimate_latency
+    from nasbench.train.recipe import resolve_recipe
+
+    try:
+        sizes = tuple(int(b) for b in batch_sizes.split(",") if b.strip())
+    except ValueError:
+        raise ConfigError(f"--batch-sizes must be integers like 1,256, got {batch_sizes!r}") from None
+    rec = resolve_recipe(
+        recipe or default_recipe_name(dataset, space), parse_assignments(sets, option="--set")
+    )
+    with progress_bar("latency", quiet=quiet or as_json) as update:
+        summary = estimate_latency(
+            out=out,
+            space=space,
+            dataset=dataset,
+            recipe=rec,
+            archs=archs,
+            batch_sizes=sizes,
+            repeats=repeats,
+            seed=seed,
+            progress=None if update is None else lambda d, t: update(d, t, f"{d}/{t} networks"),
+        )
+    if as_json:
+        echo_json(summary)
+        return
+    med = ", ".join(f"{k} {v} ms" for k, v in summary["median_ms"].items())
+    typer.echo(
+        f"wrote     {summary['out']}  ({summary['archs']} archs, median {med})\n"
+        f"platform  {summary['platform']}  ({summary['repeats']} timed calls each, {summary['wall_s']:.1f} s)"
+    )
+
+
 @estimate_app.command("attach")
 def attach_cmd(
     table: Path = typer.Argument(..., help="Result table (.parquet)."),
@@ -213,11 +274,13 @@ def attach_cmd(
 ) -> None:
     """Carry score columns in a table: each becomes a per-architecture column (arch:NAME)."""
     from nasbench.core.io import check_output_file
-    from nasbench.tables.scores import attach_scores, read_scores
+    from nasbench.tables.scores import attach_scores, read_scores, score_metadata
     from nasbench.tables.table import ResultTable
 
     check_output_file(out)
-    t = attach_scores(ResultTable.load(table), [read_scores(f) for f in scores])
+    t = attach_scores(
+        ResultTable.load(table), [read_scores(f) for f in scores], [score_metadata(f) for f in scores]
+    )
     t.save(out)
     summary = {"out": str(out), "archs": int(t.n_archs), "arch_columns": sorted(t.arch_columns)}
     if as_json:

@@ -2,7 +2,8 @@
 
 A name is a search metric the table stores (its seed mean at the max epoch: ``valid_acc``,
 ``valid_loss``, ``time_s``, ...) or a per-architecture column (``params``, ``flops``,
-``latency_ms``, ...; the storage name ``arch:params`` is accepted too). Test metrics are
+``latency_ms_b1``, ...; the storage name ``arch:params`` is accepted too, and
+``latency_ms`` names ``latency_ms_b1``). Test metrics are
 no column here: searches and constraints never see them.
 """
 
@@ -22,9 +23,21 @@ def available_columns(bench: Benchmark) -> tuple[str, ...]:
     return (*bench.metrics, *sorted(bench.table.arch_columns))
 
 
+#: Short names of measured columns: ``latency_ms`` is the batch-1 latency where a table
+#: has no column of that name (``--max latency_ms=3``).
+ALIASES: dict[str, str] = {"latency_ms": "latency_ms_b1"}
+
+
+def _key(bench: Benchmark, name: str) -> str:
+    key = name.removeprefix("arch:")
+    if key not in bench.table.arch_columns and ALIASES.get(key) in bench.table.arch_columns:
+        return ALIASES[key]
+    return key
+
+
 def is_arch_column(bench: Benchmark, name: str) -> bool:
     """Whether ``name`` is a per-architecture column (known without training)."""
-    return name.removeprefix("arch:") in bench.table.arch_columns
+    return _key(bench, name) in bench.table.arch_columns
 
 
 def column_values(bench: Benchmark, name: str) -> np.ndarray:
@@ -33,7 +46,7 @@ def column_values(bench: Benchmark, name: str) -> np.ndarray:
     Raises:
         ConfigError: ``name`` is not a column of the table (the message lists those it has).
     """
-    key = name.removeprefix("arch:")
+    key = _key(bench, name)
     if key in bench.table.arch_columns:
         return np.asarray(bench.table.arch_columns[key], dtype=np.float64)
     if key in bench.metrics:

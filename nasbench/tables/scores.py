@@ -113,9 +113,14 @@ def score_columns(space: Any, frames: Sequence[Any]) -> dict[str, np.ndarray]:
     return out
 
 
-def attach_scores(table: Any, frames: Sequence[Any]) -> Any:
+def attach_scores(table: Any, frames: Sequence[Any], metadata: Sequence[dict[str, Any]] = ()) -> Any:
     """``table`` with every score column as a per-architecture column (``arch:NAME`` in the
     file), its isomorphism class's score where the architecture is not scored itself.
+
+    Args:
+        metadata: the files' metadata (:func:`score_metadata`), one per frame; a file's
+            ``latency`` record (platform, batch sizes, repeats) is kept in the table's
+            metadata under ``latency``, since timings only compare within one platform.
 
     Raises:
         TableFormatError: a score column named like an existing arch column, or one that
@@ -136,6 +141,9 @@ def attach_scores(table: Any, frames: Sequence[Any]) -> Any:
         new[name] = v
     meta = dict(table.metadata)
     meta["score_columns"] = sorted({*meta.get("score_columns", []), *new})
+    for m in metadata:
+        if m.get("latency"):
+            meta["latency"] = m["latency"]
     return dataclasses.replace(table, arch_columns={**table.arch_columns, **new}, metadata=meta)
 
 

@@ -69,6 +69,9 @@ class BuildConfig:
         ray_address: Ray cluster address (``None``: ``RAY_ADDRESS`` or a local instance).
         shard_dir: shard directory (default ``OUT.shards``).
         command: the command line recorded in the table's metadata.
+        latency: after training, time every architecture's forward pass on this machine
+            (:mod:`nasbench.train.latency`) and store ``latency_ms_b1`` and
+            ``latency_ms_b256`` arch columns, the platform in the metadata.
     """
 
     dataset: str
@@ -83,6 +86,7 @@ class BuildConfig:
     ray_address: str | None = None
     shard_dir: Path | None = None
     command: str | None = None
+    latency: bool = False
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "out", Path(self.out))
@@ -675,6 +679,8 @@ def build_table(config: BuildConfig, *, progress: ProgressFn | None = None) -> d
         log.warning("informativeness failed: %s", exc)
         info = {}
     table = dataclasses.replace(table, metadata={**meta, "informativeness": info})
+    if config.latency:
+        table = _with_latency(table, config, dataset, progress)
     saved = table.save(config.out)
     wall = time.perf_counter() - t_start
     return {
@@ -697,8 +703,31 @@ def build_table(config: BuildConfig, *, progress: ProgressFn | None = None) -> d
         "content_hash": saved["content_hash"],
         "platforms": platforms,
         "informativeness": info,
+        "latency": table.metadata.get("latency"),
         **exec_info,
     }
+
+
+def _with_latency(
+    table: ResultTable, config: BuildConfig, dataset: Any, progress: ProgressFn | None
+) -> ResultTable:
+    """``table`` with measured latency columns (``--latency``)."""
+    from nasbench.tables.scores import attach_scores
+    from nasbench.train.latency import measure_latency
+
+    def report(done: int, total: int) -> None:
+        if progress:
+            progress({"phase": "latency", "done": done, "total": total})
+
+    lat = measure_latency(
+        table.space,
+        table.arch_index,
+        dataset.image_shape,
+        dataset.n_classes,
+        recipe=config.recipe,
+        progress=report,
+    )
+    return attach_scores(table, [lat.frame(table.space)], [{"latency": lat.metadata()}])
 
 
 def _check_memory(config: BuildConfig, dataset: Any) -> None:
@@ -745,9 +774,12 @@ def partial_table(shards: str | os.PathLike[str]) -> ResultTable:
     )
 
 
-def default_recipe_name(dataset: str) -> str:
-    """``digits`` for the embedded dataset, ``nb201`` for user datasets."""
-    return "digits" if dataset == "digits" else "nb201"
+def default_recipe_name(dataset: str, space: str = "nb201") -> str:
+    """The recipe a space trains with by default: on the embedded dataset ``digits``
+    (NB201 cells) or ``mlp-digits`` (MLPs); ``nb201`` on user datasets."""
+    if dataset == "digits":
+        return "mlp-digits" if space == "mlp" else "digits"
+    return "nb201"
 
 
 def parse_seeds(text: str) -> tuple[int, ...]:
