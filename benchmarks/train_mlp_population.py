@@ -8,7 +8,7 @@ unpadded, one compiled program per shape) trains ``--single-runs`` of the same r
 Prints JSON: medians of seconds per run on both sides, their ratio with compilation
 excluded and with the per-shape compiles counted, and the machine's load.
 
-    python benchmarks/train_mlp_population.py                          # digits recipe, K=50
+    python benchmarks/train_mlp_population.py                          # mlp-digits recipe, K=50
     python benchmarks/train_mlp_population.py --populations 2 --single-runs 8 --epochs 2
 
 Check ``uptime`` first: another job on the machine skews both sides (the load average
@@ -42,7 +42,8 @@ def main() -> None:
     from nasbench.train.mlp import MLPTrainer
     from nasbench.train.recipe import PRESETS
 
-    recipe = PRESETS["digits"] if args.epochs is None else PRESETS["digits"].replace(epochs=args.epochs)
+    base = PRESETS["mlp-digits"]
+    recipe = base if args.epochs is None else base.replace(epochs=args.epochs)
     ds = load_dataset("digits", recipe)
     config = BuildConfig(
         "digits",
@@ -85,7 +86,7 @@ def main() -> None:
         "device": str(jax.devices()[0]),
         "platform": pop.platform,
         "space": "mlp (5,100 configurations)",
-        "recipe": "digits",
+        "recipe": "mlp-digits",
         "epochs": recipe.epochs,
         "population": args.population,
         "population_runs_timed": int(sum(len(g) for g in groups[1 : 1 + args.populations])),

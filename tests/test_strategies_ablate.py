@@ -122,3 +122,34 @@ def test_type_and_required_keys():
         parse_config({"strategy": "xx", "budget": "10", "seeds": 3, "factors": {"a": [1, 2]}})
     with pytest.raises(StrategyConfigError, match="cannot read budget"):
         parse_config({"strategy": "re", "budget": "lots", "seeds": 3, "factors": {"a": [1, 2]}})
+
+
+def test_objectives_and_constraints_give_a_hypervolume_gap(small_table, tmp_path):
+    table = tmp_path / "small.parquet"
+    small_table.save(table)
+    text = (
+        f'strategy = "mo-re"\ntable = "{table}"\nbudget = "20"\nseeds = 3\nprocesses = 1\n'
+        'objectives = "valid_acc,params"\nmax = ["params=0.8"]\n'
+        "[params]\nsample_size = 2\n[factors]\npopulation_size = [3, 8]\n"
+    )
+    out = tmp_path / "abl"
+    proc = run_cli("ablate", str(write(tmp_path, text)), "--out", str(out), "--json")
+    assert proc.returncode == 0, proc.stderr
+    res = json.loads(proc.stdout)
+    assert res["metric"] == "hypervolume_gap" and res["objectives"] == "valid_acc,params"
+    assert res["objectives_described"] == ["valid_acc:max", "params:min"] and res["constraints_applied"] == [
+        "params <= 0.8"
+    ]
+    front = res["table_front_hypervolume"]
+    for c in res["cells"]:  # the gap to the feasible table front's hypervolume: in [0, front]
+        assert 0 <= c["hypervolume_gap_mean"] <= front
+    assert "hypervolume reference point" in (out / "effects.md").read_text()
+    # bad: the gap without objectives; objectives naming no column
+    bad = BASE.format(table=table) + 'metric = "hypervolume_gap"\n[factors]\npopulation_size = [3, 8]\n'
+    assert_one_line_error(
+        run_cli("ablate", str(write(tmp_path, bad)), "--out", str(tmp_path / "b")), "objectives"
+    )
+    bad = text.replace('"valid_acc,params"', '"valid_acc,latency_ms"')
+    assert_one_line_error(
+        run_cli("ablate", str(write(tmp_path, bad)), "--out", str(tmp_path / "c")), "not a column"
+    )

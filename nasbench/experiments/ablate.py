@@ -9,7 +9,10 @@ A config (TOML)::
     seeds = 10
     workers = 1                # optional
     noise = "seed"             # optional: "seed" or "mean"
-    metric = "final_regret"    # optional: or "mean_regret" (average anytime regret)
+    metric = "final_regret"    # optional: or "mean_regret" (average anytime regret), or
+                               # "hypervolume_gap" (the default with objectives)
+    objectives = "valid_acc,params"   # optional: several objectives, as compare --objectives
+    max = ["params=2e5"]       # optional: constraints, as --max / --min
     processes = 2              # optional
 
     [params]                   # optional: fixed parameters of the base strategy
@@ -68,7 +71,7 @@ from strategies.errors import StrategyConfigError
 from strategies.registry import parse_name, validate
 from strategies.runner import Budget, RunConfig, Trajectory
 
-Metric = Literal["final_regret", "mean_regret"]
+Metric = Literal["final_regret", "mean_regret", "hypervolume_gap"]
 MANIFEST = "ablate.json"
 
 
@@ -83,10 +86,13 @@ class AblationFile:
     table: str | None = None
     workers: int = 1
     noise: Literal["seed", "mean"] = "seed"
-    metric: Metric = "final_regret"
+    metric: Metric | None = None
     processes: int = 2
     first_seed: int = 0
     params: dict[str, Any] = field(default_factory=dict)
+    objectives: str = ""
+    max: list[str] = field(default_factory=list)
+    min: list[str] = field(default_factory=list)
     subset: list[dict[str, Any]] | None = None
     surrogate: str | None = None
     evaluator: dict[str, Any] = field(default_factory=dict)
@@ -128,6 +134,9 @@ class AblationConfig:
     first_seed: int = 0
     surrogate: str | None = None
     evaluator: EvaluatorFile = field(default_factory=EvaluatorFile)
+    objectives: str = ""
+    maxima: tuple[str, ...] = ()
+    minima: tuple[str, ...] = ()
 
     def cells(self) -> list[dict[str, Any]]:
         """The factor-level combinations to run (full factorial unless a subset is given)."""
@@ -175,7 +184,9 @@ class AblationConfig:
         """The runs' evaluator; ``reference`` is the table (the ground truth of the train backend)."""
         e = self.evaluator
         if e.kind != "train":
-            return Evaluator(e.kind, e.model)
+            return Evaluator(
+                e.kind, e.model, objectives=self.objectives, maxima=self.maxima, minima=self.minima
+            )
         from nasbench.experiments.live import make_live_config
 
         live = make_live_config(
@@ -188,7 +199,9 @@ class AblationConfig:
             keep_checkpoints=e.keep_checkpoints,
             reference=Path(reference),
         )
-        return Evaluator("train", live=live)
+        return Evaluator(
+            "train", live=live, objectives=self.objectives, maxima=self.maxima, minima=self.minima
+        )
 
 
 def _level(v: Any) -> str:
@@ -279,6 +292,9 @@ def parse_config(raw: Mapping[str, Any]) -> AblationConfig:
     for k in ("workers", "processes"):
         if getattr(f, k) < 1:
             raise StrategyConfigError(f"ablation config: {k} must be >= 1")
+    metric = f.metric or ("hypervolume_gap" if f.objectives else "final_regret")
+    if metric == "hypervolume_gap" and not f.objectives:
+        raise StrategyConfigError('ablation config: metric = "hypervolume_gap" needs objectives = "A,B,..."')
     return AblationConfig(
         strategy=f.strategy,
         budget=budget,
@@ -289,11 +305,14 @@ def parse_config(raw: Mapping[str, Any]) -> AblationConfig:
         subset=subset,
         workers=f.workers,
         noise=f.noise,
-        metric=f.metric,
+        metric=metric,
         processes=f.processes,
         first_seed=f.first_seed,
         surrogate=f.surrogate,
         evaluator=_evaluator(f, factors),
+        objectives=f.objectives,
+        maxima=tuple(f.max),
+        minima=tuple(f.min),
     )
 
 
@@ -322,10 +341,19 @@ def _evaluator(f: AblationFile, factors: Mapping[str, Any]) -> EvaluatorFile:
 # ---- running -----------------------------------------------------------------------------------
 
 
-def metric_value(tr: Trajectory, metric: str, budget: Budget) -> float:
-    """The ablation metric of one run (lower is better)."""
+def metric_value(tr: Trajectory, metric: str, budget: Budget, sim: Any = None) -> float:
+    """The ablation metric of one run (lower is better).
+
+    ``hypervolume_gap`` is the hypervolume of the table's own front minus the run's final
+    one (``sim``: the simulator with the objectives), so 0 is the whole front found.
+    """
     if metric == "final_regret":
         return tr.final_regret
+    if metric == "hypervolume_gap":
+        from nasbench.experiments import multiobjective as mo
+
+        final = float(mo.run_hypervolume(sim, tr)[-1]) if len(tr) else 0.0
+        return mo.table_hypervolume(sim) - final
     # mean anytime regret over 100 points of the budget axis; before any incumbent: the first regret seen
     axis = "evals" if budget.kind == "evals" else "time"
     grid = np.linspace(budget.amount / 100, budget.amount, 100)
@@ -447,7 +475,7 @@ def ablate(cfg: AblationConfig, out: str | os.PathLike[str]) -> dict[str, Any]:
     by_label: dict[str, np.ndarray] = {}
     for v in variants:
         rs = sorted((r for r in runs if r.meta["strategy"] == v.label), key=lambda r: int(r.meta["seed"]))
-        by_label[v.label] = np.array([metric_value(r, cfg.metric, cfg.budget) for r in rs])
+        by_label[v.label] = np.array([metric_value(r, cfg.metric, cfg.budget, sim) for r in rs])
     eff = effects(cfg, cells, by_label)
     cell_rows = [
         {
@@ -467,6 +495,7 @@ def ablate(cfg: AblationConfig, out: str | os.PathLike[str]) -> dict[str, Any]:
         "noise": cfg.noise,
         **evaluator.describe(),
         "design": "subset" if cfg.subset else "full factorial",
+        **_multiobjective(sim),
         "cells": cell_rows,
         "effects": eff,
         "runs": len(runs),
@@ -482,6 +511,20 @@ def ablate(cfg: AblationConfig, out: str | os.PathLike[str]) -> dict[str, Any]:
         eff, out / "effects.png", title=f"{cfg.strategy}: effect on {cfg.metric} ({cfg.seeds} seeds)"
     )
     return result
+
+
+def _multiobjective(sim: Any) -> dict[str, Any]:
+    """The objectives' reference point and table front, and the constraints, for the result."""
+    from nasbench.experiments import multiobjective as mo
+
+    out: dict[str, Any] = {}
+    described = mo.describe(sim)
+    if described:
+        out["objectives_described"] = described.pop("objectives")
+        out.update(described)
+    if sim.constraints:
+        out["constraints_applied"] = list(sim.constraints)
+    return out
 
 
 def _write_effects(out: Path, result: dict[str, Any]) -> None:
@@ -506,6 +549,20 @@ def _write_effects(out: Path, result: dict[str, Any]) -> None:
         f"- **budget**: {result['budget']}, **seeds**: {result['seeds']}, "
         f"**noise**: {result['noise']}, **design**: {result['design']}",
         f"- **metric**: {result['metric']} (lower is better; a negative effect helps)",
+        *(
+            [
+                f"- **objectives**: {', '.join(result['objectives_described'])}; hypervolume reference point "
+                f"{', '.join(f'{x:.6g}' for x in result['reference_point'])}, table front "
+                f"{result['table_front_hypervolume']:.6g}"
+            ]
+            if "reference_point" in result
+            else []
+        ),
+        *(
+            [f"- **constraints**: {', '.join(result['constraints_applied'])}"]
+            if "constraints_applied" in result
+            else []
+        ),
         "",
         "## Effects (level minus reference, paired; mean [95% CI])",
         "",
