@@ -29,7 +29,7 @@ def check_outputs(out: Path, summary: dict) -> None:
 
 
 @pytest.mark.slow
-def test_explore_on_a_small_table(search_table_file, tmp_path):
+def test_explore_on_a_small_table(search_table_file, small_table, tmp_path):
     table = search_table_file
     proc = run_cli(
         "explore",
@@ -46,10 +46,18 @@ def test_explore_on_a_small_table(search_table_file, tmp_path):
     assert proc.returncode == 0, proc.stderr
     summary = json.loads(proc.stdout)
     check_outputs(tmp_path / "nasbench-out", summary)  # the default output folder, in the working directory
-    text = run_cli(
-        "explore", "--table", str(table), "--seeds", "3", "--budget", "20", cwd=tmp_path, timeout=600
-    )
-    assert text.returncode == 0 and "nasbench-out" in text.stdout and "final regret" in text.stdout
+    # the text report, with several objectives and a constraint: the Pareto leaderboard and hypervolumes
+    mo_table = tmp_path / "small.parquet"
+    small_table.save(mo_table)
+    args = ["--table", str(mo_table), "--seeds", "2", "--budget", "10", "--out", "mo"]
+    text = run_cli("explore", *args, "--objectives", "valid_acc,params", "--max", "params=0.9", cwd=tmp_path)
+    assert text.returncode == 0, text.stderr
+    assert "final regret" in text.stdout and "hypervolume" in text.stdout and "mo-re" in text.stdout
+    summary = json.loads((tmp_path / "mo" / "explore.json").read_text())
+    assert set(summary["hypervolume"]["final"]) == {"mo-rs", "mo-re"}
+    assert summary["constraints"] == ["params <= 0.9"]
+    for f in ("leaderboard.pareto.png", "leaderboard.pareto.csv", "compare/hypervolume.png"):
+        assert (tmp_path / "mo" / f).is_file(), f
 
 
 def test_explore_without_a_table_reports_one_line(tmp_path):

@@ -616,15 +616,34 @@ def explore(
         None, "--strategies", help="Comma-separated (default: the main ones)."
     ),
     processes: int = typer.Option(2, "--processes", help="Worker processes."),
+    objectives: str = OBJECTIVES_OPTION,
+    maxima: list[str] = MAX_OPTION,
+    minima: list[str] = MIN_OPTION,
     as_json: bool = JSON_OPTION,
 ) -> None:
-    """The main job: fit the default surrogate, compare the main strategies, export leaderboard and plots."""
-    from nasbench.experiments.explore import MAIN_STRATEGIES, ExploreConfig
+    """The main job: fit the default surrogate, compare the main strategies, export leaderboard and plots.
+
+    With --objectives the leaderboard adds Pareto ranks (leaderboard.pareto.csv/png), the
+    comparison the hypervolume (compare/hypervolume.png), and the default strategies are
+    mo-rs and mo-re.
+    """
+    from nasbench.experiments.explore import MAIN_STRATEGIES, MO_STRATEGIES, ExploreConfig
     from nasbench.experiments.explore import explore as run_explore
 
-    names = tuple(s.strip() for s in strategies.split(",") if s.strip()) if strategies else MAIN_STRATEGIES
+    default = MO_STRATEGIES if objectives else MAIN_STRATEGIES
+    names = tuple(s.strip() for s in strategies.split(",") if s.strip()) if strategies else default
     s = run_explore(
-        ExploreConfig(out=out, table=table, strategies=names, seeds=seeds, budget=budget, processes=processes)
+        ExploreConfig(
+            out=out,
+            table=table,
+            strategies=names,
+            seeds=seeds,
+            budget=budget,
+            processes=processes,
+            objectives=objectives,
+            maxima=tuple(maxima),
+            minima=tuple(minima),
+        )
     )
     if as_json:
         echo_json(s)
@@ -646,10 +665,21 @@ def explore(
     ]
     for name, v in s["compare"]["strategies"].items():
         r = f"{v['final_regret']:.3f}" if "objective" not in s else f"{v['final_regret']:.4g}"
-        lines.append(f"  {name:<10} final regret {r}   mean rank {v['mean_rank']:.2f}")
+        hv = s.get("hypervolume", {}).get("final", {}).get(name)
+        lines.append(
+            f"  {name:<10} final regret {r}   mean rank {v['mean_rank']:.2f}"
+            + (f"   hypervolume {hv['mean']:.6g} [{hv['lo']:.6g}, {hv['hi']:.6g}]" if hv else "")
+        )
+    if "hypervolume" in s:
+        h = s["hypervolume"]
+        lines.append(
+            f"front      {s['pareto']['front_size']} leaderboard entries on the Pareto front of "
+            f"({', '.join(s['pareto']['objectives'])}); the table front's hypervolume {h['table_front']:.6g}"
+        )
+    extra = ", leaderboard.pareto.png, compare/hypervolume.png" if "hypervolume" in s else ""
     lines.append(
         f"files      {Path(s['files']['summary']).parent.resolve()}/ (leaderboard.md, leaderboard.csv, "
-        "leaderboard.png, compare/regret.png, compare/summary.md)"
+        f"leaderboard.png, compare/regret.png, compare/summary.md{extra})"
     )
     lines.append(f"took       {s['wall_s']:.0f} s")
     typer.echo("\n".join(lines))

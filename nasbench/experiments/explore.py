@@ -25,7 +25,7 @@ import numpy as np
 
 import surrogates
 from nasbench.core.io import atomic_path, atomic_write_text, make_dirs, write_json
-from nasbench.experiments.compare import CompareConfig, compare, prepare
+from nasbench.experiments.compare import CompareConfig, Evaluator, compare, prepare
 from nasbench.experiments.leaderboard import LeaderboardConfig, fit_on_table, leaderboard, render
 from nasbench.tables.benchmark import Benchmark
 from nasbench.tables.table import ResultTable
@@ -34,6 +34,8 @@ from strategies.runner import Budget, RunConfig
 
 #: The main strategies explore compares (non-surrogate baselines, multi-fidelity, surrogate-guided).
 MAIN_STRATEGIES: tuple[str, ...] = ("rs", "re", "ls", "hb", "re+es", "screened")
+#: What explore compares with ``--objectives``: multi-objective random search and evolution.
+MO_STRATEGIES: tuple[str, ...] = ("mo-rs", "mo-re")
 
 #: Strategy parameters explore sets: early stopping's surrogate refits warm-started (its
 #: stacking weights and calibration kept until the full curves doubled), which cut re+es's
@@ -53,6 +55,9 @@ class ExploreConfig:
     processes: worker processes for the comparison.
     params: per strategy name, its parameters (default: :data:`MAIN_PARAMS`; names not
         compared are ignored).
+    objectives: several objectives (``valid_acc,params``): the leaderboard adds Pareto
+        ranks and the front's plot, the comparison the hypervolume.
+    maxima, minima: constraints ``NAME=VALUE`` for both.
     """
 
     out: Path = Path("nasbench-out")
@@ -63,6 +68,9 @@ class ExploreConfig:
     top: int = 50
     processes: int = 2
     params: Mapping[str, Mapping[str, Any]] = field(default_factory=lambda: dict(MAIN_PARAMS))
+    objectives: str = ""
+    maxima: tuple[str, ...] = ()
+    minima: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not (isinstance(self.seeds, int) and self.seeds >= 1):
@@ -90,8 +98,14 @@ def explore(config: ExploreConfig) -> dict[str, Any]:
     bench = Benchmark(t)
     run = RunConfig(Budget.parse(config.budget))
     params = {k: dict(v) for k, v in config.params.items() if k in config.strategies}
+    evaluator = Evaluator(objectives=config.objectives, maxima=config.maxima, minima=config.minima)
     cmp_cfg = CompareConfig(
-        tuple(config.strategies), config.seeds, run, params=params, processes=config.processes
+        tuple(config.strategies),
+        config.seeds,
+        run,
+        params=params,
+        processes=config.processes,
+        evaluator=evaluator,
     )
     out = Path(config.out)
     prepare(table, out / "compare", cmp_cfg)  # every input error before any work
@@ -106,7 +120,15 @@ def explore(config: ExploreConfig) -> dict[str, Any]:
     methods = multiprocessing.get_all_start_methods()
     ctx = multiprocessing.get_context("fork" if "fork" in methods else None)
     with ProcessPoolExecutor(max_workers=1, mp_context=ctx) as pool:
-        lb_future = pool.submit(_leaderboard_job, str(table), str(out), name, config.top)
+        lb_cfg = LeaderboardConfig(
+            surrogate=name,
+            top=config.top,
+            fmt="md",
+            objectives=config.objectives,
+            maxima=config.maxima,
+            minima=config.minima,
+        )
+        lb_future = pool.submit(_leaderboard_job, str(table), str(out), lb_cfg)
         cmp = compare(table, out / "compare", cmp_cfg)  # 2. the strategies, on the simulated clock
         board, fit_s = lb_future.result()  # 1. the surrogate on the whole table, and its leaderboard
 
@@ -139,6 +161,7 @@ def explore(config: ExploreConfig) -> dict[str, Any]:
             f"measured_{metric}": top[f"measured_{metric}"],
         },
         "compare": {"budget": str(run.budget), "seeds": config.seeds, "strategies": strategies},
+        **_several_objectives(board, cmp),
         "files": {
             "leaderboard": [str(out / f) for f in ("leaderboard.md", "leaderboard.csv", "leaderboard.png")],
             "compare": [
@@ -152,15 +175,37 @@ def explore(config: ExploreConfig) -> dict[str, Any]:
     return summary
 
 
-def _leaderboard_job(table: str, out: str, name: str, top: int) -> tuple[dict[str, Any], float]:
-    """Fit the default surrogate on the table; write leaderboard.{md,csv,png}."""
+def _several_objectives(board: Mapping[str, Any], cmp: Mapping[str, Any]) -> dict[str, Any]:
+    """The summary's multi-objective part: the leaderboard's front and the hypervolumes."""
+    if "multiobjective" not in cmp and "pareto" not in board:
+        return {}
+    out: dict[str, Any] = {}
+    if "pareto" in board:
+        p = board["pareto"]
+        out["pareto"] = {"objectives": p["objectives"], "front_size": len(p["front"]), "files": p["files"]}
+    if "multiobjective" in cmp:
+        m = cmp["multiobjective"]
+        out["hypervolume"] = {
+            "reference_point": m["reference_point"],
+            "table_front": m["table_front_hypervolume"],
+            "final": {k: v["final_hypervolume"] for k, v in m["strategies"].items()},
+        }
+    if "constraints" in cmp:
+        out["constraints"] = cmp["constraints"]
+    return out
+
+
+def _leaderboard_job(table: str, out: str, config: LeaderboardConfig) -> tuple[dict[str, Any], float]:
+    """Fit the default surrogate on the table; write leaderboard.{md,csv,png} (and the Pareto
+    ranks and front, ``leaderboard.pareto.{csv,png}``, with objectives)."""
     t = ResultTable.load(table)
+    name = config.surrogate
     t_fit = time.perf_counter()
     model = fit_on_table(name, Benchmark(t), random_state=0)
     fit_s = time.perf_counter() - t_fit
     o = Path(out)
     board = leaderboard(
-        LeaderboardConfig(surrogate=name, top=top, fmt="md"),
+        config,
         o / "leaderboard.md",
         table=table,
         model=model,
