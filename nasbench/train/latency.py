@@ -125,7 +125,7 @@ def nb201_switch_apply(
     """
     import flax.linen as nn
 
-    from nasbench.spaces.nb201 import CONV1, CONV3, EDGES, NONE, POOL, SKIP
+    from nasbench.spaces.nb201 import CONV1, CONV3, POOL, SKIP
     from nasbench.train.model import (
         BN_EPS,
         PoolReduction,
@@ -133,6 +133,7 @@ def nb201_switch_apply(
         ResidualReduction,
         Stem,
         avg_pool3,
+        cell_output,
     )
 
     params, stats = variables["params"], variables["batch_stats"]
@@ -149,27 +150,19 @@ def nb201_switch_apply(
             x = block(c, m).apply(sub(f"reduce{s}"), x, False)
         for i in range(recipe.cells_per_stage):
             cell = (params[f"cell{s}_{i}"], stats[f"cell{s}_{i}"])
-            nodes = [x]
-            for j in range(1, 4):
-                acc = jnp.zeros_like(x)
-                for k, (to, frm) in enumerate(EDGES):
-                    if to != j:
-                        continue
 
-                    def conv(
-                        h: jax.Array, kernel: int, k: int = k, c: int = c, cell: Any = cell
-                    ) -> jax.Array:
-                        return ReLUConvBN(c, kernel, 1, m).apply(sub(f"e{k}_conv{kernel}", cell), h, False)
+            def add_edge(k: int, h: jax.Array, acc: jax.Array, c: int = c, cell: Any = cell) -> jax.Array:
+                def conv(h: jax.Array, kernel: int) -> jax.Array:
+                    return ReLUConvBN(c, kernel, 1, m).apply(sub(f"e{k}_conv{kernel}", cell), h, False)
 
-                    branches = [None] * 5
-                    branches[NONE] = jnp.zeros_like
-                    branches[SKIP] = lambda h: h
-                    branches[CONV1] = lambda h, conv=conv: conv(h, 1)
-                    branches[CONV3] = lambda h, conv=conv: conv(h, 3)
-                    branches[POOL] = avg_pool3
-                    acc = acc + lax.switch(ops[k], branches, nodes[frm])
-                nodes.append(acc)
-            x = nodes[3]
+                branches: list[Callable[[jax.Array], jax.Array]] = [jnp.zeros_like] * 5
+                branches[SKIP] = lambda h: h
+                branches[CONV1] = lambda h: conv(h, 1)
+                branches[CONV3] = lambda h: conv(h, 3)
+                branches[POOL] = avg_pool3
+                return acc + lax.switch(ops[k], branches, h)
+
+            x = cell_output(x, add_edge)
     bn = nn.BatchNorm(use_running_average=True, momentum=m, epsilon=BN_EPS)
     x = bn.apply(sub("head_bn"), x)
     x = nn.relu(x).mean(axis=(-3, -2))

@@ -14,7 +14,7 @@ identical values for the same key (Flax derives each submodule's key from its na
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import flax.linen as nn
@@ -52,6 +52,21 @@ def avg_pool2(x: jax.Array) -> jax.Array:
     ones = jnp.ones((1, h, w, 1), x.dtype)
     count = lax.reduce_window(ones, 0.0, lax.add, (1, 2, 2, 1), (1, 2, 2, 1), [(0, 0), *pad[-3:-1], (0, 0)])
     return total / count.reshape(count.shape[1:])
+
+
+def cell_output(x: jax.Array, add_edge: Callable[[int, jax.Array, jax.Array], jax.Array]) -> jax.Array:
+    """The one walk of an NB201 cell's graph: node ``j`` sums one op per earlier node, the
+    output is node 3. ``add_edge(k, h, acc)`` returns ``acc`` with edge ``k``'s op applied
+    to ``h`` (its source node) added; edges are visited in :data:`EDGES` order per node.
+    Shared by the Flax network, the population forward and the latency program."""
+    nodes = [x]
+    for j in range(1, 4):
+        acc = jnp.zeros_like(x)
+        for k, (to, frm) in enumerate(EDGES):
+            if to == j:
+                acc = add_edge(k, nodes[frm], acc)
+        nodes.append(acc)
+    return nodes[3]
 
 
 # ---- Flax modules ------------------------------------------------------------------------
@@ -132,28 +147,21 @@ class Cell(nn.Module):
         def conv(k: int, kernel: int) -> ReLUConvBN:
             return ReLUConvBN(self.features, kernel, 1, self.bn_momentum, name=f"e{k}_conv{kernel}")
 
-        nodes = [x]
-        for j in range(1, 4):
-            acc = jnp.zeros_like(x)
-            for k, (to, frm) in enumerate(EDGES):
-                if to != j:
-                    continue
-                h = nodes[frm]
-                if self.ops is None:  # supernet: every op, summed (only used by init)
-                    acc = acc + conv(k, 1)(h, train) + conv(k, 3)(h, train) + avg_pool3(h) + h
-                    continue
-                op = self.ops[k]
-                if op == SKIP:
-                    acc = acc + h
-                elif op == CONV1:
-                    acc = acc + conv(k, 1)(h, train)
-                elif op == CONV3:
-                    acc = acc + conv(k, 3)(h, train)
-                elif op == POOL:
-                    acc = acc + avg_pool3(h)
-                # NONE adds nothing
-            nodes.append(acc)
-        return nodes[3]
+        def add_edge(k: int, h: jax.Array, acc: jax.Array) -> jax.Array:
+            if self.ops is None:  # supernet: every op, summed (only used by init)
+                return acc + conv(k, 1)(h, train) + conv(k, 3)(h, train) + avg_pool3(h) + h
+            op = self.ops[k]
+            if op == SKIP:
+                return acc + h
+            if op == CONV1:
+                return acc + conv(k, 1)(h, train)
+            if op == CONV3:
+                return acc + conv(k, 3)(h, train)
+            if op == POOL:
+                return acc + avg_pool3(h)
+            return acc  # NONE adds nothing
+
+        return cell_output(x, add_edge)
 
 
 class NB201Network(nn.Module):
@@ -246,6 +254,7 @@ def count_params(params: Any) -> int:
 
 __all__ = [
     "NB201Network",
+    "cell_output",
     "ReLUConvBN",
     "Cell",
     "Stem",

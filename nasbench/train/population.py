@@ -38,7 +38,7 @@ from jax import lax
 
 from nasbench.core.errors import ConfigError
 from nasbench.core.metrics import METRICS
-from nasbench.spaces.nb201 import CONV1, CONV3, EDGES, N_EDGES, POOL, SKIP
+from nasbench.spaces.nb201 import CONV1, CONV3, N_EDGES, POOL, SKIP
 from nasbench.train.data import Dataset
 from nasbench.train.model import (
     BN_EPS,
@@ -46,6 +46,7 @@ from nasbench.train.model import (
     arch_cost,
     avg_pool2,
     avg_pool3,
+    cell_output,
     init_variables,
     spatial_sizes,
 )
@@ -218,32 +219,28 @@ def _cell(
     ops = plan["ops"]
     new_st = dict(st)
     bshape = (k_members,) + (1,) * (x.ndim - 1)
-    nodes = [x]
-    for j in range(1, 4):
-        acc = jnp.zeros_like(x)
-        for k, (to, frm) in enumerate(EDGES):
-            if to != j:
+
+    def add_edge(k: int, h: jax.Array, acc: jax.Array) -> jax.Array:
+        acc = acc + jnp.where((ops[:, k] == SKIP).reshape(bshape), h, 0.0)
+        for kind, _ in _KINDS:
+            name = f"e{k}_{kind}"
+            idx = plan["slots"][name]
+            if idx.shape[0] == 0:
                 continue
-            h = nodes[frm]
-            acc = acc + jnp.where((ops[:, k] == SKIP).reshape(bshape), h, 0.0)
-            for kind, _ in _KINDS:
-                name = f"e{k}_{kind}"
-                idx = plan["slots"][name]
-                if idx.shape[0] == 0:
-                    continue
-                # padding slots read a real member (clamped) and are dropped on the way back
-                g = jnp.minimum(idx, k_members - 1)
-                if kind == "pool":
-                    acc = acc.at[idx].add(avg_pool3(h[g]), mode="drop")
-                    continue
-                y, s_new = _relu_conv_bn(_take(p[name], g), _take(st[name], g), h[g], 1, train, m, tap, idx)
-                acc = acc.at[idx].add(y, mode="drop")
-                if train:
-                    new_st[name] = jax.tree_util.tree_map(
-                        lambda full, upd, idx=idx: full.at[idx].set(upd, mode="drop"), st[name], s_new
-                    )
-        nodes.append(acc)
-    return nodes[3], new_st
+            # padding slots read a real member (clamped) and are dropped on the way back
+            g = jnp.minimum(idx, k_members - 1)
+            if kind == "pool":
+                acc = acc.at[idx].add(avg_pool3(h[g]), mode="drop")
+                continue
+            y, s_new = _relu_conv_bn(_take(p[name], g), _take(st[name], g), h[g], 1, train, m, tap, idx)
+            acc = acc.at[idx].add(y, mode="drop")
+            if train:
+                new_st[name] = jax.tree_util.tree_map(
+                    lambda full, upd, idx=idx: full.at[idx].set(upd, mode="drop"), st[name], s_new
+                )
+        return acc
+
+    return cell_output(x, add_edge), new_st
 
 
 def population_apply(
