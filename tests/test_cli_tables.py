@@ -128,3 +128,23 @@ def test_every_help_lists_the_exit_codes(capsys):
         assert main([*path, "--help"]) == 0, path
         out = " ".join(capsys.readouterr().out.split())
         assert "Exit codes: 0 success" in out and "2 bad input" in out and "130 interrupted" in out, path
+
+
+def test_plain_progress_restarts_its_rate_and_eta_for_a_new_phase(monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
+    import nasbench.cli._common as common
+
+    clock = iter([0.0, 0.0, 10.0, 10.0, 20.0])  # t0, then one reading per update
+    monkeypatch.setattr(common.time, "perf_counter", lambda: next(clock))
+    with common.progress_bar("build") as update:
+        assert update is not None  # stderr is captured: the plain, line-per-update display
+        update(0, 100, "runs")
+        update(50, 100, "runs")  # 5 runs/s: 10 s left
+        update(0, 10, "latency")  # a new phase: no rate yet
+        update(5, 10, "latency")  # 0.5 networks/s since the phase began: 10 s left
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert [ln.rsplit("ETA ", 1)[-1] if "ETA" in ln else None for ln in lines] == [
+        None,
+        "0.2 min",
+        None,
+        "0.2 min",
+    ]

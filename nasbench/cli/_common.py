@@ -51,13 +51,13 @@ def progress_bar(label: str, *, quiet: bool = False) -> Iterator[ProgressUpdate 
         return
     console = Console(file=sys.stderr)
     if not console.is_terminal:
-        first: list[float] = []  # (time, completed) of the first update
+        first: dict[str, Any] = {}  # time, completed and total of the first update of a phase
 
         def plain(completed: float, total: float | None, info: str) -> None:
             now = time.perf_counter()
-            if not first:
-                first.extend((now, completed))
-            rate = (completed - first[1]) / (now - first[0]) if now > first[0] else 0.0
+            if not first or first["total"] != total:  # a new phase (another total) restarts the rate
+                first.update(time=now, completed=completed, total=total)
+            rate = (completed - first["completed"]) / (now - first["time"]) if now > first["time"] else 0.0
             eta = f", ETA {(total - completed) / rate / 60:.1f} min" if total and rate > 0 else ""
             print(f"{label}: {info}, elapsed {(now - t0) / 60:.1f} min{eta}", file=sys.stderr, flush=True)
 
@@ -74,11 +74,13 @@ def progress_bar(label: str, *, quiet: bool = False) -> Iterator[ProgressUpdate 
     )
     with Progress(*columns, console=console, transient=False) as bar:
         task = bar.add_task(label, total=None, info="starting")
-        started: list[bool] = []
+        started: list[float | None] = []  # the current phase's total, once started
 
         def update(completed: float, total: float | None, info: str) -> None:
-            if not started:  # work resumed from disk is no speed: the ETA counts from here
-                started.append(True)
+            # work resumed from disk is no speed, and a new phase (another total) has its own:
+            # the ETA counts from here
+            if not started or started[0] != total:
+                started[:] = [total]
                 bar.reset(task, total=total, completed=completed, info=info)
                 return
             bar.update(
