@@ -117,6 +117,10 @@ def test_estimate_latency_then_attach_gives_a_table_latency_columns(
         col = dict(zip(t.arch_index.tolist(), t.arch_columns[f"latency_ms_b{b}"]))
         assert all(col[i] > 0 for i in order)
     assert t.metadata["latency"]["platform"] == summary["platform"]
+    capsys.readouterr()
+    assert main(["info", str(attached)]) == 0
+    shown = capsys.readouterr().out
+    assert "latency_ms_b1, latency_ms_b32" in shown and f"measured on {summary['platform']}" in shown
     # bad input: one line, exit 2, nothing written
     capsys.readouterr()
     bad = tmp_path / "bad.parquet"

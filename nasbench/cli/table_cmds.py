@@ -44,6 +44,13 @@ def info(
         f"metrics   {', '.join(summary['metrics'])}",
         f"diverged  {summary['diverged_runs']} runs",
     ]
+    if summary["arch_columns"]:
+        lines.append(f"per arch  {', '.join(summary['arch_columns'])}")
+    if summary.get("latency"):
+        lat = summary["latency"]
+        lines.append(
+            f"latency   measured on {lat['platform']} (median of {lat['repeats']} calls; compare within it)"
+        )
     if summary.get("objective"):
         o = summary["objective"]
         lines.append(f"objective {o['metric']}, {'lower' if o['direction'] == 'min' else 'higher'} is better")

@@ -39,7 +39,7 @@ def table_summary(path: str | os.PathLike[str], *, verify: bool = False) -> dict
         "notes": meta.get("notes", []),
         "versions": meta.get("versions", {}),
     }
-    for key in ("recipe", "informativeness", "source"):
+    for key in ("recipe", "informativeness", "source", "latency"):
         if key in meta:
             out[key] = meta[key]
     objective = table.objective
