@@ -171,19 +171,25 @@ def nb201_switch_apply(
     return nn.Dense(n_classes).apply({"params": params["classifier"]}, x)
 
 
-def _nb201_latency(
-    space: Any,
-    idx: np.ndarray,
-    recipe: Any,
-    image_shape: Sequence[int],
-    n_classes: int,
-    batch_sizes: tuple[int, ...],
-    repeats: int,
-    rng: np.random.Generator,
-    device: Any,
-    progress: Callable[[int, int], None] | None,
-) -> np.ndarray:
+@dataclass(frozen=True)
+class _Setup:
+    """What every timing shares: the input, the batch sizes, repeats, seed stream and device."""
+
+    image_shape: tuple[int, ...]
+    n_classes: int
+    batch_sizes: tuple[int, ...]
+    repeats: int
+    rng: np.random.Generator
+    device: Any
+    progress: Callable[[int, int], None] | None
+
+
+def _nb201_latency(space: Any, idx: np.ndarray, recipe: Any, st: _Setup) -> np.ndarray:
     from nasbench.train.model import init_variables
+
+    image_shape, n_classes, batch_sizes, repeats, rng, device, progress = (
+        st.image_shape, st.n_classes, st.batch_sizes, st.repeats, st.rng, st.device, st.progress
+    )  # fmt: skip
 
     variables = init_variables(jax.random.PRNGKey(0), recipe, image_shape, n_classes)
     # batch-norm statistics of a trained network, not the initial (0, 1): seeded, positive
@@ -227,19 +233,13 @@ def _random_mlp_params(
     return {"hidden": layers[:-1], "out": layers[-1]}
 
 
-def _mlp_latency(
-    space: Any,
-    idx: np.ndarray,
-    image_shape: Sequence[int],
-    n_classes: int,
-    batch_sizes: tuple[int, ...],
-    repeats: int,
-    rng: np.random.Generator,
-    device: Any,
-    progress: Callable[[int, int], None] | None,
-) -> np.ndarray:
+def _mlp_latency(space: Any, idx: np.ndarray, st: _Setup) -> np.ndarray:
     from nasbench.spaces.mlp import mlp_shapes
     from nasbench.train.mlp import single_apply
+
+    image_shape, n_classes, batch_sizes, repeats, rng, device, progress = (
+        st.image_shape, st.n_classes, st.batch_sizes, st.repeats, st.rng, st.device, st.progress
+    )  # fmt: skip
 
     shapes = mlp_shapes(space, idx)
     d = int(np.prod(image_shape))
@@ -298,15 +298,16 @@ def measure_latency(
     batch_sizes, repeats = _check(batch_sizes, repeats)
     idx = space.check_indices(arch_index)
     device = device or jax.local_devices()[0]
-    rng = np.random.default_rng(seed)
+    st = _Setup(
+        tuple(int(v) for v in image_shape), int(n_classes), batch_sizes, repeats,
+        np.random.default_rng(seed), device, progress,
+    )  # fmt: skip
     if isinstance(space, NB201Space):
         if recipe is None:
             raise ConfigError("timing NB201 cells needs the training recipe (the network's shape)")
-        ms = _nb201_latency(
-            space, idx, recipe, image_shape, n_classes, batch_sizes, repeats, rng, device, progress
-        )
+        ms = _nb201_latency(space, idx, recipe, st)
     elif isinstance(space, DeclaredSpace):
-        ms = _mlp_latency(space, idx, image_shape, n_classes, batch_sizes, repeats, rng, device, progress)
+        ms = _mlp_latency(space, idx, st)
     else:
         raise ConfigError(f"space {space.name!r} has no network to time; latency covers nb201 and mlp spaces")
     return Latency(idx, batch_sizes, ms, repeats, platform_name(device))
