@@ -37,7 +37,7 @@ def main() -> None:
     from scipy.stats import spearmanr
 
     from nasbench.spaces.nb201 import NB201Space
-    from nasbench.train.latency import _time_call, nb201_switch_apply
+    from nasbench.train.latency import nb201_switch_apply, time_call
     from nasbench.train.model import NB201Network, init_variables
     from nasbench.train.recipe import PRESETS
 
@@ -59,8 +59,8 @@ def main() -> None:
         for o in ops:
             net = NB201Network(recipe, classes, tuple(int(v) for v in o))
             fn = jax.jit(lambda v, x, net=net: net.apply(v, x, train=False)).lower(variables, x).compile()
-            own.append(_time_call(fn, (variables, x), args.repeats))
-            sw.append(_time_call(switch, (variables, jnp.asarray(o), x), args.repeats))
+            own.append(time_call(fn, (variables, x), args.repeats))
+            sw.append(time_call(switch, (variables, jnp.asarray(o), x), args.repeats))
         sw_a, own_a = np.array(sw), np.array(own)
         ratio = sw_a / own_a
         out[f"b{b}"] = {

@@ -1,6 +1,6 @@
 """Measured forward latency of architectures on this machine (NB201 cells and MLPs).
 
-The one timing loop of the package (:func:`_time_call`): each program is compiled once,
+The one timing loop of the package (:func:`time_call`): each program is compiled once,
 called once to warm up, then ``repeats`` calls are timed one by one
 (``block_until_ready``) and the median is kept. Inputs and parameters are seeded random
 numbers: the time does not depend on their values. Networks run in evaluation mode
@@ -89,7 +89,7 @@ class Latency:
         )
 
 
-def _time_call(fn: Callable[..., Any], args: tuple[Any, ...], repeats: int) -> float:
+def time_call(fn: Callable[..., Any], args: tuple[Any, ...], repeats: int) -> float:
     """Median milliseconds of ``fn(*args)`` over ``repeats`` calls, after one warm-up call."""
     jax.block_until_ready(fn(*args))
     times = np.empty(repeats)
@@ -179,84 +179,69 @@ class _Setup:
     n_classes: int
     batch_sizes: tuple[int, ...]
     repeats: int
-    rng: np.random.Generator
+    seed: int
+    rng: np.random.Generator  # the inputs (and NB201's batch-norm statistics), from ``seed``
     device: Any
     progress: Callable[[int, int], None] | None
+
+    def report(self, done: int, total: int) -> None:
+        if self.progress:
+            self.progress(done, total)
 
 
 def _nb201_latency(space: Any, idx: np.ndarray, recipe: Any, st: _Setup) -> np.ndarray:
     from nasbench.train.model import init_variables
 
-    image_shape, n_classes, batch_sizes, repeats, rng, device, progress = (
-        st.image_shape, st.n_classes, st.batch_sizes, st.repeats, st.rng, st.device, st.progress
-    )  # fmt: skip
-
-    variables = init_variables(jax.random.PRNGKey(0), recipe, image_shape, n_classes)
+    variables = init_variables(jax.random.PRNGKey(st.seed), recipe, st.image_shape, st.n_classes)
     # batch-norm statistics of a trained network, not the initial (0, 1): seeded, positive
     variables = {
         "params": variables["params"],
         "batch_stats": jax.tree_util.tree_map(
-            lambda a: jnp.asarray(np.abs(rng.standard_normal(a.shape)).astype(np.float32) + 0.5),
+            lambda a: jnp.asarray(np.abs(st.rng.standard_normal(a.shape)).astype(np.float32) + 0.5),
             variables["batch_stats"],
         ),
     }
-    variables = jax.device_put(variables, device)
+    variables = jax.device_put(variables, st.device)
     ops = space.op_matrix(idx).astype(np.int32)
-    ms = np.zeros((len(idx), len(batch_sizes)))
-    for j, b in enumerate(batch_sizes):
-        x = jax.device_put(rng.standard_normal((b, *image_shape)).astype(np.float32), device)
+    ms = np.zeros((len(idx), len(st.batch_sizes)))
+    for j, b in enumerate(st.batch_sizes):
+        x = jax.device_put(st.rng.standard_normal((b, *st.image_shape)).astype(np.float32), st.device)
         fn = (
-            jax.jit(lambda v, o, x: nb201_switch_apply(v, o, x, recipe, n_classes))
+            jax.jit(lambda v, o, x: nb201_switch_apply(v, o, x, recipe, st.n_classes))
             .lower(variables, jnp.asarray(ops[0]), x)
             .compile()
         )
         for i in range(len(idx)):
-            ms[i, j] = _time_call(fn, (variables, jax.device_put(ops[i], device), x), repeats)
-            if progress:
-                progress(j * len(idx) + i + 1, len(idx) * len(batch_sizes))
+            ms[i, j] = time_call(fn, (variables, jax.device_put(ops[i], st.device), x), st.repeats)
+            st.report(j * len(idx) + i + 1, len(idx) * len(st.batch_sizes))
     return ms
 
 
 # ---- MLPs: one program per network shape --------------------------------------------------
-def _random_mlp_params(
-    rng: np.random.Generator, widths: Sequence[int], input_dim: int, n_classes: int
-) -> dict[str, Any]:
-    """Unpadded MLP parameters of the right shapes (LeCun-scaled normal; for timing only)."""
-    dims = [input_dim, *widths, n_classes]
-    layers = [
-        {
-            "kernel": (rng.standard_normal((a, b)) / np.sqrt(a)).astype(np.float32),
-            "bias": np.zeros(b, np.float32),
-        }
-        for a, b in zip(dims[:-1], dims[1:])
-    ]
-    return {"hidden": layers[:-1], "out": layers[-1]}
-
-
 def _mlp_latency(space: Any, idx: np.ndarray, st: _Setup) -> np.ndarray:
     from nasbench.spaces.mlp import mlp_shapes
-    from nasbench.train.mlp import single_apply
-
-    image_shape, n_classes, batch_sizes, repeats, rng, device, progress = (
-        st.image_shape, st.n_classes, st.batch_sizes, st.repeats, st.rng, st.device, st.progress
-    )  # fmt: skip
+    from nasbench.train.mlp import initial_params, single_apply
 
     shapes = mlp_shapes(space, idx)
-    d = int(np.prod(image_shape))
-    xs = {b: jax.device_put(rng.standard_normal((b, d)).astype(np.float32), device) for b in batch_sizes}
+    d = int(np.prod(st.image_shape))
+    xs = {
+        b: jax.device_put(st.rng.standard_normal((b, d)).astype(np.float32), st.device)
+        for b in st.batch_sizes
+    }
     nets = [(shapes.widths(i), int(shapes.activation[i])) for i in range(len(idx))]
-    unique = sorted(set(nets))
+    first = {net: i for i, net in reversed(list(enumerate(nets)))}  # a configuration of each network
     measured: dict[tuple[Any, int], np.ndarray] = {}
-    for u, (widths, act) in enumerate(unique):
-        params = jax.device_put(_random_mlp_params(rng, widths, d, n_classes), device)
-        row = np.zeros(len(batch_sizes))
-        for j, b in enumerate(batch_sizes):
+    for u, (widths, act) in enumerate(sorted(first)):
+        # the member's own initial weights (the time does not depend on their values)
+        params = initial_params(space, int(idx[first[widths, act]]), st.seed, d, st.n_classes)
+        params = jax.device_put(params, st.device)
+        row = np.zeros(len(st.batch_sizes))
+        for j, b in enumerate(st.batch_sizes):
             fn = jax.jit(lambda p, x, act=act: single_apply(p, x, act)).lower(params, xs[b]).compile()
-            row[j] = _time_call(fn, (params, xs[b]), repeats)
+            row[j] = time_call(fn, (params, xs[b]), st.repeats)
         measured[(widths, act)] = row
-        if progress:
-            progress(u + 1, len(unique))
-    return np.stack([measured[n] for n in nets]) if nets else np.zeros((0, len(batch_sizes)))
+        st.report(u + 1, len(first))
+    return np.stack([measured[n] for n in nets]) if nets else np.zeros((0, len(st.batch_sizes)))
 
 
 def measure_latency(
@@ -299,7 +284,7 @@ def measure_latency(
     idx = space.check_indices(arch_index)
     device = device or jax.local_devices()[0]
     st = _Setup(
-        tuple(int(v) for v in image_shape), int(n_classes), batch_sizes, repeats,
+        tuple(int(v) for v in image_shape), int(n_classes), batch_sizes, repeats, int(seed),
         np.random.default_rng(seed), device, progress,
     )  # fmt: skip
     if isinstance(space, NB201Space):
@@ -382,4 +367,12 @@ def estimate_latency(
     }
 
 
-__all__ = ["BATCH_SIZES", "Latency", "REPEATS", "estimate_latency", "measure_latency", "nb201_switch_apply"]
+__all__ = [
+    "BATCH_SIZES",
+    "Latency",
+    "REPEATS",
+    "estimate_latency",
+    "measure_latency",
+    "nb201_switch_apply",
+    "time_call",
+]

@@ -60,17 +60,14 @@ from nasbench.spaces.mlp import ACTIVATIONS, MLPShapes, mlp_costs, mlp_shapes, m
 from nasbench.train.data import Dataset
 from nasbench.train.population import (
     MemberResults,
+    TrainerBase,
     _augment,
-    _batched_eval_arrays,
     _member_keys,
-    call_compiled,
     concat_results,
     finish_metrics,
     make_optimizer,
     member_key,
-    platform_name,
     poison_params,
-    run_epochs,
 )
 from nasbench.train.recipe import Recipe
 
@@ -308,7 +305,7 @@ def _make_fns(
     return _Fns(init, epoch_setup, step, epoch_scan, eval_batch, steps)
 
 
-class MLPTrainer:
+class MLPTrainer(TrainerBase):
     """Trains members (configuration of an MLP space, seed), a population at a time.
 
     Args:
@@ -348,25 +345,9 @@ class MLPTrainer:
         self.max_units = mlp_shapes(self.space, [0]).max_units  # checks the space is MLP-shaped
         self.mode = mode
         self.population = 1 if mode == "single" else int(population)
-        self.device = device or jax.local_devices()[0]
-        self.platform = platform_name(self.device)
         self.input_dim = int(np.prod(dataset.image_shape))
         self.n_classes = dataset.n_classes
-        self.use_scan = self.device.platform != "cpu" if use_scan is None else use_scan
-        self.compile_s = 0.0
-        put = lambda a: jax.device_put(a, self.device)  # noqa: E731
-        self._x = put(dataset.x_train)
-        self._y = put(dataset.y_train)
-        flat = lambda x: x.reshape(len(x), -1)  # noqa: E731
-        self._valid = tuple(
-            put(a)
-            for a in _batched_eval_arrays(flat(dataset.x_valid), dataset.y_valid, recipe.eval_batch_size)
-        )
-        self._test = tuple(
-            put(a) for a in _batched_eval_arrays(flat(dataset.x_test), dataset.y_test, recipe.eval_batch_size)
-        )
-        self._eval_counts = {id(self._valid): len(dataset.y_valid), id(self._test): len(dataset.y_test)}
-        self._compiled: dict[Any, Any] = {}
+        self._setup_device(dataset, device, use_scan, flatten_eval=True)
         self._fns: collections.OrderedDict[Any, _Fns] = collections.OrderedDict()
 
     # -- programs --
@@ -412,12 +393,6 @@ class MLPTrainer:
         """Padded initial parameters of K members (keys ``(K,)``, spec rows ``(K, ...)``)."""
         d, c = self.input_dim, self.n_classes
         return jax.vmap(lambda k, s: init_member(jax.random.fold_in(k, 0), s, d, c))(keys, spec)
-
-    def _call(self, tag: Any, fn: Callable, *args: Any) -> Any:
-        """Run ``fn`` compiled ahead of time (:func:`nasbench.train.population.call_compiled`)."""
-        donate = (0,) if tag[-1] in ("step", "epoch") else ()
-        out, self.compile_s = call_compiled(self._compiled, tag, fn, args, donate, self.compile_s)
-        return out
 
     # -- training --
     def shapes(self, arch_index: Sequence[int] | np.ndarray) -> MLPShapes:
@@ -498,8 +473,8 @@ class MLPTrainer:
         if poison:
             state = (poison_params(state[0], poison, k), state[1])
         state = jax.device_put(state, self.device)
-        state, out, epoch_time, eval_time = run_epochs(
-            self, fns, tag, state, spec, keys, r.epochs, lambda st: (st[0], spec), setup_tag=("setup",)
+        state, out, epoch_time, eval_time = self._run_epochs(
+            fns, tag, state, spec, keys, r.epochs, lambda st: (st[0], spec), setup_tag=("setup",)
         )  # the setup program is shape-free: one for every mode and shape
         costs = mlp_costs(shapes, self.input_dim, self.n_classes)
         metrics, diverged = finish_metrics(out, epoch_time, costs["flops"][:n])
@@ -516,11 +491,18 @@ class MLPTrainer:
 
     def params_of(self, arch_index: int, seed: int) -> Params:
         """A member's initial parameters, unpadded (what :meth:`train` starts it from)."""
-        shapes = self.shapes([arch_index])
-        spec = jax.tree_util.tree_map(lambda a: jnp.asarray(a[0]), padded_spec(shapes))
-        key = jax.random.fold_in(member_key(seed, int(arch_index)), 0)
-        padded = init_member(key, spec, self.input_dim, self.n_classes)
-        return unpad_params(padded, shapes.widths(0))
+        return initial_params(self.space, arch_index, seed, self.input_dim, self.n_classes)
+
+
+def initial_params(
+    space: DeclaredSpace, arch_index: int, seed: int, input_dim: int, n_classes: int
+) -> Params:
+    """The initial parameters of configuration ``arch_index`` trained with ``seed``, unpadded:
+    what :meth:`MLPTrainer.train` starts that member from (``fold_in(member_key, 0)``)."""
+    shapes = mlp_shapes(space, [arch_index])
+    spec = jax.tree_util.tree_map(lambda a: jnp.asarray(a[0]), padded_spec(shapes))
+    key = jax.random.fold_in(member_key(seed, int(arch_index)), 0)
+    return unpad_params(init_member(key, spec, input_dim, n_classes), shapes.widths(0))
 
 
 __all__ = [
@@ -528,6 +510,7 @@ __all__ = [
     "ACTIVATION_FNS",
     "MLPTrainer",
     "init_member",
+    "initial_params",
     "padded_apply",
     "padded_spec",
     "single_apply",

@@ -562,98 +562,138 @@ def call_compiled(
     return compiled(*args), compile_s
 
 
-# ---- the one epoch loop of the population trainers (NB201 cells here, MLPs in mlp.py) ----------
-def evaluate_split(
-    trainer: Any, tag: tuple[Any, ...], fns: Any, args: tuple[Any, ...], split: tuple[Any, ...]
-) -> tuple[np.ndarray, np.ndarray]:
-    """Mean cross-entropy and accuracy (percent) of every member on one split, float32 ``(K,)``.
+# ---- what both population trainers share (NB201 cells here, MLPs in mlp.py) -------------------
+class TrainerBase:
+    """The device copies of the splits, the compile cache and the one epoch loop of the
+    population trainers (:class:`PopulationTrainer`, :class:`nasbench.train.mlp.MLPTrainer`).
 
-    Args:
-        trainer: a population trainer (``_call``, ``_eval_counts``).
-        args: what ``fns.eval_batch`` takes before the split's arrays (parameters, ...).
-        split: ``(xs, ys, mask)`` from :func:`_batched_eval_arrays`.
+    A subclass sets ``recipe`` and calls :meth:`_setup_device` in its constructor.
     """
-    xs, ys, mask = split
-    ce = correct = 0.0
-    for i in range(xs.shape[0]):
-        c, a = trainer._call(tag + ("eval",), fns.eval_batch, *args, xs, ys, mask, np.int32(i))
-        ce, correct = ce + np.asarray(c, np.float64), correct + np.asarray(a, np.float64)
-    n = float(trainer._eval_counts[id(split)])
-    return (ce / n).astype(np.float32), (100.0 * correct / n).astype(np.float32)
 
+    recipe: Recipe
 
-def run_epochs(
-    trainer: Any,
-    fns: Any,
-    tag: tuple[Any, ...],
-    state: Any,
-    member_arg: Any,
-    keys: jax.Array,
-    epochs: int,
-    eval_args: Callable[[Any], tuple[Any, ...]],
-    *,
-    setup_tag: tuple[Any, ...],
-    first: int = 0,
-    sched: int | None = None,
-) -> tuple[Any, dict[str, np.ndarray], np.ndarray, float]:
-    """Train a population for ``epochs`` epochs, evaluating after each.
+    def _setup_device(
+        self, dataset: Dataset, device: Any, use_scan: bool | None, *, flatten_eval: bool = False
+    ) -> None:
+        """Put the training split and the batched evaluation splits on ``device``.
 
-    Each epoch draws its keys and data order (``fns.epoch_setup``), then runs one
-    ``lax.scan`` program (``trainer.use_scan``) or one compiled step per batch, then
-    evaluates the validation split, and the test split at the schedule's last epoch (or
-    every epoch with ``test_every_epoch``). Compilation is kept out of both timings.
-
-    Args:
-        trainer: a population trainer (``recipe``, ``use_scan``, ``compile_s``, ``_call``,
-            ``_x``, ``_y``, ``_valid``, ``_test``, ``_eval_counts``).
-        member_arg: what the step takes after the state (the slot plan, the MLP spec).
-        keys: ``(K,)`` member keys.
-        eval_args: the state -> what ``fns.eval_batch`` takes before a split's arrays.
-        setup_tag: the compile tag of ``fns.epoch_setup``.
-        first: the first epoch's index (0-based; continued training starts later).
-        sched: the schedule's length in epochs (default: the recipe's).
-
-    Returns:
-        ``(state, metrics (K, epochs) per name with time_s left NaN, seconds per epoch,
-        evaluation seconds)``.
-    """
-    r = trainer.recipe
-    sched = int(sched or r.epochs)
-    k = len(keys)
-    out = {m: np.full((k, epochs), np.nan, np.float32) for m in METRICS}
-    epoch_time = np.zeros(epochs)
-    eval_time = 0.0
-    for e in range(epochs):
-        t0, c0 = time.perf_counter(), trainer.compile_s
-        now = first + e  # the epoch being trained (0-based)
-        ekeys, perms = trainer._call(setup_tag, fns.epoch_setup, keys, np.int32(now))
-        data = (trainer._x, trainer._y, ekeys, perms)
-        if trainer.use_scan:
-            state, tl, ta = trainer._call(tag + ("epoch",), fns.epoch_scan, state, member_arg, *data)
-            tl, ta = np.asarray(tl), np.asarray(ta)
-        else:
-            ls, accs = [], []
-            for t in range(fns.steps):
-                state, lt, at = trainer._call(
-                    tag + ("step",), fns.step, state, member_arg, *data, np.int32(t)
-                )
-                ls.append(lt)
-                accs.append(at)
-            tl = np.mean(np.stack([np.asarray(v) for v in ls]), axis=0)
-            ta = np.mean(np.stack([np.asarray(v) for v in accs]), axis=0)
-        epoch_time[e] = time.perf_counter() - t0 - (trainer.compile_s - c0)
-        t1, c1 = time.perf_counter(), trainer.compile_s
-        out["train_loss"][:, e], out["train_acc"][:, e] = tl, ta
-        args = eval_args(state)
-        out["valid_loss"][:, e], out["valid_acc"][:, e] = evaluate_split(
-            trainer, tag, fns, args, trainer._valid
+        Args:
+            use_scan: one ``lax.scan`` program per epoch; default on accelerators only
+                (XLA:CPU runs a scan over training steps about 4x slower than the same step
+                called in a Python loop, measured in ``benchmarks/TRAINING.md``).
+            flatten_eval: flatten the evaluation images (MLPs; training images are
+                flattened in the step, after augmentation).
+        """
+        self.device = device or jax.local_devices()[0]
+        self.platform = platform_name(self.device)  # recorded with every population's results
+        self.use_scan = self.device.platform != "cpu" if use_scan is None else use_scan
+        self.compile_s = 0.0
+        put = lambda a: jax.device_put(a, self.device)  # noqa: E731
+        self._x = put(dataset.x_train)
+        self._y = put(dataset.y_train)
+        prep = (lambda x: x.reshape(len(x), -1)) if flatten_eval else (lambda x: x)
+        batch = self.recipe.eval_batch_size
+        self._valid = tuple(
+            put(a) for a in _batched_eval_arrays(prep(dataset.x_valid), dataset.y_valid, batch)
         )
-        if r.test_every_epoch or now + 1 == sched:
-            out["test_loss"][:, e], out["test_acc"][:, e] = evaluate_split(
-                trainer, tag, fns, args, trainer._test
+        self._test = tuple(put(a) for a in _batched_eval_arrays(prep(dataset.x_test), dataset.y_test, batch))
+        self._eval_counts = {id(self._valid): len(dataset.y_valid), id(self._test): len(dataset.y_test)}
+        self._compiled: dict[Any, Any] = {}
+
+    def _call(self, tag: Any, fn: Callable, *args: Any) -> Any:
+        """Run ``fn`` compiled ahead of time (:func:`call_compiled`); a training step or epoch
+        donates its state."""
+        donate = (0,) if tag[-1] in ("step", "epoch") else ()
+        out, self.compile_s = call_compiled(self._compiled, tag, fn, args, donate, self.compile_s)
+        return out
+
+    def _evaluate_split(
+        self, tag: tuple[Any, ...], fns: Any, args: tuple[Any, ...], split: tuple[Any, ...]
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Mean cross-entropy and accuracy (percent) of every member on one split, float32 ``(K,)``.
+
+        Args:
+            args: what ``fns.eval_batch`` takes before the split's arrays (parameters, ...).
+            split: ``(xs, ys, mask)`` from :func:`_batched_eval_arrays`.
+        """
+        xs, ys, mask = split
+        ce = correct = 0.0
+        for i in range(xs.shape[0]):
+            c, a = self._call(tag + ("eval",), fns.eval_batch, *args, xs, ys, mask, np.int32(i))
+            ce, correct = ce + np.asarray(c, np.float64), correct + np.asarray(a, np.float64)
+        n = float(self._eval_counts[id(split)])
+        return (ce / n).astype(np.float32), (100.0 * correct / n).astype(np.float32)
+
+    def _run_epochs(
+        self,
+        fns: Any,
+        tag: tuple[Any, ...],
+        state: Any,
+        member_arg: Any,
+        keys: jax.Array,
+        epochs: int,
+        eval_args: Callable[[Any], tuple[Any, ...]],
+        *,
+        setup_tag: tuple[Any, ...],
+        first: int = 0,
+        sched: int | None = None,
+    ) -> tuple[Any, dict[str, np.ndarray], np.ndarray, float]:
+        """Train a population for ``epochs`` epochs, evaluating after each.
+
+        Each epoch draws its keys and data order (``fns.epoch_setup``), then runs one
+        ``lax.scan`` program (``use_scan``) or one compiled step per batch, then evaluates
+        the validation split, and the test split at the schedule's last epoch (or every
+        epoch with ``test_every_epoch``). Compilation is kept out of both timings.
+
+        Args:
+            member_arg: what the step takes after the state (the slot plan, the MLP spec).
+            keys: ``(K,)`` member keys.
+            eval_args: the state -> what ``fns.eval_batch`` takes before a split's arrays.
+            setup_tag: the compile tag of ``fns.epoch_setup``.
+            first: the first epoch's index (0-based; continued training starts later).
+            sched: the schedule's length in epochs (default: the recipe's).
+
+        Returns:
+            ``(state, metrics (K, epochs) per name with time_s left NaN, seconds per epoch,
+            evaluation seconds)``.
+        """
+        r = self.recipe
+        sched = int(sched or r.epochs)
+        k = len(keys)
+        out = {m: np.full((k, epochs), np.nan, np.float32) for m in METRICS}
+        epoch_time = np.zeros(epochs)
+        eval_time = 0.0
+        for e in range(epochs):
+            t0, c0 = time.perf_counter(), self.compile_s
+            now = first + e  # the epoch being trained (0-based)
+            ekeys, perms = self._call(setup_tag, fns.epoch_setup, keys, np.int32(now))
+            data = (self._x, self._y, ekeys, perms)
+            if self.use_scan:
+                state, tl, ta = self._call(tag + ("epoch",), fns.epoch_scan, state, member_arg, *data)
+                tl, ta = np.asarray(tl), np.asarray(ta)
+            else:
+                ls, accs = [], []
+                for t in range(fns.steps):
+                    state, lt, at = self._call(
+                        tag + ("step",), fns.step, state, member_arg, *data, np.int32(t)
+                    )
+                    ls.append(lt)
+                    accs.append(at)
+                tl = np.mean(np.stack([np.asarray(v) for v in ls]), axis=0)
+                ta = np.mean(np.stack([np.asarray(v) for v in accs]), axis=0)
+            epoch_time[e] = time.perf_counter() - t0 - (self.compile_s - c0)
+            t1, c1 = time.perf_counter(), self.compile_s
+            out["train_loss"][:, e], out["train_acc"][:, e] = tl, ta
+            args = eval_args(state)
+            out["valid_loss"][:, e], out["valid_acc"][:, e] = self._evaluate_split(
+                tag, fns, args, self._valid
             )
-        eval_time += time.perf_counter() - t1 - (trainer.compile_s - c1)
-    return state, out, epoch_time, eval_time
+            if r.test_every_epoch or now + 1 == sched:
+                out["test_loss"][:, e], out["test_acc"][:, e] = self._evaluate_split(
+                    tag, fns, args, self._test
+                )
+            eval_time += time.perf_counter() - t1 - (self.compile_s - c1)
+        return state, out, epoch_time, eval_time
 
 
 def poison_params(params: Any, poison: Sequence[int], k: int) -> Any:
@@ -689,7 +729,7 @@ def finish_metrics(
     return metrics, diverged
 
 
-class PopulationTrainer:
+class PopulationTrainer(TrainerBase):
     """Trains members (architecture, seed) population by population.
 
     Args:
@@ -726,27 +766,13 @@ class PopulationTrainer:
         self.mode = mode
         self.population = 1 if mode == "single" else population
         self.capacities = dict(capacities or {n: population for n in SLOT_NAMES})
-        self.device = device or jax.local_devices()[0]
-        self.platform = platform_name(self.device)  # recorded with every population's results
         self.image_shape = dataset.image_shape
         self.n_classes = dataset.n_classes
-        self.compile_s = 0.0
-        # XLA:CPU runs a lax.scan over training steps about 4x slower than the same
-        # step called in a Python loop (measured, benchmarks/TRAINING.md); accelerators scan.
-        self.use_scan = self.device.platform != "cpu" if use_scan is None else use_scan
         if check_memory:
-            check_population_memory(recipe, self.image_shape, self.population, self.device)
-        put = lambda a: jax.device_put(a, self.device)  # noqa: E731
-        self._x = put(dataset.x_train)
-        self._y = put(dataset.y_train)
-        self._valid = tuple(
-            put(a) for a in _batched_eval_arrays(dataset.x_valid, dataset.y_valid, recipe.eval_batch_size)
-        )
-        self._test = tuple(
-            put(a) for a in _batched_eval_arrays(dataset.x_test, dataset.y_test, recipe.eval_batch_size)
-        )
-        self._eval_counts = {id(self._valid): len(dataset.y_valid), id(self._test): len(dataset.y_test)}
-        self._compiled: dict[Any, Any] = {}
+            check_population_memory(
+                recipe, self.image_shape, self.population, device or jax.local_devices()[0]
+            )
+        self._setup_device(dataset, device, use_scan)
         self._single_cache: collections.OrderedDict[tuple[int, ...], _Fns] = collections.OrderedDict()
         self._sched_fns: dict[int, _Fns] = {}  # population programs by schedule length
         self._init_fns: dict[tuple[tuple[int, ...] | None, int], Callable] = {}
@@ -775,12 +801,6 @@ class PopulationTrainer:
         while len(self._single_cache) > 32:
             self._single_cache.popitem(last=False)
         return fns
-
-    def _call(self, tag: Any, fn: Callable, *args: Any) -> Any:
-        """Run ``fn`` compiled ahead of time (compile time kept apart from training time)."""
-        donate = (0,) if tag[-1] in ("step", "epoch") else ()
-        out, self.compile_s = call_compiled(self._compiled, tag, fn, args, donate, self.compile_s)
-        return out
 
     # -- training --
     def init_state(
@@ -943,8 +963,8 @@ class PopulationTrainer:
             state = (poison_params(state[0], poison, k), *state[1:])
         state = jax.device_put(state, self.device)
         e_total = sched if n_epochs is None else int(n_epochs)
-        state, out, epoch_time, eval_time = run_epochs(
-            self, fns, tag, state, plan, keys, e_total, lambda st: (st[0], st[1], plan),
+        state, out, epoch_time, eval_time = self._run_epochs(
+            fns, tag, state, plan, keys, e_total, lambda st: (st[0], st[1], plan),
             setup_tag=tag + ("setup",), first=first, sched=sched,
         )  # fmt: skip
         costs = np.array([arch_cost(r, o, self.image_shape, self.n_classes)["flops"] for o in ops])
