@@ -192,7 +192,7 @@ def test_toml_json_short_and_explicit_forms_are_one_space(space: DeclaredSpace, 
     assert from_toml == space and from_toml.config() == space.config()
     out = tmp_path / "s.json"
     write_space(from_toml, out)
-    assert DeclaredSpace.from_file(out) == space
+    assert read_space(out) == space
     assert make_space("declared", **space.config()) == space
     assert space_class("declared") is DeclaredSpace
     assert json.loads(json.dumps(space.config())) == space.config()

@@ -204,7 +204,7 @@ def import_configs_cmd(
     surrogate and leaderboard minimise it with --direction min.
     """
     from nasbench.core.io import check_output_file
-    from nasbench.spaces.declared import DeclaredSpace
+    from nasbench.spaces.declared_files import read_space
     from nasbench.tables.importers import import_configs
 
     check_output_file(out)
@@ -212,7 +212,7 @@ def import_configs_cmd(
         raise ConfigError(f"--direction must be min or max, got {direction!r}")
     table = import_configs(
         csv,
-        DeclaredSpace.from_file(space),
+        read_space(space),
         metric,
         direction=direction,
         cost=cost,

@@ -512,6 +512,10 @@ class DeclaredConfig:
 class DeclaredSpace(SearchSpace):
     """A finite space derived from a declaration alone (see the module docstring).
 
+    Files (TOML, JSON, ConfigSpace JSON) are read and written by
+    :mod:`nasbench.spaces.declared_files` (``read_space``, ``write_space``), which builds
+    on this module: nothing here imports it back.
+
     Args:
         declaration: a :class:`Declaration`, or its dict (explicit or short form).
 
@@ -540,17 +544,6 @@ class DeclaredSpace(SearchSpace):
 
     def __hash__(self) -> int:
         return hash(json.dumps(self.config(), sort_keys=True))
-
-    @classmethod
-    def from_file(cls, path: Any, *, float_steps: int | None = None) -> DeclaredSpace:
-        """A declaration file (TOML or JSON), or a ConfigSpace JSON file (by its keys).
-
-        Raises:
-            ConfigError: missing or unreadable file, or a bad declaration.
-        """
-        from nasbench.spaces.declared_files import read_space
-
-        return read_space(path, float_steps=float_steps)
 
     # ---- derived structure --------------------------------------------------------------
     def _build(self, decl: Declaration) -> None:

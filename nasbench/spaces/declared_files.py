@@ -13,6 +13,7 @@ from typing import Any, Literal
 from nasbench.core.config import read_config_file
 from nasbench.core.errors import ConfigError
 from nasbench.core.io import atomic_write_text, dumps_json
+from nasbench.spaces.configspace import configspace_json, from_configspace_json
 from nasbench.spaces.declared import DeclaredSpace
 
 SpaceFormat = Literal["declared", "configspace"]
@@ -51,8 +52,6 @@ def _load(path: str | os.PathLike[str], float_steps: int | None) -> tuple[Declar
     data, fmt = read_space_file(path)
     try:
         if fmt == "configspace":
-            from nasbench.spaces.configspace import from_configspace_json
-
             return from_configspace_json(data, float_steps=float_steps), fmt
         return DeclaredSpace(data), fmt
     except ConfigError as exc:
@@ -68,8 +67,6 @@ def write_space(space: DeclaredSpace, path: str | os.PathLike[str], fmt: SpaceFo
     if Path(path).suffix.lower() != ".json":
         raise ConfigError(f"space files are written as JSON; name the output *.json, not {path}")
     if fmt == "configspace":
-        from nasbench.spaces.configspace import configspace_json
-
         atomic_write_text(path, configspace_json(space))
     else:
         atomic_write_text(path, dumps_json(space.declaration.to_dict()) + "\n")
