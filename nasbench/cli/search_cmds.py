@@ -80,32 +80,46 @@ KEEP_OPTION = typer.Option(
 )
 
 
-#: options of ``search`` and ``compare`` that go into the live settings as they are
-_LIVE_OPTIONS = (
-    "inherit",
-    "inherit_epochs",
-    "keep_checkpoints",
-    "table",
-    "reference",
-    "executor",
-    "ray_address",
-    "scores",
-)
+def _live_config(
+    *,
+    dataset: str,
+    recipe: str | None,
+    out: Path,
+    space: str,
+    workers: int | None,
+    noise: str,
+    inherit: bool,
+    inherit_epochs: int,
+    keep_checkpoints: int,
+    table: Path | None,
+    reference: Path | None,
+    executor: str,
+    ray_address: str | None,
+    scores: list[Path],
+) -> Any:
+    """The ``train`` backend's settings from the options of ``search`` or ``compare``.
 
-
-def _live_config(opts: dict[str, Any]) -> Any:
-    """The ``train`` backend's settings from a command's options (its ``locals()``)."""
+    Every option is passed by name (never ``locals()``), so renaming one on either side
+    fails at once instead of silently dropping a setting.
+    """
     from nasbench.experiments.live import make_live_config
 
-    if opts["noise"] != "seed":
+    if noise != "seed":
         raise ConfigError("--noise mean needs a table; a live search trains one seed per trial")
     return make_live_config(
-        opts["dataset"],
-        opts["recipe"],
-        opts["out"],
-        space=opts["space"],
-        workers=opts["workers"] or 8,
-        **{k: opts[k] for k in _LIVE_OPTIONS},
+        dataset,
+        recipe,
+        out,
+        space=space,
+        workers=workers or 8,
+        inherit=inherit,
+        inherit_epochs=inherit_epochs,
+        keep_checkpoints=keep_checkpoints,
+        table=table,
+        reference=reference,
+        executor=executor,
+        ray_address=ray_address,
+        scores=scores,
     )
 
 
@@ -184,7 +198,22 @@ def search(
             raise ConfigError("--objectives, --max and --min work with the table and surrogate evaluators")
         if out is None:
             raise ConfigError("--evaluator train needs --out DIR (the run directory)")
-        cfg = _live_config(locals())
+        cfg = _live_config(
+            dataset=dataset,
+            recipe=recipe,
+            out=out,
+            space=space,
+            workers=workers,
+            noise=noise,
+            inherit=inherit,
+            inherit_epochs=inherit_epochs,
+            keep_checkpoints=keep_checkpoints,
+            table=table,
+            reference=reference,
+            executor=executor,
+            ray_address=ray_address,
+            scores=scores,
+        )
         run = _run_config(budget, 1, "seed")
         _search_live(cfg, strategy, run, seed, params, surrogate, resume, quiet, as_json)
         return
@@ -410,7 +439,22 @@ def compare(
             from nasbench.tables.default import default_table_path
 
             reference = Path(default_table_path())  # the shipped table: digits, its recipe
-        live = _live_config(locals())
+        live = _live_config(
+            dataset=dataset,
+            recipe=recipe,
+            out=out,
+            space=space,
+            workers=workers,
+            noise=noise,
+            inherit=inherit,
+            inherit_epochs=inherit_epochs,
+            keep_checkpoints=keep_checkpoints,
+            table=table,
+            reference=reference,
+            executor=executor,
+            ray_address=ray_address,
+            scores=scores,
+        )
         workers = 1
     config = CompareConfig(
         tuple(names),
