@@ -1,36 +1,23 @@
-"""Named errors of the strategies package.
-
-Every error here derives from :class:`nasbench.core.errors.NasbenchError`, so the CLI turns it
-into a one-line message with exit code 2, raised before any run starts.
-"""
+"""Named errors of search strategies and the search loop (defined in
+:mod:`nasbench.evaluation.errors`, below every backend; re-exported here where strategies
+have always imported them)."""
 
 from __future__ import annotations
 
-from nasbench.core.errors import ConfigError, NasbenchError
+from nasbench.evaluation.errors import (
+    BudgetError,
+    FidelityError,
+    InvalidProposalError,
+    StrategyConfigError,
+    StrategyError,
+    UnknownStrategyError,
+)
 
-
-class StrategyError(NasbenchError):
-    """Base class for errors of search strategies and their runner."""
-
-
-class UnknownStrategyError(StrategyError, KeyError):
-    """A strategy name is not registered."""
-
-    def __str__(self) -> str:  # KeyError would quote the message
-        return str(self.args[0]) if self.args else ""
-
-
-class StrategyConfigError(StrategyError, ConfigError):
-    """A strategy parameter, budget, run option or ablation config is invalid."""
-
-
-class BudgetError(StrategyConfigError):
-    """A budget is malformed or smaller than one evaluation."""
-
-
-class FidelityError(StrategyError):
-    """The table lacks the fidelities (epochs) a strategy needs."""
-
-
-class InvalidProposalError(StrategyError):
-    """A strategy proposed an architecture, epoch or continuation the runner cannot run."""
+__all__ = [
+    "BudgetError",
+    "FidelityError",
+    "InvalidProposalError",
+    "StrategyConfigError",
+    "StrategyError",
+    "UnknownStrategyError",
+]
