@@ -194,8 +194,6 @@ def search(
         raise ConfigError(f"--evaluator must be one of {', '.join(EVALUATORS)}, got {evaluator!r}")
     params = parse_assignments(param, option="--param")
     if evaluator == "train":
-        if objectives or maxima or minima:
-            raise ConfigError("--objectives, --max and --min work with the table and surrogate evaluators")
         if out is None:
             raise ConfigError("--evaluator train needs --out DIR (the run directory)")
         cfg = _live_config(
@@ -215,7 +213,8 @@ def search(
             scores=scores,
         )
         run = _run_config(budget, 1, "seed")
-        _search_live(cfg, strategy, run, seed, params, surrogate, resume, quiet, as_json)
+        shape = {"objectives": objectives, "maxima": tuple(maxima), "minima": tuple(minima)}
+        _search_live(cfg, strategy, run, seed, params, surrogate, resume, quiet, as_json, shape)
         return
     if table is None:
         raise ConfigError("give a table file (or --evaluator train to train for real)")
@@ -227,8 +226,7 @@ def search(
     ):
         if used:
             raise ConfigError(f"{flag} needs --evaluator train")
-    from nasbench.experiments.predicted import search_predicted
-    from nasbench.experiments.search import search_table
+    from nasbench.experiments.search import search_predicted, search_table
 
     run_search = search_table if evaluator == "table" else functools.partial(search_predicted, model=model)
     _, s = run_search(
@@ -315,6 +313,7 @@ def _search_live(
     resume: bool,
     quiet: bool,
     as_json: bool,
+    shape: dict[str, Any],
 ) -> None:
     from nasbench.experiments.live import search_live
 
@@ -328,6 +327,7 @@ def _search_live(
             surrogate=surrogate,
             resume=resume,
             progress=None if update is None else _live_progress(update),
+            **shape,
         )
     if as_json:
         echo_json(s)
@@ -341,11 +341,24 @@ def _search_live(
         f"evaluation + {s['compile_s']:.1f} s compiling + {s['surrogate_s']:.1f} s surrogate + rest",
     ]
     inc = s["incumbent"]
+    metric = s["objective"]["metric"]
+    test = metric.replace("valid_", "test_")
+    unit = "%" if metric.endswith("_acc") else ""
     if inc:
         lines.append(f"incumbent  {inc['arch']}")
         lines.append(
-            f"           valid {inc['observed_valid_acc']:.2f}% observed, {inc['mean_valid_acc']:.2f}% seed mean "
-            f"({inc['truth']}), test {inc['test_acc']:.2f}%"
+            f"           {metric} {fmt_metric(inc[f'observed_{metric}'], metric)}{unit} observed, "
+            f"{fmt_metric(inc[f'mean_{metric}'], metric)}{unit} seed mean ({inc['truth']}), "
+            f"{test} {fmt_metric(inc.get(test, float('nan')), test)}{unit}"
+            + ("" if s["optimum"] != s["optimum"] else f"; regret {inc['regret']:.4g}")
+        )
+    if s.get("constraints"):
+        lines.append(f"subject to {', '.join(s['constraints'])}")
+    mo = s.get("multiobjective")
+    if mo:
+        lines.append(
+            f"front      {len(mo['front'])} architecture(s) on ({', '.join(mo['objectives'])}); hypervolume "
+            f"{mo['hypervolume']:.6g} of the reference front's {mo['table_front_hypervolume']:.6g}"
         )
     board = s.get("leaderboard") or {}
     lines.append(f"wrote      {s['out']}/ (trajectory.parquet, table.parquet, summary.json"

@@ -36,117 +36,31 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from nasbench.core.errors import ConfigError
 from nasbench.core.io import atomic_write_text, make_dirs, write_json
 from nasbench.core.manifest import check_manifest, write_manifest
 from nasbench.experiments import report
+from nasbench.experiments.evaluators import (  # noqa: F401 - EVALUATORS, context_scores, load_simulator: re-exported
+    EVALUATORS,
+    EvaluatorSpec,
+    context_scores,
+    load_simulator,
+    table_evaluator,
+    truth_evaluator,
+)
 from nasbench.experiments.storage import read_trajectory, run_file, write_all, write_trajectory
-from nasbench.tables.benchmark import Benchmark, TestOracle
-from nasbench.tables.table import ResultTable
 from strategies.errors import StrategyConfigError
 from strategies.registry import parse_name, validate
 from strategies.runner import RunConfig, Simulator, Trajectory, run_search
 
-if TYPE_CHECKING:
-    from nasbench.experiments.live import LiveConfig
-
 log = logging.getLogger(__name__)
 
 MANIFEST = "compare.json"
-EVALUATORS = ("table", "surrogate", "train")
 
 
-@dataclass(frozen=True)
-class Evaluator:
-    """The backend every run of a comparison or an ablation uses.
-
-    Attributes:
-        kind: ``table``, ``surrogate`` or ``train`` (see the module docstring).
-        model: the ``surrogate`` backend's predicting model.
-        live: the ``train`` backend's dataset, recipe and live settings (``live.out`` is
-            ignored: each run trains into its own folder). ``live.reference`` is required.
-        scores: score files (``nasbench estimate proxies|oneshot``) every run's strategies
-            see: model-based ones add them to their surrogate's features, ``ranked``
-            evaluates in their order (the train backend takes them from ``live.scores``).
-        objectives: ``--objectives`` (e.g. ``valid_acc,params``; empty: one objective):
-            multi-objective strategies see the secondary ones, and the reports add the
-            hypervolume (:mod:`nasbench.experiments.multiobjective`).
-        maxima, minima: constraints ``NAME=VALUE`` (``--max``, ``--min``): only feasible
-            architectures are proposed, and the optimum is the best feasible one.
-    """
-
-    kind: str = "table"
-    model: str = "rf"
-    live: LiveConfig | None = None
-    scores: tuple[str, ...] = ()
-    objectives: str = ""
-    maxima: tuple[str, ...] = ()
-    minima: tuple[str, ...] = ()
-
-    def __post_init__(self) -> None:
-        if self.kind not in EVALUATORS:
-            raise ConfigError(f"--evaluator must be one of {', '.join(EVALUATORS)}, got {self.kind!r}")
-        object.__setattr__(self, "scores", tuple(str(Path(f).resolve()) for f in self.scores))
-        if self.kind == "train":
-            if self.live is None:
-                raise ConfigError("the train evaluator needs a dataset and a recipe")
-            if self.live.reference is None:
-                raise ConfigError(
-                    "--evaluator train needs --reference TABLE: regret and the targets are measured against it"
-                )
-            if self.objectives or self.maxima or self.minima:
-                raise ConfigError(
-                    "--objectives, --max and --min work with the table and surrogate evaluators, not train"
-                )
-
-    @property
-    def simulated_model(self) -> str | None:
-        """The predicting model of the simulated backends (None: the table itself)."""
-        return self.model if self.kind == "surrogate" else None
-
-    def truth(self, table: str | os.PathLike[str] | None) -> str:
-        """The table whose simulator gives the optimum and the targets."""
-        if self.kind == "train":
-            assert self.live is not None and self.live.reference is not None
-            return str(Path(self.live.reference).resolve())
-        if table is None:
-            raise ConfigError(f"--evaluator {self.kind} needs a table file")
-        return str(Path(table).resolve())
-
-    def describe(self) -> dict[str, Any]:
-        """The backend and its settings, as summaries report them."""
-        out: dict[str, Any] = {"evaluator": self.kind}
-        if self.kind == "surrogate":
-            out["model"] = self.model
-        if self.scores:
-            out["scores"] = list(self.scores)
-        if self.objectives:
-            out["objectives"] = self.objectives
-        if self.maxima or self.minima:
-            out["constraints"] = {"max": list(self.maxima), "min": list(self.minima)}
-        if self.kind == "train":
-            lv = self.live
-            assert lv is not None
-            out["live"] = {
-                "dataset": lv.dataset,
-                "recipe_hash": lv.recipe.content_hash(),
-                "space": lv.space,
-                "workers": lv.workers,
-                "train_seeds": list(lv.train_seeds),
-                "inherit": lv.inherit,
-                "inherit_epochs": lv.inherit_epochs,
-                "keep_checkpoints": lv.keep_checkpoints,
-                "table": None if lv.table is None else str(Path(lv.table).resolve()),
-            }
-        return out
-
-    def manifest_key(self) -> dict[str, Any]:
-        """What must match for a rerun into the same folder to resume (nothing extra for the
-        table backend, so folders written before there were backends still resume)."""
-        plain = not (self.scores or self.objectives or self.maxima or self.minima)
-        return {} if self.kind == "table" and plain else self.describe()
+#: the spec of a comparison's backend (``--evaluator`` and what its strategies see)
+Evaluator = EvaluatorSpec
 
 
 @dataclass(frozen=True)
@@ -207,63 +121,6 @@ class CompareConfig:
 
 # ---- worker side -----------------------------------------------------------------------------
 
-_SIMS: dict[tuple[str, str | None], Simulator] = {}
-
-
-def load_simulator(
-    table: str | os.PathLike[str],
-    *,
-    model: str | None = None,
-    scores: Sequence[str | os.PathLike[str]] = (),
-    objectives: str = "",
-    maxima: Sequence[str] = (),
-    minima: Sequence[str] = (),
-) -> Simulator:
-    """A simulator of a table file, or of ``model``'s predictions fitted on it; cached per
-    process (inherited by forked workers). ``scores``: score files (``nasbench estimate``)
-    whose columns the strategies see in their context (:func:`context_scores`);
-    ``objectives``, ``maxima``, ``minima``: several objectives and constraints
-    (:mod:`nasbench.experiments.multiobjective`)."""
-    key = (str(Path(table).resolve()), model)
-    if objectives or maxima or minima:
-        from nasbench.experiments import multiobjective as mo
-
-        base = load_simulator(table, model=model, scores=scores)
-        return mo.with_objectives(mo.constrain(base, maxima, minima), objectives)
-    if scores:
-        base = load_simulator(table, model=model)
-        return base.with_scores(*context_scores(base.context.space, scores))
-    sim = _SIMS.get(key)
-    if sim is None:
-        t = ResultTable.load(key[0])
-        if model is None:
-            sim = Simulator(Benchmark(t), TestOracle(t))
-        else:
-            from nasbench.experiments.predicted import predicted_table
-
-            sim = Simulator(Benchmark(predicted_table(t, model)))
-        _SIMS[key] = sim
-    return sim
-
-
-def _simulator(table: str, evaluator: Evaluator) -> Simulator:
-    """The simulator of a simulated backend, with its scores, objectives and constraints."""
-    return load_simulator(
-        table,
-        model=evaluator.simulated_model,
-        scores=evaluator.scores,
-        objectives=evaluator.objectives,
-        maxima=evaluator.maxima,
-        minima=evaluator.minima,
-    )
-
-
-def context_scores(space: Any, files: Sequence[str | os.PathLike[str]]) -> tuple[Any, list[str]]:
-    """Score files as a search context's ``(scores (space.size, m), names)`` (rank percentiles)."""
-    from nasbench.tables.scores import read_scores, score_features
-
-    return score_features(space, [read_scores(f) for f in files])
-
 
 @dataclass(frozen=True)
 class Variant:
@@ -289,7 +146,7 @@ class Variant:
 def _run_batch(
     table: str | None, out: str, tasks: Sequence[tuple[Variant, int]], evaluator: Evaluator
 ) -> int:
-    sim = None if evaluator.kind == "train" else _simulator(table or "", evaluator)
+    sim = None if evaluator.kind == "train" else table_evaluator(table or "", evaluator)
     for v, seed in tasks:
         if sim is None:
             tr = _run_live(evaluator, Path(out), v, seed)
@@ -306,7 +163,7 @@ def _run_live(evaluator: Evaluator, out: Path, v: Variant, seed: int) -> Traject
     files spell it), resumed if it was cut off."""
     import dataclasses
 
-    from nasbench.experiments.live import search_live
+    from nasbench.experiments.live import search_live  # the trainer: only when a run trains
 
     assert evaluator.live is not None
     root = out / "live"
@@ -322,6 +179,9 @@ def _run_live(evaluator: Evaluator, out: Path, v: Variant, seed: int) -> Traject
         surrogate=v.surrogate,
         resume=(run_dir / "manifest.json").exists(),
         leaderboard_surrogate=None,
+        objectives=evaluator.objectives,
+        maxima=evaluator.maxima,
+        minima=evaluator.minima,
     )
     return tr
 
@@ -333,11 +193,11 @@ def validate_on(table: str | None, evaluator: Evaluator, budget: Any) -> tuple[S
     Raises:
         NasbenchError subclasses with a one-line message.
     """
-    sim = _simulator(evaluator.truth(table), evaluator)
+    sim = truth_evaluator(evaluator, table)
     if evaluator.kind != "train":
         sim.check_budget(budget)
         return sim, sim.context
-    from nasbench.experiments.live import live_context
+    from nasbench.train.live import live_context  # the trainer: only when a run trains
 
     assert evaluator.live is not None
     if budget.kind == "evals" and budget.amount < 1:

@@ -1,900 +1,35 @@
-"""Live search: strategies that spend real compute, with the trainer as their evaluator.
+"""``nasbench search --evaluator train``: one strategy, trained for real, and its run folder.
 
-:class:`LiveEvaluator` is the ``train`` backend of the evaluator interface. The ``table``
-backend is :class:`strategies.runner.Simulator`. Both run the same strategies through
-``ask``/``tell``, take the same :class:`~strategies.runner.RunConfig`, and return the
-same :class:`~strategies.runner.Trajectory`.
-
-- **Batching.** Up to ``workers`` asks are trained as one population in one compiled
-  program, with one program per population shape (fixed slot capacities). While a
-  population trains in a background thread, the strategy is asked for the next batch.
-  Its results are told in ask order once it finishes. The sequence of ``ask`` and ``tell``
-  calls does not depend on timing, so the same seed gives the same search.
-- **The cache is a result table.** Every trained population lands atomically as a shard
-  (``DIR/shards/pop-NNNNN.parquet``, the build's format) beside ``DIR/manifest.json``.
-  A rerun, or ``--resume`` after a kill, replays the strategy from its seed. Every
-  stored (architecture, seed, epoch) is answered from the shards and never trained again.
-  ``DIR/table.parquet`` is the grown table. A start table (``table=``) answers what it
-  holds too.
-- **Fidelity and continuation.** Evaluating at epoch ``e`` trains to ``e`` and returns
-  the curve so far. Continuing a trial resumes from its checkpoint (``DIR/checkpoints``,
-  ``.npz``): parameters, batch-norm statistics and optimiser state. Data order and
-  augmentation derive from the member's key and the epoch, so a continuation is
-  bit-identical to training straight through, and it pays only for the extra epochs.
-  The best ``keep_checkpoints`` checkpoints (by validation accuracy) are kept and the
-  rest are deleted.
-- **Weight inheritance** (``inherit=True``). A child proposed with
-  :attr:`Proposal.parent` starts from the parent's weights on the shared parts and the
-  unchanged edges (:mod:`nasbench.train.checkpoint`). It trains ``inherit_epochs`` with
-  its own schedule and a fresh optimiser. Its result is told to the strategy as that
-  child's evaluation. It is stored apart (``DIR/inherited/``), with its parent and the
-  epochs trained, and it never enters ``table.parquet``.
-
-The clock: each evaluation is charged the training seconds that the trainer measured
-for it (a cache hit is charged the seconds it cost when it was trained), plus the
-strategy's surrogate seconds, as on the simulated clock. A seconds budget counts that
-clock. The summary also reports the wall time.
+The training backend itself is :class:`nasbench.train.live.TrainEvaluator` (beside the
+trainer); :func:`nasbench.experiments.evaluators.open_evaluator` opens it, and the one
+search loop drives it. This module writes what a live search leaves behind: the
+trajectory, the grown table, a leaderboard and the summary.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import logging
-import math
 import time
-from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from nasbench.core.errors import ConfigError, NasbenchError
-from nasbench.core.io import make_dirs, write_json
-from nasbench.core.manifest import check_manifest, key_hash, write_manifest
-from nasbench.core.metrics import METRICS
+from nasbench.core.errors import NasbenchError
+from nasbench.core.io import write_json
+from nasbench.evaluation.run import RunConfig
+from nasbench.evaluation.trajectory import Trajectory
+from nasbench.experiments.evaluators import EvaluatorSpec, open_evaluator
+from nasbench.experiments.storage import write_trajectory
 from nasbench.tables.table import ResultTable
-from nasbench.train.recipe import Recipe
-from strategies.base import Prior, Proposal, Result, SearchContext, Strategy
-from strategies.errors import BudgetError, InvalidProposalError, StrategyConfigError
-from strategies.runner import RunConfig, Trajectory, run_info, trajectory_columns
-
-log = logging.getLogger(__name__)
-
-LIVE_FORMAT = "nasbench-live"
-LIVE_VERSION = 1
-VALID = METRICS.index("valid_acc")
-#: full curves of a start table that the strategy's surrogates may fit on (a fixed random subset)
-PRIOR_LIMIT = 2000
-TIME = METRICS.index("time_s")
-
-
-@dataclass(frozen=True)
-class LiveConfig:
-    """What the ``train`` backend trains on, and where it keeps what it trained.
-
-    Attributes:
-        dataset: ``digits`` or ``npz:PATH``.
-        recipe: the training recipe (its epochs are the fidelities).
-        out: the run directory (shards, checkpoints, grown table).
-        space: the search space (the trainer builds NB201 cells).
-        workers: evaluations trained together as one population (and kept pending).
-        train_seeds: training seeds a new trial draws from (as the table's seeds).
-        inherit: warm-start mutated children from their parents' weights.
-        inherit_epochs: epochs an inheriting child trains (its own schedule).
-        keep_checkpoints: checkpoints kept on disk (the best by validation accuracy).
-        table: an existing table of the same dataset and recipe that answers what it
-            holds (e.g. the shipped digits table).
-        shared: more such tables, e.g. the grown tables of earlier runs of one comparison.
-        reference: a table used only to report each incumbent's true seed mean and regret.
-        overlap: ask for the next batch while a population trains.
-        executor: ``local`` (this process) or ``ray`` (each population a Ray task).
-        ray_address: the Ray cluster (``None``: ``RAY_ADDRESS`` or a local instance).
-        scores: score files (``nasbench estimate proxies|oneshot``) in the strategies'
-            context: ``ranked`` trains the best-scored cells first, model-based
-            strategies add them to their surrogate's features.
-    """
-
-    dataset: str
-    recipe: Recipe
-    out: Path
-    space: str = "nb201"
-    workers: int = 8
-    train_seeds: tuple[int, ...] = (0, 1)
-    inherit: bool = False
-    inherit_epochs: int = 2
-    keep_checkpoints: int = 64
-    table: Path | None = None
-    shared: tuple[Path, ...] = ()
-    reference: Path | None = None
-    overlap: bool = True
-    executor: str = "local"
-    ray_address: str | None = None
-    scores: tuple[Path, ...] = ()
-
-    def __post_init__(self) -> None:
-        from nasbench.train.build import EXECUTORS
-
-        object.__setattr__(self, "out", Path(self.out))
-        object.__setattr__(self, "scores", tuple(Path(f).resolve() for f in self.scores))
-        if self.executor not in EXECUTORS:
-            raise ConfigError(f"unknown executor {self.executor!r}; use one of {', '.join(EXECUTORS)}")
-        if not (isinstance(self.workers, int) and 1 <= self.workers <= 4096):
-            raise ConfigError(f"--workers must be an integer in 1..4096, got {self.workers!r}")
-        if (
-            not self.train_seeds
-            or min(self.train_seeds) < 0
-            or len(set(self.train_seeds)) != len(self.train_seeds)
-        ):
-            raise ConfigError(
-                f"training seeds must be distinct non-negative integers, got {self.train_seeds}"
-            )
-        if not 1 <= self.inherit_epochs <= self.recipe.epochs:
-            raise ConfigError(
-                f"--inherit-epochs must be in 1..{self.recipe.epochs}, got {self.inherit_epochs}"
-            )
-        if self.keep_checkpoints < 0:
-            raise ConfigError(f"--keep-checkpoints must be >= 0, got {self.keep_checkpoints}")
-
-
-@dataclass
-class _Run:
-    """What is stored for one (architecture, seed): its curves so far and its checkpoint."""
-
-    values: np.ndarray  # float64 (E, len(METRICS)); NaN beyond ``reached``
-    reached: int = 0
-    diverged: bool = False
-    params: float = math.nan
-    flops: float = math.nan
-    ckpt: Path | None = None  # checkpoint at ``reached`` (None: none on disk)
-    parent: tuple[int, int] | None = None  # inherited runs: the parent's (arch, seed)
-
-
-@dataclass(frozen=True)
-class Job:
-    """One asked evaluation, resolved to what must be trained or looked up."""
-
-    trial: int
-    arch: int  # the stored representative
-    seed: int
-    from_epoch: int  # epochs the trial had reached (0 for a new trial)
-    to_epoch: int
-    parent: int | None  # inherit from this architecture (None: train from scratch)
-
-
-@dataclass
-class _Trial:
-    """One trial of a run, as the loop tracks it."""
-
-    arch: int  # as proposed
-    rep: int  # the stored representative that trains
-    seed: int
-    reached: int = 0  # epochs reached (or being trained to)
-    running: bool = True
-
-
-@dataclass(frozen=True)
-class _Outcome:
-    valid_acc: float
-    curve: np.ndarray
-    cost_s: float
-    trained: bool  # whether this evaluation trained anything (else: answered from the store)
-    inherited_from: tuple[int, int] | None = None
-
-
-@dataclass
-class LiveStats:
-    """Counters of a live run (JSON-ready through :meth:`as_dict`)."""
-
-    trained_evaluations: int = 0  # evaluations that trained something
-    cached_evaluations: int = 0  # answered from the shards or the start table
-    trained_member_epochs: int = 0
-    populations: int = 0
-    train_s: float = 0.0  # what the trainer reports (epochs, evaluation excluded)
-    eval_s: float = 0.0
-    compile_s: float = 0.0
-    continued_from_checkpoint: int = 0
-    restarted_without_checkpoint: int = 0
-    inherited: int = 0
-    inherit_fallbacks: int = 0  # a parent without weights on disk: the child trained from scratch
-    checkpoints_deleted: int = 0
-
-    def as_dict(self) -> dict[str, Any]:
-        return {k: (round(v, 3) if isinstance(v, float) else v) for k, v in dataclasses.asdict(self).items()}
-
-
-def make_live_config(dataset: str, recipe: str | None, out: str | Path, **settings: Any) -> LiveConfig:
-    """A :class:`LiveConfig` with the recipe resolved by name or file (default: the dataset's).
-
-    Raises:
-        ConfigError: an unknown recipe or a malformed recipe file; bad settings.
-    """
-    from nasbench.train.build import default_recipe_name
-    from nasbench.train.recipe import resolve_recipe
-
-    return LiveConfig(
-        dataset=dataset,
-        recipe=resolve_recipe(recipe or default_recipe_name(dataset)),
-        out=Path(out),
-        **settings,
-    )
-
-
-def live_context(config: LiveConfig) -> SearchContext:
-    """The search context of a live search: the space and the recipe's epochs (no training)."""
-    from nasbench.train.build import resolve_space
-
-    return _space_context(resolve_space(config.space), config.recipe.epochs)
-
-
-def _space_context(space: Any, epochs: int, prior: Prior | None = None) -> SearchContext:
-    """Every architecture of the space, one trained representative per isomorphism class."""
-    reps = np.asarray(space.iso_representatives(), np.int64)
-    valid = reps == np.arange(space.size)
-    return SearchContext(space, tuple(range(1, epochs + 1)), valid, None if valid.all() else reps, prior)
-
-
-class LiveEvaluator:
-    """The ``train`` backend: evaluations trained for real, cached as a growing result table.
-
-    Args:
-        config: dataset, recipe, run directory and live settings.
-        key: what a rerun or ``--resume`` must match (strategy, seed, budget, ...); stored
-            in the manifest beside the cache key.
-        resume: continue the run in ``config.out`` (else it must not hold one).
-
-    Raises:
-        NasbenchError: unknown dataset, malformed npz, unwritable directory, or a resume
-            with different settings.
-    """
-
-    def __init__(
-        self, config: LiveConfig, *, key: Mapping[str, Any] | None = None, resume: bool = False
-    ) -> None:
-        from nasbench.train.build import TRAINER_VERSION, resolve_space
-        from nasbench.train.data import load_dataset
-
-        self.config = config
-        self.space = resolve_space(config.space)
-        self.dataset = load_dataset(config.dataset, config.recipe)
-        self.recipe = config.recipe
-        self.max_epoch = config.recipe.epochs
-        self.stats = LiveStats()
-        self.out = config.out
-        cache_key = {
-            "trainer_version": TRAINER_VERSION,
-            "space": {"name": self.space.name, "config": self.space.config()},
-            "dataset": {"name": config.dataset, "fingerprint": self.dataset.fingerprint},
-            "recipe": config.recipe.to_dict(),
-            "recipe_hash": config.recipe.content_hash(),
-        }
-        self.cache_hash = key_hash(cache_key)
-        self._prepare_dir(cache_key, dict(key or {}), resume)
-        self.runs: dict[tuple[int, int], _Run] = {}
-        self.inherited: dict[tuple[int, int, int], _Run] = {}  # (arch, seed, parent arch)
-        self._weights: dict[
-            int, tuple[int, Path]
-        ] = {}  # arch -> (seed, checkpoint) of its latest trained weights
-        self._shard_count = self._inh_count = 0
-        prior = self._load_table(Path(config.table)) if config.table is not None else None
-        for path in config.shared:
-            self._load_table(Path(path))
-        self.context = _space_context(self.space, self.max_epoch, prior)
-        if config.scores:
-            from nasbench.experiments.compare import context_scores
-
-            feats, names = context_scores(self.space, config.scores)
-            self.context = dataclasses.replace(self.context, scores=feats, score_names=tuple(names))
-        self._load_shards()
-        self.reference = None if config.reference is None else ResultTable.load(config.reference)
-        self._est_epoch_s: float | None = self._estimate_epoch_seconds()
-        self._ray: Any = None  # last: nothing after it can fail and leave a Ray instance running
-        if config.executor == "ray":
-            from nasbench.train.build import RayPopulations
-
-            self._ray = RayPopulations(config.ray_address, self.recipe, self.dataset)
-
-    # ---- the run directory -------------------------------------------------------------
-    def _prepare_dir(self, cache_key: dict[str, Any], key: dict[str, Any], resume: bool) -> None:
-        out = self.out
-        manifest = out / "manifest.json"
-        body = {"format": LIVE_FORMAT, "version": LIVE_VERSION, "cache": cache_key, "run": key}
-        if manifest.exists() and not resume:
-            raise ConfigError(
-                f"{out} holds a previous search; pass --resume to continue it, or use another --out"
-            )
-        if resume and not manifest.exists():
-            raise ConfigError(f"--resume: {out} holds no search to continue (no manifest.json)")
-        if not check_manifest(manifest, body, what="a search", hint="use the same arguments with --resume"):
-            make_dirs(out)
-            write_manifest(manifest, body)
-        for sub in ("shards", "inherited", "checkpoints"):
-            make_dirs(out / sub)
-
-    def _load_table(self, path: Path) -> Prior | None:
-        """Answer what an existing table of the same dataset and recipe holds; return its full
-        curves (at most :data:`PRIOR_LIMIT`, a fixed random subset) for the strategy's surrogates."""
-        t = ResultTable.load(path)
-        if t.metadata.get("recipe_hash") not in (None, self.recipe.content_hash()) or t.metadata.get(
-            "dataset"
-        ) not in (None, self.config.dataset):
-            raise ConfigError(
-                f"{path} was trained on {t.metadata.get('dataset')!r} with another recipe; a start table must "
-                "match the search's dataset and recipe"
-            )
-        if tuple(int(e) for e in t.epochs) != tuple(range(1, self.max_epoch + 1)):
-            raise ConfigError(f"{path} stores epochs {list(t.epochs)}; the recipe trains 1..{self.max_epoch}")
-        idx = {m: i for i, m in enumerate(t.metrics)}
-        cols = [idx.get(m) for m in METRICS]
-        vals = np.asarray(t.values, np.float64)
-        for r, arch in enumerate(np.asarray(t.arch_index, np.int64)):
-            for s_pos, seed in enumerate(np.asarray(t.seeds, np.int64)):
-                v = np.full((self.max_epoch, len(METRICS)), np.nan)
-                for j, c in enumerate(cols):
-                    if c is not None:
-                        v[:, j] = vals[r, s_pos, :, c]
-                ok = np.flatnonzero(~np.isnan(v[:, VALID]))
-                have = self.runs.get((int(arch), int(seed)))
-                if len(ok) == 0 or (have is not None and have.reached >= int(ok[-1]) + 1):
-                    continue  # nothing stored, or another table holds more of this run
-                self.runs[(int(arch), int(seed))] = _Run(v, reached=int(ok[-1]) + 1)
-        full = np.isfinite(vals[:, :, :, idx["valid_acc"]]).all(axis=2)  # (archs, seeds)
-        rows, seeds = np.nonzero(full)
-        if len(rows) == 0:
-            return None
-        if len(rows) > PRIOR_LIMIT:
-            keep = np.sort(np.random.default_rng(0).choice(len(rows), PRIOR_LIMIT, replace=False))
-            rows, seeds = rows[keep], seeds[keep]
-        return Prior(np.asarray(t.arch_index, np.int64)[rows], vals[rows, seeds, :, idx["valid_acc"]])
-
-    def _load_shards(self) -> None:
-        import pyarrow.parquet as pq
-
-        for kind in ("shards", "inherited"):
-            files = sorted((self.out / kind).glob("pop-*.parquet"))
-            for p in files:
-                try:
-                    frame = pq.read_table(p).to_pandas()
-                except Exception as exc:
-                    raise NasbenchError(f"cannot read shard {p}: {str(exc).splitlines()[0]}") from None
-                self._absorb(frame, inherited=kind == "inherited")
-            if kind == "shards":
-                self._shard_count = len(files)
-            else:
-                self._inh_count = len(files)
-        for p in sorted((self.out / "checkpoints").glob("*.npz")):
-            self._attach_checkpoint(p)
-
-    def _absorb(self, frame: Any, *, inherited: bool) -> None:
-        """Merge one shard's rows (a member's epochs) into the store."""
-        # one child may be inherited from two parents in one population: a parent is part of its key
-        keys = ["arch_index", "seed", "parent_arch"] if inherited else ["arch_index", "seed"]
-        for (arch, seed, *_), g in frame.groupby(keys, sort=False):
-            parent = None
-            if inherited:
-                parent = (int(g["parent_arch"].iloc[0]), int(g["parent_seed"].iloc[0]))
-                run = self.inherited.setdefault(
-                    (int(arch), int(seed), parent[0]),
-                    _Run(np.full((self.max_epoch, len(METRICS)), np.nan), parent=parent),
-                )
-            else:
-                run = self.runs.setdefault(
-                    (int(arch), int(seed)), _Run(np.full((self.max_epoch, len(METRICS)), np.nan))
-                )
-            ep = g["epoch"].to_numpy(np.int64)
-            for j, m in enumerate(METRICS):
-                run.values[ep - 1, j] = g[m].to_numpy(np.float64)
-            run.reached = max(run.reached, int(ep.max()))
-            run.diverged = bool(g["diverged"].any())
-            run.params, run.flops = float(g["params"].iloc[0]), float(g["flops"].iloc[0])
-
-    def _attach_checkpoint(self, path: Path) -> None:
-        # names: a{arch}-s{seed}-e{epoch}.npz (scratch) or i{arch}-s{seed}-p{parent}.npz (inherited)
-        stem = path.stem
-        try:
-            kind, a, s, last = stem[0], *stem[1:].split("-")
-            arch, seed = int(a), int(s[1:])
-        except ValueError:
-            return
-        if kind == "a":
-            run = self.runs.get((arch, seed))
-            if run is not None and int(last[1:]) == run.reached:
-                run.ckpt = path
-                if run.reached == self.max_epoch:
-                    self._weights[arch] = (seed, path)
-            else:
-                path.unlink(missing_ok=True)  # superseded by a later epoch
-        elif kind == "i":
-            run = self.inherited.get((arch, seed, int(last[1:])))
-            if run is not None:
-                run.ckpt = path
-                self._weights[arch] = (seed, path)
-
-    def _estimate_epoch_seconds(self) -> float | None:
-        """Training seconds per member-epoch, from what is stored (None when nothing is)."""
-        costs = [r.values[r.reached - 1, TIME] / r.reached for r in self.runs.values() if r.reached]
-        costs = [c for c in costs if c == c and c > 0]
-        return float(np.median(costs)) if costs else None
-
-    # ---- checks --------------------------------------------------------------------------
-    def check_budget(self, budget: Any) -> None:
-        """Raise :class:`BudgetError` when the budget cannot pay for one full evaluation."""
-        if budget.kind == "evals" and budget.amount < 1:
-            raise BudgetError(f"budget of {budget.amount:g} evaluations is smaller than one evaluation")
-        if budget.kind == "seconds" and self._est_epoch_s is not None:
-            one = self._est_epoch_s * self.max_epoch
-            if budget.amount < one:
-                raise BudgetError(
-                    f"budget of {budget.amount:g} s is smaller than one evaluation (about {one:.3g} training "
-                    "seconds on what this run has stored)"
-                )
-
-    # ---- training ------------------------------------------------------------------------
-    def _capacities(self) -> dict[str, int]:
-        from nasbench.train.population import SLOT_NAMES
-
-        w = self.config.workers
-        # each slot kind is used by ~1/5 of random cells: room for the mean plus 2 sd
-        cap = min(w, int(math.ceil(0.2 * w + 2 * math.sqrt(0.16 * w))) + 1)
-        return {n: cap for n in SLOT_NAMES}
-
-    def _train(self, groups: dict[tuple[int, int, int], list[tuple[int, int, Any, Any]]]) -> list[Any]:
-        """Train each group ``(start epoch, epochs, schedule)`` of members, in populations.
-
-        Locally, one population after another on a cached trainer (one per setup in a
-        process: later searches reuse its compiled programs); with the ``ray`` executor,
-        every population of the batch at once, as Ray tasks.
-        """
-        from nasbench.train.build import train_group
-        from nasbench.train.population import partition
-
-        caps, w = self._capacities(), self.config.workers
-        work = []
-        for (start, n_ep, sched), members in sorted(groups.items()):
-            ops = self.space.op_matrix(np.asarray([m[0] for m in members], np.int64)).astype(np.int32)
-            for pos in partition(ops, w, capacities=caps)[0]:
-                sel = [members[int(i)] for i in pos]
-                args = (caps, w, "population", [m[0] for m in sel], [m[1] for m in sel], ops[pos])
-                kwargs = dict(
-                    start_epoch=start,
-                    start_state=[m[2] for m in sel],
-                    epochs=n_ep,
-                    schedule_epochs=sched,
-                    keep_state=True,
-                )
-                work.append((start, n_ep, sel, args, kwargs))
-        if self._ray is not None:
-            refs = [self._ray.submit(*args, **kwargs) for *_, args, kwargs in work]
-            results = [self._ray.result(r) for r in refs]
-        else:
-            results = [train_group(self.recipe, self.dataset, *args, **kwargs) for *_, args, kwargs in work]
-        out = []
-        for (start, n_ep, sel, args, _), res in zip(work, results, strict=True):
-            self.stats.populations += 1
-            self.stats.trained_member_epochs += n_ep * len(sel)
-            self.stats.train_s += float(res.timing["train_s"])
-            self.stats.eval_s += float(res.timing["eval_s"])
-            self.stats.compile_s += float(res.timing["compile_s"])
-            out.append((start, sel, args[5], res))
-        return out
-
-    def execute(self, jobs: list[Job]) -> list[_Outcome]:
-        """Answer a batch: look up what is stored, train the rest, store it (atomically).
-
-        Each outcome says whether it trained something: the first job of a batch that
-        needed a given run trained it, and every other job was answered from the store.
-        """
-        from nasbench.train.checkpoint import inherited_state, load_state
-
-        scratch: dict[tuple[int, int, int], list[Any]] = {}
-        inherit: dict[tuple[int, int, int], list[Any]] = {}
-        trains: dict[int, tuple[Any, ...]] = {}  # job position -> the run it trains
-        planned: set[tuple[Any, ...]] = set()
-        for pos, job in enumerate(jobs):
-            if job.parent is not None and (job.arch, job.seed, job.parent) in self.inherited:
-                continue
-            parent = self._weights.get(job.parent) if job.parent is not None else None
-            if parent is not None:
-                key: tuple[Any, ...] = ("i", job.arch, job.seed, job.parent)
-                if key not in planned:
-                    planned.add(key)
-                    trains[pos] = key
-                    p_seed, p_path = parent
-                    state = inherited_state(
-                        load_state(p_path),
-                        self.space.op_matrix([job.parent])[0],
-                        self.space.op_matrix([job.arch])[0],
-                    )
-                    g = (0, self.config.inherit_epochs, self.config.inherit_epochs)
-                    inherit.setdefault(g, []).append((job.arch, job.seed, state, (job.parent, p_seed)))
-                continue
-            if job.parent is not None:
-                self.stats.inherit_fallbacks += 1
-            run = self.runs.get((job.arch, job.seed))
-            key = ("s", job.arch, job.seed)
-            if (run is not None and run.reached >= job.to_epoch) or key in planned:
-                continue
-            planned.add(key)
-            trains[pos] = key
-            start, state = 0, None
-            if run is not None and run.reached and run.ckpt is not None and run.ckpt.exists():
-                start, state = run.reached, load_state(run.ckpt)
-                self.stats.continued_from_checkpoint += 1
-            elif run is not None and run.reached:
-                self.stats.restarted_without_checkpoint += 1
-            to = max(j.to_epoch for j in jobs if (j.arch, j.seed) == (job.arch, job.seed))
-            scratch.setdefault((start, to - start, self.max_epoch), []).append(
-                (job.arch, job.seed, state, None)
-            )
-        for start, sel, ops, res in self._train(scratch):
-            self._store(res, sel, ops, start, inherited=False)
-        for start, sel, ops, res in self._train(inherit):
-            self._store(res, sel, ops, start, inherited=True)
-        self._evict()
-        self.stats.trained_evaluations += len(trains)
-        self.stats.cached_evaluations += len(jobs) - len(trains)
-        if self.stats.train_s and self.stats.trained_member_epochs:
-            self._est_epoch_s = self.stats.train_s / self.stats.trained_member_epochs
-        return [self._answer(job, pos in trains) for pos, job in enumerate(jobs)]
-
-    def _store(self, res: Any, sel: list[Any], ops: np.ndarray, start: int, *, inherited: bool) -> None:
-        from nasbench.train.build import write_shard
-        from nasbench.train.checkpoint import save_state
-
-        n = len(sel)
-        # cumulative seconds from the run's start: add what the continued epochs cost
-        prior = np.zeros(n)
-        if start:
-            prior = np.array([self.runs[(a, s)].values[start - 1, TIME] for a, s, *_ in sel])
-        res.metrics["time_s"] = (res.metrics["time_s"] + prior[:, None]).astype(np.float32)
-        if inherited:
-            extra = {
-                "parent_arch": np.array([m[3][0] for m in sel], np.int32),
-                "parent_seed": np.array([m[3][1] for m in sel], np.int32),
-            }
-            path = self.out / "inherited" / f"pop-{self._inh_count:05d}.parquet"
-            self._inh_count += 1
-        else:
-            extra = None
-            path = self.out / "shards" / f"pop-{self._shard_count:05d}.parquet"
-            self._shard_count += 1
-        # checkpoints first, then the shard: a shard on disk always has its checkpoints
-        ckpts = []
-        end = start + res.metrics["valid_acc"].shape[1]
-        for i, (arch, seed, _, parent) in enumerate(sel):
-            name = f"i{arch}-s{seed}-p{parent[0]}.npz" if inherited else f"a{arch}-s{seed}-e{end}.npz"
-            ckpt = self.out / "checkpoints" / name
-            if self.config.keep_checkpoints and not res.diverged[i]:
-                save_state(ckpt, res.states[i], ops[i])
-                ckpts.append(ckpt)
-            else:
-                ckpts.append(None)
-        res.states = None
-        # the store reads back exactly what was written, as a resumed run will
-        self._absorb(write_shard(path, res, self.cache_hash, extra=extra).to_pandas(), inherited=inherited)
-        for (arch, seed, _, parent), ckpt in zip(sel, ckpts, strict=True):
-            run = self.inherited[(arch, seed, parent[0])] if inherited else self.runs[(arch, seed)]
-            if not inherited and run.ckpt is not None and run.ckpt != ckpt:
-                run.ckpt.unlink(missing_ok=True)  # the earlier epoch's checkpoint is superseded
-            run.ckpt = ckpt
-            if ckpt is not None and (inherited or run.reached == self.max_epoch):
-                self._weights[arch] = (seed, ckpt)
-
-    def _evict(self) -> None:
-        """Keep the best ``keep_checkpoints`` checkpoints (by validation accuracy at their epoch)."""
-        held = [r for r in (*self.runs.values(), *self.inherited.values()) if r.ckpt is not None]
-        k = self.config.keep_checkpoints
-        if len(held) <= k:
-            return
-        score = [(-np.nan_to_num(r.values[r.reached - 1, VALID], nan=-np.inf), str(r.ckpt)) for r in held]
-        order = sorted(range(len(held)), key=lambda i: score[i])
-        for i in order[k:]:
-            r = held[i]
-            r.ckpt.unlink(missing_ok=True)
-            self._weights = {a: w for a, w in self._weights.items() if w[1] != r.ckpt}
-            r.ckpt = None
-            self.stats.checkpoints_deleted += 1
-
-    def _answer(self, job: Job, trained: bool) -> _Outcome:
-        if job.parent is not None and (job.arch, job.seed, job.parent) in self.inherited:
-            run = self.inherited[(job.arch, job.seed, job.parent)]
-            e = run.reached
-            curve = run.values[:e, VALID].copy()
-            self.stats.inherited += 1
-            return _Outcome(float(curve[-1]), curve, float(run.values[e - 1, TIME]), trained, run.parent)
-        run = self.runs[(job.arch, job.seed)]
-        e = job.to_epoch
-        curve = run.values[:e, VALID].copy()
-        cost = float(
-            run.values[e - 1, TIME] - (run.values[job.from_epoch - 1, TIME] if job.from_epoch else 0.0)
-        )
-        return _Outcome(float(curve[-1]), curve, max(cost, 0.0), trained)
-
-    def close(self) -> None:
-        """Release the executor (a Ray instance this evaluator started)."""
-        if self._ray is not None:
-            self._ray.close()
-
-    # ---- the grown table -------------------------------------------------------------------
-    def grown_table(self) -> ResultTable | None:
-        """The scratch-trained runs (and the start table's) as a result table; None if empty."""
-        import pandas as pd
-
-        rows = []
-        for (arch, seed), run in sorted(self.runs.items()):
-            if not run.reached:
-                continue
-            e = np.arange(1, self.max_epoch + 1)
-            d = {"arch_index": arch, "seed": seed, "epoch": e, "diverged": run.diverged}
-            d.update({m: run.values[:, j] for j, m in enumerate(METRICS)})
-            d.update(params=run.params, flops=run.flops)
-            rows.append(pd.DataFrame(d))
-        if not rows:
-            return None
-        frame = pd.concat(rows, ignore_index=True)
-        has_costs = frame[["params", "flops"]].notna().all(axis=None)
-        meta = {
-            "dataset": self.config.dataset,
-            "dataset_info": self.dataset.summary(),
-            "recipe": self.recipe.to_dict(),
-            "recipe_hash": self.recipe.content_hash(),
-            "source": "nasbench search --evaluator train",
-            "notes": [
-                "grown by a live search: NaN beyond the epochs a run was trained to",
-                "results of weight-inheriting children are not here (see inherited/)",
-            ],
-        }
-        return ResultTable.from_records(
-            self.space,
-            frame,
-            metrics=METRICS,
-            arch_columns=("params", "flops") if has_costs else (),
-            metadata=meta,
-        )
-
-    # ---- the search loop -------------------------------------------------------------------
-    def run(
-        self,
-        strategy: Strategy,
-        config: RunConfig,
-        rng: np.random.Generator,
-        *,
-        meta: Mapping[str, Any] | None = None,
-        progress: Callable[[dict[str, Any]], None] | None = None,
-    ) -> Trajectory:
-        """Run ``strategy`` until the budget is spent, training what it asks for.
-
-        Raises:
-            BudgetError, InvalidProposalError, StrategyConfigError.
-        """
-        if config.noise != "seed":
-            raise StrategyConfigError("a live search trains one seed per trial; noise='mean' needs a table")
-        if self.config.inherit and not getattr(strategy, "mutates", False):
-            raise StrategyConfigError(
-                f"--inherit needs a strategy that mutates (re, ls, bananas, screened); "
-                f"{strategy.name or type(strategy).__name__} never proposes a child of a parent"
-            )
-        self.check_budget(config.budget)
-        t_wall = time.perf_counter()
-        max_epoch, W = self.max_epoch, self.config.workers
-        canon = self.context.canonical
-        seeds = self.config.train_seeds
-        by_evals = config.budget.kind == "evals"
-        amount = config.budget.amount * (1 + 1e-12) + 1e-9
-        trials: list[_Trial] = []
-        cols = _Cols()
-        extra: dict[str, list[Any]] = {"trained": [], "parent": [], "inherited_epochs": []}
-        state = {"used": 0.0, "clock": 0.0, "inflight_epochs": 0, "stopping": False, "reason": "budget"}
-        ov0 = strategy.overhead_s
-        name = strategy.name or type(strategy).__name__
-
-        def resolve(p: Proposal) -> Job:
-            if not (isinstance(p.epoch, int | np.integer) and 1 <= int(p.epoch) <= max_epoch):
-                raise InvalidProposalError(
-                    f"{name} proposed epoch {p.epoch!r}; the recipe trains 1..{max_epoch}"
-                )
-            epoch = int(p.epoch)
-            if p.resume is None:
-                arch = int(p.arch)
-                if not (0 <= arch < len(self.context.valid)):
-                    raise InvalidProposalError(
-                        f"{name} proposed architecture {p.arch!r}, not an index of the space"
-                    )
-                rep = int(canon[arch]) if canon is not None else arch
-                if rep < 0 or not self.context.valid[rep]:
-                    raise InvalidProposalError(
-                        f"{name} proposed architecture {arch}, which cannot be trained"
-                    )
-                seed = int(seeds[int(rng.random() * len(seeds))])
-                parent = None
-                if self.config.inherit and p.parent is not None and epoch == max_epoch:
-                    parent = int(canon[int(p.parent)]) if canon is not None else int(p.parent)
-                trials.append(_Trial(arch, rep, seed))
-                return Job(len(trials) - 1, rep, seed, 0, epoch, parent)
-            t = p.resume
-            if not (isinstance(t, int) and 0 <= t < len(trials)) or trials[t].running:
-                raise InvalidProposalError(f"cannot resume trial {t!r}: unknown or still running")
-            tr = trials[t]
-            if tr.arch != p.arch or tr.reached >= epoch:
-                raise InvalidProposalError(
-                    f"cannot resume trial {t} (architecture {tr.arch} at epoch {tr.reached}) "
-                    f"as architecture {p.arch} to epoch {epoch}"
-                )
-            tr.running = True
-            return Job(t, tr.rep, tr.seed, tr.reached, epoch, None)
-
-        def fits(job: Job) -> bool:
-            units = (job.to_epoch - job.from_epoch) / max_epoch
-            if by_evals:
-                return state["used"] + units <= amount
-            est = self._est_epoch_s or 0.0
-            spent = state["clock"] + (strategy.overhead_s - ov0 if config.charge_overhead else 0.0)
-            return spent + est * (state["inflight_epochs"] + job.to_epoch - job.from_epoch) <= amount
-
-        def ask_batch() -> list[Job]:
-            jobs: list[Job] = []
-            while len(jobs) < W and not state["stopping"]:
-                if len(cols.trial) + state["inflight_n"] + len(jobs) >= config.max_evaluations:
-                    state["stopping"], state["reason"] = True, "max_evaluations"
-                    break
-                p = strategy.ask()
-                if p is None:
-                    break
-                n_trials = len(trials)
-                job = resolve(p)
-                if not fits(job):
-                    if len(trials) > n_trials:
-                        trials.pop()
-                    else:
-                        trials[job.trial].running = False
-                    state["stopping"] = True
-                    break
-                state["used"] += (job.to_epoch - job.from_epoch) / max_epoch
-                state["inflight_epochs"] += job.to_epoch - job.from_epoch
-                jobs.append(job)
-            return jobs
-
-        def tell(jobs: list[Job], outcomes: list[_Outcome]) -> None:
-            for job, o in zip(jobs, outcomes, strict=True):
-                tr = trials[job.trial]
-                tr.reached, tr.running = job.to_epoch, False
-                state["inflight_epochs"] -= job.to_epoch - job.from_epoch
-                ov = strategy.overhead_s - ov0
-                shown = ov if config.charge_overhead else 0.0
-                start = state["clock"] + shown
-                state["clock"] += o.cost_s
-                cols.add(job, o, start, state["clock"] + shown, ov, max_epoch)
-                extra["trained"].append(bool(o.trained))
-                extra["parent"].append(-1 if o.inherited_from is None else o.inherited_from[0])
-                extra["inherited_epochs"].append(len(o.curve) if o.inherited_from is not None else 0)
-                strategy.tell(
-                    Result(job.trial, tr.arch, job.to_epoch, o.valid_acc, o.curve, o.cost_s, start + o.cost_s)
-                )
-            if progress:
-                finals = [
-                    v for v, e in zip(cols.valid_acc, cols.epoch, strict=True) if e == max_epoch and v == v
-                ]
-                progress(
-                    {
-                        "evaluations": len(cols.trial),
-                        "budget": config.budget,
-                        "used": state["used"] if by_evals else state["clock"],
-                        "best": max(finals) if finals else None,
-                        "train_s": self.stats.train_s,
-                        "trained": self.stats.trained_evaluations,
-                        "wall_s": time.perf_counter() - t_wall,
-                    }
-                )
-
-        state["inflight_n"] = 0
-        pool = ThreadPoolExecutor(1) if self.config.overlap else None
-        try:
-            cur = ask_batch()
-            while cur:
-                state["inflight_n"] = len(cur)
-                if pool is not None:
-                    fut = pool.submit(self.execute, cur)
-                    nxt = ask_batch()  # proposed while the population trains
-                    outcomes = fut.result()
-                else:
-                    outcomes = self.execute(cur)
-                    nxt = []
-                state["inflight_n"] = 0
-                tell(cur, outcomes)
-                cur = nxt or ask_batch()
-            if not state["stopping"] and state["reason"] == "budget":
-                state["reason"] = "strategy_exhausted"
-        finally:
-            if pool is not None:
-                pool.shutdown(wait=True)
-        return self._trajectory(cols, extra, trials, strategy, config, state["reason"], meta, t_wall)
-
-    def _trajectory(
-        self,
-        cols: _Cols,
-        extra: dict[str, list[Any]],
-        trials: list[_Trial],
-        strategy: Strategy,
-        config: RunConfig,
-        reason: str,
-        meta: Mapping[str, Any] | None,
-        t_wall: float,
-    ) -> Trajectory:
-        arch = np.asarray([trials[t].arch for t in cols.trial], np.int64)
-        rep = np.asarray([trials[t].rep for t in cols.trial], np.int64)
-        seed = np.asarray([trials[t].seed for t in cols.trial], np.int64)
-        mean, test, optimum = self._truth(rep)
-        columns = trajectory_columns(
-            cols,
-            arch=arch,
-            seed=seed,
-            final_mean=mean,
-            final_test=test,
-            optimum=optimum,
-            max_epoch=self.max_epoch,
-        )
-        for k, v in extra.items():
-            columns[k] = np.asarray(v)
-        info = run_info(strategy, config, columns, reason)
-        info.update(
-            evaluator="train",
-            optimum=optimum,
-            truth="reference table" if self.reference is not None else "runs of this search (seed mean)",
-            wall_s=time.perf_counter() - t_wall,
-            live=self.stats.as_dict(),
-        )
-        info.update(meta or {})
-        return Trajectory(columns, info)
-
-    def _truth(self, rep: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
-        """Per evaluation: the architecture's seed-mean final valid and test accuracy, and the optimum."""
-        if self.reference is not None:
-            from nasbench.tables.benchmark import Benchmark, TestOracle
-
-            bench = Benchmark(self.reference)
-            v = bench.values_at("valid_acc", bench.max_epoch).astype(np.float64)
-            t = TestOracle(self.reference).values_at("test_acc", bench.max_epoch).astype(np.float64)
-            ok = bench.covered()[rep] if len(rep) else np.zeros(0, bool)
-            rows = np.full(len(rep), -1, np.int64)
-            rows[ok] = bench.rows(rep[ok])
-            mean = np.where(ok, v[np.maximum(rows, 0)], np.nan)
-            test = np.where(ok, t[np.maximum(rows, 0)], np.nan)
-            return mean, test, float(np.nanmax(v))
-        finals: dict[int, list[np.ndarray]] = {}  # arch -> final-epoch rows of its full runs
-        for (a, _), r in self.runs.items():
-            if r.reached == self.max_epoch:
-                finals.setdefault(a, []).append(r.values[-1])
-        nan = np.full(len(METRICS), np.nan)
-        last = np.array([np.mean(finals[a], axis=0) if a in finals else nan for a in rep.tolist()])
-        last = last.reshape(len(rep), len(METRICS))
-        return last[:, VALID], last[:, METRICS.index("test_acc")], math.nan
-
-
-@dataclass
-class _Cols:
-    """Finished evaluations by column (the fields :func:`trajectory_columns` reads)."""
-
-    trial: list[int] = field(default_factory=list)
-    epoch: list[int] = field(default_factory=list)
-    from_epoch: list[int] = field(default_factory=list)
-    valid_acc: list[float] = field(default_factory=list)
-    cost_s: list[float] = field(default_factory=list)
-    units: list[float] = field(default_factory=list)
-    start_s: list[float] = field(default_factory=list)
-    finish_s: list[float] = field(default_factory=list)
-    overhead_s: list[float] = field(default_factory=list)
-
-    def add(self, job: Job, o: _Outcome, start: float, finish: float, ov: float, max_epoch: int) -> None:
-        self.trial.append(job.trial)
-        self.epoch.append(job.to_epoch)
-        self.from_epoch.append(job.from_epoch)
-        self.valid_acc.append(o.valid_acc)
-        self.cost_s.append(o.cost_s)
-        self.units.append((job.to_epoch - job.from_epoch) / max_epoch)
-        self.start_s.append(start)
-        self.finish_s.append(finish)
-        self.overhead_s.append(ov)
+from nasbench.train.live import (
+    LiveConfig,
+    LiveEvaluator,
+    LiveStats,
+    TrainEvaluator,
+    live_context,
+    make_live_config,
+)
 
 
 def search_live(
@@ -908,22 +43,31 @@ def search_live(
     resume: bool = False,
     leaderboard_surrogate: str | None = "rf",
     progress: Callable[[dict[str, Any]], None] | None = None,
+    objectives: str = "",
+    maxima: Sequence[str] = (),
+    minima: Sequence[str] = (),
 ) -> tuple[Trajectory, dict[str, Any]]:
     """Run one strategy with the ``train`` backend; write the run directory; return a summary.
 
     ``config.out`` receives ``trajectory.parquet``, ``table.parquet`` (the grown table),
     ``leaderboard.csv`` (the space ranked by ``leaderboard_surrogate`` fitted on the grown
     table, when it has enough full runs; None: no leaderboard), ``summary.json`` and the
-    cache (shards, checkpoints).
+    cache (shards, checkpoints). ``objectives``, ``maxima``, ``minima``: as ``search`` on a
+    table; they read their per-architecture columns from ``config.reference``.
+
+    The summary's values are in the units of the search's objective (the reference
+    table's); its incumbent keys name the metric (``observed_valid_acc``,
+    ``mean_valid_acc``, ``test_acc`` by default).
 
     Raises:
         NasbenchError subclasses for bad input, before anything is trained.
     """
-    from nasbench.experiments.storage import write_trajectory
-    from strategies.registry import make_strategy
-    from strategies.runner import seeded_generators
+    from strategies.runner import run_search
 
     t0 = time.perf_counter()
+    spec = EvaluatorSpec(
+        "train", live=config, objectives=objectives, maxima=tuple(maxima), minima=tuple(minima)
+    )
     key = {
         "strategy": strategy,
         "seed": int(seed),
@@ -936,13 +80,15 @@ def search_live(
         "inherit_epochs": config.inherit_epochs if config.inherit else None,
         # what the strategy sees decides what it trains (absent when none: older runs resume)
         **({"scores": [str(f) for f in config.scores]} if config.scores else {}),
+        **({"objectives": objectives} if objectives else {}),
+        **({"constraints": {"max": list(maxima), "min": list(minima)}} if maxima or minima else {}),
     }
-    s_rng, r_rng = seeded_generators(seed)
-    ev = LiveEvaluator(config, key=key, resume=resume)
+    ev = open_evaluator(spec, key=key, resume=resume)
+    assert isinstance(ev, TrainEvaluator)
     try:
-        strat = make_strategy(strategy, ev.context, s_rng, params=params, surrogate=surrogate)
-        meta = {"strategy": strategy, "seed": int(seed), "surrogate": surrogate}
-        traj = ev.run(strat, run, r_rng, meta=meta, progress=progress)
+        traj = run_search(
+            ev, strategy, seed=seed, config=run, params=params, surrogate=surrogate, progress=progress
+        )
     finally:
         ev.close()
     out = config.out
@@ -955,15 +101,20 @@ def search_live(
             board = _leaderboard(out, table, leaderboard_surrogate)
     inc = int(traj["incumbent"][-1]) if len(traj) else -1
     st = ev.stats
-    summary = {
+    objective = ev.objective
+    metric = objective.metric
+    truth = ev.truth
+    summary: dict[str, Any] = {
         "evaluator": "train",
         "dataset": config.dataset,
+        "space": config.space,
         "strategy": strategy,
         "seed": int(seed),
         **run.describe(),
         "workers": config.workers,
         "executor": config.executor,
         "inherit": config.inherit,
+        "objective": objective.to_dict(),
         "evaluations": len(traj),
         "trained_evaluations": st.trained_evaluations,
         "cached_evaluations": st.cached_evaluations,
@@ -973,14 +124,16 @@ def search_live(
         "surrogate_s": round(float(traj.meta.get("overhead_s", 0.0)), 3),
         "wall_s": round(time.perf_counter() - t0, 3),
         "stop_reason": traj.meta.get("stop_reason"),
+        "optimum": truth.optimum,
         "incumbent": None
         if inc < 0
         else {
             "index": inc,
             "arch": ev.space.to_str(inc),
-            "observed_valid_acc": float(traj["incumbent_valid"][-1]),
-            "mean_valid_acc": float(traj["incumbent_mean"][-1]),
-            "test_acc": float(traj["incumbent_test"][-1]),
+            f"observed_{metric}": float(traj["incumbent_valid"][-1]),
+            f"mean_{metric}": float(traj["incumbent_mean"][-1]),
+            "regret": float(traj["regret"][-1]),
+            objective.test_metric or "test": float(traj["incumbent_test"][-1]),
             "truth": traj.meta.get("truth"),
         },
         "live": st.as_dict(),
@@ -988,6 +141,17 @@ def search_live(
         "leaderboard": board,
         "out": str(out),
     }
+    if truth.constraints:
+        summary["constraints"] = list(truth.constraints)
+    if getattr(truth, "mo_values", None) is not None:
+        from nasbench.experiments import multiobjective as mo
+
+        curve = mo.run_hypervolume(truth, traj)
+        summary["multiobjective"] = {
+            **mo.describe(truth),
+            "hypervolume": float(curve[-1]) if len(curve) else 0.0,
+            "front": mo.run_front(truth, traj),
+        }
     write_json(out / "summary.json", summary)
     return traj, summary
 
@@ -1013,10 +177,10 @@ def _leaderboard(out: Path, table: ResultTable, surrogate: str) -> dict[str, Any
 
 
 __all__ = [
-    "Job",
     "LiveConfig",
     "LiveEvaluator",
     "LiveStats",
+    "TrainEvaluator",
     "live_context",
     "make_live_config",
     "search_live",

@@ -1,4 +1,5 @@
-"""Library functions behind ``nasbench search`` (the CLI only parses and prints)."""
+"""Library functions behind ``nasbench search`` on the table and surrogate backends (the CLI
+only parses and prints; the train backend's is :func:`nasbench.experiments.live.search_live`)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,10 @@ from pathlib import Path
 from typing import Any
 
 from nasbench.core.io import check_output_file
-from nasbench.experiments.compare import context_scores, load_simulator
+from nasbench.experiments.evaluators import context_scores, load_simulator
 from nasbench.experiments.storage import write_trajectory
+from nasbench.tables.benchmark import Benchmark
+from nasbench.tables.table import ResultTable
 from strategies.runner import RunConfig, Simulator, Trajectory, run_search
 
 
@@ -105,3 +108,50 @@ def search_table(
             "time_s": None if math.isinf(ts) else ts,
         }
     return tr, summary
+
+
+def search_predicted(
+    table: str | os.PathLike[str],
+    strategy: str,
+    *,
+    model: str,
+    seed: int,
+    config: RunConfig,
+    params: Mapping[str, Any] | None = None,
+    surrogate: str | None = None,
+    out: str | os.PathLike[str] | None = None,
+    scores: Sequence[str | os.PathLike[str]] = (),
+    objectives: str = "",
+    maxima: Sequence[str] = (),
+    minima: Sequence[str] = (),
+) -> tuple[Trajectory, dict[str, Any]]:
+    """Run one strategy on the predictions of ``model`` fitted on ``table``; summary as ``search``'s,
+    plus the incumbent's measured seed-mean values. ``objectives``, ``maxima``, ``minima``:
+    as :func:`nasbench.experiments.search.search_table`'s, on the predicted table."""
+    measured = ResultTable.load(table)
+    sim = load_simulator(table, model=model)
+    traj, summary = search_table(
+        sim,
+        strategy,
+        seed=seed,
+        config=config,
+        params=params,
+        surrogate=surrogate,
+        out=out,
+        scores=scores,
+        objectives=objectives,
+        maxima=maxima,
+        minima=minima,
+    )
+    summary.update(evaluator="surrogate", model=model, table=str(Path(table)))
+    inc = summary.get("incumbent")
+    if inc:
+        mb = Benchmark(measured)
+        metric = mb.objective.metric
+        known = bool(mb.covered()[inc["index"]])
+        inc[f"predicted_{metric}"] = inc.pop(f"mean_{metric}")
+        inc[f"measured_mean_{metric}"] = (
+            float(mb.values_at(metric, mb.max_epoch)[mb.rows([inc["index"]])[0]]) if known else None
+        )
+        inc.pop("regret", None)
+    return traj, summary
