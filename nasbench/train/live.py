@@ -595,12 +595,14 @@ class TrainEvaluator(Evaluator):
             run = self.inherited[(job.arch, job.seed, job.parent)]
             e = run.reached
             curve = sign * run.values[:e, m]
+            curve.setflags(write=False)
             self.stats.inherited += 1
             extra = {"trained": trained, "parent": run.parent[0], "inherited_epochs": e}
             return Outcome(float(curve[-1]), curve, float(run.values[e - 1, TIME]), job.seed, extra)
         run = self.runs[(job.arch, job.seed)]
         e = job.to_epoch
         curve = sign * run.values[:e, m]
+        curve.setflags(write=False)
         cost = float(
             run.values[e - 1, TIME] - (run.values[job.from_epoch - 1, TIME] if job.from_epoch else 0.0)
         )
