@@ -157,7 +157,7 @@ def _file_key(path: str | os.PathLike[str]) -> tuple[str, int, int]:
 
 
 def load_simulator(
-    table: str | os.PathLike[str],
+    table: str | os.PathLike[str] | ResultTable,
     *,
     model: str | None = None,
     scores: Sequence[str | os.PathLike[str]] = (),
@@ -165,31 +165,39 @@ def load_simulator(
     maxima: Sequence[str] = (),
     minima: Sequence[str] = (),
 ) -> TableEvaluator:
-    """The table evaluator of a table file, or of ``model``'s predictions fitted on it; cached
-    per process by file (path, modification time, size) and model, and inherited by forked
-    workers. ``scores``: score files whose columns the strategies see in their context
+    """The table evaluator of a table (a file, or a table in memory), or of ``model``'s
+    predictions fitted on it. Files are cached per process by path, modification time and
+    size and model (inherited by forked workers), so a table rebuilt at the same path is
+    read again. ``scores``: score files whose columns the strategies see in their context
     (:func:`context_scores`); ``objectives``, ``maxima``, ``minima``: several objectives and
     constraints (:mod:`nasbench.experiments.multiobjective`)."""
-    if objectives or maxima or minima:
-        base = load_simulator(table, model=model, scores=scores)
-        return mo.with_objectives(mo.constrain(base, maxima, minima), objectives)
+    sim = _base_evaluator(table, model)
     if scores:
-        base = load_simulator(table, model=model)
-        return base.with_scores(*context_scores(base.context.space, scores))
+        sim = sim.with_scores(*context_scores(sim.context.space, scores))
+    if objectives or maxima or minima:
+        sim = mo.with_objectives(mo.constrain(sim, maxima, minima), objectives)
+    return sim
+
+
+def _base_evaluator(table: str | os.PathLike[str] | ResultTable, model: str | None) -> TableEvaluator:
+    if isinstance(table, ResultTable):
+        return _evaluator_of(table, model)
     key = (*_file_key(table), model)
     sim = _SIMS.get(key)
     if sim is None:
-        t = ResultTable.load(key[0])
-        if model is None:
-            sim = TableEvaluator(Benchmark(t), TestOracle(t))
-        else:
-            from surrogates.predicted import predicted_table  # scikit-learn: only when asked
-
-            sim = TableEvaluator(Benchmark(predicted_table(t, model)))
+        sim = _evaluator_of(ResultTable.load(key[0]), model)
         for old in [k for k in _SIMS if k[0] == key[0] and k[3] == model]:
             del _SIMS[old]  # the same file, since rebuilt
         _SIMS[key] = sim
     return sim
+
+
+def _evaluator_of(t: ResultTable, model: str | None) -> TableEvaluator:
+    if model is None:
+        return TableEvaluator(Benchmark(t), TestOracle(t))
+    from surrogates.predicted import predicted_table  # scikit-learn: only when asked
+
+    return TableEvaluator(Benchmark(predicted_table(t, model)))
 
 
 def context_scores(space: Any, files: Sequence[str | os.PathLike[str]]) -> tuple[Any, list[str]]:
@@ -197,7 +205,7 @@ def context_scores(space: Any, files: Sequence[str | os.PathLike[str]]) -> tuple
     return score_features(space, [read_scores(f) for f in files])
 
 
-def table_evaluator(table: str | os.PathLike[str], spec: EvaluatorSpec) -> TableEvaluator:
+def table_evaluator(table: str | os.PathLike[str] | ResultTable, spec: EvaluatorSpec) -> TableEvaluator:
     """The evaluator of a simulated backend (or the truth of the train backend), with the
     spec's scores, objectives and constraints."""
     return load_simulator(
@@ -225,7 +233,7 @@ def truth_evaluator(spec: EvaluatorSpec, table: str | os.PathLike[str] | None) -
 
 def open_evaluator(
     spec: EvaluatorSpec,
-    table: str | os.PathLike[str] | None = None,
+    table: str | os.PathLike[str] | ResultTable | None = None,
     *,
     out: str | os.PathLike[str] | None = None,
     key: Mapping[str, Any] | None = None,
