@@ -224,3 +224,23 @@ def test_the_train_backend_keeps_the_contract_with_objectives_and_constraints(tm
     assert np.isfinite(sa["optimum"]) and sa["incumbent"]["regret"] >= 0
     assert "hypervolume" in sa["multiobjective"]
     assert ta["evals"][-1] <= 6
+
+
+def test_live_objectives_without_a_reference_are_one_clear_error(tmp_path: Path) -> None:
+    from conftest import assert_one_line_error, run_cli
+
+    proc = run_cli(
+        "search",
+        "--evaluator",
+        "train",
+        "--strategy",
+        "re",
+        "--budget",
+        "5",
+        "--out",
+        str(tmp_path / "run"),
+        "--max",
+        "params=1e5",
+    )
+    assert_one_line_error(proc, "need --reference TABLE")
+    assert not (tmp_path / "run").exists()
