@@ -24,6 +24,9 @@ def _code(match: re.Match[str]) -> str:
 
 
 class SphinxRoles(griffe.Extension):
-    def on_object(self, *, obj: griffe.Object, **kwargs: Any) -> None:
+    def on_instance(self, *, obj: griffe.Object, **kwargs: Any) -> None:
         if obj.docstring is not None:
             obj.docstring.value = _ROLE.sub(_code, obj.docstring.value)
+
+    def on_package(self, *, pkg: griffe.Module, **kwargs: Any) -> None:
+        self.on_instance(obj=pkg)  # a package's own docstring is complete only here
