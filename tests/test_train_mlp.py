@@ -70,7 +70,7 @@ def members() -> tuple[np.ndarray, np.ndarray]:
 @pytest.fixture(scope="module")
 def trainer(dataset):  # type: ignore[no-untyped-def]
     # the build's own cache, so that the build test below reuses this compiled program
-    return cached_trainer(TINY, dataset, {}, K, "mlp-population", jax.local_devices()[0])
+    return cached_trainer(TINY, dataset, {}, K, "mlp-population", jax.local_devices()[0], space=mlp_space())
 
 
 @pytest.fixture(scope="module")
@@ -244,6 +244,46 @@ def test_bad_members_are_refused(trainer) -> None:  # type: ignore[no-untyped-de
         trainer.train([0], [0], ops=mlp_space().op_matrix([1]))
     with pytest.raises(ConfigError, match="training mode"):
         MLPTrainer(TINY, None, 2, mode="slots")  # type: ignore[arg-type]
+
+
+def test_train_members_mixes_new_runs_and_continuations(result, members, dataset, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """The family-agnostic entry point: a member continued from its checkpoint, a fresh
+    member and a member trained for one epoch, in the order given; the continued member is
+    bit-identical to training straight through, and its shard rows are its own epochs."""
+    import pyarrow.parquet as pq
+
+    from nasbench.train.build import Member, train_members, write_shard
+
+    arch, seeds = members
+    dev = jax.local_devices()[0]
+    half = train_members(
+        mlp_space(), TINY, dataset, [Member(int(a), int(s), epochs=1) for a, s in zip(arch, seeds)],
+        population=K, keep_state=True, device=dev,
+    )  # fmt: skip
+    assert half.states is not None and half.trained_epochs.tolist() == [1] * 4
+    todo = [
+        Member(int(arch[1]), int(seeds[1]), 1, 1, half.states[1]),  # continued: its epoch 2
+        Member(int(arch[0]), int(seeds[0])),  # fresh, both epochs
+        Member(int(arch[3]), int(seeds[3]), 0, 1),  # fresh, epoch 1 only
+    ]
+    res = train_members(mlp_space(), TINY, dataset, todo, population=K, device=dev)
+    assert res.arch_index.tolist() == [arch[1], arch[0], arch[3]]
+    assert res.start_epochs.tolist() == [1, 0, 0] and res.trained_epochs.tolist() == [1, 2, 1]
+    assert res.timing["populations"] == 2 and res.timing["compile_s"] == 0  # the fixture's program
+    got, want = res.metrics, result.metrics
+    for m in ("train_loss", "valid_loss", "valid_acc", "test_acc"):
+        np.testing.assert_array_equal(got[m][0, 0], want[m][1, 1], err_msg=m)
+        np.testing.assert_array_equal(got[m][1], want[m][0], err_msg=m)
+        assert np.isnan(got[m][2, 1])
+    np.testing.assert_array_equal(got["valid_acc"][2, 0], want["valid_acc"][3, 0])
+    write_shard(tmp_path / "s.parquet", res, "h")
+    rows = pq.read_table(tmp_path / "s.parquet").to_pandas()
+    assert rows[["arch_index", "epoch"]].values.tolist() == [
+        [arch[1], 2],
+        [arch[0], 1],
+        [arch[0], 2],
+        [arch[3], 1],
+    ]
 
 
 # ---- nasbench build --space mlp -----------------------------------------------------------

@@ -117,7 +117,7 @@ def test_divergence_is_isolated(members, population_trainer, population_result) 
 def test_conv_paths_agree(hw: int, stride: int) -> None:
     from jax import lax
 
-    from nasbench.train.population import _conv
+    from nasbench.train.model import conv as _conv
 
     rng = np.random.default_rng(1)
     x = rng.normal(size=(3, 2, hw, hw, 4)).astype(np.float32)
@@ -154,3 +154,34 @@ def test_plan_rejects_overfull_slot() -> None:
         make_plan(ops, {k: 1 for k in partition(ops, 3)[1]})
     plan = make_plan(ops, partition(ops, 3)[1])
     assert plan["slots"]["e0_conv3"].tolist() == [0, 1, 2]
+
+
+def test_continued_and_fresh_members_train_in_one_program(
+    members, population_trainer, population_result
+) -> None:  # type: ignore[no-untyped-def]
+    """Per-member progress: members continued from their checkpoint at epoch 1 train in the
+    same program as a fresh member, and each is bit-identical to training straight through."""
+    arch, seeds, ops = members
+    half = population_trainer.train(arch, seeds, ops, epochs=1, keep_state=True)
+    # the optimiser's step count is each member's own (a scalar per member state)
+    counts = [[v for k, v in s.items() if k.endswith(".count")] for s in half.states or []]
+    assert counts and all(c and all(np.ndim(v) == 0 for v in c) for c in counts)
+    fresh = 1  # member 1 starts from scratch; members 0 and 2 continue at epoch 1
+    mixed = population_trainer.train(
+        arch, seeds, ops, start_epoch=[1, 0, 1], epochs=1,
+        start_state=[half.states[0], None, half.states[2]],
+    )  # fmt: skip
+    assert mixed.first_epoch == -1 and mixed.start_epochs.tolist() == [1, 0, 1]
+    straight = population_result.metrics
+    for m in ("train_loss", "train_acc", "valid_loss", "valid_acc", "test_loss", "test_acc"):
+        for i in (0, 2):  # continued: epoch 2 of the straight run, test split included
+            np.testing.assert_array_equal(mixed.metrics[m][i, 0], straight[m][i, 1], err_msg=m)
+    for m in ("train_loss", "train_acc", "valid_loss", "valid_acc"):
+        np.testing.assert_array_equal(mixed.metrics[m][fresh, 0], straight[m][fresh, 0], err_msg=m)
+    # the fresh member is not at its schedule's end: no test pass for it
+    assert (
+        np.isnan(mixed.metrics["test_acc"][fresh, 0])
+        and np.isfinite(mixed.metrics["test_acc"][[0, 2], 0]).all()
+    )
+    with pytest.raises(ConfigError, match="epochs="):
+        population_trainer.train(arch, seeds, ops, start_epoch=[1, 0, 1])

@@ -525,6 +525,7 @@ class DeclaredSpace(SearchSpace):
     """
 
     name = "declared"
+    network_family = "mlp"  # trained as an MLP over its dimensions (nasbench.train.families)
 
     def __init__(self, declaration: Mapping[str, Any] | Declaration) -> None:
         self._build(Declaration.from_dict(declaration))

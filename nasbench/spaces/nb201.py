@@ -308,6 +308,7 @@ class NB201Space(SearchSpace):
     """
 
     name = "nb201"
+    network_family = "nb201-cell"  # the trainer's network family (nasbench.train.families)
     ops = OPS
     edges = EDGES
 

@@ -1,6 +1,8 @@
-"""The JAX trainer: recipe -> dataset -> NB201 network -> population training -> table.
+"""The JAX trainer: recipe -> dataset -> network family -> population training -> table.
 
-JAX is imported only when training starts (nasbench.train.population).
+One engine (:mod:`nasbench.train.engine`: compile cache, program builder, epoch loop)
+trains every trainable space's network family (:mod:`nasbench.train.families`: NB201
+cells, MLPs). JAX is imported only when training starts.
 """
 
 from __future__ import annotations

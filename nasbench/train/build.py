@@ -24,18 +24,20 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
-from nasbench.core.errors import ConfigError, NasbenchError, TableFormatError, UnknownSpaceError
+from nasbench.core.errors import ConfigError, NasbenchError, TableFormatError
 from nasbench.core.io import atomic_path, check_output_file
 from nasbench.core.manifest import check_manifest, key_hash, read_manifest, write_manifest
 from nasbench.core.metrics import METRICS
 from nasbench.tables.table import ResultTable, package_versions
+from nasbench.train.families import family_of, resolve_archs, resolve_trainable_space
+from nasbench.train.latency import measure_latency
 from nasbench.train.recipe import Recipe
 
 log = logging.getLogger(__name__)
@@ -109,90 +111,17 @@ class BuildConfig:
 
 # ---- planning ------------------------------------------------------------------------------
 def resolve_space(name: str) -> Any:
-    from nasbench.spaces import space_class
-
-    if name != "nb201":
-        try:
-            space_class(name)
-        except UnknownSpaceError:
-            raise UnknownSpaceError(f"unknown space {name!r}; the trainer supports nb201") from None
-        raise ConfigError(f"space {name!r} has no network to train; the trainer supports nb201")
-    from nasbench.spaces.nb201 import NB201Space
-
-    return NB201Space()
-
-
-def _mlp_space() -> Any:
-    from nasbench.spaces.mlp import mlp_space
-
-    return mlp_space()
-
-
-#: Spaces ``nasbench build`` trains: name -> (the space, the prefix of its trainer's modes).
-BUILD_SPACES: dict[str, tuple[Callable[[], Any], str]] = {
-    "nb201": (lambda: resolve_space("nb201"), ""),
-    "mlp": (_mlp_space, "mlp-"),
-}
-
-
-def resolve_build_space(name: str) -> Any:
-    """The space ``nasbench build --space NAME`` trains.
+    """The trainable space ``--space NAME`` names (:func:`nasbench.train.families.resolve_trainable_space`).
 
     Raises:
         UnknownSpaceError: no space of that name is registered.
-        ConfigError: the space has no network to train.
+        ConfigError: the space has no trainable network family.
     """
-    if name in BUILD_SPACES:
-        return BUILD_SPACES[name][0]()
-    trainable = " and ".join(BUILD_SPACES)
-    from nasbench.spaces import space_class
-
-    try:
-        space_class(name)
-    except UnknownSpaceError:
-        raise UnknownSpaceError(f"unknown space {name!r}; nasbench build trains {trainable}") from None
-    raise ConfigError(f"space {name!r} has no network to train; nasbench build trains {trainable}")
+    return resolve_trainable_space(name)
 
 
-def _unique_indices(space: Any) -> np.ndarray:
-    """A space's non-isomorphic architectures (every index where it has no isomorphisms)."""
-    if hasattr(space, "unique_indices"):
-        return np.asarray(space.unique_indices(), np.int64)
-    return np.arange(space.size, dtype=np.int64)
-
-
-def resolve_archs(space: Any, spec: str) -> np.ndarray:
-    """Sorted unique space indices for ``unique``, ``all``, ``N`` or a file.
-
-    Raises:
-        ConfigError: a bad N, a missing file, or a line that is not an architecture.
-    """
-    spec = str(spec).strip()
-    if spec == "unique":
-        return _unique_indices(space)
-    if spec == "all":
-        return np.arange(space.size, dtype=np.int64)
-    if spec.isdigit():
-        n = int(spec)
-        uniq = _unique_indices(space)
-        if not 1 <= n <= len(uniq):
-            raise ConfigError(f"--archs N must be in 1..{len(uniq)} (unique cells), got {n}")
-        return np.sort(np.random.default_rng(0).choice(uniq, n, replace=False))
-    path = Path(spec)
-    if not path.is_file():
-        raise ConfigError(f"--archs must be unique, all, a number or a file; {spec!r} is none of these")
-    out = []
-    for lineno, line in enumerate(path.read_text().splitlines(), 1):
-        text = line.split("#", 1)[0].strip()
-        if not text:
-            continue
-        try:
-            out.append(space.index(text))
-        except NasbenchError as exc:
-            raise ConfigError(f"{path}:{lineno}: {exc}") from None
-    if not out:
-        raise ConfigError(f"{path} lists no architectures")
-    return np.unique(np.asarray(out, np.int64))
+#: The space ``nasbench build --space NAME`` trains (the same as :func:`resolve_space`).
+resolve_build_space = resolve_space
 
 
 @dataclass
@@ -207,40 +136,41 @@ class BuildPlan:
     mode: str
     key: dict[str, Any] = field(default_factory=dict)
     population: int = 1
+    space: Any = None
 
     @property
     def build_hash(self) -> str:
         return key_hash(self.key)
 
     def group_args(self, i: int) -> tuple[Any, ...]:
-        """What :func:`train_group` takes after the recipe and dataset, for shard ``i``."""
+        """What :func:`train_group` takes after the recipe and dataset, for shard ``i``
+        (the space goes as the keyword ``space``: :meth:`group_kwargs`)."""
         g = self.groups[i]
         return self.capacities, self.population, self.mode, self.arch[g], self.seed[g], self.ops[g]
 
+    def group_kwargs(self) -> dict[str, Any]:
+        """The keyword arguments of every shard's :func:`train_group` call."""
+        return {} if self.space is None else {"space": self.space}
+
 
 def plan_build(config: BuildConfig, space: Any, dataset: Any) -> BuildPlan:
-    from nasbench.train.population import partition
-
+    """The runs of ``config`` and their split into populations, by the space's family."""
+    family = family_of(space)
     archs = resolve_archs(space, config.archs)
     arch = np.repeat(archs, len(config.seeds))
     seed = np.tile(np.asarray(config.seeds, np.int64), len(archs))
     ops = space.op_matrix(arch).astype(np.int32)
     population = min(config.population, len(arch))  # never pad beyond the runs there are
-    prefix = BUILD_SPACES[config.space][1] if config.space in BUILD_SPACES else ""
     caps: dict[str, int] = {}
     if config.population == 1:
-        mode = prefix + "single"
+        mode = family.mode_prefix + "single"
         groups = [
             np.arange(i, min(i + SINGLE_SHARD_RUNS, len(arch)))
             for i in range(0, len(arch), SINGLE_SHARD_RUNS)
         ]
-    elif prefix:
-        # every member runs at the space's largest shape: no slot capacities to balance
-        mode = prefix + "population"
-        groups = _chunk_archs(arch, population)
     else:
-        mode = "population"
-        groups, caps = partition(ops, population)
+        mode = family.mode_prefix + "population"
+        groups, caps = family.split(arch, population)
     key = {
         "trainer_version": TRAINER_VERSION,
         "space": {"name": space.name, "config": space.config()},
@@ -254,17 +184,7 @@ def plan_build(config: BuildConfig, space: Any, dataset: Any) -> BuildPlan:
         "mode": mode,
         "capacities": caps,
     }
-    return BuildPlan(arch, seed, ops, groups, caps, mode, key, population)
-
-
-def _chunk_archs(arch: np.ndarray, population: int) -> list[np.ndarray]:
-    """Runs in populations of ``population``, whole architectures (every seed) together in
-    a fixed shuffled order (seed 0), so the first populations are a random sample."""
-    n = len(arch)
-    _, group = np.unique(arch, return_inverse=True)
-    rank = np.random.default_rng(0).permutation(int(group.max()) + 1 if n else 0)
-    order = np.lexsort((np.arange(n), rank[group]))
-    return [np.sort(order[i : i + population]) for i in range(0, n, population)]
+    return BuildPlan(arch, seed, ops, groups, caps, mode, key, population, space)
 
 
 # ---- shards --------------------------------------------------------------------------------
@@ -311,29 +231,35 @@ def _prepare_shards(config: BuildConfig, plan: BuildPlan) -> set[int]:
 def write_shard(
     path: Path, results: Any, build_hash: str, *, extra: dict[str, np.ndarray] | None = None
 ) -> Any:
-    """Write one trained population's rows (one per member and epoch trained) atomically.
+    """Write trained members' rows (one per member and epoch trained) atomically.
 
-    ``extra`` adds per-member columns (e.g. an inheriting child's parent). Returns the
-    ``pyarrow.Table`` written.
+    Each member's rows are its own epochs (``start_epochs[i] + 1`` onwards, for
+    ``trained_epochs[i]`` epochs). ``extra`` adds per-member columns (e.g. an inheriting
+    child's parent). Returns the ``pyarrow.Table`` written.
     """
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     n = len(results.arch_index)
-    epochs = int(np.asarray(results.metrics["valid_acc"]).shape[1])
-    first = int(results.first_epoch)
+    width = int(np.asarray(results.metrics["valid_acc"]).shape[1])
+    first = np.asarray(results.start_epochs, np.int64)
+    count = np.asarray(
+        results.trained_epochs if results.trained_epochs is not None else np.full(n, width), np.int64
+    )
+    member = np.repeat(np.arange(n), count)
+    col = np.concatenate([np.arange(c) for c in count]) if n else np.zeros(0, np.int64)
     cols: dict[str, Any] = {
-        "arch_index": pa.array(np.repeat(results.arch_index, epochs).astype(np.int32)),
-        "seed": pa.array(np.repeat(results.seed, epochs).astype(np.int32)),
-        "epoch": pa.array(np.tile(np.arange(first + 1, first + epochs + 1, dtype=np.int32), n)),
+        "arch_index": pa.array(np.asarray(results.arch_index)[member].astype(np.int32)),
+        "seed": pa.array(np.asarray(results.seed)[member].astype(np.int32)),
+        "epoch": pa.array((first[member] + col + 1).astype(np.int32)),
     }
     for name, values in (extra or {}).items():
-        cols[name] = pa.array(np.repeat(np.asarray(values), epochs))
+        cols[name] = pa.array(np.asarray(values)[member])
     for m in METRICS:
-        cols[m] = pa.array(np.asarray(results.metrics[m], np.float32).reshape(-1))
-    cols["diverged"] = pa.array(np.repeat(results.diverged, epochs))
-    cols["params"] = pa.array(np.repeat(results.params, epochs).astype(np.float64))
-    cols["flops"] = pa.array(np.repeat(results.flops, epochs).astype(np.float64))
+        cols[m] = pa.array(np.asarray(results.metrics[m], np.float32)[member, col])
+    cols["diverged"] = pa.array(np.asarray(results.diverged)[member])
+    cols["params"] = pa.array(np.asarray(results.params)[member].astype(np.float64))
+    cols["flops"] = pa.array(np.asarray(results.flops)[member].astype(np.float64))
     meta = {"build_hash": build_hash, "timing": results.timing, "platform": results.platform}
     tbl = pa.table(cols).replace_schema_metadata({b"nasbench-shard": json.dumps(meta).encode()})
     with atomic_path(path) as tmp:
@@ -374,7 +300,7 @@ def _warn_other_platform(shards: Path, done: list[int]) -> None:
     import jax
     import pyarrow.parquet as pq
 
-    from nasbench.train.population import platform_name
+    from nasbench.train.engine import platform_name
 
     def platform_of(i: int) -> str:
         try:
@@ -397,32 +323,38 @@ def _warn_other_platform(shards: Path, done: list[int]) -> None:
 # ---- executors -------------------------------------------------------------------------------
 ProgressFn = Callable[[dict[str, Any]], None]
 
-_TRAINERS: dict[Any, Any] = {}
-_TRAINERS_LOCK = threading.Lock()
-
 
 def cached_trainer(
-    recipe: Recipe, dataset: Any, capacities: dict[str, int], population: int, mode: str, device: Any = None
+    recipe: Recipe,
+    dataset: Any,
+    capacities: dict[str, int],
+    population: int,
+    mode: str,
+    device: Any = None,
+    *,
+    space: Any = None,
 ) -> Any:
-    """A cached trainer (so a Ray worker compiles once for many populations); ``mode``
-    picks it: ``population`` / ``single`` the NB201 trainer, ``mlp-population`` /
-    ``mlp-single`` the MLP trainer (:mod:`nasbench.train.mlp`)."""
-    key = (recipe, dataset.fingerprint, tuple(sorted(capacities.items())), population, mode, str(device))
-    with _TRAINERS_LOCK:
-        if key not in _TRAINERS:
-            if mode.startswith("mlp-"):
-                from nasbench.train.mlp import MLPTrainer
+    """The trainer of ``space``'s network family, cached process-wide
+    (:func:`nasbench.train.engine.cached`: a Ray worker or a live search compiles once
+    for many populations).
 
-                _TRAINERS[key] = MLPTrainer(
-                    recipe, dataset, population, mode=mode.removeprefix("mlp-"), device=device
-                )
-            else:
-                from nasbench.train.population import PopulationTrainer
+    Args:
+        capacities: the family's population layout (NB201 slot capacities; ``{}``).
+        mode: ``population`` or ``single``, optionally with the family's
+            :attr:`~nasbench.train.families.NetworkFamily.mode_prefix` (as build plans
+            record it, e.g. ``mlp-population``).
+        space: the trainable space (default: NB201 cells).
+    """
+    from nasbench.train.engine import cached
 
-                _TRAINERS[key] = PopulationTrainer(
-                    recipe, dataset, capacities, population, mode=mode, device=device
-                )
-        return _TRAINERS[key]
+    space = space if space is not None else resolve_trainable_space("nb201")
+    family = family_of(space)
+    mode = mode.removeprefix(family.mode_prefix)
+    key = ("trainer", family.key, space, recipe, dataset.fingerprint, tuple(sorted(capacities.items())),
+           population, mode, str(device))  # fmt: skip
+    return cached(
+        key, lambda: family.trainer(recipe, dataset, population, layout=capacities, mode=mode, device=device)
+    )
 
 
 def train_group(
@@ -435,15 +367,145 @@ def train_group(
     seed: np.ndarray,
     ops: np.ndarray,
     device: Any = None,
+    *,
+    space: Any = None,
     **train_kwargs: Any,
 ) -> Any:
-    """Train one population on a cached trainer; ``train_kwargs`` continue members
-    (``start_epoch``, ``start_state``, ``epochs``, ``schedule_epochs``, ``keep_state``)."""
-    tr = cached_trainer(recipe, dataset, capacities, population, mode, device)
+    """Train one population on a cached trainer (:func:`cached_trainer`); ``train_kwargs``
+    continue members (``start_epoch``, ``start_state``, ``epochs``, ``schedule_epochs``,
+    ``keep_state``). ``space`` defaults to NB201 cells; any trainable space works."""
+    tr = cached_trainer(recipe, dataset, capacities, population, mode, device, space=space)
     c0 = tr.compile_s
     res = tr.train(arch, seed, ops, **train_kwargs)
     res.timing["compile_s"] = tr.compile_s - c0
     return res
+
+
+class Member(NamedTuple):
+    """One member to train: :func:`train_members` takes a sequence of them.
+
+    Attributes:
+        arch: the architecture's space index.
+        seed: the run's seed (non-negative).
+        start_epoch: epochs it has trained already (0: a fresh run).
+        epochs: epochs to train now.
+        start_state: a flat ``{path: array}`` member state to start from (a checkpoint
+            from ``keep_state=True``, or the family's ``inherit`` of a parent's), or
+            ``None`` for a fresh initialisation.
+        schedule_epochs: the length of its learning-rate schedule (``None``: the recipe's
+            epochs).
+    """
+
+    arch: int
+    seed: int
+    start_epoch: int = 0
+    epochs: int | None = None
+    start_state: Mapping[str, np.ndarray] | None = None
+    schedule_epochs: int | None = None
+
+
+def train_members(
+    space: Any,
+    recipe: Recipe,
+    dataset: Any,
+    members: Sequence[Member | tuple[Any, ...]],
+    *,
+    population: int,
+    keep_state: bool = False,
+    layout: Mapping[str, int] | None = None,
+    device: Any = None,
+) -> Any:
+    """Train members of any trainable space, in as few compiled populations as possible.
+
+    The space's network family (:func:`nasbench.train.families.family_of`) decides how
+    members go into populations (NB201: slot capacities; MLP: padded chunks). Members
+    train together when they train the same number of epochs with the same schedule
+    length, whatever epoch each starts from: new runs and continuations from checkpoints
+    share one program (each member has its own epoch, data order and optimiser step
+    count), and a continued member's curve is bit-identical to training it straight
+    through. Members with another number of epochs go to another population rather
+    than being padded with wasted epochs.
+
+    Args:
+        space: a trainable space (one with a ``network_family``).
+        recipe: the training recipe.
+        dataset: a :class:`nasbench.train.data.Dataset`.
+        members: :class:`Member` tuples ``(arch, seed, start_epoch, epochs, start_state,
+            schedule_epochs)``; ``epochs=None`` trains to the end of the member's schedule.
+        population: K, members per compiled program.
+        keep_state: return each member's final state (checkpoint it with
+            :func:`nasbench.train.checkpoint.save_arrays` of the family's
+            ``checkpoint_leaves``, or :func:`~nasbench.train.checkpoint.save_state` for
+            NB201 cells).
+        layout: the family's population layout to compile for (NB201 slot capacities;
+            keep one, e.g. the family's ``fixed_layout(population)``, across calls so
+            the program compiles once); ``None``: the family's split picks one per call.
+        device: a ``jax.Device`` (default: the first local device).
+
+    Returns:
+        :class:`~nasbench.train.engine.MemberResults` in the order of ``members``:
+        ``metrics[name]`` float32 ``(n, E)`` with ``E`` the most epochs any member
+        trained (NaN beyond a member's own ``epochs``; column ``j`` of member ``i`` is its
+        epoch ``start_epochs[i] + j + 1``), ``start_epochs`` int64 ``(n,)``,
+        ``trained_epochs`` int64 ``(n,)``, ``diverged`` bool ``(n,)``, ``params`` and
+        ``flops`` float64 ``(n,)``, ``states`` (with ``keep_state``) a list of ``n`` flat
+        ``{path: array}``, ``timing`` (``train_s``, ``eval_s``, ``compile_s``,
+        ``members``, ``padded``, ``populations``) and ``platform``.
+
+    Raises:
+        ConfigError: a space without a family, an epoch outside a member's schedule, or
+            a member that fits no population of the layout.
+    """
+    from nasbench.train.engine import concat_results
+
+    family = family_of(space)
+    ms = [Member(*m) for m in members]
+    n = len(ms)
+    arch = np.array([int(m.arch) for m in ms], np.int64)
+    seed = np.array([int(m.seed) for m in ms], np.int64)
+    sched = np.array([int(m.schedule_epochs or recipe.epochs) for m in ms], np.int64)
+    first = np.array([int(m.start_epoch) for m in ms], np.int64)
+    n_ep = np.array([int(m.epochs) if m.epochs is not None else s - f for m, s, f in zip(ms, sched, first)])
+    ops = np.asarray(space.op_matrix(arch)) if n else np.zeros((0, 1), np.int64)
+    parts, order = [], []
+    compile_s, n_pops = 0.0, 0
+    for e, s in sorted(set(zip(n_ep.tolist(), sched.tolist()))):
+        sel = np.flatnonzero((n_ep == e) & (sched == s))
+        groups, caps = family.split(arch[sel], min(population, len(sel)), layout=layout)
+        for g in groups:
+            pos = sel[g]
+            tr = cached_trainer(recipe, dataset, caps, population, "population", device, space=space)
+            c0 = tr.compile_s
+            res = tr.train(
+                arch[pos], seed[pos], ops[pos], start_epoch=first[pos],
+                start_state=[ms[i].start_state for i in pos], epochs=int(e),
+                schedule_epochs=int(s), keep_state=keep_state,
+            )  # fmt: skip
+            compile_s += tr.compile_s - c0
+            n_pops += 1
+            parts.append(res)
+            order.append(pos)
+    out = concat_results(parts)
+    inv = np.argsort(np.concatenate(order)) if order else np.zeros(0, np.int64)
+    out = _reordered(out, inv)
+    out.trained_epochs = n_ep.astype(np.int64)
+    out.timing.update({"compile_s": compile_s, "populations": n_pops})
+    return out
+
+
+def _reordered(res: Any, order: np.ndarray) -> Any:
+    """``res`` with its members in ``order``."""
+    return dataclasses.replace(
+        res,
+        arch_index=res.arch_index[order],
+        seed=res.seed[order],
+        metrics={m: v[order] for m, v in res.metrics.items()},
+        diverged=res.diverged[order],
+        params=res.params[order],
+        flops=res.flops[order],
+        states=[res.states[i] for i in order] if res.states is not None else None,
+        start_epochs=res.start_epochs[order],
+    )
 
 
 def _run_local(
@@ -454,7 +516,7 @@ def _run_local(
     devices = jax.local_devices()
 
     def train(i: int, device: Any) -> Any:
-        return train_group(config.recipe, dataset, *plan.group_args(i), device)
+        return train_group(config.recipe, dataset, *plan.group_args(i), device, **plan.group_kwargs())
 
     if len(devices) == 1 or len(todo) == 1:
         for i in todo:
@@ -562,7 +624,7 @@ def _run_ray(
         while queue or pending:
             while queue and len(pending) < 2 * pool.slots:
                 i = queue.pop(0)
-                pending[pool.submit(*plan.group_args(i))] = i
+                pending[pool.submit(*plan.group_args(i), **plan.group_kwargs())] = i
             ready, _ = pool.ray.wait(list(pending), num_returns=1)
             for ref in ready:
                 on_done(pending.pop(ref), pool.result(ref))
@@ -593,8 +655,8 @@ def build_table(config: BuildConfig, *, progress: ProgressFn | None = None) -> d
     space = resolve_build_space(config.space)
     dataset = load_dataset(config.dataset, config.recipe)
     plan = plan_build(config, space, dataset)
-    if config.executor == "local" and plan.mode in ("population", "single"):  # NB201's estimate
-        _check_memory(config, dataset)
+    if config.executor == "local":
+        _check_memory(config, space, dataset)
     done = _prepare_shards(config, plan)
     todo = [i for i in range(len(plan.groups)) if i not in done]
     if done and todo and config.executor == "local":
@@ -713,7 +775,6 @@ def _with_latency(
 ) -> ResultTable:
     """``table`` with measured latency columns (``--latency``)."""
     from nasbench.tables.scores import attach_scores
-    from nasbench.train.latency import measure_latency
 
     def report(done: int, total: int) -> None:
         if progress:
@@ -730,12 +791,12 @@ def _with_latency(
     return attach_scores(table, [lat.frame(table.space)], [{"latency": lat.metadata()}])
 
 
-def _check_memory(config: BuildConfig, dataset: Any) -> None:
+def _check_memory(config: BuildConfig, space: Any, dataset: Any) -> None:
     import jax
 
-    from nasbench.train.population import check_population_memory
-
-    check_population_memory(config.recipe, dataset.image_shape, config.population, jax.local_devices()[0])
+    family_of(space).check_memory(
+        config.recipe, dataset.image_shape, config.population, jax.local_devices()[0]
+    )
 
 
 def partial_table(shards: str | os.PathLike[str]) -> ResultTable:
@@ -775,11 +836,15 @@ def partial_table(shards: str | os.PathLike[str]) -> ResultTable:
 
 
 def default_recipe_name(dataset: str, space: str = "nb201") -> str:
-    """The recipe a space trains with by default: on the embedded dataset ``digits``
-    (NB201 cells) or ``mlp-digits`` (MLPs); ``nb201`` on user datasets."""
-    if dataset == "digits":
-        return "mlp-digits" if space == "mlp" else "digits"
-    return "nb201"
+    """The recipe a space trains with by default (its network family's
+    :meth:`~nasbench.train.families.NetworkFamily.default_recipe`): on the embedded
+    dataset ``digits``, ``digits`` (NB201 cells) or ``mlp-digits`` (MLPs); ``nb201`` on
+    user datasets.
+
+    Raises:
+        UnknownSpaceError, ConfigError: ``space`` is not a trainable space.
+    """
+    return family_of(resolve_trainable_space(space)).default_recipe(dataset)
 
 
 def parse_seeds(text: str) -> tuple[int, ...]:

@@ -30,11 +30,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import jax
-import jax.numpy as jnp
 import numpy as np
-from jax import lax
 
 from nasbench.core.errors import ConfigError
+from nasbench.train.engine import platform_name, time_call
+from nasbench.train.families import family_of, resolve_archs, resolve_trainable_space
+from nasbench.train.model import switch_apply
 
 #: The batch sizes timed by default (issue 19: batch 1 and batch 256).
 BATCH_SIZES: tuple[int, ...] = (1, 256)
@@ -89,159 +90,20 @@ class Latency:
         )
 
 
-def time_call(fn: Callable[..., Any], args: tuple[Any, ...], repeats: int) -> float:
-    """Median milliseconds of ``fn(*args)`` over ``repeats`` calls, after one warm-up call."""
-    jax.block_until_ready(fn(*args))
-    times = np.empty(repeats)
-    for r in range(repeats):
-        t0 = time.perf_counter()
-        jax.block_until_ready(fn(*args))
-        times[r] = time.perf_counter() - t0
-    return 1e3 * float(np.median(times))
-
-
 def _check(batch_sizes: Sequence[int], repeats: int) -> tuple[tuple[int, ...], int]:
     if int(repeats) < 1 or not batch_sizes or min(int(b) for b in batch_sizes) < 1:
         raise ConfigError("latency needs repeats >= 1 and batch sizes >= 1")
     return tuple(int(b) for b in batch_sizes), int(repeats)
 
 
-# ---- NB201: one switch program for the whole space ----------------------------------------
 def nb201_switch_apply(
     variables: dict[str, Any], ops: jax.Array, x: jax.Array, recipe: Any, n_classes: int
 ) -> jax.Array:
-    """Evaluation forward of the NB201 network whose cell is ``ops``, chosen at run time.
-
-    Args:
-        variables: the supernet's ``{'params', 'batch_stats'}``
-            (:func:`nasbench.train.model.init_variables` with ``ops=None``); a cell's
-            own network holds a subset of them under the same names.
-        ops: int32 ``(6,)`` op ids of the cell's edges.
-        x: ``(B, H, W, C)`` images.
-        recipe: the training recipe (the network's shape).
-        n_classes: classifier outputs.
-
-    Returns:
-        logits ``(B, n_classes)``, equal to ``NB201Network(recipe, n_classes,
-        ops).apply`` on the same variables.
-    """
-    import flax.linen as nn
-
-    from nasbench.spaces.nb201 import CONV1, CONV3, POOL, SKIP
-    from nasbench.train.model import (
-        BN_EPS,
-        PoolReduction,
-        ReLUConvBN,
-        ResidualReduction,
-        Stem,
-        avg_pool3,
-        cell_output,
-    )
-
-    params, stats = variables["params"], variables["batch_stats"]
-    m = recipe.bn_momentum
-
-    def sub(name: str, tree: tuple[dict, dict] | None = None) -> dict[str, Any]:
-        p, s = tree if tree is not None else (params, stats)
-        return {"params": p[name], "batch_stats": s[name]}
-
-    x = Stem(recipe.channels[0], m).apply(sub("stem"), x, False)
-    for s, c in enumerate(recipe.channels):
-        if s > 0:
-            block = ResidualReduction if recipe.reduction == "residual" else PoolReduction
-            x = block(c, m).apply(sub(f"reduce{s}"), x, False)
-        for i in range(recipe.cells_per_stage):
-            cell = (params[f"cell{s}_{i}"], stats[f"cell{s}_{i}"])
-
-            def add_edge(k: int, h: jax.Array, acc: jax.Array, c: int = c, cell: Any = cell) -> jax.Array:
-                def conv(h: jax.Array, kernel: int) -> jax.Array:
-                    return ReLUConvBN(c, kernel, 1, m).apply(sub(f"e{k}_conv{kernel}", cell), h, False)
-
-                branches: list[Callable[[jax.Array], jax.Array]] = [jnp.zeros_like] * 5
-                branches[SKIP] = lambda h: h
-                branches[CONV1] = lambda h: conv(h, 1)
-                branches[CONV3] = lambda h: conv(h, 3)
-                branches[POOL] = avg_pool3
-                return acc + lax.switch(ops[k], branches, h)
-
-            x = cell_output(x, add_edge)
-    bn = nn.BatchNorm(use_running_average=True, momentum=m, epsilon=BN_EPS)
-    x = bn.apply(sub("head_bn"), x)
-    x = nn.relu(x).mean(axis=(-3, -2))
-    return nn.Dense(n_classes).apply({"params": params["classifier"]}, x)
-
-
-@dataclass(frozen=True)
-class _Setup:
-    """What every timing shares: the input, the batch sizes, repeats, seed stream and device."""
-
-    image_shape: tuple[int, ...]
-    n_classes: int
-    batch_sizes: tuple[int, ...]
-    repeats: int
-    seed: int
-    rng: np.random.Generator  # the inputs (and NB201's batch-norm statistics), from ``seed``
-    device: Any
-    progress: Callable[[int, int], None] | None
-
-    def report(self, done: int, total: int) -> None:
-        if self.progress:
-            self.progress(done, total)
-
-
-def _nb201_latency(space: Any, idx: np.ndarray, recipe: Any, st: _Setup) -> np.ndarray:
-    from nasbench.train.model import init_variables
-
-    variables = init_variables(jax.random.PRNGKey(st.seed), recipe, st.image_shape, st.n_classes)
-    # batch-norm statistics of a trained network, not the initial (0, 1): seeded, positive
-    variables = {
-        "params": variables["params"],
-        "batch_stats": jax.tree_util.tree_map(
-            lambda a: jnp.asarray(np.abs(st.rng.standard_normal(a.shape)).astype(np.float32) + 0.5),
-            variables["batch_stats"],
-        ),
-    }
-    variables = jax.device_put(variables, st.device)
-    ops = space.op_matrix(idx).astype(np.int32)
-    ms = np.zeros((len(idx), len(st.batch_sizes)))
-    for j, b in enumerate(st.batch_sizes):
-        x = jax.device_put(st.rng.standard_normal((b, *st.image_shape)).astype(np.float32), st.device)
-        fn = (
-            jax.jit(lambda v, o, x: nb201_switch_apply(v, o, x, recipe, st.n_classes))
-            .lower(variables, jnp.asarray(ops[0]), x)
-            .compile()
-        )
-        for i in range(len(idx)):
-            ms[i, j] = time_call(fn, (variables, jax.device_put(ops[i], st.device), x), st.repeats)
-            st.report(j * len(idx) + i + 1, len(idx) * len(st.batch_sizes))
-    return ms
-
-
-# ---- MLPs: one program per network shape --------------------------------------------------
-def _mlp_latency(space: Any, idx: np.ndarray, st: _Setup) -> np.ndarray:
-    from nasbench.spaces.mlp import mlp_shapes
-    from nasbench.train.mlp import initial_params, single_apply
-
-    shapes = mlp_shapes(space, idx)
-    d = int(np.prod(st.image_shape))
-    xs = {
-        b: jax.device_put(st.rng.standard_normal((b, d)).astype(np.float32), st.device)
-        for b in st.batch_sizes
-    }
-    nets = [(shapes.widths(i), int(shapes.activation[i])) for i in range(len(idx))]
-    first = {net: i for i, net in reversed(list(enumerate(nets)))}  # a configuration of each network
-    measured: dict[tuple[Any, int], np.ndarray] = {}
-    for u, (widths, act) in enumerate(sorted(first)):
-        # the member's own initial weights (the time does not depend on their values)
-        params = initial_params(space, int(idx[first[widths, act]]), st.seed, d, st.n_classes)
-        params = jax.device_put(params, st.device)
-        row = np.zeros(len(st.batch_sizes))
-        for j, b in enumerate(st.batch_sizes):
-            fn = jax.jit(lambda p, x, act=act: single_apply(p, x, act)).lower(params, xs[b]).compile()
-            row[j] = time_call(fn, (params, xs[b]), st.repeats)
-        measured[(widths, act)] = row
-        st.report(u + 1, len(first))
-    return np.stack([measured[n] for n in nets]) if nets else np.zeros((0, len(st.batch_sizes)))
+    """Evaluation forward of the NB201 network whose cell is ``ops``, chosen at run time:
+    :func:`nasbench.train.model.switch_apply` (the one NB201 forward pass with a
+    ``lax.switch`` per edge). ``n_classes`` is read from the variables and kept for the
+    callers of this name."""
+    return switch_apply(variables, ops, x, recipe)
 
 
 def measure_latency(
@@ -260,7 +122,8 @@ def measure_latency(
     """Time each architecture's forward pass on this machine.
 
     Args:
-        space: the NB201 space or an MLP-shaped declared space.
+        space: a trainable space; its network family times it
+            (:meth:`~nasbench.train.families.NetworkFamily.latency`).
         arch_index: ``(n,)`` architectures of ``space``.
         image_shape: ``(H, W, C)`` of the input images.
         n_classes: classifier outputs.
@@ -276,25 +139,14 @@ def measure_latency(
         ConfigError: ``repeats`` or a batch size below 1, an NB201 space without a
             recipe, or a space with no network to time.
     """
-    from nasbench.spaces.declared import DeclaredSpace
-    from nasbench.spaces.nb201 import NB201Space
-    from nasbench.train.population import platform_name
-
     batch_sizes, repeats = _check(batch_sizes, repeats)
+    family = family_of(space)
     idx = space.check_indices(arch_index)
     device = device or jax.local_devices()[0]
-    st = _Setup(
-        tuple(int(v) for v in image_shape), int(n_classes), batch_sizes, repeats, int(seed),
-        np.random.default_rng(seed), device, progress,
+    ms = family.latency(
+        idx, tuple(int(v) for v in image_shape), int(n_classes), recipe=recipe, batch_sizes=batch_sizes,
+        repeats=repeats, seed=int(seed), device=device, report=progress or (lambda done, total: None),
     )  # fmt: skip
-    if isinstance(space, NB201Space):
-        if recipe is None:
-            raise ConfigError("timing NB201 cells needs the training recipe (the network's shape)")
-        ms = _nb201_latency(space, idx, recipe, st)
-    elif isinstance(space, DeclaredSpace):
-        ms = _mlp_latency(space, idx, st)
-    else:
-        raise ConfigError(f"space {space.name!r} has no network to time; latency covers nb201 and mlp spaces")
     return Latency(idx, batch_sizes, ms, repeats, platform_name(device))
 
 
@@ -323,12 +175,11 @@ def estimate_latency(
     from nasbench.core.io import check_output_file
     from nasbench.tables.scores import write_scores
     from nasbench.tables.table import package_versions
-    from nasbench.train.build import resolve_archs, resolve_build_space
     from nasbench.train.data import load_dataset
 
     check_output_file(out)
     batch_sizes, repeats = _check(batch_sizes, repeats)
-    sp = resolve_build_space(space)
+    sp = resolve_trainable_space(space)
     idx = resolve_archs(sp, archs)
     data = load_dataset(dataset, recipe)
     t0 = time.perf_counter()

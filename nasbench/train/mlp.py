@@ -29,8 +29,8 @@ population): initialisation from ``fold_in(key, 0)`` (kernel ``k`` from its
 biases 0), data order from ``fold_in(key, epoch + 1)``, and each step's dropout masks
 (drawn at the padded width ``U``) from that epoch key and the step. The member trained
 alone draws the same arrays and slices them to its own shapes, so nothing depends on
-the population a member lands in. Optimiser: the recipe's (:func:`make_optimizer`), one
-state per member (the step count is shared, as every member trains the same steps).
+the population a member lands in. Optimiser: the recipe's
+(:func:`~nasbench.train.engine.make_optimizer`), one state per member (its step count too).
 
 Recipe fields that describe the NB201 network (``channels``, ``cells_per_stage``,
 ``reduction``, ``bn_momentum``) do not apply here; the rest (optimiser, schedule,
@@ -44,30 +44,26 @@ from __future__ import annotations
 
 import collections
 import logging
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
 from jax import lax
 
 from nasbench.core.errors import ConfigError
 from nasbench.spaces.declared import DeclaredSpace
 from nasbench.spaces.mlp import ACTIVATIONS, MLPShapes, mlp_costs, mlp_shapes, mlp_space
 from nasbench.train.data import Dataset
-from nasbench.train.population import (
+from nasbench.train.engine import (
     MemberResults,
-    TrainerBase,
-    _augment,
-    _member_keys,
-    concat_results,
-    finish_metrics,
-    make_optimizer,
+    Network,
+    Program,
+    Trainer,
+    augment,
+    build_program,
     member_key,
-    poison_params,
 )
 from nasbench.train.recipe import Recipe
 
@@ -229,84 +225,72 @@ def single_apply(
     return h @ params["out"]["kernel"] + params["out"]["bias"]
 
 
-# ---- training programs ---------------------------------------------------------------------
-#: ``forward(params, spec, x (K, B, D), dropout keys (K,) or None) -> logits (K, B, C)``
-Forward = Callable[[Params, dict, jax.Array, "jax.Array | None"], jax.Array]
+# ---- the MLP family's population network ---------------------------------------------------
+def mlp_network(
+    recipe: Recipe,
+    input_dim: int,
+    n_classes: int,
+    max_units: int,
+    single: tuple[tuple[int, ...], int, bool] | None = None,
+) -> Network:
+    """The MLP family's population network (:class:`~nasbench.train.engine.Network`).
+
+    ``members`` is the population's :func:`padded_spec`. Each member's step key splits in
+    two: its augmentation key and its dropout key; images are flattened after
+    augmentation.
+
+    Args:
+        recipe: augmentation (the rest of the recipe is the optimiser's).
+        input_dim: ``D``, flattened image size.
+        n_classes: ``C``.
+        max_units: the space's padded width ``U``.
+        single: ``(widths, activation id, has dropout)``: one member (K = 1) in its own
+            unpadded network (the per-network reference); ``None``: the padded population.
+    """
+    aug = recipe.augmentation
+
+    def inputs(x, keys):  # noqa: ANN001, ANN202
+        if keys is None:
+            return x.reshape(x.shape[0], x.shape[1], -1), None
+        skeys = jax.vmap(jax.random.split)(keys)  # (K, 2): augmentation, dropout
+        if aug != "none":
+            x = jax.vmap(lambda k, im: augment(k, im, aug))(skeys[:, 0], x)
+        return x.reshape(x.shape[0], x.shape[1], -1), skeys[:, 1]
+
+    def init_padded(keys, spec):  # noqa: ANN001, ANN202
+        return jax.vmap(lambda k, s: init_member(k, s, input_dim, n_classes))(keys, spec)
+
+    if single is None:
+
+        def init(keys, spec):  # noqa: ANN001, ANN202
+            return init_padded(keys, spec), {}
+
+        def apply(params, stats, x, spec, train, keys):  # noqa: ANN001, ANN202
+            xb, dkeys = inputs(x, keys)
+            logits = jax.vmap(padded_apply, in_axes=(0, 0, 0, None if dkeys is None else 0))(
+                params, spec, xb, dkeys
+            )
+            return logits, stats
+
+        return Network(init, apply)
+    widths, act, dropout = single
+
+    def init_one(keys, spec):  # noqa: ANN001, ANN202
+        p0 = jax.tree_util.tree_map(lambda a: a[0], init_padded(keys, spec))
+        return jax.tree_util.tree_map(lambda a: a[None], unpad_params(p0, widths)), {}
+
+    def apply_one(params, stats, x, spec, train, keys):  # noqa: ANN001, ANN202
+        xb, dkeys = inputs(x, keys)
+        p0 = jax.tree_util.tree_map(lambda a: a[0], params)
+        dk = None if dkeys is None or not dropout else dkeys[0]
+        return single_apply(p0, xb[0], act, spec["keep"][0], dk, max_units)[None], stats
+
+    return Network(init_one, apply_one)
 
 
-@dataclass(frozen=True)
-class _Fns:
-    """The pure functions of one training setup (compiled on first use)."""
-
-    init: Callable  # (padded params) -> (params, opt_state)
-    epoch_setup: Callable  # (keys, epoch) -> (epoch keys (K,), perms (steps, K, B))
-    step: Callable  # (state, spec, x, y, ekeys, perms, t) -> (state, loss (K,), acc (K,))
-    epoch_scan: Callable  # (state, spec, x, y, ekeys, perms) -> (state, mean loss, mean acc)
-    eval_batch: Callable  # (params, spec, xs, ys, mask, i) -> (ce sum (K,), correct (K,))
-    steps: int
-
-
-def _make_fns(
-    forward: Forward, own_params: Callable, recipe: Recipe, n_train: int, needs_dropout: bool
-) -> _Fns:
-    steps = max(1, n_train // recipe.batch_size)
-    batch = min(recipe.batch_size, n_train)
-    tx = make_optimizer(recipe, steps)
-    smooth = recipe.label_smoothing
-
-    def init(padded):  # noqa: ANN001, ANN202
-        params = own_params(padded)
-        return params, tx.init(params)
-
-    def loss_fn(params, spec, xb, yb, dkeys):  # noqa: ANN001, ANN202
-        logits = forward(params, spec, xb, dkeys)
-        n_cls = logits.shape[-1]
-        target = jax.nn.one_hot(yb, n_cls) * (1 - smooth) + smooth / n_cls
-        losses = -(target * jax.nn.log_softmax(logits)).sum(-1).mean(-1)  # (K,)
-        acc = 100.0 * (logits.argmax(-1) == yb).mean(-1)
-        return losses.sum(), (losses, acc)
-
-    def epoch_setup(keys, epoch):  # noqa: ANN001, ANN202
-        ekeys = jax.vmap(lambda k: jax.random.fold_in(k, epoch + 1))(keys)
-        perms = jax.vmap(
-            lambda k: jax.random.permutation(jax.random.fold_in(k, 0), n_train)[: steps * batch]
-        )(ekeys)
-        return ekeys, perms.reshape(len(keys), steps, batch).transpose(1, 0, 2)
-
-    def step(state, spec, x, y, ekeys, perms, t):  # noqa: ANN001, ANN202
-        params, opt = state
-        idx = perms[t]
-        xb, yb = x[idx], y[idx]  # (K, B, H, W, C): each member its own batch
-        skeys = jax.vmap(lambda k: jax.random.split(jax.random.fold_in(k, t + 1)))(ekeys)  # (K, 2)
-        if recipe.augmentation != "none":
-            xb = jax.vmap(lambda k, im: _augment(k, im, recipe.augmentation))(skeys[:, 0], xb)
-        xb = xb.reshape(xb.shape[0], xb.shape[1], -1)
-        dkeys = skeys[:, 1] if needs_dropout else None
-        grads, (losses, acc) = jax.grad(loss_fn, has_aux=True)(params, spec, xb, yb, dkeys)
-        updates, opt = tx.update(grads, opt, params)
-        return (optax.apply_updates(params, updates), opt), losses, acc
-
-    def epoch_scan(state, spec, x, y, ekeys, perms):  # noqa: ANN001, ANN202
-        def body(carry, t):  # noqa: ANN001, ANN202
-            new, losses, acc = step(carry, spec, x, y, ekeys, perms, t)
-            return new, (losses, acc)
-
-        state, (losses, acc) = lax.scan(body, state, jnp.arange(steps))
-        return state, losses.mean(0), acc.mean(0)
-
-    def eval_batch(params, spec, xs, ys, mask, i):  # noqa: ANN001, ANN202
-        xb, yb, mb = xs[i], ys[i], mask[i]
-        k = jax.tree_util.tree_leaves(params)[0].shape[0]
-        logits = forward(params, spec, jnp.broadcast_to(xb, (k, *xb.shape)), None)
-        ce = -jnp.take_along_axis(jax.nn.log_softmax(logits), yb[None, :, None], -1)[..., 0]
-        correct = logits.argmax(-1) == yb[None]
-        return (ce * mb).sum(-1), (correct * mb).sum(-1)
-
-    return _Fns(init, epoch_setup, step, epoch_scan, eval_batch, steps)
-
-
-class MLPTrainer(TrainerBase):
-    """Trains members (configuration of an MLP space, seed), a population at a time.
+class MLPTrainer(Trainer):
+    """Trains members (configuration of an MLP space, seed), a population at a time, on the
+    engine (:class:`nasbench.train.engine.Trainer`) with :func:`mlp_network`.
 
     Args:
         recipe: the recipe (optimiser, schedule, epochs, batch sizes, splits).
@@ -347,52 +331,38 @@ class MLPTrainer(TrainerBase):
         self.population = 1 if mode == "single" else int(population)
         self.input_dim = int(np.prod(dataset.image_shape))
         self.n_classes = dataset.n_classes
-        self._setup_device(dataset, device, use_scan, flatten_eval=True)
-        self._fns: collections.OrderedDict[Any, _Fns] = collections.OrderedDict()
+        self.setup_device(dataset, device, use_scan)
+        self._built: collections.OrderedDict[Any, Program] = collections.OrderedDict()
 
-    # -- programs --
-    def _population_fns(self) -> _Fns:
-        fns = self._fns.get("population")
-        if fns is None:
-            fns = _make_fns(
-                lambda params, spec, x, dkeys: jax.vmap(
-                    padded_apply, in_axes=(0, 0, 0, None if dkeys is None else 0)
-                )(params, spec, x, dkeys),
-                lambda padded: padded,
-                self.recipe,
-                len(self.dataset.y_train),
-                needs_dropout=True,
+    # -- what the engine asks of a family's trainer --
+    def _padding(self, pad: int) -> tuple[np.ndarray, np.ndarray]:
+        return np.zeros(pad, np.int64), np.asarray(self.space.op_matrix(np.zeros(pad, np.int64)))
+
+    def _members(self, arch: np.ndarray, ops: np.ndarray) -> dict[str, np.ndarray]:
+        return padded_spec(self.shapes(arch))
+
+    def _program(self, sched: int, arch: np.ndarray, ops: np.ndarray) -> tuple[tuple[Any, ...], Program]:
+        single = None
+        if self.mode == "single":
+            shapes = self.shapes(arch[:1])
+            single = (shapes.widths(0), int(shapes.activation[0]), bool(shapes.dropout[0] > 0))
+        key = (single, sched)
+        program = self._built.get(key)
+        if program is None:
+            net = mlp_network(self.recipe, self.input_dim, self.n_classes, self.max_units, single)
+            program = self._built[key] = build_program(
+                net, self.recipe.replace(epochs=sched), len(self.dataset.y_train)
             )
-            self._fns["population"] = fns
-        return fns
+            while len(self._built) > 32:
+                self._built.popitem(last=False)
+        else:
+            self._built.move_to_end(key)
+        tag = ("single", *single) if single is not None else ("population",)
+        return (tag if sched == self.recipe.epochs else (*tag, sched)), program
 
-    def _single_fns(self, widths: tuple[int, ...], act: int, dropout: bool) -> _Fns:
-        tag = (widths, act, dropout)
-        if tag in self._fns:
-            self._fns.move_to_end(tag)
-            return self._fns[tag]
-        u_max = self.max_units
-
-        def forward(params, spec, x, dkeys):  # noqa: ANN001, ANN202
-            p0 = jax.tree_util.tree_map(lambda a: a[0], params)
-            dk = None if dkeys is None or not dropout else dkeys[0]
-            return single_apply(p0, x[0], act, spec["keep"][0], dk, u_max)[None]
-
-        def own_params(padded):  # noqa: ANN001, ANN202
-            p0 = jax.tree_util.tree_map(lambda a: a[0], padded)
-            return jax.tree_util.tree_map(lambda a: a[None], unpad_params(p0, widths))
-
-        fns = self._fns[tag] = _make_fns(
-            forward, own_params, self.recipe, len(self.dataset.y_train), needs_dropout=dropout
-        )
-        while len(self._fns) > 32:
-            self._fns.popitem(last=False)
-        return fns
-
-    def _init_padded(self, keys: jax.Array, spec: dict[str, jax.Array]) -> Params:
-        """Padded initial parameters of K members (keys ``(K,)``, spec rows ``(K, ...)``)."""
-        d, c = self.input_dim, self.n_classes
-        return jax.vmap(lambda k, s: init_member(jax.random.fold_in(k, 0), s, d, c))(keys, spec)
+    def _costs(self, arch: np.ndarray, ops: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        c = self.costs(arch)
+        return c["params"], c["flops"]
 
     # -- training --
     def shapes(self, arch_index: Sequence[int] | np.ndarray) -> MLPShapes:
@@ -410,8 +380,13 @@ class MLPTrainer(TrainerBase):
         ops: np.ndarray | None = None,
         *,
         poison: Sequence[int] = (),
+        start_epoch: int | Sequence[int] = 0,
+        start_state: Sequence[Mapping[str, np.ndarray] | None] | None = None,
+        epochs: int | None = None,
+        schedule_epochs: int | None = None,
+        keep_state: bool = False,
     ) -> MemberResults:
-        """Train one population (or, in single mode, each member in turn) for the recipe's epochs.
+        """Train one population (or, in single mode, each member in turn).
 
         Args:
             arch_index, seeds: ``(n,)`` the members; ``n <= population``.
@@ -419,6 +394,9 @@ class MLPTrainer(TrainerBase):
                 passes every trainer), checked against ``arch_index``; optional.
             poison: member positions whose initial parameters are set to NaN (a test hook
                 for divergence isolation).
+            start_epoch, start_state, epochs, schedule_epochs, keep_state: continue
+                members, as :meth:`nasbench.train.engine.Trainer.train_members` (population
+                mode only).
 
         Returns:
             per-member curves ``(n, epochs)``, ``diverged``, and ``params`` and ``flops``
@@ -435,59 +413,13 @@ class MLPTrainer(TrainerBase):
             raise ConfigError(f"{n} architectures but {len(seeds)} seeds")
         if n and seeds.min() < 0:
             raise ConfigError("seeds must be non-negative")
-        if ops is not None and not np.array_equal(
-            np.asarray(ops).reshape(n, -1), self.space.op_matrix(arch_index)
-        ):
+        rows = np.asarray(self.space.op_matrix(arch_index))
+        if ops is not None and not np.array_equal(np.asarray(ops).reshape(n, -1), rows):
             raise ConfigError("ops do not match the architectures' op_matrix rows")
-        if self.mode == "single":
-            parts = [
-                self._train_group(arch_index[i : i + 1], seeds[i : i + 1], [0] if i in poison else [])
-                for i in range(n)
-            ]
-            return concat_results(parts)
-        if n > self.population:
-            raise ConfigError(f"{n} members do not fit a population of {self.population}")
-        return self._train_group(arch_index, seeds, poison)
-
-    def _train_group(self, arch_index: np.ndarray, seeds: np.ndarray, poison: Sequence[int]) -> MemberResults:
-        r = self.recipe
-        n, k = len(arch_index), self.population
-        pad = k - n
-        all_arch = np.concatenate([arch_index, np.zeros(pad, np.int64)])
-        all_seed = np.concatenate([seeds, np.zeros(pad, np.int64)])
-        shapes = self.shapes(all_arch)
-        put = lambda a: jax.device_put(a, self.device)  # noqa: E731
-        spec = jax.tree_util.tree_map(put, padded_spec(shapes))
-        keys = put(_member_keys(jnp.asarray(all_seed, jnp.uint32), jnp.asarray(all_arch, jnp.uint32)))
-        if self.mode == "single":
-            widths, act = shapes.widths(0), int(shapes.activation[0])
-            dropout = bool(shapes.dropout[0] > 0)
-            fns = self._single_fns(widths, act, dropout)
-            tag: tuple[Any, ...] = ("single", widths, act, dropout)
-        else:
-            fns = self._population_fns()
-            tag = ("population",)
-        # one padded initialisation program for every mode and shape; each mode then takes its own
-        padded = self._call(("padded-init",), self._init_padded, keys, spec)
-        state = self._call(tag + ("init",), fns.init, padded)
-        if poison:
-            state = (poison_params(state[0], poison, k), state[1])
-        state = jax.device_put(state, self.device)
-        state, out, epoch_time, eval_time = self._run_epochs(
-            fns, tag, state, spec, keys, r.epochs, lambda st: (st[0], spec), setup_tag=("setup",)
-        )  # the setup program is shape-free: one for every mode and shape
-        costs = mlp_costs(shapes, self.input_dim, self.n_classes)
-        metrics, diverged = finish_metrics(out, epoch_time, costs["flops"][:n])
-        return MemberResults(
-            arch_index=arch_index,
-            seed=seeds,
-            metrics=metrics,
-            diverged=diverged,
-            params=costs["params"][:n],
-            flops=costs["flops"][:n],
-            timing={"train_s": float(epoch_time.sum()), "eval_s": eval_time, "members": n, "padded": pad},
-            platform=self.platform,
-        )
+        return self.train_members(
+            arch_index, seeds, rows, poison=poison, start_epoch=start_epoch, start_state=start_state,
+            epochs=epochs, schedule_epochs=schedule_epochs, keep_state=keep_state,
+        )  # fmt: skip
 
     def params_of(self, arch_index: int, seed: int) -> Params:
         """A member's initial parameters, unpadded (what :meth:`train` starts it from)."""
@@ -511,6 +443,7 @@ __all__ = [
     "MLPTrainer",
     "init_member",
     "initial_params",
+    "mlp_network",
     "padded_apply",
     "padded_spec",
     "single_apply",

@@ -1,15 +1,24 @@
-"""The NAS-Bench-201 macro network in Flax, built from a cell (the cell itself builds nothing).
+"""The NAS-Bench-201 macro network, built from a cell (the cell itself builds nothing).
 
 Stem (Conv3x3-BN) -> stage 1 cells -> reduction -> stage 2 cells -> reduction -> stage 3
 cells -> BN-ReLU -> global average pooling -> dense classifier. Convolution ops are
 ReLU-Conv-BN; ``avg_pool_3x3`` is stride-1 average pooling that ignores padding;
 ``skip_connect`` is the identity and ``none`` the zero tensor. Node ``j`` of a cell
-sums one op per earlier node; the cell's output is node 3.
+sums one op per earlier node; the cell's output is node 3 (:func:`cell_output`, the one
+walk of the cell graph).
 
-:class:`NB201Network` with ``ops=None`` is the *supernet*: it holds the parameters of
-both convolution ops on every edge. A population stores one supernet parameter tree per
-member; a single architecture's own network holds exactly the subset its ops use, with
-identical values for the same key (Flax derives each submodule's key from its name).
+:func:`forward` is the one forward pass the trainer runs: K members with stacked
+parameters, the macro network written once, each cell's edges supplied by the caller
+(the population's slot plan in :mod:`nasbench.train.population`, which the one-shot
+supernet and the zero-cost proxies run too; a ``lax.switch`` per edge for latency,
+:func:`switch_apply`).
+
+:class:`NB201Network` (Flax) declares the parameters: with ``ops=None`` it is the
+*supernet*, holding both convolution ops on every edge, and :func:`init_variables`
+initialises every member from it (Flax derives each submodule's key from its name, so a
+single architecture's own network holds exactly the subset its ops use, with identical
+values). Its own ``__call__`` is the per-architecture reference (``mode="single"``, and
+the tests' independent check of :func:`forward`).
 """
 
 from __future__ import annotations
@@ -67,6 +76,184 @@ def cell_output(x: jax.Array, add_edge: Callable[[int, jax.Array, jax.Array], ja
                 acc = add_edge(k, nodes[frm], acc)
         nodes.append(acc)
     return nodes[3]
+
+
+# ---- the functional forward pass (the one NB201 forward of the trainer) -------------------
+#: Below this many output pixels a 3x3 convolution over slots runs as one batched
+#: im2col matmul; above it as one XLA convolution per slot (measured faster on CPU).
+IM2COL_MAX_PIXELS = 15
+
+#: ``tap(pre_activation, members)``: see :func:`forward`'s ``relu_tap``.
+ReluTap = Callable[[jax.Array, "jax.Array | None"], None]
+#: ``cell(params, stats, h, train, momentum, tap) -> (h, new_stats)`` of one cell, ``h``
+#: ``(K, B, H, W, C)``: how the edges of a population's cells run (slots, a switch).
+CellFn = Callable[[dict, dict, jax.Array, bool, float, "ReluTap | None"], tuple[jax.Array, dict]]
+
+
+def conv(x: jax.Array, w: jax.Array, stride: int) -> jax.Array:
+    """Per-slot convolution (no bias, padding ``k // 2``). ``x``: ``(S, B, H, W, C)``; ``w``: ``(S, k, k, C, O)``."""
+    s, _, h, wd, c = x.shape
+    k = w.shape[1]
+    if k == 1:
+        if stride > 1:
+            x = x[:, :, ::stride, ::stride]
+        return jnp.einsum("sbhwc,sco->sbhwo", x, w[:, 0, 0])
+    p = k // 2
+    ho, wo = (h + 2 * p - k) // stride + 1, (wd + 2 * p - k) // stride + 1
+    if ho * wo > IM2COL_MAX_PIXELS:
+        return jnp.stack(
+            [
+                lax.conv_general_dilated(
+                    x[i], w[i], (stride, stride), ((p, p), (p, p)), dimension_numbers=("NHWC", "HWIO", "NHWC")
+                )
+                for i in range(s)
+            ]
+        )
+    xp = jnp.pad(x, ((0, 0), (0, 0), (p, p), (p, p), (0, 0)))
+    cols = jnp.concatenate(
+        [
+            xp[:, :, i : i + stride * (ho - 1) + 1 : stride, j : j + stride * (wo - 1) + 1 : stride]
+            for i in range(k)
+            for j in range(k)
+        ],
+        axis=-1,
+    )
+    return jnp.einsum("sbhwi,sio->sbhwo", cols, w.reshape(s, k * k * c, -1))
+
+
+def bn(p: dict, st: dict, y: jax.Array, train: bool, momentum: float) -> tuple[jax.Array, dict]:
+    """Batch norm per slot, as ``flax.linen.BatchNorm`` computes it. ``y``: ``(S, ..., C)``."""
+    axes = tuple(range(1, y.ndim - 1))
+    if train:
+        mean = y.mean(axes)
+        var = jnp.maximum(0.0, (y * y).mean(axes) - mean * mean)
+        new = {
+            "mean": momentum * st["mean"] + (1 - momentum) * mean,
+            "var": momentum * st["var"] + (1 - momentum) * var,
+        }
+    else:
+        mean, var, new = st["mean"], st["var"], st
+    shape = (y.shape[0],) + (1,) * (y.ndim - 2) + (y.shape[-1],)
+    mul = lax.rsqrt(var + BN_EPS) * p["scale"]
+    return (y - mean.reshape(shape)) * mul.reshape(shape) + p["bias"].reshape(shape), new
+
+
+def relu_conv_bn(
+    p: dict,
+    st: dict,
+    x: jax.Array,
+    stride: int,
+    train: bool,
+    m: float,
+    tap: ReluTap | None = None,
+    members: jax.Array | None = None,
+) -> tuple[jax.Array, dict]:
+    """ReLU -> convolution -> batch norm over slots (:class:`ReLUConvBN`'s computation)."""
+    if tap is not None:
+        tap(x, members)
+    y = conv(jax.nn.relu(x), p["conv"]["kernel"], stride)
+    y, new = bn(p["bn"], st["bn"], y, train, m)
+    return y, {"bn": new}
+
+
+def forward(
+    params: dict,
+    stats: dict,
+    x: jax.Array,
+    recipe: Recipe,
+    train: bool,
+    cell: CellFn,
+    relu_tap: ReluTap | None = None,
+) -> tuple[jax.Array, dict]:
+    """The NB201 macro network of K members, the one forward pass of the trainer.
+
+    Stem, stages of cells with reductions between them, head; ``cell`` runs the edges
+    of each cell (the population's slot plan, or the latency program's switch).
+
+    Args:
+        params, stats: supernet ``params`` / ``batch_stats`` trees with a leading K axis.
+        x: ``(K, B, H, W, C)`` images (each member its own batch).
+        train: batch statistics (and updated running averages) if True.
+        relu_tap: called at trace time with the input of every ReLU, ``(S, B, H, W, C)``,
+            and the member of each row: ``(S,)`` int32 slot ids (``K`` = a padding row)
+            or ``None`` when the rows are the members ``0..K-1``.
+
+    Returns:
+        logits ``(K, B, classes)`` and the new ``batch_stats`` tree.
+    """
+    m = recipe.bn_momentum
+    new: dict[str, Any] = {}
+    y = conv(x, params["stem"]["conv"]["kernel"], 1)
+    h, st = bn(params["stem"]["bn"], stats["stem"]["bn"], y, train, m)
+    new["stem"] = {"bn": st}
+    for s in range(len(recipe.channels)):
+        if s > 0:
+            name = f"reduce{s}"
+            if recipe.reduction == "residual":
+                pa, sa = params[name], stats[name]
+                y, na = relu_conv_bn(pa["conv_a"], sa["conv_a"], h, 2, train, m, relu_tap)
+                y, nb = relu_conv_bn(pa["conv_b"], sa["conv_b"], y, 1, train, m, relu_tap)
+                h = y + conv(avg_pool2(h), pa["shortcut"]["kernel"], 1)
+                new[name] = {"conv_a": na, "conv_b": nb}
+            else:
+                h, np_ = relu_conv_bn(
+                    params[name]["proj"], stats[name]["proj"], avg_pool2(h), 1, train, m, relu_tap
+                )
+                new[name] = {"proj": np_}
+        for i in range(recipe.cells_per_stage):
+            name = f"cell{s}_{i}"
+            h, new[name] = cell(params[name], stats[name], h, train, m, relu_tap)
+    h, new["head_bn"] = bn(params["head_bn"], stats["head_bn"], h, train, m)
+    if relu_tap is not None:
+        relu_tap(h, None)
+    h = jax.nn.relu(h).mean(axis=(2, 3))
+    logits = (
+        jnp.einsum("kbc,kcn->kbn", h, params["classifier"]["kernel"])
+        + params["classifier"]["bias"][:, None, :]
+    )
+    return logits, new
+
+
+def switch_cell(ops: jax.Array) -> CellFn:
+    """The cell of one member (K = 1) whose ``ops`` ``(6,)`` are chosen at run time: every
+    edge is a ``lax.switch`` on its op id, so only the chosen op executes (evaluation)."""
+
+    def cell(
+        p: dict, st: dict, h: jax.Array, train: bool, m: float, tap: ReluTap | None
+    ) -> tuple[jax.Array, dict]:
+        def add_edge(k: int, h: jax.Array, acc: jax.Array) -> jax.Array:
+            def conv_op(kernel: int) -> Callable[[jax.Array], jax.Array]:
+                name = f"e{k}_conv{kernel}"
+                return lambda h: relu_conv_bn(p[name], st[name], h, 1, False, m)[0]
+
+            branches: list[Callable[[jax.Array], jax.Array]] = [jnp.zeros_like] * 5
+            branches[SKIP] = lambda h: h
+            branches[CONV1] = conv_op(1)
+            branches[CONV3] = conv_op(3)
+            branches[POOL] = avg_pool3
+            return acc + lax.switch(ops[k], branches, h)
+
+        return cell_output(h, add_edge), st
+
+    return cell
+
+
+def switch_apply(variables: dict[str, Any], ops: jax.Array, x: jax.Array, recipe: Recipe) -> jax.Array:
+    """Evaluation forward of the network whose cell is ``ops`` ``(6,)``, chosen at run time
+    (:func:`forward` with :func:`switch_cell`; the latency program of the whole space).
+
+    Args:
+        variables: the supernet's ``{'params', 'batch_stats'}`` (:func:`init_variables`
+            with ``ops=None``, no K axis); a cell's own network holds a subset of them
+            under the same names.
+        x: ``(B, H, W, C)`` images.
+
+    Returns:
+        logits ``(B, n_classes)``, equal to ``NB201Network(recipe, n_classes, ops).apply``
+        on the same variables.
+    """
+    one = jax.tree_util.tree_map(lambda a: a[None], (variables["params"], variables["batch_stats"]))
+    return forward(*one, x[None], recipe, False, switch_cell(ops))[0][0]
 
 
 # ---- Flax modules ------------------------------------------------------------------------
@@ -254,7 +441,13 @@ def count_params(params: Any) -> int:
 
 __all__ = [
     "NB201Network",
+    "bn",
     "cell_output",
+    "conv",
+    "forward",
+    "relu_conv_bn",
+    "switch_apply",
+    "switch_cell",
     "ReLUConvBN",
     "Cell",
     "Stem",

@@ -4,7 +4,8 @@ A *supernet* holds every operation on every edge of the NB201 cell (the trainer'
 supernet-shaped parameter tree, :func:`nasbench.train.model.init_variables` with
 ``ops=None``). It is trained under the recipe's optimiser by single-path sampling (SPOS,
 Guo et al. 2020): each step trains ``paths`` sampled cells, each on its own minibatch,
-through the population forward pass (:func:`nasbench.train.population.population_apply`)
+through the population forward pass (:func:`nasbench.train.population.population_apply`,
+the one NB201 forward pass :func:`nasbench.train.model.forward` with the slot plan)
 with every path reading the same weights. A cell's score is then its validation accuracy
 with the supernet's weights (Bender et al. 2018).
 
@@ -47,7 +48,6 @@ disk, and rescoring it (another ``bn``) with ``resume`` trains nothing.
 
 from __future__ import annotations
 
-import functools
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -193,7 +193,7 @@ class _SupernetPrograms:
     """Initialisation, the training step and the scoring pass of one setup (compiled once)."""
 
     def __init__(self, recipe: Recipe, config: SupernetConfig, image_shape: tuple[int, ...], n_classes: int, n_train: int) -> None:  # fmt: skip
-        from nasbench.train.population import make_optimizer
+        from nasbench.train.engine import CompileCache, make_optimizer
 
         self.recipe, self.config = recipe, config
         self.image_shape, self.n_classes, self.n_train = tuple(image_shape), int(n_classes), int(n_train)
@@ -201,16 +201,17 @@ class _SupernetPrograms:
         self.steps_per_epoch = max(1, n_train // recipe.batch_size)
         self.total_steps = config.epochs * self.steps_per_epoch
         self.tx = make_optimizer(recipe.replace(epochs=config.epochs), self.steps_per_epoch)
-        self.compile_s = 0.0
-        self._compiled: dict[Any, Any] = {}
+        self.programs = CompileCache()
         self._zero_stats: dict[int, Any] = {}
 
-    def call(self, name: str, fn: Callable, *args: Any, donate: tuple[int, ...] = ()) -> Any:
-        """``fn(*args)`` compiled once (:func:`nasbench.train.population.call_compiled`)."""
-        from nasbench.train.population import call_compiled
+    @property
+    def compile_s(self) -> float:
+        """Seconds spent compiling these programs so far."""
+        return self.programs.compile_s
 
-        out, self.compile_s = call_compiled(self._compiled, (name,), fn, args, donate, self.compile_s)
-        return out
+    def call(self, name: str, fn: Callable, *args: Any, donate: tuple[int, ...] = ()) -> Any:
+        """``fn(*args)`` compiled once (:class:`nasbench.train.engine.CompileCache`)."""
+        return self.programs.call((name,), fn, *args, donate=donate)
 
     def init(self, seed: int) -> tuple[Any, Any]:
         """``(params, opt_state)``: the supernet's parameters stacked ``G`` times (one
@@ -248,7 +249,8 @@ class _SupernetPrograms:
         import jax.numpy as jnp
         import optax
 
-        from nasbench.train.population import _augment, population_apply
+        from nasbench.train.engine import augment, smoothed_cross_entropy
+        from nasbench.train.population import population_apply
 
         recipe, k = self.recipe, self.config.paths
         spe, batch, n_train, smooth = self.steps_per_epoch, self.batch, self.n_train, recipe.label_smoothing
@@ -263,14 +265,12 @@ class _SupernetPrograms:
             xb, yb = x[idx], y[idx]  # (K, B, ...): each path its own minibatch
             if recipe.augmentation != "none":
                 akeys = jax.vmap(lambda mk: jax.random.fold_in(mk, t + 1))(mkeys)
-                xb = jax.vmap(lambda ak, im: _augment(ak, im, recipe.augmentation))(akeys, xb)
+                xb = jax.vmap(lambda ak, im: augment(ak, im, recipe.augmentation))(akeys, xb)
 
             def loss_fn(params):  # noqa: ANN001, ANN202
                 pk = jax.tree_util.tree_map(lambda a: a[groups], params)
                 logits, _ = population_apply(pk, stats, xb, plan, recipe, True)
-                n_cls = logits.shape[-1]
-                target = jax.nn.one_hot(yb, n_cls) * (1 - smooth) + smooth / n_cls
-                losses = -(target * jax.nn.log_softmax(logits)).sum(-1).mean(-1)
+                losses = smoothed_cross_entropy(logits, yb, smooth)
                 return losses.sum(), losses
 
             grads, losses = jax.grad(loss_fn, has_aux=True)(params)
@@ -291,6 +291,7 @@ class _SupernetPrograms:
         import jax
         import jax.numpy as jnp
 
+        from nasbench.train.engine import eval_counts
         from nasbench.train.population import population_apply
 
         recipe, bn = self.recipe, self.config.bn
@@ -308,9 +309,7 @@ class _SupernetPrograms:
         def evaluate(params, member_groups, stats, plan, xb, yb, mb):  # noqa: ANN001, ANN202
             xk = jnp.broadcast_to(xb, (p_k, *xb.shape))
             logits, _ = population_apply(take(params, member_groups), stats, xk, plan, recipe, bn == "batch")
-            ce = -jnp.take_along_axis(jax.nn.log_softmax(logits), yb[None, :, None], -1)[..., 0]
-            correct = logits.argmax(-1) == yb[None]
-            return (ce * mb).sum(-1), (correct * mb).sum(-1)
+            return eval_counts(logits, yb, mb)
 
         stats = self.call("recal", recal_stats, params, member_groups, plan, xr) if bn == "recal" else stats0
         ce = correct = 0.0
@@ -331,9 +330,9 @@ def _save(path: Path, params: Any, opt: Any, step: int, key: str) -> None:
     import jax
 
     from nasbench.train.checkpoint import save_arrays
-    from nasbench.train.population import _state_leaves
+    from nasbench.train.engine import state_leaves
 
-    paths, leaves = _state_leaves(jax.device_get((params, opt)))
+    paths, leaves = state_leaves(jax.device_get((params, opt)))
     arrays = {p: np.asarray(a) for p, a in zip(paths, leaves, strict=True)}
     arrays["__step__"] = np.int64(step)
     arrays["__key__"] = np.array(key)
@@ -479,13 +478,6 @@ def train_supernet(
     return progs, params, timing
 
 
-@functools.lru_cache(maxsize=4)
-def _cached_programs(
-    recipe: Recipe, key: tuple[Any, ...], image_shape: tuple[int, ...], n_classes: int, n_train: int
-) -> _SupernetPrograms:
-    return _SupernetPrograms(recipe, SupernetConfig(**dict(key)), image_shape, n_classes, n_train)
-
-
 def _programs(
     recipe: Recipe, config: SupernetConfig, image_shape: tuple[int, ...], n_classes: int, n_train: int
 ) -> _SupernetPrograms:
@@ -495,9 +487,14 @@ def _programs(
     edge); scoring programs are compiled per batch-norm mode by name. The returned object
     carries ``config`` for everything else.
     """
+    from nasbench.train.engine import cached
+
     fields = ("mode", "epochs", "paths", "split_edge")
     key = tuple((f, getattr(config, f)) for f in fields)
-    progs = _cached_programs(recipe, key, image_shape, n_classes, n_train)
+    progs = cached(
+        ("supernet", recipe, key, image_shape, n_classes, n_train),
+        lambda: _SupernetPrograms(recipe, SupernetConfig(**dict(key)), image_shape, n_classes, n_train),
+    )
     progs.config = config
     return progs
 
@@ -523,7 +520,8 @@ def score_cells(
     """
     import jax
 
-    from nasbench.train.population import _batched_eval_arrays, check_population_memory, make_plan, partition
+    from nasbench.train.engine import batched_eval_arrays
+    from nasbench.train.population import check_population_memory, make_plan, partition
 
     cfg, recipe = progs.config, progs.recipe
     device = device or jax.local_devices()[0]
@@ -537,7 +535,7 @@ def score_cells(
     )  # fmt: skip
     groups_all, caps = partition(ops, k)
     m = len(data.y_valid) if cfg.score_images is None else min(cfg.score_images, len(data.y_valid))
-    xs, ys, ms = _batched_eval_arrays(
+    xs, ys, ms = batched_eval_arrays(
         np.asarray(data.x_valid[:m], np.float32), np.asarray(data.y_valid[:m], np.int32), eval_batch
     )
     batches = [tuple(jax.device_put(a[i], device) for a in (xs, ys, ms)) for i in range(len(xs))]
@@ -588,14 +586,11 @@ def oneshot_scores(
     """
     import pandas as pd
 
-    from nasbench.spaces.nb201 import NB201Space
+    from nasbench.train.families import family_of
 
     t0 = time.perf_counter()
-    if not isinstance(space, NB201Space):
-        raise ConfigError(
-            f"the one-shot supernet needs the nb201 space, got {getattr(space, 'name', space)!r}"
-        )
     arch = space.check_indices(np.asarray(archs, np.int64).reshape(-1))
+    cell_ops = family_of(space).cell_ops(arch, "the one-shot supernet and few-shot supernets")
     if len(arch) == 0:
         raise ConfigError("no architectures to score")
 
@@ -607,7 +602,7 @@ def oneshot_scores(
     )  # fmt: skip
     t1 = time.perf_counter()
     c1 = progs.compile_s
-    scores = score_cells(progs, params, data, space.op_matrix(arch), seed=seed, progress=phase("score"), device=device)  # fmt: skip
+    scores = score_cells(progs, params, data, cell_ops, seed=seed, progress=phase("score"), device=device)  # fmt: skip
     timing = {
         **timing,
         "score_s": time.perf_counter() - t1 - (progs.compile_s - c1),
@@ -667,11 +662,11 @@ def estimate_oneshot(config: OneShotConfig, *, progress: ProgressFn | None = Non
     """
     from nasbench.tables.scores import write_scores
     from nasbench.tables.table import package_versions
-    from nasbench.train.build import resolve_archs, resolve_space
     from nasbench.train.data import load_dataset
+    from nasbench.train.families import resolve_archs, resolve_trainable_space
 
     check_output_file(config.out)
-    space = resolve_space(config.space)
+    space = resolve_trainable_space(config.space)
     archs = resolve_archs(space, config.archs)
     data = load_dataset(config.dataset, config.recipe)
     ckpt = checkpoint_path(config.out)

@@ -1,4 +1,5 @@
-"""Population training: K networks (architecture, seed) train together in one jitted program.
+"""The NB201 cell family's population trainer: K networks (architecture, seed) train
+together in one jitted program, on the engine (:mod:`nasbench.train.engine`).
 
 Every member has its own supernet-shaped parameters, batch-norm statistics, optimiser
 state, initialisation and data order, all derived from its own key
@@ -13,6 +14,9 @@ Capacities are fixed for a whole build, so one compile serves every population.
 Pooling gets slots too (on CPU its backward pass costs about as much as a convolution);
 ``skip_connect`` runs on all members, masked (one cheap elementwise pass).
 
+The forward pass is the one NB201 forward (:func:`nasbench.train.model.forward`) with
+the slot plan's cells (:func:`slot_cell`).
+
 Members never mix: every op is per member or per slot, so a member whose loss turns
 NaN/inf poisons only itself; it is reported as diverged.
 
@@ -24,30 +28,38 @@ from __future__ import annotations
 
 import collections
 import logging
-import os
-import time
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
-from jax import lax
 
 from nasbench.core.errors import ConfigError
-from nasbench.core.metrics import METRICS
 from nasbench.spaces.nb201 import CONV1, CONV3, N_EDGES, POOL, SKIP
 from nasbench.train.data import Dataset
+from nasbench.train.engine import (
+    MemberResults,
+    Network,
+    Program,
+    Trainer,
+    augment,
+    available_memory_bytes,
+    build_program,
+    make_optimizer,
+    member_key,
+    platform_name,
+)
 from nasbench.train.model import (
-    BN_EPS,
+    CellFn,
     NB201Network,
+    ReluTap,
     arch_cost,
-    avg_pool2,
     avg_pool3,
     cell_output,
+    forward,
     init_variables,
+    relu_conv_bn,
     spatial_sizes,
 )
 from nasbench.train.recipe import Recipe
@@ -57,9 +69,6 @@ log = logging.getLogger(__name__)
 _KINDS = (("conv1", CONV1), ("conv3", CONV3), ("pool", POOL))
 SLOT_NAMES: tuple[str, ...] = tuple(f"e{k}_{name}" for k in range(N_EDGES) for name, _ in _KINDS)
 _SLOT_OP = {f"e{k}_{name}": (k, op) for k in range(N_EDGES) for name, op in _KINDS}
-#: Below this many output pixels a 3x3 convolution over slots runs as one batched
-#: im2col matmul; above it as one XLA convolution per slot (measured faster on CPU).
-_IM2COL_MAX_PIXELS = 15
 
 
 # ---- slot plans and population partition -------------------------------------------------
@@ -139,108 +148,45 @@ def make_plan(ops: np.ndarray, capacities: dict[str, int]) -> dict[str, Any]:
 
 
 # ---- the population forward pass (stacked supernet parameters) -------------------------
-def _conv(x: jax.Array, w: jax.Array, stride: int) -> jax.Array:
-    """Per-slot convolution. ``x``: ``(S, B, H, W, C)``; ``w``: ``(S, k, k, C, O)``."""
-    s, _, h, wd, c = x.shape
-    k = w.shape[1]
-    if k == 1:
-        if stride > 1:
-            x = x[:, :, ::stride, ::stride]
-        return jnp.einsum("sbhwc,sco->sbhwo", x, w[:, 0, 0])
-    p = k // 2
-    ho, wo = (h + 2 * p - k) // stride + 1, (wd + 2 * p - k) // stride + 1
-    if ho * wo > _IM2COL_MAX_PIXELS:
-        return jnp.stack(
-            [
-                lax.conv_general_dilated(
-                    x[i], w[i], (stride, stride), ((p, p), (p, p)), dimension_numbers=("NHWC", "HWIO", "NHWC")
-                )
-                for i in range(s)
-            ]
-        )
-    xp = jnp.pad(x, ((0, 0), (0, 0), (p, p), (p, p), (0, 0)))
-    cols = jnp.concatenate(
-        [
-            xp[:, :, i : i + stride * (ho - 1) + 1 : stride, j : j + stride * (wo - 1) + 1 : stride]
-            for i in range(k)
-            for j in range(k)
-        ],
-        axis=-1,
-    )
-    return jnp.einsum("sbhwi,sio->sbhwo", cols, w.reshape(s, k * k * c, -1))
-
-
-def _bn(p: dict, st: dict, y: jax.Array, train: bool, momentum: float) -> tuple[jax.Array, dict]:
-    """Batch norm per slot, as ``flax.linen.BatchNorm`` computes it. ``y``: ``(S, ..., C)``."""
-    axes = tuple(range(1, y.ndim - 1))
-    if train:
-        mean = y.mean(axes)
-        var = jnp.maximum(0.0, (y * y).mean(axes) - mean * mean)
-        new = {
-            "mean": momentum * st["mean"] + (1 - momentum) * mean,
-            "var": momentum * st["var"] + (1 - momentum) * var,
-        }
-    else:
-        mean, var, new = st["mean"], st["var"], st
-    shape = (y.shape[0],) + (1,) * (y.ndim - 2) + (y.shape[-1],)
-    mul = lax.rsqrt(var + BN_EPS) * p["scale"]
-    return (y - mean.reshape(shape)) * mul.reshape(shape) + p["bias"].reshape(shape), new
-
-
-#: ``tap(pre_activation, members)``: see :func:`population_apply`'s ``relu_tap``.
-ReluTap = Callable[[jax.Array, "jax.Array | None"], None]
-
-
-def _relu_conv_bn(
-    p: dict,
-    st: dict,
-    x: jax.Array,
-    stride: int,
-    train: bool,
-    m: float,
-    tap: ReluTap | None = None,
-    members: jax.Array | None = None,
-) -> tuple[jax.Array, dict]:
-    if tap is not None:
-        tap(x, members)
-    y = _conv(jax.nn.relu(x), p["conv"]["kernel"], stride)
-    y, new = _bn(p["bn"], st["bn"], y, train, m)
-    return y, {"bn": new}
-
-
 def _take(tree: Any, idx: jax.Array) -> Any:
     return jax.tree_util.tree_map(lambda a: a[idx], tree)
 
 
-def _cell(
-    p: dict, st: dict, x: jax.Array, plan: dict, train: bool, m: float, tap: ReluTap | None = None
-) -> tuple[jax.Array, dict]:
-    k_members = x.shape[0]
+def slot_cell(plan: dict) -> CellFn:
+    """The cells of a population with a slot plan: on each edge, each op runs once over the
+    slots of the members that use it (gathered, batched, scattered back)."""
     ops = plan["ops"]
-    new_st = dict(st)
-    bshape = (k_members,) + (1,) * (x.ndim - 1)
 
-    def add_edge(k: int, h: jax.Array, acc: jax.Array) -> jax.Array:
-        acc = acc + jnp.where((ops[:, k] == SKIP).reshape(bshape), h, 0.0)
-        for kind, _ in _KINDS:
-            name = f"e{k}_{kind}"
-            idx = plan["slots"][name]
-            if idx.shape[0] == 0:
-                continue
-            # padding slots read a real member (clamped) and are dropped on the way back
-            g = jnp.minimum(idx, k_members - 1)
-            if kind == "pool":
-                acc = acc.at[idx].add(avg_pool3(h[g]), mode="drop")
-                continue
-            y, s_new = _relu_conv_bn(_take(p[name], g), _take(st[name], g), h[g], 1, train, m, tap, idx)
-            acc = acc.at[idx].add(y, mode="drop")
-            if train:
-                new_st[name] = jax.tree_util.tree_map(
-                    lambda full, upd, idx=idx: full.at[idx].set(upd, mode="drop"), st[name], s_new
-                )
-        return acc
+    def cell(
+        p: dict, st: dict, x: jax.Array, train: bool, m: float, tap: ReluTap | None
+    ) -> tuple[jax.Array, dict]:
+        k_members = x.shape[0]
+        new_st = dict(st)
+        bshape = (k_members,) + (1,) * (x.ndim - 1)
 
-    return cell_output(x, add_edge), new_st
+        def add_edge(k: int, h: jax.Array, acc: jax.Array) -> jax.Array:
+            acc = acc + jnp.where((ops[:, k] == SKIP).reshape(bshape), h, 0.0)
+            for kind, _ in _KINDS:
+                name = f"e{k}_{kind}"
+                idx = plan["slots"][name]
+                if idx.shape[0] == 0:
+                    continue
+                # padding slots read a real member (clamped) and are dropped on the way back
+                g = jnp.minimum(idx, k_members - 1)
+                if kind == "pool":
+                    acc = acc.at[idx].add(avg_pool3(h[g]), mode="drop")
+                    continue
+                y, s_new = relu_conv_bn(_take(p[name], g), _take(st[name], g), h[g], 1, train, m, tap, idx)
+                acc = acc.at[idx].add(y, mode="drop")
+                if train:
+                    new_st[name] = jax.tree_util.tree_map(
+                        lambda full, upd, idx=idx: full.at[idx].set(upd, mode="drop"), st[name], s_new
+                    )
+            return acc
+
+        return cell_output(x, add_edge), new_st
+
+    return cell
 
 
 def population_apply(
@@ -252,7 +198,8 @@ def population_apply(
     train: bool,
     relu_tap: ReluTap | None = None,
 ) -> tuple[jax.Array, dict]:
-    """Forward pass of K members.
+    """Forward pass of K members with a slot plan (:func:`nasbench.train.model.forward`
+    with :func:`slot_cell`).
 
     Args:
         params, stats: supernet ``params`` / ``batch_stats`` trees with a leading K axis.
@@ -267,231 +214,57 @@ def population_apply(
     Returns:
         logits ``(K, B, classes)`` and the new ``batch_stats`` tree.
     """
-    m = recipe.bn_momentum
-    new: dict[str, Any] = {}
-    h, new["stem"] = _stem(params["stem"], stats["stem"], x, train, m)
-    for s in range(3):
-        if s > 0:
-            name = f"reduce{s}"
-            if recipe.reduction == "residual":
-                pa, sa = params[name], stats[name]
-                y, na = _relu_conv_bn(pa["conv_a"], sa["conv_a"], h, 2, train, m, relu_tap)
-                y, nb = _relu_conv_bn(pa["conv_b"], sa["conv_b"], y, 1, train, m, relu_tap)
-                h = y + _conv(avg_pool2(h), pa["shortcut"]["kernel"], 1)
-                new[name] = {"conv_a": na, "conv_b": nb}
-            else:
-                h, np_ = _relu_conv_bn(
-                    params[name]["proj"], stats[name]["proj"], avg_pool2(h), 1, train, m, relu_tap
-                )
-                new[name] = {"proj": np_}
-        for i in range(recipe.cells_per_stage):
-            name = f"cell{s}_{i}"
-            h, new[name] = _cell(params[name], stats[name], h, plan, train, m, relu_tap)
-    h, new["head_bn"] = _bn(params["head_bn"], stats["head_bn"], h, train, m)
-    if relu_tap is not None:
-        relu_tap(h, None)
-    h = jax.nn.relu(h).mean(axis=(2, 3))
-    logits = (
-        jnp.einsum("kbc,kcn->kbn", h, params["classifier"]["kernel"])
-        + params["classifier"]["bias"][:, None, :]
-    )
-    return logits, new
+    return forward(params, stats, x, recipe, train, slot_cell(plan), relu_tap)
 
 
-def _stem(p: dict, st: dict, x: jax.Array, train: bool, m: float) -> tuple[jax.Array, dict]:
-    y = _conv(x, p["conv"]["kernel"], 1)
-    y, new = _bn(p["bn"], st["bn"], y, train, m)
-    return y, {"bn": new}
+def nb201_network(
+    recipe: Recipe, image_shape: Sequence[int], n_classes: int, ops: tuple[int, ...] | None = None
+) -> Network:
+    """The NB201 family's population network.
 
-
-# ---- training -----------------------------------------------------------------------------
-def member_key(seed: int, arch_index: int) -> jax.Array:
-    """The key a member's initialisation, data order and augmentation derive from."""
-    return jax.random.fold_in(jax.random.key(int(seed)), int(arch_index))
-
-
-@jax.jit
-def _member_keys(seeds: jax.Array, archs: jax.Array) -> jax.Array:
-    return jax.vmap(lambda s, a: jax.random.fold_in(jax.random.key(s), a))(seeds, archs)
-
-
-def make_optimizer(recipe: Recipe, steps_per_epoch: int) -> optax.GradientTransformation:
-    """``optax.chain(add_decayed_weights, sgd(schedule, momentum, nesterov))``."""
-    total = recipe.epochs * steps_per_epoch
-    warm = recipe.warmup_epochs * steps_per_epoch
-    if recipe.schedule == "cosine":
-        main = optax.cosine_decay_schedule(recipe.lr, max(1, total - warm))
-    else:
-        main = optax.constant_schedule(recipe.lr)
-    sched = (
-        optax.join_schedules([optax.linear_schedule(0.0, recipe.lr, warm), main], [warm]) if warm else main
-    )
-    return optax.chain(
-        optax.add_decayed_weights(recipe.weight_decay),
-        optax.sgd(sched, momentum=recipe.momentum or None, nesterov=recipe.nesterov and recipe.momentum > 0),
-    )
-
-
-def _augment(key: jax.Array, x: jax.Array, kind: str) -> jax.Array:
-    """Random crop (zero-pad H//8) and optional horizontal flip of one batch ``(B, H, W, C)``."""
-    if kind == "none":
-        return x
-    b, h, w, _ = x.shape
-    pad = max(1, h // 8)
-    kc, kf = jax.random.split(key)
-    xp = jnp.pad(x, ((0, 0), (pad, pad), (pad, pad), (0, 0)))
-    offs = jax.random.randint(kc, (b, 2), 0, 2 * pad + 1)
-    x = jax.vmap(lambda im, o: lax.dynamic_slice(im, (o[0], o[1], 0), (h, w, im.shape[-1])))(xp, offs)
-    if kind == "crop_flip":
-        flip = jax.random.bernoulli(kf, 0.5, (b,))
-        x = jnp.where(flip[:, None, None, None], x[:, :, ::-1], x)
-    return x
-
-
-ApplyFn = Callable[[dict, dict, jax.Array, dict, bool], tuple[jax.Array, dict]]
-
-
-@dataclass(frozen=True)
-class _Fns:
-    """The pure functions of one training setup (compiled on first use)."""
-
-    epoch_setup: Callable  # (keys, epoch) -> (epoch keys, perms (steps, K, B))
-    step: Callable  # (state, plan, x, y, ekeys, perms, t) -> (state, loss (K,), acc (K,))
-    epoch_scan: Callable  # (state, plan, x, y, ekeys, perms) -> (state, mean loss, mean acc)
-    eval_batch: Callable  # (params, stats, plan, xs, ys, mask, i) -> (ce sum (K,), correct (K,)) of batch i
-    steps: int
-
-
-def _make_fns(apply_fn: ApplyFn, recipe: Recipe, n_train: int) -> _Fns:
-    steps = max(1, n_train // recipe.batch_size)
-    batch = min(recipe.batch_size, n_train)
-    tx = make_optimizer(recipe, steps)
-    smooth = recipe.label_smoothing
-
-    def loss_fn(params, stats, xb, yb, plan):  # noqa: ANN001, ANN202
-        logits, new_stats = apply_fn(params, stats, xb, plan, True)
-        n_cls = logits.shape[-1]
-        target = jax.nn.one_hot(yb, n_cls) * (1 - smooth) + smooth / n_cls
-        losses = -(target * jax.nn.log_softmax(logits)).sum(-1).mean(-1)  # (K,)
-        acc = 100.0 * (logits.argmax(-1) == yb).mean(-1)
-        return losses.sum(), (losses, acc, new_stats)
-
-    def epoch_setup(keys, epoch):  # noqa: ANN001, ANN202
-        ekeys = jax.vmap(lambda k: jax.random.fold_in(k, epoch + 1))(keys)
-        perms = jax.vmap(
-            lambda k: jax.random.permutation(jax.random.fold_in(k, 0), n_train)[: steps * batch]
-        )(ekeys)
-        return ekeys, perms.reshape(len(keys), steps, batch).transpose(1, 0, 2)
-
-    def step(state, plan, x, y, ekeys, perms, t):  # noqa: ANN001, ANN202
-        params, stats, opt = state
-        idx = perms[t]
-        xb, yb = x[idx], y[idx]  # (K, B, ...): each member its own batch
-        if recipe.augmentation != "none":
-            akeys = jax.vmap(lambda k: jax.random.fold_in(k, t + 1))(ekeys)
-            xb = jax.vmap(lambda k, im: _augment(k, im, recipe.augmentation))(akeys, xb)
-        grads, (losses, acc, new_stats) = jax.grad(loss_fn, has_aux=True)(params, stats, xb, yb, plan)
-        updates, opt = tx.update(grads, opt, params)
-        params = optax.apply_updates(params, updates)
-        return (params, new_stats, opt), losses, acc
-
-    def epoch_scan(state, plan, x, y, ekeys, perms):  # noqa: ANN001, ANN202
-        def body(carry, inp):  # noqa: ANN001, ANN202
-            new, losses, acc = step(carry, plan, x, y, ekeys, perms, inp)
-            return new, (losses, acc)
-
-        state, (losses, acc) = lax.scan(body, state, jnp.arange(steps))
-        return state, losses.mean(0), acc.mean(0)
-
-    def eval_batch(params, stats, plan, xs, ys, mask, i):  # noqa: ANN001, ANN202
-        xb, yb, mb = xs[i], ys[i], mask[i]
-        k = jax.tree_util.tree_leaves(params)[0].shape[0]
-        logits, _ = apply_fn(params, stats, jnp.broadcast_to(xb, (k, *xb.shape)), plan, False)
-        ce = -jnp.take_along_axis(jax.nn.log_softmax(logits), yb[None, :, None], -1)[..., 0]
-        correct = logits.argmax(-1) == yb[None]
-        return (ce * mb).sum(-1), (correct * mb).sum(-1)
-
-    return _Fns(epoch_setup, step, epoch_scan, eval_batch, steps)
-
-
-def _batched_eval_arrays(
-    x: np.ndarray, y: np.ndarray, batch: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    n = len(y)
-    batch = min(batch, n)
-    nb = -(-n // batch)
-    pad = nb * batch - n
-    xs = np.concatenate([x, np.zeros((pad, *x.shape[1:]), x.dtype)]).reshape(nb, batch, *x.shape[1:])
-    ys = np.concatenate([y, np.zeros(pad, y.dtype)]).reshape(nb, batch)
-    mask = np.concatenate([np.ones(n, np.float32), np.zeros(pad, np.float32)]).reshape(nb, batch)
-    return xs, ys, mask
-
-
-# ---- results ------------------------------------------------------------------------------
-@dataclass
-class MemberResults:
-    """Per-member curves of one population. Arrays are ``(K, E)`` float32 unless noted.
-
-    ``time_s`` is cumulative training seconds (the member's FLOP-weighted share of the
-    population's training time; evaluation excluded). ``diverged`` is bool ``(K,)``.
+    With ``ops=None``: every member holds supernet-shaped parameters and runs the
+    population forward (:func:`population_apply`) with the slot plan
+    (:func:`make_plan`) as its ``members`` argument. With ``ops``: one member (K = 1),
+    the architecture's own Flax network (:class:`~nasbench.train.model.NB201Network`),
+    the per-architecture reference.
     """
+    shape = tuple(int(s) for s in image_shape)
+    aug = recipe.augmentation
 
-    arch_index: np.ndarray
-    seed: np.ndarray
-    metrics: dict[str, np.ndarray]
-    diverged: np.ndarray
-    params: np.ndarray
-    flops: np.ndarray
-    timing: dict[str, float] = field(default_factory=dict)
-    #: what trained the population (:func:`platform_name`); XLA rounds differently per CPU type
-    platform: str = ""
-    #: epochs the members had trained before this call: column ``j`` of the metrics is
-    #: epoch ``first_epoch + j + 1``
-    first_epoch: int = 0
-    #: with ``keep_state=True``: each member's state after training, a flat ``{path: array}``
-    #: (keyed as :func:`_state_leaves` names them); ``None`` otherwise
-    states: list[dict[str, np.ndarray]] | None = None
+    def init(keys, members):  # noqa: ANN001, ANN202
+        v = jax.vmap(lambda k: init_variables(k, recipe, shape, n_classes, ops))(keys)
+        return v["params"], v["batch_stats"]
 
+    def augmented(x, keys):  # noqa: ANN001, ANN202
+        if keys is None or aug == "none":
+            return x
+        return jax.vmap(lambda k, im: augment(k, im, aug))(keys, x)
 
-def platform_name(device: Any) -> str:
-    """The hardware a population trained on: ``"cpu: <CPU model> (<arch>)"`` or ``"gpu: <device kind>"``.
+    if ops is None:
 
-    Bit-exact results hold on one machine type only, so builds record it.
-    """
-    if device.platform != "cpu":
-        return f"{device.platform}: {device.device_kind}"
-    import platform
+        def apply(params, stats, x, plan, train, keys):  # noqa: ANN001, ANN202
+            return population_apply(params, stats, augmented(x, keys), plan, recipe, train)
 
-    model = ""
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as fh:
-            model = next((ln.split(":", 1)[1].strip() for ln in fh if ln.startswith("model name")), "")
-    except OSError:
-        pass
-    return f"cpu: {model or platform.processor() or 'unknown'} ({platform.machine()})"
+        return Network(init, apply)
+    net = NB201Network(recipe, n_classes, ops)
 
+    def apply_one(params, stats, x, plan, train, keys):  # noqa: ANN001, ANN202
+        x = augmented(x, keys)
+        p0 = jax.tree_util.tree_map(lambda a: a[0], params)
+        s0 = jax.tree_util.tree_map(lambda a: a[0], stats)
+        if train:
+            logits, upd = net.apply(
+                {"params": p0, "batch_stats": s0}, x[0], train=True, mutable=["batch_stats"]
+            )
+            s_new = upd["batch_stats"]
+        else:
+            logits, s_new = net.apply({"params": p0, "batch_stats": s0}, x[0], train=False), s0
+        return logits[None], jax.tree_util.tree_map(lambda a: a[None], s_new)
 
-def available_memory_bytes(device: Any) -> int | None:
-    """Free memory for a device (accelerator limit, or the host's MemAvailable)."""
-    try:
-        stats = device.memory_stats()
-    except Exception:  # CPU devices raise or return None
-        stats = None
-    if stats and "bytes_limit" in stats:
-        return int(stats["bytes_limit"] - stats.get("bytes_in_use", 0))
-    try:
-        with open("/proc/meminfo") as fh:
-            for line in fh:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    try:
-        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    except (ValueError, OSError):
-        return None
+    return Network(init, apply_one)
 
 
+# ---- memory ----------------------------------------------------------------------------------
 def estimate_memory_bytes(
     recipe: Recipe, image_shape: Sequence[int], population: int, eval_batch: int
 ) -> int:
@@ -529,208 +302,10 @@ def check_population_memory(recipe: Recipe, image_shape: Sequence[int], populati
         )
 
 
-def call_compiled(
-    cache: dict[Any, Any],
-    tag: Any,
-    fn: Callable,
-    args: tuple[Any, ...],
-    donate: tuple[int, ...] = (),
-    compile_s: float = 0.0,
-    max_entries: int = 64,
-) -> tuple[Any, float]:
-    """``fn(*args)``, compiled ahead of time once per ``(tag, argument shapes)`` in ``cache``.
-
-    The one compile-once mechanism of the trainers: the first call compiles, then runs
-    once to warm up (XLA:CPU finishes some kernel compilation on the first run), and that
-    time is added to ``compile_s``, kept apart from training time. With ``donate``, those
-    arguments' buffers are reused for the outputs (a training step's state).
-
-    Returns:
-        (the result, ``compile_s`` plus the seconds spent compiling now).
-    """
-    key = (tag, tuple((a.shape, a.dtype) for a in jax.tree_util.tree_leaves(args)))
-    compiled = cache.get(key)
-    if compiled is None:
-        t0 = time.perf_counter()
-        compiled = jax.jit(fn, donate_argnums=donate).lower(*args).compile()
-        warm = tuple(jax.tree_util.tree_map(jnp.copy, a) if i in donate else a for i, a in enumerate(args))
-        jax.block_until_ready(compiled(*warm))
-        compile_s += time.perf_counter() - t0
-        cache[key] = compiled
-        if len(cache) > max_entries:
-            cache.pop(next(iter(cache)))
-    return compiled(*args), compile_s
-
-
-# ---- what both population trainers share (NB201 cells here, MLPs in mlp.py) -------------------
-class TrainerBase:
-    """The device copies of the splits, the compile cache and the one epoch loop of the
-    population trainers (:class:`PopulationTrainer`, :class:`nasbench.train.mlp.MLPTrainer`).
-
-    A subclass sets ``recipe`` and calls :meth:`_setup_device` in its constructor.
-    """
-
-    recipe: Recipe
-
-    def _setup_device(
-        self, dataset: Dataset, device: Any, use_scan: bool | None, *, flatten_eval: bool = False
-    ) -> None:
-        """Put the training split and the batched evaluation splits on ``device``.
-
-        Args:
-            use_scan: one ``lax.scan`` program per epoch; default on accelerators only
-                (XLA:CPU runs a scan over training steps about 4x slower than the same step
-                called in a Python loop, measured in ``benchmarks/TRAINING.md``).
-            flatten_eval: flatten the evaluation images (MLPs; training images are
-                flattened in the step, after augmentation).
-        """
-        self.device = device or jax.local_devices()[0]
-        self.platform = platform_name(self.device)  # recorded with every population's results
-        self.use_scan = self.device.platform != "cpu" if use_scan is None else use_scan
-        self.compile_s = 0.0
-        put = lambda a: jax.device_put(a, self.device)  # noqa: E731
-        self._x = put(dataset.x_train)
-        self._y = put(dataset.y_train)
-        prep = (lambda x: x.reshape(len(x), -1)) if flatten_eval else (lambda x: x)
-        batch = self.recipe.eval_batch_size
-        self._valid = tuple(
-            put(a) for a in _batched_eval_arrays(prep(dataset.x_valid), dataset.y_valid, batch)
-        )
-        self._test = tuple(put(a) for a in _batched_eval_arrays(prep(dataset.x_test), dataset.y_test, batch))
-        self._eval_counts = {id(self._valid): len(dataset.y_valid), id(self._test): len(dataset.y_test)}
-        self._compiled: dict[Any, Any] = {}
-
-    def _call(self, tag: Any, fn: Callable, *args: Any) -> Any:
-        """Run ``fn`` compiled ahead of time (:func:`call_compiled`); a training step or epoch
-        donates its state."""
-        donate = (0,) if tag[-1] in ("step", "epoch") else ()
-        out, self.compile_s = call_compiled(self._compiled, tag, fn, args, donate, self.compile_s)
-        return out
-
-    def _evaluate_split(
-        self, tag: tuple[Any, ...], fns: Any, args: tuple[Any, ...], split: tuple[Any, ...]
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Mean cross-entropy and accuracy (percent) of every member on one split, float32 ``(K,)``.
-
-        Args:
-            args: what ``fns.eval_batch`` takes before the split's arrays (parameters, ...).
-            split: ``(xs, ys, mask)`` from :func:`_batched_eval_arrays`.
-        """
-        xs, ys, mask = split
-        ce = correct = 0.0
-        for i in range(xs.shape[0]):
-            c, a = self._call(tag + ("eval",), fns.eval_batch, *args, xs, ys, mask, np.int32(i))
-            ce, correct = ce + np.asarray(c, np.float64), correct + np.asarray(a, np.float64)
-        n = float(self._eval_counts[id(split)])
-        return (ce / n).astype(np.float32), (100.0 * correct / n).astype(np.float32)
-
-    def _run_epochs(
-        self,
-        fns: Any,
-        tag: tuple[Any, ...],
-        state: Any,
-        member_arg: Any,
-        keys: jax.Array,
-        epochs: int,
-        eval_args: Callable[[Any], tuple[Any, ...]],
-        *,
-        setup_tag: tuple[Any, ...],
-        first: int = 0,
-        sched: int | None = None,
-    ) -> tuple[Any, dict[str, np.ndarray], np.ndarray, float]:
-        """Train a population for ``epochs`` epochs, evaluating after each.
-
-        Each epoch draws its keys and data order (``fns.epoch_setup``), then runs one
-        ``lax.scan`` program (``use_scan``) or one compiled step per batch, then evaluates
-        the validation split, and the test split at the schedule's last epoch (or every
-        epoch with ``test_every_epoch``). Compilation is kept out of both timings.
-
-        Args:
-            member_arg: what the step takes after the state (the slot plan, the MLP spec).
-            keys: ``(K,)`` member keys.
-            eval_args: the state -> what ``fns.eval_batch`` takes before a split's arrays.
-            setup_tag: the compile tag of ``fns.epoch_setup``.
-            first: the first epoch's index (0-based; continued training starts later).
-            sched: the schedule's length in epochs (default: the recipe's).
-
-        Returns:
-            ``(state, metrics (K, epochs) per name with time_s left NaN, seconds per epoch,
-            evaluation seconds)``.
-        """
-        r = self.recipe
-        sched = int(sched or r.epochs)
-        k = len(keys)
-        out = {m: np.full((k, epochs), np.nan, np.float32) for m in METRICS}
-        epoch_time = np.zeros(epochs)
-        eval_time = 0.0
-        for e in range(epochs):
-            t0, c0 = time.perf_counter(), self.compile_s
-            now = first + e  # the epoch being trained (0-based)
-            ekeys, perms = self._call(setup_tag, fns.epoch_setup, keys, np.int32(now))
-            data = (self._x, self._y, ekeys, perms)
-            if self.use_scan:
-                state, tl, ta = self._call(tag + ("epoch",), fns.epoch_scan, state, member_arg, *data)
-                tl, ta = np.asarray(tl), np.asarray(ta)
-            else:
-                ls, accs = [], []
-                for t in range(fns.steps):
-                    state, lt, at = self._call(
-                        tag + ("step",), fns.step, state, member_arg, *data, np.int32(t)
-                    )
-                    ls.append(lt)
-                    accs.append(at)
-                tl = np.mean(np.stack([np.asarray(v) for v in ls]), axis=0)
-                ta = np.mean(np.stack([np.asarray(v) for v in accs]), axis=0)
-            epoch_time[e] = time.perf_counter() - t0 - (self.compile_s - c0)
-            t1, c1 = time.perf_counter(), self.compile_s
-            out["train_loss"][:, e], out["train_acc"][:, e] = tl, ta
-            args = eval_args(state)
-            out["valid_loss"][:, e], out["valid_acc"][:, e] = self._evaluate_split(
-                tag, fns, args, self._valid
-            )
-            if r.test_every_epoch or now + 1 == sched:
-                out["test_loss"][:, e], out["test_acc"][:, e] = self._evaluate_split(
-                    tag, fns, args, self._test
-                )
-            eval_time += time.perf_counter() - t1 - (self.compile_s - c1)
-        return state, out, epoch_time, eval_time
-
-
-def poison_params(params: Any, poison: Sequence[int], k: int) -> Any:
-    """``params`` (leading K axis) with the members at positions ``poison`` set to NaN
-    (the test hook for divergence isolation)."""
-    bad = jnp.zeros(k, bool).at[jnp.asarray(list(poison))].set(True)
-    return jax.tree_util.tree_map(
-        lambda a: jnp.where(bad.reshape((k,) + (1,) * (a.ndim - 1)), jnp.nan, a), params
-    )
-
-
-def finish_metrics(
-    out: dict[str, np.ndarray], epoch_time: np.ndarray, flops: np.ndarray
-) -> tuple[dict[str, np.ndarray], np.ndarray]:
-    """The ``n`` real members' metrics (``flops`` ``(n,)``; padding rows of ``out`` dropped)
-    with ``time_s`` filled, and their ``diverged`` flags.
-
-    ``time_s`` is each member's FLOP-weighted share of the population's cumulative epoch
-    time. A diverged run (a non-finite train or valid loss) keeps nothing after its first
-    non-finite epoch.
-    """
-    n = len(flops)
-    metrics = {m: v[:n] for m, v in out.items()}
-    share = flops / flops.sum() if n else np.zeros(0)
-    metrics["time_s"] = (np.cumsum(epoch_time)[None, :] * share[:, None]).astype(np.float32)
-    bad = ~np.isfinite(metrics["train_loss"]) | ~np.isfinite(metrics["valid_loss"])
-    diverged = bad.any(axis=1)
-    for i in np.flatnonzero(diverged):
-        first = int(np.flatnonzero(bad[i])[0])
-        for m in METRICS:
-            if m != "time_s":
-                metrics[m][i, first:] = np.nan
-    return metrics, diverged
-
-
-class PopulationTrainer(TrainerBase):
-    """Trains members (architecture, seed) population by population.
+# ---- the NB201 population trainer -------------------------------------------------------------
+class PopulationTrainer(Trainer):
+    """Trains members (architecture, seed) population by population, on the engine
+    (:class:`nasbench.train.engine.Trainer`) with the NB201 network (:func:`nb201_network`).
 
     Args:
         recipe: the recipe.
@@ -772,64 +347,40 @@ class PopulationTrainer(TrainerBase):
             check_population_memory(
                 recipe, self.image_shape, self.population, device or jax.local_devices()[0]
             )
-        self._setup_device(dataset, device, use_scan)
-        self._single_cache: collections.OrderedDict[tuple[int, ...], _Fns] = collections.OrderedDict()
-        self._sched_fns: dict[int, _Fns] = {}  # population programs by schedule length
-        self._init_fns: dict[tuple[tuple[int, ...] | None, int], Callable] = {}
+        self.setup_device(dataset, device, use_scan)
+        self._built: collections.OrderedDict[Any, Program] = collections.OrderedDict()
 
-    # -- compiled pieces --
-    def _single_fns(self, ops: tuple[int, ...]) -> _Fns:
-        if ops in self._single_cache:
-            self._single_cache.move_to_end(ops)
-            return self._single_cache[ops]
-        net = NB201Network(self.recipe, self.n_classes, ops)
+    # -- what the engine asks of a family's trainer --
+    def _padding(self, pad: int) -> tuple[np.ndarray, np.ndarray]:
+        # the all-none cell: it occupies no slot
+        return np.zeros(pad, np.int64), np.zeros((pad, N_EDGES), np.int32)
 
-        def apply(params, stats, x, plan, train):  # noqa: ANN001, ANN202
-            p0 = jax.tree_util.tree_map(lambda a: a[0], params)
-            s0 = jax.tree_util.tree_map(lambda a: a[0], stats)
-            if train:
-                logits, upd = net.apply(
-                    {"params": p0, "batch_stats": s0}, x[0], train=True, mutable=["batch_stats"]
-                )
-                s_new = upd["batch_stats"]
-            else:
-                logits, s_new = net.apply({"params": p0, "batch_stats": s0}, x[0], train=False), s0
-            return logits[None], jax.tree_util.tree_map(lambda a: a[None], s_new)
+    def _members(self, arch: np.ndarray, ops: np.ndarray) -> dict[str, Any]:
+        if self.mode == "single":
+            return {"ops": np.asarray(ops, np.int32), "slots": {}}
+        return make_plan(ops, self.capacities)
 
-        fns = _make_fns(apply, self.recipe, len(self.dataset.y_train))
-        self._single_cache[ops] = fns
-        while len(self._single_cache) > 32:
-            self._single_cache.popitem(last=False)
-        return fns
+    def _program(self, sched: int, arch: np.ndarray, ops: np.ndarray) -> tuple[tuple[Any, ...], Program]:
+        single = tuple(int(o) for o in ops[0]) if self.mode == "single" else None
+        key = (single, sched)
+        program = self._built.get(key)
+        if program is None:
+            net = nb201_network(self.recipe, self.image_shape, self.n_classes, single)
+            program = self._built[key] = build_program(
+                net, self.recipe.replace(epochs=sched), len(self.dataset.y_train)
+            )
+            while len(self._built) > 32:
+                self._built.popitem(last=False)
+        else:
+            self._built.move_to_end(key)
+        tag = ("single", single) if single is not None else ("population",)
+        return (tag if sched == self.recipe.epochs else (*tag, sched)), program
+
+    def _costs(self, arch: np.ndarray, ops: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        c = [arch_cost(self.recipe, o, self.image_shape, self.n_classes) for o in ops]
+        return np.array([x["params"] for x in c]), np.array([x["flops"] for x in c])
 
     # -- training --
-    def init_state(
-        self, keys: jax.Array, ops: np.ndarray | None = None, schedule_epochs: int | None = None
-    ) -> tuple[Any, Any, Any]:
-        """``(params, batch_stats, opt_state)`` with a leading K axis (one compiled call).
-
-        Its compilation counts in :attr:`compile_s`, like every other compiled piece.
-        """
-        arch = tuple(int(o) for o in ops[0]) if self.mode == "single" and ops is not None else None
-        sched = int(schedule_epochs or self.recipe.epochs)
-        fn = self._init_fns.get((arch, sched))
-        if fn is None:
-            steps = max(1, len(self.dataset.y_train) // self.recipe.batch_size)
-            tx = make_optimizer(self.recipe.replace(epochs=sched), steps)
-
-            def init(keys):  # noqa: ANN001, ANN202
-                v = jax.vmap(
-                    lambda k: init_variables(
-                        jax.random.fold_in(k, 0), self.recipe, self.image_shape, self.n_classes, arch
-                    )
-                )(keys)
-                return v["params"], v["batch_stats"], tx.init(v["params"])
-
-            fn = self._init_fns[(arch, sched)] = init
-            if len(self._init_fns) > 32:
-                self._init_fns.pop(next(iter(self._init_fns)))
-        return self._call(("init", arch, sched), fn, keys)
-
     def train(
         self,
         arch_index: Sequence[int],
@@ -837,7 +388,7 @@ class PopulationTrainer(TrainerBase):
         ops: np.ndarray,
         *,
         poison: Sequence[int] = (),
-        start_epoch: int = 0,
+        start_epoch: int | Sequence[int] = 0,
         start_state: Sequence[Mapping[str, np.ndarray] | None] | None = None,
         epochs: int | None = None,
         schedule_epochs: int | None = None,
@@ -847,196 +398,35 @@ class PopulationTrainer(TrainerBase):
 
         By default every member trains from its initialisation through the recipe's
         epochs. The keyword arguments continue members from a checkpoint, train part of
-        the schedule, or start from inherited weights (population mode only):
+        the schedule, or start from inherited weights (population mode only); see
+        :meth:`nasbench.train.engine.Trainer.train_members`.
 
         Args:
             arch_index, seeds: ``(n,)`` the members; ``n <= population``.
             ops: int ``(n, 6)`` op ids of each member's cell.
             poison: member positions whose initial parameters are set to NaN (a test hook
                 for divergence isolation).
-            start_epoch: epochs the members have already trained (default 0; one value
-                for the population, since its members share the optimiser's step count).
-                Data order and augmentation derive from the member's key and the epoch
-                number, so a member continued from its checkpoint at epoch ``a`` trains
-                exactly as it would have straight through.
-            start_state: per member, a flat ``{path: array}`` (keyed as :func:`_state_leaves` names them)
-                of state to start from, or ``None``; leaves it lacks keep the member's
-                fresh initialisation (an inheriting child passes only the parent's weights
-                it takes, and so gets a fresh optimiser state).
-            epochs: epochs to train in this call (default: up to the end of the schedule).
+            start_epoch: epochs each member has already trained, one value or ``(n,)``
+                (default 0). Data order, augmentation and the optimiser's step count are
+                per member, so a member continued from its checkpoint at epoch ``a``
+                trains exactly as it would have straight through, next to fresh members.
+            start_state: per member, a flat ``{path: array}`` (keyed as
+                :func:`~nasbench.train.engine.state_leaves` names them) of state to start
+                from, or ``None``; leaves it lacks keep the member's fresh initialisation
+                (an inheriting child passes only the parent's weights it takes, and so
+                gets a fresh optimiser state).
+            epochs: epochs to train in this call, the same for every member (default: up
+                to the end of the schedule).
             schedule_epochs: length of the learning-rate schedule (default the recipe's);
                 a shorter one gives, e.g., an inheriting child its own short schedule.
             keep_state: return each member's final state in :attr:`MemberResults.states`.
         """
-        arch_index = np.asarray(arch_index, np.int64)
-        seeds = np.asarray(seeds, np.int64)
         ops = np.asarray(ops, np.int32).reshape(-1, N_EDGES)
-        n = len(arch_index)
-        custom = (
-            bool(start_epoch) or start_state is not None or epochs is not None or schedule_epochs is not None
-        )
-        if self.mode == "single" and (custom or keep_state):
-            raise ConfigError("continuing, partial or inherited training needs population mode")
-        sched = int(schedule_epochs or self.recipe.epochs)
-        first = int(start_epoch)
-        if not 0 <= first < sched:
-            raise ConfigError(f"start epoch must be in 0..{sched - 1}, got {first}")
-        n_ep = int(epochs) if epochs is not None else sched - first
-        if n_ep < 1 or first + n_ep > sched:
-            raise ConfigError(f"cannot train {n_ep} epoch(s) from epoch {first} of a {sched}-epoch schedule")
-        if start_state is not None and len(start_state) != n:
-            raise ConfigError(f"start_state has {len(start_state)} entries for {n} members")
-        if self.mode == "single":
-            parts = [
-                self._train_group(
-                    arch_index[i : i + 1], seeds[i : i + 1], ops[i : i + 1], [0] if i in poison else []
-                )
-                for i in range(n)
-            ]
-            return concat_results(parts)
-        if n > self.population:
-            raise ConfigError(f"{n} members do not fit a population of {self.population}")
-        return self._train_group(
-            arch_index,
-            seeds,
-            ops,
-            poison,
-            first=first,
-            states=start_state,
-            n_epochs=n_ep,
-            sched=sched,
-            keep_state=keep_state,
-        )
-
-    def _population_fns(self, sched: int) -> _Fns:
-        """The population program for a ``sched``-epoch learning-rate schedule (cached)."""
-        fns = self._sched_fns.get(sched)
-        if fns is None:
-            recipe = self.recipe.replace(epochs=sched)
-
-            def apply(params, stats, x, plan, train):  # noqa: ANN001, ANN202
-                return population_apply(params, stats, x, plan, recipe, train)
-
-            fns = self._sched_fns[sched] = _make_fns(apply, recipe, len(self.dataset.y_train))
-        return fns
-
-    def _train_group(
-        self,
-        arch_index: np.ndarray,
-        seeds: np.ndarray,
-        ops: np.ndarray,
-        poison: Sequence[int],
-        *,
-        first: int = 0,
-        states: Sequence[Mapping[str, np.ndarray] | None] | None = None,
-        n_epochs: int | None = None,
-        sched: int | None = None,
-        keep_state: bool = False,
-    ) -> MemberResults:
-        r = self.recipe
-        n = len(arch_index)
-        k = self.population
-        pad = k - n
-        sched = int(sched or r.epochs)
-        # padding members: the all-none cell (occupies no conv slot), results discarded
-        all_ops = np.concatenate([ops, np.zeros((pad, N_EDGES), np.int32)])
-        all_arch = np.concatenate([arch_index, np.zeros(pad, np.int64)])
-        all_seed = np.concatenate([seeds, np.full(pad, 0, np.int64)])
-        plan_np = (
-            make_plan(all_ops, self.capacities)
-            if self.mode == "population"
-            else {"ops": all_ops, "slots": {}}
-        )
-        put = lambda a: jax.device_put(a, self.device)  # noqa: E731
-        plan = jax.tree_util.tree_map(put, plan_np)
-        keys = put(_member_keys(jnp.asarray(all_seed, jnp.uint32), jnp.asarray(all_arch, jnp.uint32)))
-        if self.mode == "single":
-            fns = self._single_fns(tuple(int(o) for o in ops[0]))
-            tag: tuple[Any, ...] = ("single", tuple(int(o) for o in ops[0]))
-        else:
-            fns = self._population_fns(sched)
-            tag = ("population",) if sched == r.epochs else ("population", sched)
-        state = self.init_state(keys, ops, sched)
-        if states is not None and any(st is not None for st in states):
-            state = _with_member_states(state, states)
-        if poison:
-            state = (poison_params(state[0], poison, k), *state[1:])
-        state = jax.device_put(state, self.device)
-        e_total = sched if n_epochs is None else int(n_epochs)
-        state, out, epoch_time, eval_time = self._run_epochs(
-            fns, tag, state, plan, keys, e_total, lambda st: (st[0], st[1], plan),
-            setup_tag=tag + ("setup",), first=first, sched=sched,
+        return self.train_members(
+            np.asarray(arch_index, np.int64), np.asarray(seeds, np.int64), ops, poison=poison,
+            start_epoch=start_epoch, start_state=start_state, epochs=epochs,
+            schedule_epochs=schedule_epochs, keep_state=keep_state,
         )  # fmt: skip
-        costs = np.array([arch_cost(r, o, self.image_shape, self.n_classes)["flops"] for o in ops])
-        params_n = np.array([arch_cost(r, o, self.image_shape, self.n_classes)["params"] for o in ops])
-        metrics, diverged = finish_metrics(out, epoch_time, costs)
-        kept = None
-        if keep_state:
-            paths, leaves = _state_leaves(jax.device_get(state))
-            # the optimiser's step count is one scalar for the population; the rest is per member
-            kept = [
-                {p: np.array(a[i] if np.ndim(a) else a) for p, a in zip(paths, leaves, strict=True)}
-                for i in range(n)
-            ]
-        return MemberResults(
-            arch_index=arch_index,
-            seed=seeds,
-            metrics=metrics,
-            diverged=diverged,
-            params=params_n,
-            flops=costs,
-            timing={"train_s": float(epoch_time.sum()), "eval_s": eval_time, "members": n, "padded": pad},
-            platform=self.platform,
-            first_epoch=first,
-            states=kept,
-        )
-
-
-# ---- member states (checkpoints, inheritance) ------------------------------------------------
-def _state_leaves(state: Any) -> tuple[list[str], list[Any]]:
-    """``(paths, leaves)`` of a ``(params, batch_stats, opt_state)`` tree. Paths are strings
-    such as ``[0]['cell0_0']['e3_conv3']['conv']['kernel']`` (index 0 = params, 1 = batch
-    statistics, 2 = optimiser state): the keys of a member state."""
-    flat, _ = jax.tree_util.tree_flatten_with_path(state)
-    return [jax.tree_util.keystr(p) for p, _ in flat], [a for _, a in flat]
-
-
-def _with_member_states(state: Any, states: Sequence[Mapping[str, np.ndarray] | None]) -> Any:
-    """``state`` (leading K axis) with member ``i``'s leaves replaced by ``states[i]``'s."""
-    host = jax.device_get(state)
-    flat, treedef = jax.tree_util.tree_flatten_with_path(host)
-    leaves = []
-    for path, leaf in flat:
-        key = jax.tree_util.keystr(path)
-        leaf = np.array(leaf)
-        for i, st in enumerate(states):
-            if st is not None and key in st:
-                v = np.asarray(st[key])
-                if leaf.ndim == 0:  # the shared step count: every member continues from the same epoch
-                    leaf = v.astype(leaf.dtype)
-                    continue
-                if v.shape != leaf.shape[1:]:
-                    raise ConfigError(f"state leaf {key} has shape {v.shape}, expected {leaf.shape[1:]}")
-                leaf[i] = v
-        leaves.append(leaf)
-    return jax.tree_util.tree_unflatten(treedef, leaves)
-
-
-def concat_results(parts: list[MemberResults]) -> MemberResults:
-    """One result of several populations trained in turn (timings summed)."""
-    timing: dict[str, float] = collections.Counter()
-    for p in parts:
-        timing.update(p.timing)
-    return MemberResults(
-        arch_index=np.concatenate([p.arch_index for p in parts]) if parts else np.zeros(0, np.int64),
-        seed=np.concatenate([p.seed for p in parts]) if parts else np.zeros(0, np.int64),
-        metrics={m: np.concatenate([p.metrics[m] for p in parts]) for m in METRICS} if parts else {},
-        diverged=np.concatenate([p.diverged for p in parts]) if parts else np.zeros(0, bool),
-        params=np.concatenate([p.params for p in parts]) if parts else np.zeros(0),
-        flops=np.concatenate([p.flops for p in parts]) if parts else np.zeros(0),
-        timing=dict(timing),
-        platform=parts[0].platform if parts else "",
-    )
 
 
 def train_flops(
@@ -1050,12 +440,18 @@ def train_flops(
 
 
 __all__ = [
-    "PopulationTrainer",
     "MemberResults",
-    "partition",
-    "make_plan",
-    "population_apply",
-    "member_key",
-    "make_optimizer",
+    "PopulationTrainer",
     "SLOT_NAMES",
+    "check_population_memory",
+    "make_optimizer",
+    "make_plan",
+    "member_key",
+    "nb201_network",
+    "partition",
+    "platform_name",
+    "population_apply",
+    "slot_cell",
+    "slot_demand",
+    "train_flops",
 ]

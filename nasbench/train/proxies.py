@@ -39,7 +39,6 @@ images (Abdelfattah et al.) and 128 (Mellor et al. on NAS-Bench-201).
 
 from __future__ import annotations
 
-import functools
 import logging
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -155,29 +154,21 @@ class _Programs:
     """The pure functions of one (recipe, input shape, population size); compiled on first use."""
 
     def __init__(self, recipe: Recipe, image_shape: tuple[int, int, int], n_classes: int, k: int) -> None:
+        from nasbench.train.engine import CompileCache
+
         self.recipe, self.image_shape, self.n_classes, self.k = recipe, image_shape, n_classes, k
-        self.compile_s = 0.0
-        self._compiled: dict[str, Any] = {}
+        self.programs = CompileCache(max_entries=16)
+
+    @property
+    def compile_s(self) -> float:
+        """Seconds spent compiling these programs so far."""
+        return self.programs.compile_s
 
     def call(self, name: str, fn: Callable, *args: Any, x64: bool = False) -> Any:
+        """``fn(*args)`` compiled once (:class:`nasbench.train.engine.CompileCache`)."""
         import jax
 
-        def run() -> Any:
-            key = (name, x64, tuple((a.shape, a.dtype) for a in jax.tree_util.tree_leaves(args)))
-            compiled = self._compiled.get(key)
-            if compiled is None:
-                t0 = time.perf_counter()
-                compiled = jax.jit(fn).lower(*args).compile()
-                self.compile_s += time.perf_counter() - t0
-                self._compiled[key] = compiled
-                if len(self._compiled) > 16:
-                    self._compiled.pop(next(iter(self._compiled)))
-            return jax.block_until_ready(compiled(*args))
-
-        if x64:
-            with jax.enable_x64(True):
-                return run()
-        return run()
+        return jax.block_until_ready(self.programs.call((name,), fn, *args, x64=x64))
 
     # -- initialisation, as the trainer does it --
     def init(self, seed: int, arch: np.ndarray) -> Any:
@@ -190,7 +181,7 @@ class _Programs:
 
         def init(seed_, arch_):  # noqa: ANN001, ANN202
             def one(a):  # noqa: ANN001, ANN202
-                key = jax.random.fold_in(jax.random.key(seed_), a)  # population.member_key
+                key = jax.random.fold_in(jax.random.key(seed_), a)  # engine.member_key
                 return init_variables(jax.random.fold_in(key, 0), recipe, shape, n_cls)
 
             v = jax.vmap(one)(arch_)
@@ -360,13 +351,12 @@ def proxy_scores(
     """
     import pandas as pd
 
-    from nasbench.spaces.nb201 import NB201Space
+    from nasbench.train.families import family_of
 
     t_start = time.perf_counter()
-    if not isinstance(space, NB201Space):
-        raise ConfigError(f"zero-cost proxies need the nb201 space, got {getattr(space, 'name', space)!r}")
     names = resolve_proxies(proxies)
     arch = space.check_indices(np.asarray(archs, np.int64).reshape(-1))
+    ops = family_of(space).cell_ops(arch, "the zero-cost proxies")
     if len(arch) == 0:
         raise ConfigError("no architectures to score")
     if population < 1:
@@ -384,7 +374,6 @@ def proxy_scores(
     if need_data and not 2 <= batch <= len(data.y_train):
         raise ConfigError(f"--batch must be in 2..{len(data.y_train)} (training images), got {batch}")
 
-    ops = space.op_matrix(arch).astype(np.int32)
     out: dict[str, np.ndarray] = {p: np.full(len(arch), np.nan) for p in names}
     if "params" in names or "flops" in names:
         from nasbench.train.model import arch_cost
@@ -479,10 +468,13 @@ def _network_scores(
     timing["compile_s"] = progs.compile_s - compile_before
 
 
-@functools.lru_cache(maxsize=4)
 def _programs(recipe: Recipe, image_shape: tuple[int, int, int], n_classes: int, k: int) -> _Programs:
     """The programs of one network and population size, kept for later calls (compiled once)."""
-    return _Programs(recipe, image_shape, n_classes, k)
+    from nasbench.train.engine import cached
+
+    return cached(
+        ("proxies", recipe, image_shape, n_classes, k), lambda: _Programs(recipe, image_shape, n_classes, k)
+    )
 
 
 # ---- the command's job: resolve, score, write --------------------------------------------
@@ -547,10 +539,10 @@ def estimate_proxies(config: ProxyConfig, *, progress: ProgressFn | None = None)
     """
     from nasbench.tables.scores import write_scores
     from nasbench.tables.table import package_versions
-    from nasbench.train.build import resolve_archs, resolve_space
+    from nasbench.train.families import resolve_archs, resolve_trainable_space
 
     check_output_file(config.out)
-    space = resolve_space(config.space)
+    space = resolve_trainable_space(config.space)
     archs = resolve_archs(space, config.archs)
     if config.dataset is not None:
         from nasbench.train.data import load_dataset

@@ -1,0 +1,472 @@
+"""Network families: what a trainable search space hands the trainer.
+
+A space names its family with one plain attribute, ``network_family`` (``"nb201-cell"``
+on :class:`~nasbench.spaces.nb201.NB201Space`, ``"mlp"`` on
+:class:`~nasbench.spaces.declared.DeclaredSpace`, whose dimensions describe an MLP); the
+spaces layer never imports the trainer. :data:`FAMILIES` maps that key to the family's
+factory, imported on first use. :func:`family_of` is the one way from a space to its
+family: no checks of space names or classes anywhere in the trainer.
+
+The contract (:class:`NetworkFamily`) is small:
+
+* ``network``: ``init``/``apply`` for a population of members
+  (:class:`~nasbench.train.engine.Network`), and ``trainer``, the engine's trainer
+  built on it;
+* ``split``: how members go into compiled populations (NB201: slot capacities; MLP:
+  padded chunks), with the ``layout`` a population program is compiled for;
+* ``default_recipe``: the recipe preset for a dataset;
+* ``cost``: parameters and FLOPs per architecture;
+* ``latency``: measured forward time per architecture;
+* ``inherit`` (optional): the state a child architecture takes from a parent's; a
+  family without it raises :class:`UnsupportedError`.
+"""
+
+from __future__ import annotations
+
+import importlib
+import math
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from nasbench.core.errors import ConfigError, NasbenchError, UnknownSpaceError
+from nasbench.train.recipe import Recipe
+
+
+class UnsupportedError(ConfigError):
+    """A family does not provide an optional part of the contract (e.g. weight inheritance)."""
+
+
+class NetworkFamily:
+    """The contract between a trainable space and the trainer (see the module docstring).
+
+    Attributes:
+        key: the family's registry key (the space's ``network_family``).
+        space: the space whose architectures the family builds networks for.
+        mode_prefix: prefix of the build modes of this family's trainer in table
+            metadata (``""`` for NB201 cells, ``"mlp-"`` for MLPs).
+    """
+
+    key: str = ""
+    mode_prefix: str = ""
+
+    def __init__(self, space: Any) -> None:
+        self.space = space
+
+    # ---- the network --------------------------------------------------------------------
+    def network(self, recipe: Recipe, image_shape: Sequence[int], n_classes: int) -> Any:
+        """The population network, a :class:`~nasbench.train.engine.Network`."""
+        raise NotImplementedError
+
+    def trainer(
+        self,
+        recipe: Recipe,
+        dataset: Any,
+        population: int,
+        *,
+        layout: Mapping[str, int] | None = None,
+        mode: str = "population",
+        device: Any = None,
+    ) -> Any:
+        """The engine's trainer of this family (``mode``: ``population`` or ``single``)."""
+        raise NotImplementedError
+
+    def split(
+        self, arch_index: np.ndarray, population: int, *, layout: Mapping[str, int] | None = None
+    ) -> tuple[list[np.ndarray], dict[str, int]]:
+        """Members (``(n,)`` space indices) in populations of at most ``population``.
+
+        Deterministic; whole architectures (every seed) stay together where possible.
+
+        Returns:
+            (member positions per population, the layout the populations fit, e.g. the
+            NB201 slot capacities; ``{}`` when the family needs none).
+        """
+        raise NotImplementedError
+
+    def fixed_layout(self, population: int) -> dict[str, int]:
+        """A layout that any ``population`` members fit with high probability (a live search
+        keeps one compiled program); ``{}`` when the family needs none."""
+        return {}
+
+    # ---- recipe, cost, latency, inheritance -------------------------------------------------
+    def default_recipe(self, dataset: str) -> str:
+        """The name of the recipe preset this family trains with on ``dataset``."""
+        raise NotImplementedError
+
+    def cost(
+        self, recipe: Recipe, arch_index: np.ndarray, image_shape: Sequence[int], n_classes: int
+    ) -> dict[str, np.ndarray]:
+        """``{"params", "flops"}``: float64 ``(n,)`` of each architecture's own network
+        (FLOPs: forward, per image)."""
+        raise NotImplementedError
+
+    def latency(
+        self,
+        arch_index: np.ndarray,
+        image_shape: tuple[int, ...],
+        n_classes: int,
+        *,
+        recipe: Recipe | None,
+        batch_sizes: tuple[int, ...],
+        repeats: int,
+        seed: int,
+        device: Any,
+        report: Callable[[int, int], None],
+    ) -> np.ndarray:
+        """float64 ``(n, len(batch_sizes))``: median milliseconds of one forward pass."""
+        raise NotImplementedError
+
+    def inherit(
+        self, parent_state: Mapping[str, np.ndarray], parent_arch: int, child_arch: int
+    ) -> dict[str, np.ndarray]:
+        """The part of a parent's member state a child starts from.
+
+        Raises:
+            UnsupportedError: the family has no weight inheritance.
+        """
+        raise UnsupportedError(f"the {self.key} network family has no weight inheritance")
+
+    def checkpoint_leaves(self, state: Mapping[str, np.ndarray], arch: int) -> dict[str, np.ndarray]:
+        """The leaves of a member state worth saving (all by default)."""
+        return dict(state)
+
+    def cell_ops(self, arch_index: Sequence[int] | np.ndarray, what: str) -> np.ndarray:
+        """int32 ``(n, 6)`` NB201 op ids of each architecture's cell, for the estimators
+        written for NB201 cells (``what``: the one-shot supernet, the zero-cost proxies).
+
+        Raises:
+            UnsupportedError: the family's networks are not NB201 cells.
+        """
+        raise UnsupportedError(
+            f"{what} need NB201 cells; space {self.space.name!r} trains {self.key} networks"
+        )
+
+    def check_memory(self, recipe: Recipe, image_shape: Sequence[int], population: int, device: Any) -> None:
+        """Refuse a population that would not fit in the device's memory (no check by default).
+
+        Raises:
+            ConfigError: one line with the estimate and a population that fits.
+        """
+
+
+# ---- NB201 cells ----------------------------------------------------------------------------
+class NB201CellFamily(NetworkFamily):
+    """NB201 cells in the macro network (:mod:`nasbench.train.model`), trained in populations
+    with slot plans (:mod:`nasbench.train.population`)."""
+
+    key = "nb201-cell"
+
+    def _ops(self, arch_index: Sequence[int] | np.ndarray) -> np.ndarray:
+        return self.space.op_matrix(np.asarray(arch_index, np.int64)).astype(np.int32)
+
+    def cell_ops(self, arch_index: Sequence[int] | np.ndarray, what: str) -> np.ndarray:
+        return self._ops(arch_index)
+
+    def network(self, recipe: Recipe, image_shape: Sequence[int], n_classes: int) -> Any:
+        from nasbench.train.population import nb201_network
+
+        return nb201_network(recipe, image_shape, n_classes)
+
+    def trainer(self, recipe, dataset, population, *, layout=None, mode="population", device=None):  # type: ignore[no-untyped-def]  # noqa: ANN001, ANN201
+        from nasbench.train.population import PopulationTrainer
+
+        return PopulationTrainer(
+            recipe, dataset, dict(layout or {}) or None, population, mode=mode, device=device
+        )
+
+    def split(self, arch_index, population, *, layout=None):  # type: ignore[no-untyped-def]  # noqa: ANN001, ANN201
+        from nasbench.train.population import partition
+
+        return partition(self._ops(arch_index), population, capacities=dict(layout) if layout else None)
+
+    def fixed_layout(self, population: int) -> dict[str, int]:
+        from nasbench.train.population import SLOT_NAMES
+
+        # each slot kind is used by ~1/5 of random cells: room for the mean plus 2 sd
+        w = int(population)
+        cap = min(w, int(math.ceil(0.2 * w + 2 * math.sqrt(0.16 * w))) + 1)
+        return {n: cap for n in SLOT_NAMES}
+
+    def default_recipe(self, dataset: str) -> str:
+        return "digits" if dataset == "digits" else "nb201"
+
+    def cost(self, recipe, arch_index, image_shape, n_classes):  # type: ignore[no-untyped-def]  # noqa: ANN001, ANN201
+        from nasbench.train.model import arch_cost
+
+        c = [arch_cost(recipe, o, image_shape, n_classes) for o in self._ops(arch_index)]
+        return {k: np.array([x[k] for x in c], np.float64) for k in ("params", "flops")}
+
+    def latency(
+        self, arch_index, image_shape, n_classes, *, recipe, batch_sizes, repeats, seed, device, report
+    ):  # type: ignore[no-untyped-def]  # noqa: ANN001, ANN201, E501
+        """One compiled program per batch size for the whole space: every edge is a
+        ``lax.switch`` on the cell's op id (:func:`nasbench.train.model.switch_apply`)."""
+        import jax
+        import jax.numpy as jnp
+
+        from nasbench.train.engine import time_call
+        from nasbench.train.model import init_variables, switch_apply
+
+        if recipe is None:
+            raise ConfigError("timing NB201 cells needs the training recipe (the network's shape)")
+        rng = np.random.default_rng(seed)
+        variables = init_variables(jax.random.PRNGKey(seed), recipe, image_shape, n_classes)
+        # batch-norm statistics of a trained network, not the initial (0, 1): seeded, positive
+        variables = {
+            "params": variables["params"],
+            "batch_stats": jax.tree_util.tree_map(
+                lambda a: jnp.asarray(np.abs(rng.standard_normal(a.shape)).astype(np.float32) + 0.5),
+                variables["batch_stats"],
+            ),
+        }
+        variables = jax.device_put(variables, device)
+        ops = self._ops(arch_index)
+        ms = np.zeros((len(ops), len(batch_sizes)))
+        for j, b in enumerate(batch_sizes):
+            x = jax.device_put(rng.standard_normal((b, *image_shape)).astype(np.float32), device)
+            fn = (
+                jax.jit(lambda v, o, x: switch_apply(v, o, x, recipe))
+                .lower(variables, jnp.asarray(ops[0]), x)
+                .compile()
+            )
+            for i in range(len(ops)):
+                ms[i, j] = time_call(fn, (variables, jax.device_put(ops[i], device), x), repeats)
+                report(j * len(ops) + i + 1, len(ops) * len(batch_sizes))
+        return ms
+
+    def inherit(self, parent_state, parent_arch, child_arch):  # type: ignore[no-untyped-def]  # noqa: ANN001, ANN201
+        from nasbench.train.checkpoint import inherited_state
+
+        return inherited_state(parent_state, self._ops([parent_arch])[0], self._ops([child_arch])[0])
+
+    def checkpoint_leaves(self, state, arch):  # type: ignore[no-untyped-def]  # noqa: ANN001, ANN201
+        from nasbench.train.checkpoint import used_leaves
+
+        return used_leaves(state, self._ops([arch])[0])
+
+    def check_memory(self, recipe, image_shape, population, device):  # type: ignore[no-untyped-def]  # noqa: ANN001, ANN201
+        from nasbench.train.population import check_population_memory
+
+        check_population_memory(recipe, image_shape, population, device)
+
+
+# ---- MLPs ---------------------------------------------------------------------------------
+class MLPFamily(NetworkFamily):
+    """Multilayer perceptrons described by a declared space's dimensions (``layers``,
+    ``units_k``, ``activation``, ``dropout``; :func:`nasbench.spaces.mlp.mlp_shapes`),
+    trained padded to the space's largest shape (:mod:`nasbench.train.mlp`).
+
+    Raises:
+        ConfigError: the declaration does not describe an MLP (``space ... has no
+            trainable network family``).
+    """
+
+    key = "mlp"
+    mode_prefix = "mlp-"
+
+    def __init__(self, space: Any) -> None:
+        from nasbench.spaces.mlp import mlp_shapes
+
+        super().__init__(space)
+        try:
+            self.max_units = mlp_shapes(space, [0]).max_units
+        except ConfigError as exc:
+            raise ConfigError(
+                f"space {space.name!r} has no trainable network family (no network to train): {exc}"
+            ) from None
+
+    def network(self, recipe: Recipe, image_shape: Sequence[int], n_classes: int) -> Any:
+        from nasbench.train.mlp import mlp_network
+
+        return mlp_network(recipe, int(np.prod(image_shape)), n_classes, self.max_units)
+
+    def trainer(self, recipe, dataset, population, *, layout=None, mode="population", device=None):  # type: ignore[no-untyped-def]  # noqa: ANN001, ANN201
+        from nasbench.train.mlp import MLPTrainer
+
+        return MLPTrainer(recipe, dataset, population, space=self.space, mode=mode, device=device)
+
+    def split(self, arch_index, population, *, layout=None):  # type: ignore[no-untyped-def]  # noqa: ANN001, ANN201
+        """Padded chunks of ``population``: every member runs at the space's largest shape,
+        so there are no capacities to balance. Whole architectures (every seed) together,
+        in a fixed shuffled order (seed 0), so the first populations are a random sample."""
+        arch = np.asarray(arch_index, np.int64)
+        n = len(arch)
+        _, group = np.unique(arch, return_inverse=True)
+        rank = np.random.default_rng(0).permutation(int(group.max()) + 1 if n else 0)
+        order = np.lexsort((np.arange(n), rank[group]))
+        return [np.sort(order[i : i + population]) for i in range(0, n, population)], {}
+
+    def default_recipe(self, dataset: str) -> str:
+        return "mlp-digits" if dataset == "digits" else "nb201"
+
+    def cost(self, recipe, arch_index, image_shape, n_classes):  # type: ignore[no-untyped-def]  # noqa: ANN001, ANN201
+        from nasbench.spaces.mlp import mlp_costs, mlp_shapes
+
+        return mlp_costs(mlp_shapes(self.space, arch_index), int(np.prod(image_shape)), int(n_classes))
+
+    def latency(
+        self, arch_index, image_shape, n_classes, *, recipe, batch_sizes, repeats, seed, device, report
+    ):  # type: ignore[no-untyped-def]  # noqa: ANN001, ANN201, E501
+        """Each configuration's own unpadded network, one program per (widths, activation,
+        batch size); configurations that differ only in dropout share the measurement,
+        since dropout does nothing in evaluation."""
+        import jax
+
+        from nasbench.spaces.mlp import mlp_shapes
+        from nasbench.train.engine import time_call
+        from nasbench.train.mlp import initial_params, single_apply
+
+        rng = np.random.default_rng(seed)
+        idx = np.asarray(arch_index, np.int64)
+        shapes = mlp_shapes(self.space, idx)
+        d = int(np.prod(image_shape))
+        xs = {b: jax.device_put(rng.standard_normal((b, d)).astype(np.float32), device) for b in batch_sizes}
+        nets = [(shapes.widths(i), int(shapes.activation[i])) for i in range(len(idx))]
+        first = {net: i for i, net in reversed(list(enumerate(nets)))}  # a configuration of each network
+        measured: dict[tuple[Any, int], np.ndarray] = {}
+        for u, (widths, act) in enumerate(sorted(first)):
+            # the member's own initial weights (the time does not depend on their values)
+            params = initial_params(self.space, int(idx[first[widths, act]]), seed, d, n_classes)
+            params = jax.device_put(params, device)
+            row = np.zeros(len(batch_sizes))
+            for j, b in enumerate(batch_sizes):
+                fn = jax.jit(lambda p, x, act=act: single_apply(p, x, act)).lower(params, xs[b]).compile()
+                row[j] = time_call(fn, (params, xs[b]), repeats)
+            measured[(widths, act)] = row
+            report(u + 1, len(first))
+        return np.stack([measured[n] for n in nets]) if nets else np.zeros((0, len(batch_sizes)))
+
+
+# ---- the registry ---------------------------------------------------------------------------
+def _lazy(name: str) -> Callable[[Any], NetworkFamily]:
+    def make(space: Any) -> NetworkFamily:
+        return getattr(importlib.import_module(__name__), name)(space)
+
+    return make
+
+
+#: ``network_family`` key -> factory of the family for a space (lazy: nothing is built
+#: until a space asks).
+FAMILIES: dict[str, Callable[[Any], NetworkFamily]] = {
+    "nb201-cell": _lazy("NB201CellFamily"),
+    "mlp": _lazy("MLPFamily"),
+}
+
+
+def register_family(key: str, factory: Callable[[Any], NetworkFamily]) -> None:
+    """Register a network family under the key spaces name in ``network_family``."""
+    FAMILIES[key] = factory
+
+
+def family_of(space: Any) -> NetworkFamily:
+    """The network family of ``space``, from its ``network_family`` attribute.
+
+    Raises:
+        ConfigError: the space has no trainable network family (one line).
+    """
+    key = getattr(space, "network_family", None)
+    factory = FAMILIES.get(key) if isinstance(key, str) else None
+    if factory is None:
+        raise ConfigError(
+            f"space {getattr(space, 'name', space)!r} has no trainable network family (no network to "
+            f"train); trainable spaces: {', '.join(TRAINABLE_SPACES)}"
+        )
+    return factory(space)
+
+
+def _nb201() -> Any:
+    from nasbench.spaces.nb201 import NB201Space
+
+    return NB201Space()
+
+
+def _mlp() -> Any:
+    from nasbench.spaces.mlp import mlp_space
+
+    return mlp_space()
+
+
+#: The trainable spaces by the name commands take (``--space``): name -> the space.
+TRAINABLE_SPACES: dict[str, Callable[[], Any]] = {"nb201": _nb201, "mlp": _mlp}
+
+
+def resolve_trainable_space(name: str) -> Any:
+    """The space ``--space NAME`` trains (:data:`TRAINABLE_SPACES`), with its family checked.
+
+    Raises:
+        UnknownSpaceError: no space of that name is registered.
+        ConfigError: the space has no trainable network family.
+    """
+    if name in TRAINABLE_SPACES:
+        space = TRAINABLE_SPACES[name]()
+        family_of(space)
+        return space
+    from nasbench.spaces import space_class
+
+    trainable = " and ".join(TRAINABLE_SPACES)
+    try:
+        space_class(name)
+    except UnknownSpaceError:
+        raise UnknownSpaceError(f"unknown space {name!r}; the trainer trains {trainable}") from None
+    raise ConfigError(
+        f"space {name!r} has no trainable network family (no network to train); the trainer trains {trainable}"
+    )
+
+
+def unique_indices(space: Any) -> np.ndarray:
+    """A space's non-isomorphic architectures: one representative per class (every index
+    in a space without isomorphisms)."""
+    reps = np.asarray(space.iso_representatives(), np.int64)
+    return np.flatnonzero(reps == np.arange(space.size)).astype(np.int64)
+
+
+def resolve_archs(space: Any, spec: str) -> np.ndarray:
+    """Sorted unique space indices for ``unique``, ``all``, ``N`` or a file.
+
+    Raises:
+        ConfigError: a bad N, a missing file, or a line that is not an architecture.
+    """
+    spec = str(spec).strip()
+    if spec == "unique":
+        return unique_indices(space)
+    if spec == "all":
+        return np.arange(space.size, dtype=np.int64)
+    if spec.isdigit():
+        n = int(spec)
+        uniq = unique_indices(space)
+        if not 1 <= n <= len(uniq):
+            raise ConfigError(f"--archs N must be in 1..{len(uniq)} (unique cells), got {n}")
+        return np.sort(np.random.default_rng(0).choice(uniq, n, replace=False))
+    path = Path(spec)
+    if not path.is_file():
+        raise ConfigError(f"--archs must be unique, all, a number or a file; {spec!r} is none of these")
+    out = []
+    for lineno, line in enumerate(path.read_text().splitlines(), 1):
+        text = line.split("#", 1)[0].strip()
+        if not text:
+            continue
+        try:
+            out.append(space.index(text))
+        except NasbenchError as exc:
+            raise ConfigError(f"{path}:{lineno}: {exc}") from None
+    if not out:
+        raise ConfigError(f"{path} lists no architectures")
+    return np.unique(np.asarray(out, np.int64))
+
+
+__all__ = [
+    "FAMILIES",
+    "MLPFamily",
+    "NB201CellFamily",
+    "NetworkFamily",
+    "TRAINABLE_SPACES",
+    "UnsupportedError",
+    "family_of",
+    "register_family",
+    "resolve_archs",
+    "resolve_trainable_space",
+    "unique_indices",
+]
