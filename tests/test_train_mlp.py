@@ -252,7 +252,8 @@ def test_train_members_mixes_new_runs_and_continuations(result, members, dataset
     bit-identical to training straight through, and its shard rows are its own epochs."""
     import pyarrow.parquet as pq
 
-    from nasbench.train.build import Member, train_members, write_shard
+    from nasbench.train.build import write_shard
+    from nasbench.train.members import Member, train_members
 
     arch, seeds = members
     dev = jax.local_devices()[0]
