@@ -137,15 +137,16 @@ def commands(code: str) -> list[str]:
 
 def in_process_argv(code: str) -> list[list[str]] | None:
     """Each command's arguments when every command is a plain ``nasbench ...`` call (no
-    pipes, redirections, variables or globs), else None (the block then runs in bash)."""
+    pipes, redirections, variables or globs) that does not load JAX, else None (the block
+    then runs in bash)."""
     argvs = []
     for line in commands(code):
         unquoted = re.sub(r"'[^']*'|\"[^\"]*\"", "", line)
         if re.search(r"[|&;<>$`*?(){}]", unquoted.split("#")[0]):
             return None
         argv = shlex.split(line, comments=True)
-        if argv[0] != "nasbench":
-            return None
+        if argv[0] != "nasbench" or argv[1:2] in (["build"], ["estimate"]) or "train" in argv:
+            return None  # not ours, or it loads JAX: keep it out of this process (compare forks)
         argvs.append(argv[1:])
     return argvs
 
@@ -285,6 +286,7 @@ def test_in_process_only_for_plain_nasbench_calls() -> None:
         "nasbench info $T",
         "python -m pip install .",
         "nasbench a && nasbench b",
+        "nasbench estimate proxies --out p.parquet",
     ):
         assert in_process_argv(shell) is None
 
