@@ -53,7 +53,10 @@ def run_search(
         progress: progress callback of the loop.
 
     Raises:
-        UnknownStrategyError, StrategyConfigError, BudgetError, FidelityError.
+        UnknownStrategyError: an unregistered strategy name.
+        StrategyConfigError: bad parameters or run settings (BudgetError: a budget smaller
+            than one evaluation).
+        FidelityError: a multi-fidelity strategy on an evaluator without lower fidelities.
     """
     from strategies.registry import make_strategy
 

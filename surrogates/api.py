@@ -175,7 +175,10 @@ def predict_archs(
         coverage: the reported prediction interval.
 
     Raises:
-        ModelFileError, SpaceMismatchError, ArchitectureError, SurrogateInputError.
+        ModelFileError: an unreadable or untrusted model file.
+        SpaceMismatchError: the table's space is not the model's.
+        ArchitectureError: an architecture the space does not know.
+        SurrogateInputError: no architectures, or a model fitted without a space.
     """
     from nasbench.tables.table import ResultTable
 

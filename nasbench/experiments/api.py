@@ -73,15 +73,19 @@ def open_evaluator(
         model: the surrogate backend's model.
         scores: score files (``nasbench estimate``) the strategies see.
         objectives: ``"valid_acc,params"``: several objectives (the first is the table's).
-        maxima, minima: constraints ``"NAME=VALUE"`` on per-architecture columns.
-        dataset, space, recipe, out, reference, resume: the train backend's dataset
-            (``digits``, ``npz:PATH``), space, recipe, run directory (required), reference
-            table (regret, constraints and objectives) and whether to resume ``out``.
+        maxima: constraints ``"NAME=VALUE"``: per-architecture columns at most this.
+        minima: constraints ``"NAME=VALUE"``: per-architecture columns at least this.
+        dataset: the train backend's dataset (``digits``, ``npz:PATH``).
+        space: the train backend's search space (``nb201``, ``mlp``).
+        recipe: the train backend's recipe (default: the dataset's and space's).
+        out: the train backend's run directory (required there).
+        reference: the train backend's reference table (regret, constraints, objectives).
+        resume: continue the train run in ``out``.
         **live: more train settings (:class:`nasbench.train.live.LiveConfig`: ``workers``,
             ``inherit``, ...).
 
     Raises:
-        NasbenchError subclasses with a one-line message.
+        NasbenchError: bad input, as a one-line message.
     """
     shape = {"scores": tuple(str(s) for s in scores), "objectives": objectives}
     shape.update(maxima=tuple(maxima), minima=tuple(minima))
@@ -160,7 +164,10 @@ def compare(
         table: the table file (default: the shipped digits table).
         strategies: registered names, in report order.
         out: the output folder.
-        seeds, budget, workers, noise: runs per strategy and each run's settings.
+        seeds: runs per strategy.
+        budget: each run's budget (``"100"`` evaluations, ``"5e5s"``).
+        workers: each run's simulated workers.
+        noise: ``seed`` or ``mean``.
         processes: worker processes.
         params: per strategy, its parameters.
         evaluator: the backend (default: the table itself).

@@ -282,7 +282,7 @@ def compare(
         The JSON summary (also written to ``summary.json``).
 
     Raises:
-        NasbenchError subclasses for bad input, before any run starts.
+        NasbenchError: bad input (each subclass a one-line message), before any run starts.
     """
     t0 = time.perf_counter()
     sim = prepare(table, out, config)

@@ -90,7 +90,7 @@ def explore(config: ExploreConfig) -> dict[str, Any]:
     """Run the main job; return the summary (also written to ``explore.json``).
 
     Raises:
-        NasbenchError subclasses for bad input (missing table, bad budget, ...).
+        NasbenchError: bad input (missing table, bad budget, ...).
     """
     t0 = time.perf_counter()
     table = resolve_table(config.table)

@@ -42,7 +42,7 @@ def search_table(
     minimises ``valid_loss``), and ``objective`` says which it is and its direction.
 
     Raises:
-        NasbenchError subclasses for bad input, before the run starts.
+        NasbenchError: bad input, before the run starts.
     """
     if out is not None:
         check_output_file(out)  # before the search, not after it
