@@ -547,7 +547,7 @@ class Trainer:
         raise NotImplementedError
 
     # -- training --
-    def train_members(
+    def train_population(
         self,
         arch_index: np.ndarray,
         seeds: np.ndarray,

@@ -395,7 +395,7 @@ class MLPTrainer(Trainer):
             poison: member positions whose initial parameters are set to NaN (a test hook
                 for divergence isolation).
             start_epoch, start_state, epochs, schedule_epochs, keep_state: continue
-                members, as :meth:`nasbench.train.engine.Trainer.train_members` (population
+                members, as :meth:`nasbench.train.engine.Trainer.train_population` (population
                 mode only).
 
         Returns:
@@ -416,7 +416,7 @@ class MLPTrainer(Trainer):
         rows = np.asarray(self.space.op_matrix(arch_index))
         if ops is not None and not np.array_equal(np.asarray(ops).reshape(n, -1), rows):
             raise ConfigError("ops do not match the architectures' op_matrix rows")
-        return self.train_members(
+        return self.train_population(
             arch_index, seeds, rows, poison=poison, start_epoch=start_epoch, start_state=start_state,
             epochs=epochs, schedule_epochs=schedule_epochs, keep_state=keep_state,
         )  # fmt: skip

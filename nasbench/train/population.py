@@ -399,7 +399,7 @@ class PopulationTrainer(Trainer):
         By default every member trains from its initialisation through the recipe's
         epochs. The keyword arguments continue members from a checkpoint, train part of
         the schedule, or start from inherited weights (population mode only); see
-        :meth:`nasbench.train.engine.Trainer.train_members`.
+        :meth:`nasbench.train.engine.Trainer.train_population`.
 
         Args:
             arch_index, seeds: ``(n,)`` the members; ``n <= population``.
@@ -422,7 +422,7 @@ class PopulationTrainer(Trainer):
             keep_state: return each member's final state in :attr:`MemberResults.states`.
         """
         ops = np.asarray(ops, np.int32).reshape(-1, N_EDGES)
-        return self.train_members(
+        return self.train_population(
             np.asarray(arch_index, np.int64), np.asarray(seeds, np.int64), ops, poison=poison,
             start_epoch=start_epoch, start_state=start_state, epochs=epochs,
             schedule_epochs=schedule_epochs, keep_state=keep_state,
