@@ -82,3 +82,10 @@ def test_unique_and_requested_architectures() -> None:
     assert len(resolve_archs(mlp_space(), "12")) == 12
     with pytest.raises(ConfigError, match="--archs"):
         resolve_archs(NB201Space(), "nothing-here")
+
+
+def test_input_independent_architectures() -> None:
+    space = NB201Space()
+    empty, linked = space.index("|none~0|+|none~0|none~1|+|none~0|none~1|none~2|"), 0
+    assert family_of(space).input_independent([empty, 1234]).tolist() == [True, False]
+    assert not family_of(mlp_space()).input_independent([linked, 5]).any()

@@ -133,6 +133,11 @@ class NetworkFamily:
         """The leaves of a member state worth saving (all by default)."""
         return dict(state)
 
+    def input_independent(self, arch_index: Sequence[int] | np.ndarray) -> np.ndarray:
+        """bool ``(n,)``: architectures whose output cannot depend on the input (NB201 cells
+        without an input-to-output path that avoids ``none``); none by default."""
+        return np.zeros(len(np.asarray(arch_index).reshape(-1)), bool)
+
     def cell_ops(self, arch_index: Sequence[int] | np.ndarray, what: str) -> np.ndarray:
         """int32 ``(n, 6)`` NB201 op ids of each architecture's cell, for the estimators
         written for NB201 cells (``what``: the one-shot supernet, the zero-cost proxies).
@@ -164,6 +169,9 @@ class NB201CellFamily(NetworkFamily):
 
     def cell_ops(self, arch_index: Sequence[int] | np.ndarray, what: str) -> np.ndarray:
         return self._ops(arch_index)
+
+    def input_independent(self, arch_index: Sequence[int] | np.ndarray) -> np.ndarray:
+        return ~np.asarray(self.space.is_connected(arch_index), bool)
 
     def network(self, recipe: Recipe, image_shape: Sequence[int], n_classes: int) -> Any:
         from nasbench.train.population import nb201_network
@@ -361,20 +369,33 @@ def register_family(key: str, factory: Callable[[Any], NetworkFamily]) -> None:
     FAMILIES[key] = factory
 
 
+def family_or_none(space: Any) -> NetworkFamily | None:
+    """The network family of ``space``, or ``None`` where the space declares none (a
+    catalog); a declared family that refuses the space still raises.
+
+    Raises:
+        ConfigError: the family does not fit the space (e.g. a declaration that is no MLP).
+    """
+    # spaces without a trainer declare nothing: the attribute is the trainer's, not the
+    # SearchSpace contract's (that would make the spaces layer name trainer concepts)
+    key = getattr(space, "network_family", None)
+    factory = FAMILIES.get(key) if isinstance(key, str) else None
+    return None if factory is None else factory(space)
+
+
 def family_of(space: Any) -> NetworkFamily:
     """The network family of ``space``, from its ``network_family`` attribute.
 
     Raises:
         ConfigError: the space has no trainable network family (one line).
     """
-    key = getattr(space, "network_family", None)
-    factory = FAMILIES.get(key) if isinstance(key, str) else None
-    if factory is None:
+    family = family_or_none(space)
+    if family is None:
         raise ConfigError(
             f"space {getattr(space, 'name', space)!r} has no trainable network family (no network to "
             f"train); trainable spaces: {', '.join(TRAINABLE_SPACES)}"
         )
-    return factory(space)
+    return family
 
 
 def _nb201() -> Any:
@@ -465,6 +486,7 @@ __all__ = [
     "TRAINABLE_SPACES",
     "UnsupportedError",
     "family_of",
+    "family_or_none",
     "register_family",
     "resolve_archs",
     "resolve_trainable_space",

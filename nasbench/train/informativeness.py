@@ -21,6 +21,8 @@ from typing import Any
 
 import numpy as np
 
+from nasbench.train.families import family_or_none
+
 #: Targets of the shipped digits table (issue 3).
 TARGETS: dict[str, float] = {
     "seed_spearman": 0.85,
@@ -57,7 +59,9 @@ def _informativeness(table: Any, connected_only: bool) -> dict[str, Any]:
 
     Args:
         table: a :class:`nasbench.tables.table.ResultTable` with ``valid_acc`` and ``test_acc``.
-        connected_only: restrict to cells with an input-to-output path (NB201 spaces).
+        connected_only: leave out architectures whose output cannot depend on the input
+            (the network family's ``input_independent``: NB201 cells without an
+            input-to-output path).
 
     Returns:
         JSON-ready dict: the figures, the targets, ``passes`` per figure and the number
@@ -66,8 +70,9 @@ def _informativeness(table: Any, connected_only: bool) -> dict[str, Any]:
     valid = table.values[..., table.metric_position("valid_acc")]  # (A, S, E)
     test = table.values[..., table.metric_position("test_acc")]
     keep = np.ones(table.n_archs, bool)
-    if connected_only and hasattr(table.space, "is_connected"):
-        keep = np.asarray(table.space.is_connected(table.arch_index), bool)
+    family = family_or_none(table.space) if connected_only else None
+    if family is not None:
+        keep = ~family.input_independent(table.arch_index)
     valid, test = valid[keep], test[keep]
     e_valid, e_test = _last_with(valid), _last_with(test)
     out: dict[str, Any] = {

@@ -7,13 +7,17 @@ numbers: the time does not depend on their values. Networks run in evaluation mo
 (batch-norm running statistics, no dropout).
 
 * **NB201 cells** run in one compiled program per batch size for the whole space: every
-  edge is a ``lax.switch`` on the cell's op id at run time (:func:`nb201_switch_apply`),
-  so only the chosen op executes (no ``vmap``: a switch on a concrete scalar is a real
-  branch on CPU and GPU). Compiling each of the 15,625 cells' own network instead would
-  take hours, longer than measuring them. Measured against each cell's own compiled
-  network on 40 cells (``benchmarks/latency.py``): the switch program takes 1.12x as
-  long in the median, and ranks the cells alike (Spearman 0.99 at batch 256; 0.84 at
-  batch 1, where both are under a millisecond and timing noise shows).
+  edge is a ``lax.switch`` on the cell's op id at run time (:func:`nb201_switch_apply`:
+  the trainer's one NB201 forward pass, :func:`nasbench.train.model.forward`, with XLA
+  convolutions as a deployed network runs them), so only the chosen op executes (no
+  ``vmap``: a switch on a concrete scalar is a real branch on CPU and GPU). Compiling
+  each of the 15,625 cells' own network instead would take hours, longer than measuring
+  them. Measured against each cell's own compiled network on 40 cells
+  (``benchmarks/latency.py``, with the switch program of Flax modules it replaced): 1.12x
+  as long in the median, ranking the cells alike (Spearman 0.99 at batch 256; 0.84 at
+  batch 1, where both are under a millisecond and timing noise shows). The present
+  program against that one, 30 digits cells: 0.91x the time at batch 256, Spearman 0.93
+  (that program against itself, run twice: 0.94).
 * **MLPs** run their own unpadded network, one program per (widths, activation, batch
   size); configurations that differ only in dropout share the measurement, since
   dropout does nothing in evaluation.

@@ -90,15 +90,29 @@ ReluTap = Callable[[jax.Array, "jax.Array | None"], None]
 CellFn = Callable[[dict, dict, jax.Array, bool, float, "ReluTap | None"], tuple[jax.Array, dict]]
 
 
-def conv(x: jax.Array, w: jax.Array, stride: int) -> jax.Array:
-    """Per-slot convolution (no bias, padding ``k // 2``). ``x``: ``(S, B, H, W, C)``; ``w``: ``(S, k, k, C, O)``."""
+def conv(x: jax.Array, w: jax.Array, stride: int, xla: bool = False) -> jax.Array:
+    """Per-slot convolution (no bias, padding ``k // 2``). ``x``: ``(S, B, H, W, C)``; ``w``: ``(S, k, k, C, O)``.
+
+    Training picks per shape what runs fastest over many slots (a matmul for 1x1 and for
+    3x3 on small maps); ``xla`` runs every convolution as XLA's convolution, one per
+    slot, as a deployed network (``flax.linen.Conv``) does: what latency times.
+    """
     s, _, h, wd, c = x.shape
     k = w.shape[1]
+    p = k // 2
+    if xla:
+        return jnp.stack(
+            [
+                lax.conv_general_dilated(
+                    x[i], w[i], (stride, stride), ((p, p), (p, p)), dimension_numbers=("NHWC", "HWIO", "NHWC")
+                )
+                for i in range(s)
+            ]
+        )
     if k == 1:
         if stride > 1:
             x = x[:, :, ::stride, ::stride]
         return jnp.einsum("sbhwc,sco->sbhwo", x, w[:, 0, 0])
-    p = k // 2
     ho, wo = (h + 2 * p - k) // stride + 1, (wd + 2 * p - k) // stride + 1
     if ho * wo > IM2COL_MAX_PIXELS:
         return jnp.stack(
@@ -147,11 +161,12 @@ def relu_conv_bn(
     m: float,
     tap: ReluTap | None = None,
     members: jax.Array | None = None,
+    xla: bool = False,
 ) -> tuple[jax.Array, dict]:
     """ReLU -> convolution -> batch norm over slots (:class:`ReLUConvBN`'s computation)."""
     if tap is not None:
         tap(x, members)
-    y = conv(jax.nn.relu(x), p["conv"]["kernel"], stride)
+    y = conv(jax.nn.relu(x), p["conv"]["kernel"], stride, xla)
     y, new = bn(p["bn"], st["bn"], y, train, m)
     return y, {"bn": new}
 
@@ -164,6 +179,7 @@ def forward(
     train: bool,
     cell: CellFn,
     relu_tap: ReluTap | None = None,
+    xla_conv: bool = False,
 ) -> tuple[jax.Array, dict]:
     """The NB201 macro network of K members, the one forward pass of the trainer.
 
@@ -177,13 +193,15 @@ def forward(
         relu_tap: called at trace time with the input of every ReLU, ``(S, B, H, W, C)``,
             and the member of each row: ``(S,)`` int32 slot ids (``K`` = a padding row)
             or ``None`` when the rows are the members ``0..K-1``.
+        xla_conv: every convolution of the stem and reductions as XLA's (:func:`conv`);
+            the cells' convolutions are ``cell``'s.
 
     Returns:
         logits ``(K, B, classes)`` and the new ``batch_stats`` tree.
     """
     m = recipe.bn_momentum
     new: dict[str, Any] = {}
-    y = conv(x, params["stem"]["conv"]["kernel"], 1)
+    y = conv(x, params["stem"]["conv"]["kernel"], 1, xla_conv)
     h, st = bn(params["stem"]["bn"], stats["stem"]["bn"], y, train, m)
     new["stem"] = {"bn": st}
     for s in range(len(recipe.channels)):
@@ -191,13 +209,21 @@ def forward(
             name = f"reduce{s}"
             if recipe.reduction == "residual":
                 pa, sa = params[name], stats[name]
-                y, na = relu_conv_bn(pa["conv_a"], sa["conv_a"], h, 2, train, m, relu_tap)
-                y, nb = relu_conv_bn(pa["conv_b"], sa["conv_b"], y, 1, train, m, relu_tap)
-                h = y + conv(avg_pool2(h), pa["shortcut"]["kernel"], 1)
+                y, na = relu_conv_bn(pa["conv_a"], sa["conv_a"], h, 2, train, m, relu_tap, None, xla_conv)
+                y, nb = relu_conv_bn(pa["conv_b"], sa["conv_b"], y, 1, train, m, relu_tap, None, xla_conv)
+                h = y + conv(avg_pool2(h), pa["shortcut"]["kernel"], 1, xla_conv)
                 new[name] = {"conv_a": na, "conv_b": nb}
             else:
                 h, np_ = relu_conv_bn(
-                    params[name]["proj"], stats[name]["proj"], avg_pool2(h), 1, train, m, relu_tap
+                    params[name]["proj"],
+                    stats[name]["proj"],
+                    avg_pool2(h),
+                    1,
+                    train,
+                    m,
+                    relu_tap,
+                    None,
+                    xla_conv,
                 )
                 new[name] = {"proj": np_}
         for i in range(recipe.cells_per_stage):
@@ -216,7 +242,8 @@ def forward(
 
 def switch_cell(ops: jax.Array) -> CellFn:
     """The cell of one member (K = 1) whose ``ops`` ``(6,)`` are chosen at run time: every
-    edge is a ``lax.switch`` on its op id, so only the chosen op executes (evaluation)."""
+    edge is a ``lax.switch`` on its op id, so only the chosen op executes (evaluation,
+    XLA convolutions as the deployed network runs them)."""
 
     def cell(
         p: dict, st: dict, h: jax.Array, train: bool, m: float, tap: ReluTap | None
@@ -224,7 +251,7 @@ def switch_cell(ops: jax.Array) -> CellFn:
         def add_edge(k: int, h: jax.Array, acc: jax.Array) -> jax.Array:
             def conv_op(kernel: int) -> Callable[[jax.Array], jax.Array]:
                 name = f"e{k}_conv{kernel}"
-                return lambda h: relu_conv_bn(p[name], st[name], h, 1, False, m)[0]
+                return lambda h: relu_conv_bn(p[name], st[name], h, 1, False, m, xla=True)[0]
 
             branches: list[Callable[[jax.Array], jax.Array]] = [jnp.zeros_like] * 5
             branches[SKIP] = lambda h: h
@@ -253,7 +280,7 @@ def switch_apply(variables: dict[str, Any], ops: jax.Array, x: jax.Array, recipe
         on the same variables.
     """
     one = jax.tree_util.tree_map(lambda a: a[None], (variables["params"], variables["batch_stats"]))
-    return forward(*one, x[None], recipe, False, switch_cell(ops))[0][0]
+    return forward(*one, x[None], recipe, False, switch_cell(ops), xla_conv=True)[0][0]
 
 
 # ---- Flax modules ------------------------------------------------------------------------
