@@ -474,10 +474,13 @@ class Trainer:
     every population trainer (:class:`nasbench.train.population.PopulationTrainer`,
     :class:`nasbench.train.mlp.MLPTrainer`).
 
-    A subclass sets ``recipe`` and calls :meth:`setup_device` in its constructor.
+    A family's trainer calls :meth:`configure` in its constructor and provides its
+    network (:meth:`_network`, :meth:`_single`), the population's description
+    (:meth:`_members`, :meth:`_padding`) and the members' costs (:meth:`_costs`).
     """
 
     recipe: Recipe
+    dataset: Dataset
 
     def setup_device(self, dataset: Dataset, device: Any, use_scan: bool | None) -> None:
         """Put the training split and the batched evaluation splits on ``device``.
@@ -530,16 +533,57 @@ class Trainer:
     population: int
     mode: str
 
+    def configure(
+        self, recipe: Recipe, dataset: Dataset, population: int, mode: str, device: Any, use_scan: bool | None
+    ) -> None:
+        """Check and keep what every trainer takes, then :meth:`setup_device`.
+
+        Raises:
+            ConfigError: an unknown mode or a population below 1.
+        """
+        if mode not in ("population", "single"):
+            raise ConfigError(f"unknown training mode {mode!r}; use population or single")
+        if population < 1:
+            raise ConfigError("population must be >= 1")
+        self.recipe = recipe
+        self.dataset = dataset
+        self.mode = mode
+        self.population = 1 if mode == "single" else int(population)
+        self.setup_device(dataset, device, use_scan)
+        self._built: collections.OrderedDict[Any, Program] = collections.OrderedDict()
+
+    def _network(self, single: Hashable | None) -> Network:
+        """The family's population network, or (``single``, from :meth:`_single`) one
+        member's own network."""
+        raise NotImplementedError
+
+    def _single(self, arch: np.ndarray, ops: np.ndarray) -> Hashable:
+        """What identifies member 0's own network in single mode (its program's key)."""
+        raise NotImplementedError
+
+    def _program(self, sched: int, arch: np.ndarray, ops: np.ndarray) -> tuple[tuple[Any, ...], Program]:
+        """``(compile tag, program)`` for a ``sched``-epoch schedule (single mode: of member 0)."""
+        single = self._single(arch, ops) if self.mode == "single" else None
+        key = (single, sched)
+        program = self._built.get(key)
+        if program is None:
+            recipe = self.recipe.replace(epochs=sched)
+            program = self._built[key] = build_program(
+                self._network(single), recipe, len(self.dataset.y_train)
+            )
+            while len(self._built) > 32:
+                self._built.popitem(last=False)
+        else:
+            self._built.move_to_end(key)
+        tag = ("single", single) if single is not None else ("population",)
+        return (tag if sched == self.recipe.epochs else (*tag, sched)), program
+
     def _padding(self, pad: int) -> tuple[np.ndarray, np.ndarray]:
         """``(arch_index (pad,), ops (pad, ...))`` of the members that fill a population."""
         raise NotImplementedError
 
     def _members(self, arch: np.ndarray, ops: np.ndarray) -> Any:
         """The population's description ``network.apply`` takes (numpy arrays), K members."""
-        raise NotImplementedError
-
-    def _program(self, sched: int, arch: np.ndarray, ops: np.ndarray) -> tuple[tuple[Any, ...], Program]:
-        """``(compile tag, program)`` for a ``sched``-epoch schedule (single mode: of member 0)."""
         raise NotImplementedError
 
     def _costs(self, arch: np.ndarray, ops: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -42,7 +42,6 @@ program per network shape: the reference the population is checked and timed aga
 
 from __future__ import annotations
 
-import collections
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -59,10 +58,8 @@ from nasbench.train.data import Dataset
 from nasbench.train.engine import (
     MemberResults,
     Network,
-    Program,
     Trainer,
     augment,
-    build_program,
     member_key,
 )
 from nasbench.train.recipe import Recipe
@@ -319,20 +316,11 @@ class MLPTrainer(Trainer):
         device: Any = None,
         use_scan: bool | None = None,
     ) -> None:
-        if mode not in ("population", "single"):
-            raise ConfigError(f"unknown training mode {mode!r}; use population or single")
-        if population < 1:
-            raise ConfigError("population must be >= 1")
-        self.recipe = recipe
-        self.dataset = dataset
         self.space = space if space is not None else mlp_space()
         self.max_units = mlp_shapes(self.space, [0]).max_units  # checks the space is MLP-shaped
-        self.mode = mode
-        self.population = 1 if mode == "single" else int(population)
-        self.input_dim = int(np.prod(dataset.image_shape))
-        self.n_classes = dataset.n_classes
-        self.setup_device(dataset, device, use_scan)
-        self._built: collections.OrderedDict[Any, Program] = collections.OrderedDict()
+        self.input_dim = int(np.prod(dataset.image_shape)) if dataset is not None else 0
+        self.n_classes = dataset.n_classes if dataset is not None else 0
+        self.configure(recipe, dataset, population, mode, device, use_scan)
 
     # -- what the engine asks of a family's trainer --
     def _padding(self, pad: int) -> tuple[np.ndarray, np.ndarray]:
@@ -341,24 +329,12 @@ class MLPTrainer(Trainer):
     def _members(self, arch: np.ndarray, ops: np.ndarray) -> dict[str, np.ndarray]:
         return padded_spec(self.shapes(arch))
 
-    def _program(self, sched: int, arch: np.ndarray, ops: np.ndarray) -> tuple[tuple[Any, ...], Program]:
-        single = None
-        if self.mode == "single":
-            shapes = self.shapes(arch[:1])
-            single = (shapes.widths(0), int(shapes.activation[0]), bool(shapes.dropout[0] > 0))
-        key = (single, sched)
-        program = self._built.get(key)
-        if program is None:
-            net = mlp_network(self.recipe, self.input_dim, self.n_classes, self.max_units, single)
-            program = self._built[key] = build_program(
-                net, self.recipe.replace(epochs=sched), len(self.dataset.y_train)
-            )
-            while len(self._built) > 32:
-                self._built.popitem(last=False)
-        else:
-            self._built.move_to_end(key)
-        tag = ("single", *single) if single is not None else ("population",)
-        return (tag if sched == self.recipe.epochs else (*tag, sched)), program
+    def _single(self, arch: np.ndarray, ops: np.ndarray) -> tuple[tuple[int, ...], int, bool]:
+        shapes = self.shapes(arch[:1])
+        return shapes.widths(0), int(shapes.activation[0]), bool(shapes.dropout[0] > 0)
+
+    def _network(self, single: Any) -> Network:
+        return mlp_network(self.recipe, self.input_dim, self.n_classes, self.max_units, single)
 
     def _costs(self, arch: np.ndarray, ops: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         c = self.costs(arch)

@@ -26,7 +26,6 @@ architecture): the per-architecture reference that the benchmark compares agains
 
 from __future__ import annotations
 
-import collections
 import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -41,11 +40,9 @@ from nasbench.train.data import Dataset
 from nasbench.train.engine import (
     MemberResults,
     Network,
-    Program,
     Trainer,
     augment,
     available_memory_bytes,
-    build_program,
     make_optimizer,
     member_key,
     platform_name,
@@ -332,23 +329,13 @@ class PopulationTrainer(Trainer):
         check_memory: bool = True,
         use_scan: bool | None = None,
     ) -> None:
-        if mode not in ("population", "single"):
-            raise ConfigError(f"unknown training mode {mode!r}")
-        if population < 1:
-            raise ConfigError("population must be >= 1")
-        self.recipe = recipe
-        self.dataset = dataset
-        self.mode = mode
-        self.population = 1 if mode == "single" else population
         self.capacities = dict(capacities or {n: population for n in SLOT_NAMES})
         self.image_shape = dataset.image_shape
         self.n_classes = dataset.n_classes
-        if check_memory:
-            check_population_memory(
-                recipe, self.image_shape, self.population, device or jax.local_devices()[0]
-            )
-        self.setup_device(dataset, device, use_scan)
-        self._built: collections.OrderedDict[Any, Program] = collections.OrderedDict()
+        if check_memory and mode in ("population", "single") and population >= 1:
+            k = 1 if mode == "single" else population
+            check_population_memory(recipe, self.image_shape, k, device or jax.local_devices()[0])
+        self.configure(recipe, dataset, population, mode, device, use_scan)
 
     # -- what the engine asks of a family's trainer --
     def _padding(self, pad: int) -> tuple[np.ndarray, np.ndarray]:
@@ -360,21 +347,11 @@ class PopulationTrainer(Trainer):
             return {"ops": np.asarray(ops, np.int32), "slots": {}}
         return make_plan(ops, self.capacities)
 
-    def _program(self, sched: int, arch: np.ndarray, ops: np.ndarray) -> tuple[tuple[Any, ...], Program]:
-        single = tuple(int(o) for o in ops[0]) if self.mode == "single" else None
-        key = (single, sched)
-        program = self._built.get(key)
-        if program is None:
-            net = nb201_network(self.recipe, self.image_shape, self.n_classes, single)
-            program = self._built[key] = build_program(
-                net, self.recipe.replace(epochs=sched), len(self.dataset.y_train)
-            )
-            while len(self._built) > 32:
-                self._built.popitem(last=False)
-        else:
-            self._built.move_to_end(key)
-        tag = ("single", single) if single is not None else ("population",)
-        return (tag if sched == self.recipe.epochs else (*tag, sched)), program
+    def _single(self, arch: np.ndarray, ops: np.ndarray) -> tuple[int, ...]:
+        return tuple(int(o) for o in ops[0])
+
+    def _network(self, single: Any) -> Network:
+        return nb201_network(self.recipe, self.image_shape, self.n_classes, single)
 
     def _costs(self, arch: np.ndarray, ops: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         c = [arch_cost(self.recipe, o, self.image_shape, self.n_classes) for o in ops]
