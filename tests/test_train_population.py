@@ -12,6 +12,7 @@ from conftest import write_tiny_npz  # noqa: E402
 from nasbench.core.errors import ConfigError  # noqa: E402
 from nasbench.spaces.nb201 import Cell, NB201Space  # noqa: E402
 from nasbench.train.data import load_dataset  # noqa: E402
+from nasbench.train.members import Member, cached_trainer, train_members  # noqa: E402
 from nasbench.train.population import PopulationTrainer, make_plan, partition, slot_demand  # noqa: E402
 from nasbench.train.recipe import PRESETS  # noqa: E402
 
@@ -44,8 +45,12 @@ def dataset(tmp_path_factory):  # type: ignore[no-untyped-def]
 def population_trainer(members, dataset):  # type: ignore[no-untyped-def]
     _, _, ops = members
     _, caps = partition(ops, len(ops))
-    # one spare slot on every kind, so padding slots are exercised too
-    return PopulationTrainer(TINY, dataset, {k: c + 1 for k, c in caps.items()}, len(ops) + 1)
+    # one spare slot on every kind, so padding slots are exercised too; the process-wide
+    # cache's trainer, so that train_members below reuses its compiled programs
+    caps = {k: c + 1 for k, c in caps.items()}
+    return cached_trainer(
+        TINY, dataset, caps, len(ops) + 1, "population", jax.local_devices()[0], space=NB201Space()
+    )
 
 
 @pytest.fixture(scope="module")
@@ -185,3 +190,24 @@ def test_continued_and_fresh_members_train_in_one_program(
     )
     with pytest.raises(ConfigError, match="epochs="):
         population_trainer.train(arch, seeds, ops, start_epoch=[1, 0, 1])
+
+
+def test_train_members_groups_by_epochs_and_keeps_the_order(
+    members, population_trainer, population_result
+) -> None:  # type: ignore[no-untyped-def]
+    arch, seeds, ops = members
+    todo = [Member(int(arch[1]), int(seeds[1])), Member(int(arch[0]), int(seeds[0]), epochs=1)]
+    res = train_members(
+        NB201Space(), TINY, population_trainer.dataset, todo, population=population_trainer.population,
+        layout=population_trainer.capacities, device=jax.local_devices()[0],
+    )  # fmt: skip
+    assert res.arch_index.tolist() == [arch[1], arch[0]] and res.trained_epochs.tolist() == [2, 1]
+    assert res.timing["populations"] == 2 and res.timing["compile_s"] == 0
+    # other company in the slots: equal up to the order of float sums
+    np.testing.assert_allclose(
+        res.metrics["valid_loss"][0], population_result.metrics["valid_loss"][1], rtol=1e-5
+    )
+    np.testing.assert_allclose(
+        res.metrics["valid_loss"][1, :1], population_result.metrics["valid_loss"][0, :1], rtol=1e-5
+    )
+    assert np.isnan(res.metrics["valid_loss"][1, 1])
