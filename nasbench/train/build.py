@@ -365,6 +365,11 @@ def _ray_task(recipe_dict: dict[str, Any], *args: Any, **train_kwargs: Any) -> A
     return train_group(Recipe.from_dict(recipe_dict), *args, **train_kwargs)
 
 
+def _ray_members_task(recipe_dict: dict[str, Any], dataset: Any, space: Any, members: Any, **kw: Any) -> Any:
+    """:func:`nasbench.train.members.train_members` on a Ray worker (a live search's batch)."""
+    return train_members(space, Recipe.from_dict(recipe_dict), dataset, members, **kw)
+
+
 class RayPopulations:
     """Populations as Ray tasks: on the cluster at ``address`` (or ``RAY_ADDRESS``), else a
     local instance that :meth:`close` shuts down again. One task per population, one GPU
@@ -406,10 +411,18 @@ class RayPopulations:
         self._task = ray.remote(max_retries=2)(_ray_task).options(**self.options)
         self._data = ray.put(dataset)
         self._recipe = recipe.to_dict()
+        self._members_task: Any = None
 
     def submit(self, *group_args: Any, **train_kwargs: Any) -> Any:
         """Start one population (:func:`train_group`'s arguments after recipe and dataset)."""
         return self._task.remote(self._recipe, self._data, *group_args, **train_kwargs)
+
+    def submit_members(self, space: Any, members: Any, **kw: Any) -> Any:
+        """Start :func:`~nasbench.train.members.train_members` on a worker (its arguments
+        after recipe and dataset)."""
+        if self._members_task is None:
+            self._members_task = self.ray.remote(max_retries=2)(_ray_members_task).options(**self.options)
+        return self._members_task.remote(self._recipe, self._data, space, members, **kw)
 
     def result(self, ref: Any) -> Any:
         """The population's results; a task's :class:`NasbenchError` is raised as itself."""

@@ -190,7 +190,7 @@ def make_live_config(dataset: str, recipe: str | None, out: str | Path, **settin
 
     return LiveConfig(
         dataset=dataset,
-        recipe=resolve_recipe(recipe or default_recipe_name(dataset)),
+        recipe=resolve_recipe(recipe or default_recipe_name(dataset, settings.get("space", "nb201"))),
         out=Path(out),
         **settings,
     )
@@ -236,9 +236,13 @@ class TrainEvaluator(Evaluator):
     ) -> None:
         from nasbench.train.build import TRAINER_VERSION, resolve_space
         from nasbench.train.data import load_dataset
+        from nasbench.train.families import family_of
 
         self.config = config
         self.space = resolve_space(config.space)
+        self.family = family_of(self.space)
+        #: one population layout for the whole search, so its program compiles once
+        self._layout = self.family.fixed_layout(config.workers)
         self.dataset = load_dataset(config.dataset, config.recipe)
         self.recipe = config.recipe
         self.max_epoch = config.recipe.epochs
@@ -423,53 +427,24 @@ class TrainEvaluator(Evaluator):
                 )
 
     # ---- training ------------------------------------------------------------------------
-    def _capacities(self) -> dict[str, int]:
-        from nasbench.train.population import SLOT_NAMES
+    def _train(self, members: list[tuple[int, int, int, int, Any, int]]) -> Any:
+        """Train ``members`` ``(arch, seed, start epoch, epochs, start state, schedule)`` of
+        the space's network family in as few populations as they fit
+        (:func:`nasbench.train.members.train_members`: new runs and continuations together);
+        on a Ray task with the ``ray`` executor."""
+        from nasbench.train.members import train_members
 
-        w = self.config.workers
-        # each slot kind is used by ~1/5 of random cells: room for the mean plus 2 sd
-        cap = min(w, int(math.ceil(0.2 * w + 2 * math.sqrt(0.16 * w))) + 1)
-        return {n: cap for n in SLOT_NAMES}
-
-    def _train(self, groups: dict[tuple[int, int, int], list[tuple[int, int, Any, Any]]]) -> list[Any]:
-        """Train each group ``(start epoch, epochs, schedule)`` of members, in populations.
-
-        Locally, one population after another on a cached trainer (one per setup in a
-        process: later searches reuse its compiled programs); with the ``ray`` executor,
-        every population of the batch at once, as Ray tasks.
-        """
-        from nasbench.train.build import train_group
-        from nasbench.train.population import partition
-
-        caps, w = self._capacities(), self.config.workers
-        work = []
-        for (start, n_ep, sched), members in sorted(groups.items()):
-            ops = self.space.op_matrix(np.asarray([m[0] for m in members], np.int64)).astype(np.int32)
-            for pos in partition(ops, w, capacities=caps)[0]:
-                sel = [members[int(i)] for i in pos]
-                args = (caps, w, "population", [m[0] for m in sel], [m[1] for m in sel], ops[pos])
-                kwargs = dict(
-                    start_epoch=start,
-                    start_state=[m[2] for m in sel],
-                    epochs=n_ep,
-                    schedule_epochs=sched,
-                    keep_state=True,
-                )
-                work.append((start, n_ep, sel, args, kwargs))
+        kw = {"population": self.config.workers, "keep_state": True, "layout": self._layout}
         if self._ray is not None:
-            refs = [self._ray.submit(*args, **kwargs) for *_, args, kwargs in work]
-            results = [self._ray.result(r) for r in refs]
+            res = self._ray.result(self._ray.submit_members(self.space, members, **kw))
         else:
-            results = [train_group(self.recipe, self.dataset, *args, **kwargs) for *_, args, kwargs in work]
-        out = []
-        for (start, n_ep, sel, args, _), res in zip(work, results, strict=True):
-            self.stats.populations += 1
-            self.stats.trained_member_epochs += n_ep * len(sel)
-            self.stats.train_s += float(res.timing["train_s"])
-            self.stats.eval_s += float(res.timing["eval_s"])
-            self.stats.compile_s += float(res.timing["compile_s"])
-            out.append((start, sel, args[5], res))
-        return out
+            res = train_members(self.space, self.recipe, self.dataset, members, **kw)
+        self.stats.populations += int(res.timing["populations"])
+        self.stats.trained_member_epochs += int(np.sum(res.trained_epochs))
+        self.stats.train_s += float(res.timing["train_s"])
+        self.stats.eval_s += float(res.timing["eval_s"])
+        self.stats.compile_s += float(res.timing["compile_s"])
+        return res
 
     def _execute(self, jobs: list[_Work]) -> list[Outcome]:
         """Answer a batch: look up what is stored, train the rest, store it (atomically).
@@ -477,10 +452,12 @@ class TrainEvaluator(Evaluator):
         Each outcome says whether it trained something: the first job of a batch that
         needed a given run trained it, and every other job was answered from the store.
         """
-        from nasbench.train.checkpoint import inherited_state, load_state
+        from nasbench.train.checkpoint import load_state
+        from nasbench.train.families import UnsupportedError
 
-        scratch: dict[tuple[int, int, int], list[Any]] = {}
-        inherit: dict[tuple[int, int, int], list[Any]] = {}
+        scratch: list[Any] = []  # new runs and continuations: one call, whatever epoch each starts at
+        inherit: list[Any] = []
+        parents: list[tuple[int, int]] = []
         trains: dict[int, tuple[Any, ...]] = {}  # job position -> the run it trains
         planned: set[tuple[Any, ...]] = set()
         for pos, job in enumerate(jobs):
@@ -490,17 +467,20 @@ class TrainEvaluator(Evaluator):
             if parent is not None:
                 key: tuple[Any, ...] = ("i", job.arch, job.seed, job.parent)
                 if key not in planned:
-                    planned.add(key)
-                    trains[pos] = key
                     p_seed, p_path = parent
-                    state = inherited_state(
-                        load_state(p_path),
-                        self.space.op_matrix([job.parent])[0],
-                        self.space.op_matrix([job.arch])[0],
-                    )
-                    g = (0, self.config.inherit_epochs, self.config.inherit_epochs)
-                    inherit.setdefault(g, []).append((job.arch, job.seed, state, (job.parent, p_seed)))
-                continue
+                    try:
+                        state = self.family.inherit(load_state(p_path), job.parent, job.arch)
+                    except UnsupportedError:
+                        state = None
+                    if state is not None:
+                        planned.add(key)
+                        trains[pos] = key
+                        n = self.config.inherit_epochs
+                        inherit.append((job.arch, job.seed, 0, n, state, n))
+                        parents.append((job.parent, p_seed))
+                        continue
+                else:
+                    continue
             if job.parent is not None:
                 self.stats.inherit_fallbacks += 1
             run = self.runs.get((job.arch, job.seed))
@@ -516,13 +496,11 @@ class TrainEvaluator(Evaluator):
             elif run is not None and run.reached:
                 self.stats.restarted_without_checkpoint += 1
             to = max(j.to_epoch for j in jobs if (j.arch, j.seed) == (job.arch, job.seed))
-            scratch.setdefault((start, to - start, self.max_epoch), []).append(
-                (job.arch, job.seed, state, None)
-            )
-        for start, sel, ops, res in self._train(scratch):
-            self._store(res, sel, ops, start, inherited=False)
-        for start, sel, ops, res in self._train(inherit):
-            self._store(res, sel, ops, start, inherited=True)
+            scratch.append((job.arch, job.seed, start, to - start, state, self.max_epoch))
+        if scratch:
+            self._store(self._train(scratch), None)
+        if inherit:
+            self._store(self._train(inherit), parents)
         self._evict()
         self.stats.trained_evaluations += len(trains)
         self.stats.cached_evaluations += len(jobs) - len(trains)
@@ -530,20 +508,25 @@ class TrainEvaluator(Evaluator):
             self._est_epoch_s = self.stats.train_s / self.stats.trained_member_epochs
         return [self._answer(job, pos in trains) for pos, job in enumerate(jobs)]
 
-    def _store(self, res: Any, sel: list[Any], ops: np.ndarray, start: int, *, inherited: bool) -> None:
+    def _store(self, res: Any, parents: list[tuple[int, int]] | None) -> None:
+        """Write trained members as a shard (``parents``: the inherited children's, stored
+        apart), their checkpoints first: a shard on disk always has its checkpoints."""
         from nasbench.train.build import write_shard
-        from nasbench.train.checkpoint import save_state
+        from nasbench.train.checkpoint import save_arrays
 
-        n = len(sel)
+        inherited = parents is not None
+        arch = res.arch_index.tolist()
+        seed = res.seed.tolist()
+        start = res.start_epochs.tolist()
         # cumulative seconds from the run's start: add what the continued epochs cost
-        prior = np.zeros(n)
-        if start:
-            prior = np.array([self.runs[(a, s)].values[start - 1, TIME] for a, s, *_ in sel])
+        prior = np.array(
+            [self.runs[(a, s)].values[e - 1, TIME] if e else 0.0 for a, s, e in zip(arch, seed, start)]
+        )
         res.metrics["time_s"] = (res.metrics["time_s"] + prior[:, None]).astype(np.float32)
         if inherited:
             extra = {
-                "parent_arch": np.array([m[3][0] for m in sel], np.int32),
-                "parent_seed": np.array([m[3][1] for m in sel], np.int32),
+                "parent_arch": np.array([p[0] for p in parents], np.int32),
+                "parent_seed": np.array([p[1] for p in parents], np.int32),
             }
             path = self.out / "inherited" / f"pop-{self._inh_count:05d}.parquet"
             self._inh_count += 1
@@ -551,27 +534,27 @@ class TrainEvaluator(Evaluator):
             extra = None
             path = self.out / "shards" / f"pop-{self._shard_count:05d}.parquet"
             self._shard_count += 1
-        # checkpoints first, then the shard: a shard on disk always has its checkpoints
         ckpts = []
-        end = start + res.metrics["valid_acc"].shape[1]
-        for i, (arch, seed, _, parent) in enumerate(sel):
-            name = f"i{arch}-s{seed}-p{parent[0]}.npz" if inherited else f"a{arch}-s{seed}-e{end}.npz"
+        for i, (a, s) in enumerate(zip(arch, seed)):
+            end = start[i] + int(res.trained_epochs[i])
+            name = f"i{a}-s{s}-p{parents[i][0]}.npz" if inherited else f"a{a}-s{s}-e{end}.npz"
             ckpt = self.out / "checkpoints" / name
             if self.config.keep_checkpoints and not res.diverged[i]:
-                save_state(ckpt, res.states[i], ops[i])
+                save_arrays(ckpt, self.family.checkpoint_leaves(res.states[i], a))
                 ckpts.append(ckpt)
             else:
                 ckpts.append(None)
         res.states = None
         # the store reads back exactly what was written, as a resumed run will
         self._absorb(write_shard(path, res, self.cache_hash, extra=extra).to_pandas(), inherited=inherited)
-        for (arch, seed, _, parent), ckpt in zip(sel, ckpts, strict=True):
-            run = self.inherited[(arch, seed, parent[0])] if inherited else self.runs[(arch, seed)]
+        for i, (a, s) in enumerate(zip(arch, seed)):
+            ckpt = ckpts[i]
+            run = self.inherited[(a, s, parents[i][0])] if inherited else self.runs[(a, s)]
             if not inherited and run.ckpt is not None and run.ckpt != ckpt:
                 run.ckpt.unlink(missing_ok=True)  # the earlier epoch's checkpoint is superseded
             run.ckpt = ckpt
             if ckpt is not None and (inherited or run.reached == self.max_epoch):
-                self._weights[arch] = (seed, ckpt)
+                self._weights[a] = (s, ckpt)
 
     def _evict(self) -> None:
         """Keep the best ``keep_checkpoints`` checkpoints (by validation accuracy at their epoch)."""
