@@ -18,25 +18,15 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 import grimp
+import numpy as np
 import pytest
 
 ROOT_PACKAGES = ("nasbench", "surrogates", "strategies")
 
-#: Circles being removed by other changes of issue 27. THIS LIST MUST BE EMPTY: an entry
-#: only tolerates a circle whose modules all lie within it, so any new circle, or a known
-#: one that grows, still fails. Delete each entry once its circle is gone (the test warns
-#: about entries that no longer match anything).
-KNOWN_CIRCLES: dict[str, frozenset[str]] = {
-    "nasbench.experiments: compare / live / predicted / search": frozenset(
-        {
-            "nasbench.experiments.compare",
-            "nasbench.experiments.live",
-            "nasbench.experiments.predicted",
-            "nasbench.experiments.search",
-        }
-    ),
-    "nasbench.train: build / latency": frozenset({"nasbench.train.build", "nasbench.train.latency"}),
-}
+#: Circles tolerated while a change removes them: none. An entry only tolerates a circle whose
+#: modules all lie within it, so any new circle, or a known one that grows, still fails; the
+#: test warns about entries that no longer match anything.
+KNOWN_CIRCLES: dict[str, frozenset[str]] = {}
 
 
 def import_graph(*packages: str) -> grimp.ImportGraph:
@@ -45,52 +35,25 @@ def import_graph(*packages: str) -> grimp.ImportGraph:
 
 
 def import_cycles(graph: grimp.ImportGraph) -> list[tuple[str, ...]]:
-    """Every import circle of ``graph``: its strongly connected components of two or more modules.
-
-    Tarjan's algorithm, iterative (no recursion limit on deep chains).
+    """Every import circle of ``graph``: its strongly connected components of two or more
+    modules (scipy's ``connected_components(connection="strong")``).
 
     Returns:
         Each circle's module names, sorted; the circles sorted.
     """
-    succ = {m: sorted(graph.find_modules_directly_imported_by(m)) for m in graph.modules}
-    index: dict[str, int] = {}
-    low: dict[str, int] = {}
-    stack: list[str] = []
-    on_stack: set[str] = set()
-    cycles: list[tuple[str, ...]] = []
-    for root in sorted(succ):
-        if root in index:
-            continue
-        work: list[tuple[str, int]] = [(root, 0)]
-        while work:
-            node, i = work.pop()
-            if i == 0:
-                index[node] = low[node] = len(index)
-                stack.append(node)
-                on_stack.add(node)
-            children = succ.get(node, [])
-            if i < len(children):
-                work.append((node, i + 1))
-                child = children[i]
-                if child not in index:
-                    work.append((child, 0))
-                elif child in on_stack:
-                    low[node] = min(low[node], index[child])
-                continue
-            if low[node] == index[node]:
-                component = []
-                while True:
-                    m = stack.pop()
-                    on_stack.discard(m)
-                    component.append(m)
-                    if m == node:
-                        break
-                if len(component) > 1:
-                    cycles.append(tuple(sorted(component)))
-            if work:
-                parent = work[-1][0]
-                low[parent] = min(low[parent], low[node])
-    return sorted(cycles)
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    names = sorted(graph.modules)
+    pos = {m: i for i, m in enumerate(names)}
+    edges = [(pos[m], pos[t]) for m in names for t in graph.find_modules_directly_imported_by(m)]
+    rows, cols = zip(*edges, strict=True) if edges else ((), ())
+    adj = coo_matrix((np.ones(len(edges)), (rows, cols)), shape=(len(names), len(names)))
+    _, label = connected_components(adj, directed=True, connection="strong")
+    groups: dict[int, list[str]] = {}
+    for m, lab in zip(names, label, strict=True):
+        groups.setdefault(int(lab), []).append(m)
+    return sorted(tuple(g) for g in groups.values() if len(g) > 1)
 
 
 def unexplained(
