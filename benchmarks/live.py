@@ -13,8 +13,13 @@ Parts (``--parts``, default all):
 - ``resume``: kill -9 a live RE search in the middle, resume it, and compare with an
   uninterrupted run of the same seed: same evaluations, and trained evaluations against
   new rows.
+- ``same-mlp``: ``same`` on the MLP space against ``data/mlp-digits.parquet`` (its recipe
+  ``mlp-digits``).
+- ``mlp-search``: ``nasbench search --evaluator train --space mlp --dataset digits
+  --strategy re --budget 50`` (``--mlp-evals``); the grown table's final valid accuracy
+  against the shipped MLP table's, for every run both hold.
 
-Usage: ``python benchmarks/live.py [--parts same,overhead,inherit,resume] [--json]``.
+Usage: ``python benchmarks/live.py [--parts same,overhead,inherit,resume,same-mlp,mlp-search] [--json]``.
 Check ``uptime`` first; one heavy job at a time.
 """
 
@@ -35,35 +40,51 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from nasbench.experiments.live import VALID, Job, LiveConfig, LiveEvaluator, search_live  # noqa: E402
+from nasbench.evaluation.contract import Job  # noqa: E402
+from nasbench.experiments.live import search_live  # noqa: E402
 from nasbench.tables.default import default_table_path  # noqa: E402
 from nasbench.tables.table import ResultTable  # noqa: E402
+from nasbench.train.live import VALID, LiveConfig, TrainEvaluator  # noqa: E402
 from nasbench.train.recipe import resolve_recipe  # noqa: E402
 from strategies.runner import Budget, RunConfig  # noqa: E402
 
+#: the shipped tables and the recipe and space each was built with
+SHIPPED = {
+    "nb201": (REPO / "data" / "digits.parquet", "digits"),
+    "mlp": (REPO / "data" / "mlp-digits.parquet", "mlp-digits"),
+}
 
-def _table() -> ResultTable:
-    return ResultTable.load(default_table_path())
+
+def _table(space: str = "nb201") -> ResultTable:
+    return ResultTable.load(default_table_path() if space == "nb201" else SHIPPED[space][0])
 
 
-def part_same(tmp: Path) -> dict:
-    t = _table()
+def _job(i: int, arch: int, seed: int, to: int, parent: int | None = None) -> Job:
+    """A new trial of ``arch`` with a given training seed (no draw), trained to epoch ``to``."""
+    return Job(i, arch, arch, seed, 0, to, parent)
+
+
+def part_same(tmp: Path, space: str = "nb201") -> dict:
+    t = _table(space)
     rng = np.random.default_rng(0)
     rows = rng.choice(t.n_archs, 50, replace=False)
-    ev = LiveEvaluator(LiveConfig("digits", resolve_recipe("digits"), tmp / "same", workers=50))
+    recipe = resolve_recipe(SHIPPED[space][1])
+    ev = TrainEvaluator(LiveConfig("digits", recipe, tmp / f"same-{space}", space=space, workers=50))
+    last = recipe.epochs
     jobs = [
-        Job(i, int(t.arch_index[r]), int(s), 0, 6, None)
+        _job(i, int(t.arch_index[r]), int(s), last)
         for i, (r, s) in enumerate((r, s) for r in rows for s in (0, 1))
     ]
     t0 = time.perf_counter()
-    ev.execute(jobs)
+    ev.evaluate(jobs)
     wall = time.perf_counter() - t0
     vi, ti = t.metric_position("valid_acc"), t.metric_position("test_acc")
-    got = np.array([[ev.runs[(j.arch, j.seed)].values[-1, k] for k in (vi, ti)] for j in jobs])
+    got = np.array([[ev.runs[(j.rep, j.seed)].values[-1, k] for k in (vi, ti)] for j in jobs])
     want = np.array([[t.values[r, s, -1, k] for k in (vi, ti)] for r in rows for s in (0, 1)])
     seed_gap = np.abs(t.values[rows, 0, -1, vi] - t.values[rows, 1, -1, vi])
     gap = np.abs(got - want)
     return {
+        "space": space,
         "members": len(jobs),
         "bit_equal_valid": int((gap[:, 0] == 0).sum()),
         "bit_equal_test": int((gap[:, 1] == 0).sum()),
@@ -98,6 +119,41 @@ def part_overhead(tmp: Path, workers: int) -> dict:
     }
 
 
+def part_mlp_search(tmp: Path, evals: int, workers: int) -> dict:
+    """``nasbench search --evaluator train --space mlp --dataset digits --strategy re --budget
+    N``: the grown table's final values against the shipped MLP table, where both hold a run."""
+    cfg = LiveConfig("digits", resolve_recipe("mlp-digits"), tmp / "mlp-search", space="mlp", workers=workers)
+    t0 = time.perf_counter()
+    _, s = search_live(cfg, "re", seed=0, run=RunConfig(Budget("evals", evals)), leaderboard_surrogate="rf")
+    wall = time.perf_counter() - t0
+    grown, ref = ResultTable.load(tmp / "mlp-search" / "table.parquet"), _table("mlp")
+    vi = ref.metric_position("valid_acc")
+    row_of = {int(a): r for r, a in enumerate(ref.arch_index)}
+    seed_of = {int(x): j for j, x in enumerate(ref.seeds)}
+    g_vi = grown.metric_position("valid_acc")
+    pairs = [
+        (float(grown.values[r, j, -1, g_vi]), float(ref.values[row_of[int(a)], seed_of[int(sd)], -1, vi]))
+        for r, a in enumerate(grown.arch_index)
+        for j, sd in enumerate(grown.seeds)
+        if int(a) in row_of and int(sd) in seed_of and np.isfinite(grown.values[r, j, -1, g_vi])
+    ]
+    got, want = np.array(pairs).T
+    gap = np.abs(got - want)
+    return {
+        "evaluations": s["evaluations"],
+        "trained": s["trained_evaluations"],
+        "table_rows": s["table_rows"],
+        "runs_compared": len(pairs),
+        "bit_equal_valid": int((gap == 0).sum()),
+        "max_abs_gap_valid": float(gap.max()),
+        "incumbent": s["incumbent"]["arch"] if s["incumbent"] else None,
+        "incumbent_observed_valid": s["incumbent"]["observed_valid_acc"] if s["incumbent"] else None,
+        "wall_s": round(wall, 1),
+        "train_s": s["training_s"],
+        "compile_s": s["compile_s"],
+    }
+
+
 def part_inherit(tmp: Path) -> dict:
     from scipy.stats import spearmanr
 
@@ -119,14 +175,16 @@ def part_inherit(tmp: Path) -> dict:
         ]
         children.append(nb[int(rng.integers(len(nb)))])
     recipe = resolve_recipe("digits")
-    inh = LiveEvaluator(LiveConfig("digits", recipe, tmp / "inh", workers=50, inherit=True, inherit_epochs=2))
-    inh.execute([Job(i, p, 0, 0, 6, None) for i, p in enumerate(parents)])  # the parents, with checkpoints
-    inh.execute([Job(i, c, 0, 0, 6, p) for i, (c, p) in enumerate(zip(children, parents, strict=True))])
+    inh = TrainEvaluator(
+        LiveConfig("digits", recipe, tmp / "inh", workers=50, inherit=True, inherit_epochs=2)
+    )
+    inh.evaluate([_job(i, p, 0, 6) for i, p in enumerate(parents)])  # the parents, with checkpoints
+    inh.evaluate([_job(i, c, 0, 6, p) for i, (c, p) in enumerate(zip(children, parents, strict=True))])
     inherited = np.array(
         [inh.inherited[(c, 0, p)].values[1, VALID] for c, p in zip(children, parents, strict=True)]
     )
-    scratch_ev = LiveEvaluator(LiveConfig("digits", recipe, tmp / "scr", workers=50))
-    scratch_ev.execute([Job(i, c, 0, 0, 2, None) for i, c in enumerate(children)])
+    scratch_ev = TrainEvaluator(LiveConfig("digits", recipe, tmp / "scr", workers=50))
+    scratch_ev.evaluate([_job(i, c, 0, 2) for i, c in enumerate(children)])
     scratch = np.array([scratch_ev.runs[(c, 0)].values[1, VALID] for c in children])
     truth = bench.values_at("valid_acc", 6)[bench.rows(children)]
     rho_inh = float(spearmanr(inherited, truth).statistic)
@@ -180,6 +238,7 @@ def main() -> None:
     ap.add_argument("--parts", default="same,overhead,inherit,resume")
     ap.add_argument("--workers", type=int, default=8)
     ap.add_argument("--resume-evals", type=int, default=48)
+    ap.add_argument("--mlp-evals", type=int, default=50)
     ap.add_argument("--kill-after", type=float, default=45.0)
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
@@ -190,6 +249,10 @@ def main() -> None:
             t0 = time.perf_counter()
             if part == "same":
                 out[part] = part_same(tmp)
+            elif part == "same-mlp":
+                out[part] = part_same(tmp, "mlp")
+            elif part == "mlp-search":
+                out[part] = part_mlp_search(tmp, args.mlp_evals, args.workers)
             elif part == "overhead":
                 out[part] = part_overhead(tmp, args.workers)
             elif part == "inherit":
