@@ -23,9 +23,13 @@ class SearchSpace(abc.ABC):
 
     Attributes:
         name: registry name of the space (``"nb201"``, ``"catalog"``).
+        network_family: the key of the network family the trainer builds for this space's
+            architectures (``"nb201-cell"``, ``"mlp"``; :mod:`nasbench.train.families`), or
+            ``None`` for a space that only describes results (it cannot be trained).
     """
 
     name: str = ""
+    network_family: str | None = None
 
     # ---- identity -------------------------------------------------------------------
     @property

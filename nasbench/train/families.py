@@ -376,10 +376,8 @@ def family_or_none(space: Any) -> NetworkFamily | None:
     Raises:
         ConfigError: the family does not fit the space (e.g. a declaration that is no MLP).
     """
-    # spaces without a trainer declare nothing: the attribute is the trainer's, not the
-    # SearchSpace contract's (that would make the spaces layer name trainer concepts)
-    key = getattr(space, "network_family", None)
-    factory = FAMILIES.get(key) if isinstance(key, str) else None
+    key = space.network_family  # SearchSpace declares it: None for a space with no network
+    factory = None if key is None else FAMILIES.get(key)
     return None if factory is None else factory(space)
 
 
