@@ -407,7 +407,7 @@ def prepare(cfg: AblationConfig, out: str | os.PathLike[str]) -> tuple[str, Any,
     """Resolve the table and check every cell before any run.
 
     Raises:
-        NasbenchError subclasses with one-line messages.
+        NasbenchError: bad input, as one-line messages.
     """
     if cfg.table is not None:
         table = cfg.table
@@ -460,7 +460,7 @@ def ablate(cfg: AblationConfig, out: str | os.PathLike[str]) -> dict[str, Any]:
     """Run (or resume) an ablation and write its effect table and plot.
 
     Raises:
-        NasbenchError subclasses for bad input, before any run starts.
+        NasbenchError: bad input, before any run starts.
     """
     t0 = time.perf_counter()
     table, sim, cells = prepare(cfg, out)

@@ -191,7 +191,7 @@ def validate_on(table: str | None, evaluator: Evaluator, budget: Any) -> tuple[S
     checked on; checks the budget where the backend can.
 
     Raises:
-        NasbenchError subclasses with a one-line message.
+        NasbenchError: bad input, as a one-line message.
     """
     sim = truth_evaluator(evaluator, table)
     if evaluator.kind != "train":
@@ -245,7 +245,7 @@ def prepare(
         The simulator that gives the optimum and the targets.
 
     Raises:
-        NasbenchError subclasses with a one-line message.
+        NasbenchError: bad input, as a one-line message.
     """
     sim, context = validate_on(None if table is None else str(table), config.evaluator, config.run.budget)
     for name in config.strategies:

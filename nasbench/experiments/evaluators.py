@@ -252,7 +252,7 @@ def open_evaluator(
         live: settings of the ``train`` backend to change for this run (e.g. ``inherit``).
 
     Raises:
-        NasbenchError subclasses with a one-line message.
+        NasbenchError: bad input, as a one-line message.
     """
     if spec.kind != "train":
         if table is None:

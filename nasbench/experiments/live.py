@@ -60,7 +60,7 @@ def search_live(
     ``mean_valid_acc``, ``test_acc`` by default).
 
     Raises:
-        NasbenchError subclasses for bad input, before anything is trained.
+        NasbenchError: bad input, before anything is trained.
     """
     from strategies.runner import run_search
 
