@@ -188,21 +188,38 @@ def test_continued_and_fresh_members_train_in_one_program(
         np.isnan(mixed.metrics["test_acc"][fresh, 0])
         and np.isfinite(mixed.metrics["test_acc"][[0, 2], 0]).all()
     )
-    with pytest.raises(ConfigError, match="epochs="):
-        population_trainer.train(arch, seeds, ops, start_epoch=[1, 0, 1])
+    # without epochs=, each member trains to its own schedule's end, all in one program
+    to_end = population_trainer.train(
+        arch, seeds, ops, start_epoch=[1, 0, 1], start_state=[half.states[0], None, half.states[2]]
+    )
+    assert to_end.trained_epochs.tolist() == [1, 2, 1]
+    np.testing.assert_array_equal(to_end.metrics["valid_loss"][fresh], straight["valid_loss"][fresh])
+    assert np.isnan(to_end.metrics["valid_loss"][[0, 2], 1]).all()
 
 
-def test_train_members_groups_by_epochs_and_keeps_the_order(
+def test_train_members_mixes_epoch_counts_in_one_population_and_keeps_the_order(
     members, population_trainer, population_result
 ) -> None:  # type: ignore[no-untyped-def]
     arch, seeds, ops = members
     todo = [Member(int(arch[1]), int(seeds[1])), Member(int(arch[0]), int(seeds[0]), epochs=1)]
     res = train_members(
         NB201Space(), TINY, population_trainer.dataset, todo, population=population_trainer.population,
-        layout=population_trainer.capacities, device=jax.local_devices()[0],
+        layout=population_trainer.capacities, device=jax.local_devices()[0], keep_state=True,
     )  # fmt: skip
     assert res.arch_index.tolist() == [arch[1], arch[0]] and res.trained_epochs.tolist() == [2, 1]
-    assert res.timing["populations"] == 2 and res.timing["compile_s"] == 0
+    # one program for both: the one-epoch member's slot trains on unused for the second epoch
+    assert res.timing["populations"] == 1 and res.timing["compile_s"] == 0
+    assert not res.diverged.any() and np.isnan(res.metrics["time_s"][1, 1])
+    # its state is the one after its own epoch: continuing from it trains as straight through
+    more = train_members(
+        NB201Space(), TINY, population_trainer.dataset,
+        [Member(int(arch[0]), int(seeds[0]), start_epoch=1, epochs=1, start_state=res.states[1])],
+        population=population_trainer.population, layout=population_trainer.capacities,
+        device=jax.local_devices()[0],
+    )  # fmt: skip
+    np.testing.assert_allclose(
+        more.metrics["valid_loss"][0, :1], population_result.metrics["valid_loss"][0, 1:2], rtol=1e-5
+    )
     # other company in the slots: equal up to the order of float sums
     np.testing.assert_allclose(
         res.metrics["valid_loss"][0], population_result.metrics["valid_loss"][1], rtol=1e-5

@@ -352,6 +352,9 @@ def concat_results(parts: Sequence[MemberResults]) -> MemberResults:
         platform=parts[0].platform if parts else "",
         states=[s for p in parts for s in p.states] if keep else None,  # type: ignore[union-attr]
         start_epochs=np.concatenate([p.start_epochs for p in parts]) if parts else np.zeros(0, np.int64),  # type: ignore[misc]
+        trained_epochs=np.concatenate([p.trained_epochs for p in parts])  # type: ignore[misc]
+        if parts and all(p.trained_epochs is not None for p in parts)
+        else None,
     )
 
 
@@ -445,20 +448,27 @@ def poison_params(params: Any, poison: Sequence[int], k: int) -> Any:
 
 
 def finish_metrics(
-    out: dict[str, np.ndarray], epoch_time: np.ndarray, flops: np.ndarray
+    out: dict[str, np.ndarray], epoch_time: np.ndarray, flops: np.ndarray, ends: np.ndarray | None = None
 ) -> tuple[dict[str, np.ndarray], np.ndarray]:
     """The ``n`` real members' metrics (``flops`` ``(n,)``; padding rows of ``out`` dropped)
     with ``time_s`` filled, and their ``diverged`` flags.
 
     ``time_s`` is each member's FLOP-weighted share of the population's cumulative epoch
     time. A diverged run (a non-finite train or valid loss) keeps nothing after its first
-    non-finite epoch.
+    non-finite epoch. ``ends``: int ``(n,)`` the epochs each member trained (default: every
+    column); its columns after that are NaN, and only its own epochs can diverge.
     """
     n = len(flops)
     metrics = {m: v[:n] for m, v in out.items()}
     share = flops / flops.sum() if n else np.zeros(0)
     metrics["time_s"] = (np.cumsum(epoch_time)[None, :] * share[:, None]).astype(np.float32)
-    bad = ~np.isfinite(metrics["train_loss"]) | ~np.isfinite(metrics["valid_loss"])
+    if ends is not None:
+        beyond = np.arange(len(epoch_time))[None, :] >= np.asarray(ends)[:n, None]
+        for m in METRICS:
+            metrics[m][beyond] = np.nan
+    else:
+        beyond = np.zeros((n, len(epoch_time)), bool)
+    bad = (~np.isfinite(metrics["train_loss"]) | ~np.isfinite(metrics["valid_loss"])) & ~beyond
     diverged = bad.any(axis=1)
     for i in np.flatnonzero(diverged):
         first = int(np.flatnonzero(bad[i])[0])
@@ -612,8 +622,10 @@ class Trainer:
             poison: member positions whose initial parameters are set to NaN (a test hook).
             start_epoch: epochs each member has trained already, one value or ``(n,)``.
             start_state: per member a flat ``{path: array}`` to start from, or ``None``.
-            epochs: epochs to train now, the same for every member (default: up to the
-                schedule's end, which must then be the same for all).
+            epochs: epochs to train now: one count, or ``(n,)`` one per member (default: up
+                to the schedule's end). Members with fewer epochs than others train in the
+                same program; each keeps its state and curve from its own last epoch (the
+                slot trains on unused until the population's last epoch).
             schedule_epochs: the learning-rate schedule's length (default the recipe's).
             keep_state: return each member's final state in :attr:`MemberResults.states`.
 
@@ -635,29 +647,24 @@ class Trainer:
             raise ConfigError("continuing, partial or inherited training needs population mode")
         if n and not ((first >= 0) & (first < sched)).all():
             raise ConfigError(f"start epochs must be in 0..{sched - 1}, got {sorted(set(first.tolist()))}")
-        if epochs is None:
-            ends = set((sched - first).tolist())
-            if len(ends) > 1:
-                raise ConfigError("members that start at different epochs need epochs= (one count for all)")
-            n_ep = ends.pop() if ends else sched
-        else:
-            n_ep = int(epochs)
-        if n and (n_ep < 1 or (first + n_ep > sched).any()):
+        own = np.broadcast_to(np.asarray(sched - first if epochs is None else epochs, np.int64), (n,)).copy()
+        if n and ((own < 1).any() or (first + own > sched).any()):
+            bad = int(np.flatnonzero((own < 1) | (first + own > sched))[0])
             raise ConfigError(
-                f"cannot train {n_ep} epoch(s) from epoch {int(first.max())} of a {sched}-epoch schedule"
+                f"cannot train {int(own[bad])} epoch(s) from epoch {int(first[bad])} of a {sched}-epoch schedule"
             )
         if start_state is not None and len(start_state) != n:
             raise ConfigError(f"start_state has {len(start_state)} entries for {n} members")
         if self.mode == "single":
             parts = [
                 self._train_group(arch_index[i : i + 1], seeds[i : i + 1], ops[i : i + 1], [0] if i in poison else [],
-                                  first[i : i + 1], None, n_ep, sched, False)
+                                  first[i : i + 1], None, own[i : i + 1], sched, False)
                 for i in range(n)
             ]  # fmt: skip
             return concat_results(parts)
         if n > self.population:
             raise ConfigError(f"{n} members do not fit a population of {self.population}")
-        return self._train_group(arch_index, seeds, ops, poison, first, start_state, n_ep, sched, keep_state)
+        return self._train_group(arch_index, seeds, ops, poison, first, start_state, own, sched, keep_state)
 
     def _train_group(
         self,
@@ -667,11 +674,12 @@ class Trainer:
         poison: Sequence[int],
         first: np.ndarray,
         states: Sequence[Mapping[str, np.ndarray] | None] | None,
-        n_epochs: int,
+        own: np.ndarray,
         sched: int,
         keep_state: bool,
     ) -> MemberResults:
         n = len(arch)
+        n_epochs = int(own.max()) if n else 1
         k = self.population
         pad = k - n
         p_arch, p_ops = self._padding(pad)
@@ -690,11 +698,14 @@ class Trainer:
         if poison:
             state = (poison_params(state[0], poison, k), *state[1:])
         state = jax.device_put(state, self.device)
-        state, out, epoch_time, eval_time = self.run_epochs(
-            program, tag, state, members, keys, all_first, n_epochs, sched, setup_tag=("setup",)
+        ends = own if keep_state and n and (own < n_epochs).any() else None
+        state, out, epoch_time, eval_time, kept = self.run_epochs(
+            program, tag, state, members, keys, all_first, n_epochs, sched, setup_tag=("setup",), ends=ends
         )
         params_n, flops = self._costs(arch, ops)
-        metrics, diverged = finish_metrics(out, epoch_time, flops)
+        metrics, diverged = finish_metrics(
+            out, epoch_time, flops, own if n and (own < n_epochs).any() else None
+        )
         return MemberResults(
             arch_index=arch,
             seed=seeds,
@@ -704,8 +715,9 @@ class Trainer:
             flops=flops,
             timing={"train_s": float(epoch_time.sum()), "eval_s": eval_time, "members": n, "padded": pad},
             platform=self.platform,
-            states=member_states(state, n) if keep_state else None,
+            states=(kept if kept is not None else member_states(state, n)) if keep_state else None,
             start_epochs=first,
+            trained_epochs=own,
         )
 
     def run_epochs(
@@ -720,7 +732,8 @@ class Trainer:
         sched: int,
         *,
         setup_tag: tuple[Any, ...],
-    ) -> tuple[Any, dict[str, np.ndarray], np.ndarray, float]:
+        ends: np.ndarray | None = None,
+    ) -> tuple[Any, dict[str, np.ndarray], np.ndarray, float, list[dict[str, np.ndarray]] | None]:
         """Train a population for ``epochs`` epochs, evaluating after each.
 
         Each epoch draws every member's keys and data order for that member's own epoch
@@ -736,13 +749,18 @@ class Trainer:
             epochs: epochs to train now (every member the same number).
             sched: the schedule's length in epochs.
             setup_tag: the compile tag of ``program.epoch_setup``.
+            ends: int ``(n,)`` the epochs each of the first ``n`` members trains, when some
+                train fewer than ``epochs``: each one's state is taken after its own last
+                epoch (outside the timed training).
 
         Returns:
             ``(state, metrics (K, epochs) per name with time_s left NaN, seconds per epoch,
-            evaluation seconds)``.
+            evaluation seconds, the first n members' states at their own ends (None
+            without ``ends``))``.
         """
         first = np.asarray(first, np.int32)
         k = len(first)
+        kept: list[Any] = [None] * (0 if ends is None else len(ends))
         out = {m: np.full((k, epochs), np.nan, np.float32) for m in METRICS}
         epoch_time = np.zeros(epochs)
         eval_time = 0.0
@@ -776,7 +794,11 @@ class Trainer:
                 tl_, ta_ = self.evaluate_split(tag, program, args, self._test)
                 out["test_loss"][test, e], out["test_acc"][test, e] = tl_[test], ta_[test]
             eval_time += time.perf_counter() - t1 - (self.compile_s - c1)
-        return state, out, epoch_time, eval_time
+            if ends is not None and (ends == e + 1).any():
+                snap = member_states(state, len(ends))
+                for i in np.flatnonzero(ends == e + 1):
+                    kept[i] = snap[i]
+        return state, out, epoch_time, eval_time, (kept if ends is not None else None)
 
 
 __all__ = [

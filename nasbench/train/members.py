@@ -116,12 +116,13 @@ def train_members(
 
     The space's network family (:func:`nasbench.train.families.family_of`) decides how
     members go into populations (NB201: slot capacities; MLP: padded chunks). Members
-    train together when they train the same number of epochs with the same schedule
-    length, whatever epoch each starts from: new runs and continuations from checkpoints
-    share one program (each member has its own epoch, data order and optimiser step
-    count), and a continued member's curve is bit-identical to training it straight
-    through. Members with another number of epochs go to another population rather
-    than being padded with wasted epochs.
+    with the same schedule length train together, whatever epoch each starts from and
+    however many epochs each trains: new runs and continuations from checkpoints share one
+    program (each member has its own epoch, data order and optimiser step count), a member
+    that trains fewer epochs than the others keeps its curve and state from its own last
+    epoch, and a continued member's curve is bit-identical to training it straight
+    through. One population of mixed epoch counts costs its longest member's epochs in
+    every slot, where populations per epoch count would each pad to the full population.
 
     Args:
         space: a trainable space (one with a ``network_family``).
@@ -166,8 +167,8 @@ def train_members(
     ops = np.asarray(space.op_matrix(arch)) if n else np.zeros((0, 1), np.int64)
     parts, order = [], []
     compile_s, n_pops = 0.0, 0
-    for e, s in sorted(set(zip(n_ep.tolist(), sched.tolist()))):
-        sel = np.flatnonzero((n_ep == e) & (sched == s))
+    for s in sorted(set(sched.tolist())):
+        sel = np.flatnonzero(sched == s)
         groups, caps = family.split(arch[sel], min(population, len(sel)), layout=layout)
         for g in groups:
             pos = sel[g]
@@ -175,7 +176,7 @@ def train_members(
             c0 = tr.compile_s
             res = tr.train(
                 arch[pos], seed[pos], ops[pos], start_epoch=first[pos],
-                start_state=[ms[i].start_state for i in pos], epochs=int(e),
+                start_state=[ms[i].start_state for i in pos], epochs=n_ep[pos],
                 schedule_epochs=int(s), keep_state=keep_state,
             )  # fmt: skip
             compile_s += tr.compile_s - c0
