@@ -195,7 +195,7 @@ def run_loop(
     done, extra, reason = run(evaluator, strategy, config, trials, batch, progress, t_wall)
     if reason == "strategy_exhausted":
         log.info("%s stopped proposing after %d evaluations", strategy.name, len(done.trial))
-    return _trajectory(evaluator, strategy, config, trials, done, extra, reason, meta, t_wall)
+    return _trajectory(evaluator, strategy, config, trials, done, extra, reason, meta)
 
 
 def _asynchronous(
@@ -428,7 +428,6 @@ def _trajectory(
     extra: dict[str, list[Any]],
     reason: str,
     meta: Mapping[str, Any] | None,
-    t_wall: float,
 ) -> Trajectory:
     truth = evaluator.truth
     objective = truth.objective
