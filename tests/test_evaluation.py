@@ -244,3 +244,24 @@ def test_live_objectives_without_a_reference_are_one_clear_error(tmp_path: Path)
     )
     assert_one_line_error(proc, "need --reference TABLE")
     assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.slow
+def test_the_mlp_space_searches_live(tmp_path: Path) -> None:
+    """Live search trains every trainable space: the MLP declaration through its family."""
+    from nasbench.experiments.live import search_live
+    from nasbench.spaces.mlp import mlp_space
+    from nasbench.train.live import LiveConfig
+    from nasbench.train.recipe import PRESETS
+
+    npz = write_tiny_npz(tmp_path / "tiny.npz")
+    recipe = PRESETS["mlp-digits"].replace(epochs=2, n_train=None, n_valid=None, n_test=None, batch_size=16)
+    cfg = LiveConfig(dataset=f"npz:{npz}", recipe=recipe, out=tmp_path / "run", space="mlp", workers=4)
+    traj, s = search_live(
+        cfg, "re", seed=0, run=RunConfig(Budget("evals", 6)), params={"population_size": 4, "sample_size": 2}
+    )
+    assert s["space"] == "mlp" and s["evaluations"] == len(traj) == 6
+    grown = ResultTable.load(tmp_path / "run" / "table.parquet")
+    assert grown.space.config() == mlp_space().config()
+    assert set(traj["arch"].tolist()) >= set(grown.arch_index.tolist())
+    assert np.isfinite(grown.values[..., grown.metric_position("valid_acc")][:, :, -1]).any()
