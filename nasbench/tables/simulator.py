@@ -267,15 +267,14 @@ class TableEvaluator(Evaluator):
     def evaluate(self, jobs: Sequence[Job]) -> list[Outcome]:
         V, C, epoch_pos, row_list = self._V, self._C, self._epoch_pos, self._row_list
         out = []
-        for job in jobs:
-            row = row_list[job.rep]
-            epos = epoch_pos[job.to_epoch]
-            s = job.seed
+        for _, _, rep, s, from_epoch, to_epoch, _ in jobs:  # unpacked: the hot path of a table search
+            row = row_list[rep]
+            epos = epoch_pos[to_epoch]
             if s < 0:  # a new trial draws one of the seeds that ran
                 s = int(self._draw[row, int(self._random() * self._count[row])])
             cost = float(C[row, s, epos])
-            if job.from_epoch:
-                cost -= float(C[row, s, epoch_pos[job.from_epoch]])
+            if from_epoch:
+                cost -= float(C[row, s, epoch_pos[from_epoch]])
             out.append(_new(Outcome, (float(V[row, s, epos]), V[row, s, : epos + 1], cost, s, None)))
         return out
 
