@@ -228,3 +228,19 @@ def test_train_members_mixes_epoch_counts_in_one_population_and_keeps_the_order(
         res.metrics["valid_loss"][1, :1], population_result.metrics["valid_loss"][0, :1], rtol=1e-5
     )
     assert np.isnan(res.metrics["valid_loss"][1, 1])
+
+
+def test_mixed_epoch_counts_charge_every_epoch_to_the_members_training_in_it() -> None:
+    from nasbench.train.engine import finish_metrics
+
+    out = {
+        m: np.ones((3, 3), np.float32)
+        for m in ("train_loss", "train_acc", "valid_loss", "valid_acc", "test_loss", "test_acc", "time_s")
+    }
+    metrics, diverged = finish_metrics(
+        out, np.array([3.0, 2.0, 4.0]), np.array([1.0, 1.0]), ends=np.array([1, 3])
+    )
+    # epoch 1: both members (1.5 s each); epochs 2 and 3: member 1 alone
+    np.testing.assert_allclose(metrics["time_s"][1], [1.5, 3.5, 7.5])
+    assert metrics["time_s"][0, 0] == 1.5 and np.isnan(metrics["time_s"][0, 1:]).all()
+    assert not diverged.any()  # the unused epochs of member 0 are not a divergence

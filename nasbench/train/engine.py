@@ -456,18 +456,24 @@ def finish_metrics(
     ``time_s`` is each member's FLOP-weighted share of the population's cumulative epoch
     time. A diverged run (a non-finite train or valid loss) keeps nothing after its first
     non-finite epoch. ``ends``: int ``(n,)`` the epochs each member trained (default: every
-    column); its columns after that are NaN, and only its own epochs can diverge.
+    column); its columns after that are NaN, only its own epochs can diverge, and each
+    epoch's seconds are shared by the members still training in it.
     """
     n = len(flops)
     metrics = {m: v[:n] for m, v in out.items()}
-    share = flops / flops.sum() if n else np.zeros(0)
-    metrics["time_s"] = (np.cumsum(epoch_time)[None, :] * share[:, None]).astype(np.float32)
-    if ends is not None:
+    if ends is None:
+        share = flops / flops.sum() if n else np.zeros(0)
+        metrics["time_s"] = (np.cumsum(epoch_time)[None, :] * share[:, None]).astype(np.float32)
+        beyond = np.zeros((n, len(epoch_time)), bool)
+    else:
+        # each epoch's seconds go to the members still training then (the slots of members
+        # that have finished train on unused: their time is charged, as padding is)
         beyond = np.arange(len(epoch_time))[None, :] >= np.asarray(ends)[:n, None]
+        weight = np.where(beyond, 0.0, np.asarray(flops, np.float64)[:, None])
+        share = weight / np.maximum(weight.sum(axis=0, keepdims=True), 1e-300)
+        metrics["time_s"] = np.cumsum(share * np.asarray(epoch_time)[None, :], axis=1).astype(np.float32)
         for m in METRICS:
             metrics[m][beyond] = np.nan
-    else:
-        beyond = np.zeros((n, len(epoch_time)), bool)
     bad = (~np.isfinite(metrics["train_loss"]) | ~np.isfinite(metrics["valid_loss"])) & ~beyond
     diverged = bad.any(axis=1)
     for i in np.flatnonzero(diverged):
