@@ -53,17 +53,6 @@ ProgressFn = Callable[[dict[str, Any]], None]
 _new = tuple.__new__
 
 
-class _Running(NamedTuple):
-    """A running evaluation on the event heap, which orders by ``(finish, seq)``."""
-
-    finish: float  #: training clock when it ends
-    seq: int  #: start order (unique: breaks ties in ``finish``)
-    job: Job
-    outcome: Outcome
-    units: float  #: full-evaluation equivalents charged
-    start_s: float  #: reported start: training clock plus the surrogate seconds charged so far
-
-
 class _Finished(NamedTuple):
     """The finished evaluations of a run, one list per field, in finish order.
 
@@ -207,23 +196,35 @@ def _asynchronous(
     progress: ProgressFn | None,
     t_wall: float,
 ) -> tuple[_Finished, dict[str, list[Any]], str]:
-    """``config.workers`` asynchronous workers; the evaluator answers each job at once."""
+    """``config.workers`` asynchronous workers; the evaluator answers each job at once.
+
+    The hot path of every table search, so the common proposal (a valid architecture and
+    epoch, or a valid continuation) is checked and recorded inline; anything else goes
+    through :meth:`_Trials.job`, which converts it or raises the one-line error.
+    """
     by_evals = config.budget.kind == "evals"
     amount = config.budget.amount * (1 + 1e-12) + 1e-9
     charge = config.charge_overhead
     max_jobs = config.max_evaluations
     max_epoch = trials.max_epoch
-    evaluate, make_job, start = evaluator.evaluate, trials.job, trials.start
+    evaluate, make_job = evaluator.evaluate, trials.job
     ask, tell = strategy.ask, strategy.tell
     heappush, heappop = heapq.heappush, heapq.heappop
-    new, Running = _new, _Running
-    t_running = trials.running
+    new, Job_ = _new, Job
+    epoch_set, valid, canon, n_space = trials.epoch_set, trials.valid, trials.canon, trials.n_space
+    t_arch, t_rep, t_seed, t_reached, t_running = (
+        trials.arch,
+        trials.rep,
+        trials.seed,
+        trials.reached,
+        trials.running,
+    )
     done = _Finished.empty()  # appended field by field through these bound methods
     add_trial, add_epoch, add_from = done.trial.append, done.epoch.append, done.from_epoch.append
     add_val, add_cost, add_units = done.valid_acc.append, done.cost_s.append, done.units.append
     add_start, add_finish, add_ov = done.start_s.append, done.finish_s.append, done.overhead_s.append
     extra: dict[str, list[Any]] = {}
-    heap: list[_Running] = []
+    heap: list[tuple[Any, ...]] = []
     t = 0.0
     used = 0.0
     free = config.workers
@@ -239,17 +240,56 @@ def _asynchronous(
             ov = strategy.overhead_s - ov0
             if p is None:
                 break
-            job = make_job(p)
-            out = evaluate((job,))[0]
-            units = (job.to_epoch - job.from_epoch) / max_epoch
-            cost = out.cost_s
+            epoch, trial, arch = p.epoch, p.resume, p.arch
+            if trial is None:
+                if (
+                    type(arch) is int
+                    and 0 <= arch < n_space
+                    and type(epoch) is int
+                    and epoch in epoch_set
+                    and valid[arch]
+                ):
+                    parent = p.parent
+                    if parent is not None:
+                        parent = int(parent) if canon is None else int(canon[int(parent)])
+                    rep = arch if canon is None else int(canon[arch])
+                    job = new(Job_, (len(t_arch), arch, rep, -1, 0, epoch, parent))
+                else:
+                    job = make_job(p)
+            elif (
+                type(trial) is int
+                and 0 <= trial < len(t_arch)
+                and not t_running[trial]
+                and t_arch[trial] == arch
+                and type(epoch) is int
+                and epoch in epoch_set
+                and t_reached[trial] < epoch
+            ):
+                job = new(Job_, (trial, arch, t_rep[trial], t_seed[trial], t_reached[trial], epoch, None))
+            else:
+                job = make_job(p)
+            trial, arch, rep, _, from_epoch, epoch, _ = job
+            value, curve, cost, seed, oextra = evaluate((job,))[0]
+            units = (epoch - from_epoch) / max_epoch
             if (used + units if by_evals else t + cost + (ov if charge else 0.0)) > amount:
                 stopping = True  # this proposal does not fit: the run ends
                 break
             if by_evals:
                 used += units
-            start(job, out.seed)
-            heappush(heap, new(Running, (t + cost, seq, job, out, units, t + ov if charge else t)))
+            if from_epoch == 0:  # a new trial: its id is the next one
+                t_arch.append(arch)
+                t_rep.append(rep)
+                t_seed.append(seed)
+                t_reached.append(epoch)
+                t_running.append(True)
+            else:
+                t_reached[trial] = epoch
+                t_running[trial] = True
+            start_s = t + ov if charge else t
+            heappush(
+                heap,
+                (t + cost, seq, trial, arch, epoch, from_epoch, value, curve, cost, oextra, units, start_s),
+            )
             seq += 1
             free -= 1
             started += 1
@@ -260,11 +300,10 @@ def _asynchronous(
             if not stopping:
                 reason = "strategy_exhausted"
             break
-        finish, _, job, out, units, start_s = heappop(heap)
+        finish, _, trial, arch, epoch, from_epoch, value, curve, cost, oextra, units, start_s = heappop(heap)
         if finish > t:
             t = finish
         free += 1
-        trial = job.trial
         t_running[trial] = False
         shown = ov if charge else 0.0
         if not by_evals and finish + shown > amount:
@@ -272,20 +311,18 @@ def _asynchronous(
             stopping = True
             continue
         finish_s = finish + shown
-        epoch = job.to_epoch
-        val = out.value
         add_trial(trial)
         add_epoch(epoch)
-        add_from(job.from_epoch)
-        add_val(val)
-        add_cost(out.cost_s)
+        add_from(from_epoch)
+        add_val(value)
+        add_cost(cost)
         add_units(units)
         add_start(start_s)
         add_finish(finish_s)
         add_ov(ov)
-        if out.extra is not None:
-            _add_extra(extra, out.extra, len(done.trial))
-        tell(Result(trial, job.arch, epoch, val, out.curve, out.cost_s, finish_s))
+        if oextra is not None:
+            _add_extra(extra, oextra, len(done.trial))
+        tell(Result(trial, arch, epoch, value, curve, cost, finish_s))
         ov = strategy.overhead_s - ov0
         if progress is not None:
             _report(progress, evaluator, config, done, t, used, t_wall)
