@@ -42,21 +42,18 @@ sys.path.insert(0, str(REPO))
 
 from nasbench.evaluation.contract import Job  # noqa: E402
 from nasbench.experiments.live import search_live  # noqa: E402
-from nasbench.tables.default import default_table_path  # noqa: E402
+from nasbench.tables.default import shipped_table_path  # noqa: E402
 from nasbench.tables.table import ResultTable  # noqa: E402
 from nasbench.train.live import VALID, LiveConfig, TrainEvaluator  # noqa: E402
 from nasbench.train.recipe import resolve_recipe  # noqa: E402
 from strategies.runner import Budget, RunConfig  # noqa: E402
 
-#: the shipped tables and the recipe and space each was built with
-SHIPPED = {
-    "nb201": (REPO / "data" / "digits.parquet", "digits"),
-    "mlp": (REPO / "data" / "mlp-digits.parquet", "mlp-digits"),
-}
+#: the recipe each space's shipped table was built with
+RECIPES = {"nb201": "digits", "mlp": "mlp-digits"}
 
 
 def _table(space: str = "nb201") -> ResultTable:
-    return ResultTable.load(default_table_path() if space == "nb201" else SHIPPED[space][0])
+    return ResultTable.load(shipped_table_path(space))
 
 
 def _job(i: int, arch: int, seed: int, to: int, parent: int | None = None) -> Job:
@@ -68,7 +65,7 @@ def part_same(tmp: Path, space: str = "nb201") -> dict:
     t = _table(space)
     rng = np.random.default_rng(0)
     rows = rng.choice(t.n_archs, 50, replace=False)
-    recipe = resolve_recipe(SHIPPED[space][1])
+    recipe = resolve_recipe(RECIPES[space])
     ev = TrainEvaluator(LiveConfig("digits", recipe, tmp / f"same-{space}", space=space, workers=50))
     last = recipe.epochs
     jobs = [

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -80,51 +81,38 @@ KEEP_OPTION = typer.Option(
 )
 
 
-def _live_config(
-    *,
-    dataset: str,
-    recipe: str | None,
-    out: Path,
-    space: str,
-    workers: int | None,
-    noise: str,
-    inherit: bool,
-    inherit_epochs: int,
-    keep_checkpoints: int,
-    table: Path | None,
-    reference: Path | None,
-    executor: str,
-    ray_address: str | None,
-    scores: list[Path],
-) -> Any:
-    """The ``train`` backend's settings from the options of ``search`` or ``compare``.
+def _live_config(options: Mapping[str, Any], *, out: Path | None, reference: Path | None) -> Any:
+    """The ``train`` backend's settings from the parsed options of ``search`` or ``compare``
+    (typer's ``ctx.params``).
 
-    Every option is passed by name (never ``locals()``), so renaming one on either side
-    fails at once instead of silently dropping a setting.
+    Each setting is read by its option's name (never ``locals()``): renaming an option on
+    either side is a ``KeyError`` at once instead of a silently dropped setting, and both
+    commands share this one list.
     """
     from nasbench.experiments.live import make_live_config
 
-    if noise != "seed":
+    if options["noise"] != "seed":
         raise ConfigError("--noise mean needs a table; a live search trains one seed per trial")
     return make_live_config(
-        dataset,
-        recipe,
+        options["dataset"],
+        options["recipe"],
         out,
-        space=space,
-        workers=workers or 8,
-        inherit=inherit,
-        inherit_epochs=inherit_epochs,
-        keep_checkpoints=keep_checkpoints,
-        table=table,
+        space=options["space"],
+        workers=options["workers"] or 8,
+        inherit=options["inherit"],
+        inherit_epochs=options["inherit_epochs"],
+        keep_checkpoints=options["keep_checkpoints"],
+        table=options["table"],
         reference=reference,
-        executor=executor,
-        ray_address=ray_address,
-        scores=scores,
+        executor=options["executor"],
+        ray_address=options["ray_address"],
+        scores=options["scores"],
     )
 
 
 @app.command("search")
 def search(
+    ctx: typer.Context,
     table: Annotated[
         Path | None,
         typer.Argument(
@@ -196,22 +184,7 @@ def search(
     if evaluator == "train":
         if out is None:
             raise ConfigError("--evaluator train needs --out DIR (the run directory)")
-        cfg = _live_config(
-            dataset=dataset,
-            recipe=recipe,
-            out=out,
-            space=space,
-            workers=workers,
-            noise=noise,
-            inherit=inherit,
-            inherit_epochs=inherit_epochs,
-            keep_checkpoints=keep_checkpoints,
-            table=table,
-            reference=reference,
-            executor=executor,
-            ray_address=ray_address,
-            scores=scores,
-        )
+        cfg = _live_config(ctx.params, out=out, reference=reference)
         run = _run_config(budget, 1, "seed")
         shape = {"objectives": objectives, "maxima": tuple(maxima), "minima": tuple(minima)}
         _search_live(cfg, strategy, run, seed, params, surrogate, resume, quiet, as_json, shape)
@@ -394,6 +367,7 @@ def _split_strategy_params(items: list[str] | None, names: list[str]) -> dict[st
 
 @app.command("compare")
 def compare(
+    ctx: typer.Context,
     table: Annotated[
         Path | None,
         typer.Argument(
@@ -449,25 +423,10 @@ def compare(
     live = None
     if evaluator == "train":
         if reference is None and dataset == "digits" and recipe is None:
-            from nasbench.tables.default import default_table_path
+            from nasbench.tables.default import shipped_table_path
 
-            reference = Path(default_table_path())  # the shipped table: digits, its recipe
-        live = _live_config(
-            dataset=dataset,
-            recipe=recipe,
-            out=out,
-            space=space,
-            workers=workers,
-            noise=noise,
-            inherit=inherit,
-            inherit_epochs=inherit_epochs,
-            keep_checkpoints=keep_checkpoints,
-            table=table,
-            reference=reference,
-            executor=executor,
-            ray_address=ray_address,
-            scores=scores,
-        )
+            reference = shipped_table_path(space)  # the space's shipped table: digits, its recipe
+        live = _live_config(ctx.params, out=out, reference=reference)
         workers = 1
     config = CompareConfig(
         tuple(names),

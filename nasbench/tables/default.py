@@ -39,3 +39,19 @@ def default_table_path() -> Path:
         + ", ".join(str(c.parent) for c in candidates)
         + "); pass a table path or set NASBENCH_DEFAULT_TABLE"
     )
+
+
+#: the shipped table of each trainable space on the embedded dataset (``digits``)
+SHIPPED_TABLES: dict[str, str] = {"nb201": DEFAULT_TABLE_NAME, "mlp": "mlp-digits.parquet"}
+
+
+def shipped_table_path(space: str) -> Path | None:
+    """The shipped digits table of ``space`` (``nb201``: :func:`default_table_path`), or
+    ``None`` when none ships for it."""
+    name = SHIPPED_TABLES.get(space)
+    if name is None:
+        return None
+    if name == DEFAULT_TABLE_NAME:
+        return default_table_path()
+    path = default_table_path().with_name(name)
+    return path if path.is_file() else None
