@@ -262,15 +262,7 @@ def search(
         when = "not reached" if r["evals"] is None else f"after {r['evals']:.4g} evals, {r['time_s']:.4g} s"
         thr = f"{r['threshold']:.3f}" if metric == "valid_acc" else f"{r['threshold']:.4g}"
         lines.append(f"{name:<10} {thr}: {when}")
-    if s.get("constraints"):
-        lines.append(f"subject to {', '.join(s['constraints'])}")
-    mo = s.get("multiobjective")
-    if mo:
-        lines.append(
-            f"front      {len(mo['front'])} architecture(s) on ({', '.join(mo['objectives'])}); hypervolume "
-            f"{mo['hypervolume']:.6g} of the table front's {mo['table_front_hypervolume']:.6g} "
-            f"(reference {', '.join(f'{x:.6g}' for x in mo['reference_point'])})"
-        )
+    lines += _constraint_and_front_lines(s)
     if s["out"]:
         lines.append(f"trajectory {s['out']}")
     typer.echo("\n".join(lines))
@@ -325,18 +317,26 @@ def _search_live(
             f"{test} {fmt_metric(inc.get(test, float('nan')), test)}{unit}"
             + ("" if s["optimum"] != s["optimum"] else f"; regret {inc['regret']:.4g}")
         )
+    lines += _constraint_and_front_lines(s)
+    board = s.get("leaderboard") or {}
+    lines.append(f"wrote      {s['out']}/ (trajectory.parquet, table.parquet, summary.json"
+                 + (", leaderboard.csv)" if board.get("out") else ")"))  # fmt: skip
+    typer.echo("\n".join(lines))
+
+
+def _constraint_and_front_lines(s: Mapping[str, Any]) -> list[str]:
+    """A search summary's constraints and Pareto front, as ``search`` prints them."""
+    lines = []
     if s.get("constraints"):
         lines.append(f"subject to {', '.join(s['constraints'])}")
     mo = s.get("multiobjective")
     if mo:
         lines.append(
             f"front      {len(mo['front'])} architecture(s) on ({', '.join(mo['objectives'])}); hypervolume "
-            f"{mo['hypervolume']:.6g} of the reference front's {mo['table_front_hypervolume']:.6g}"
+            f"{mo['hypervolume']:.6g} of the table front's {mo['table_front_hypervolume']:.6g} "
+            f"(reference {', '.join(f'{x:.6g}' for x in mo['reference_point'])})"
         )
-    board = s.get("leaderboard") or {}
-    lines.append(f"wrote      {s['out']}/ (trajectory.parquet, table.parquet, summary.json"
-                 + (", leaderboard.csv)" if board.get("out") else ")"))  # fmt: skip
-    typer.echo("\n".join(lines))
+    return lines
 
 
 def _live_progress(update: Any) -> Any:
