@@ -249,8 +249,13 @@ class TrainEvaluator(Evaluator):
         self.stats = LiveStats()
         self.out = config.out
         self.overlap = config.overlap
+        self._t_wall = time.perf_counter()  # reset by each run's begin (run_meta's wall_s)
         self.reference = None if config.reference is None else ResultTable.load(config.reference)
-        self.objective = objective or _default_objective(self.reference, config.table)
+        start = None if config.table is None else ResultTable.load(config.table)  # read once
+        # the reference table's objective, else the start table's, else valid_acc maximised
+        self.objective = objective or next(
+            (t.objective for t in (self.reference, start) if t is not None), Objective()
+        )
         if self.objective.metric not in METRICS:
             raise ConfigError(
                 f"the trainer records {', '.join(METRICS)}; it cannot optimise {self.objective.metric!r}"
@@ -272,7 +277,7 @@ class TrainEvaluator(Evaluator):
             int, tuple[int, Path]
         ] = {}  # arch -> (seed, checkpoint) of its latest trained weights
         self._shard_count = self._inh_count = 0
-        prior = self._load_table(Path(config.table)) if config.table is not None else None
+        prior = self._load_table(Path(config.table), start) if start is not None else None
         for path in config.shared:
             self._load_table(Path(path))
         self.context = _space_context(self.space, self.max_epoch, prior)
@@ -306,10 +311,11 @@ class TrainEvaluator(Evaluator):
         for sub in ("shards", "inherited", "checkpoints"):
             make_dirs(out / sub)
 
-    def _load_table(self, path: Path) -> Prior | None:
+    def _load_table(self, path: Path, table: ResultTable | None = None) -> Prior | None:
         """Answer what an existing table of the same dataset and recipe holds; return its full
-        curves (at most :data:`PRIOR_LIMIT`, a fixed random subset) for the strategy's surrogates."""
-        t = ResultTable.load(path)
+        curves (at most :data:`PRIOR_LIMIT`, a fixed random subset) for the strategy's surrogates.
+        ``table``: the file's table when it is loaded already."""
+        t = ResultTable.load(path) if table is None else table
         if t.metadata.get("recipe_hash") not in (None, self.recipe.content_hash()) or t.metadata.get(
             "dataset"
         ) not in (None, self.config.dataset):
@@ -648,7 +654,7 @@ class TrainEvaluator(Evaluator):
                 f"{strategy.name or type(strategy).__name__} never proposes a child of a parent"
             )
         self._rng = rng
-        self._t_wall = time.perf_counter()
+        self._t_wall = time.perf_counter()  # this run's wall clock (run_meta)
 
     def estimate_cost(self, job: Job) -> float:
         return (self._est_epoch_s or 0.0) * (job.to_epoch - job.from_epoch)
@@ -669,7 +675,7 @@ class TrainEvaluator(Evaluator):
         return {
             "evaluator": "train",
             "truth": "reference table" if self.reference is not None else "runs of this search (seed mean)",
-            "wall_s": time.perf_counter() - getattr(self, "_t_wall", time.perf_counter()),
+            "wall_s": time.perf_counter() - self._t_wall,
             "live": self.stats.as_dict(),
         }
 
@@ -744,15 +750,6 @@ class _RunsTruth:
         return last[:, ev._metric], last[:, METRICS.index(test)] if test in METRICS else np.full(
             len(archs), np.nan
         )
-
-
-def _default_objective(reference: ResultTable | None, start: Path | str | None) -> Objective:
-    """The reference table's objective, else the start table's, else ``valid_acc`` maximised."""
-    if reference is not None:
-        return reference.objective
-    if start is not None:
-        return ResultTable.load(start).objective
-    return Objective()
 
 
 #: the name the train backend had before the evaluation layer
