@@ -666,7 +666,7 @@ def _class_values(y: pd.Series, numeric: bool, target: str, where: str) -> np.nd
         bad = ~np.isfinite(v) | (v != np.round(v))
         if bad.any():
             raise DatasetError(
-                f"{where}: target {target!r} holds non-integer values (e.g. {v[bad][0]!r}); "
+                f"{where}: target {target!r} holds non-integer values (e.g. {float(v[bad][0])!r}); "
                 "classification needs class labels (or use task=regression)"
             )
         return v.astype(np.int64)
