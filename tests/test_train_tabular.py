@@ -232,7 +232,7 @@ def test_bundled_sets(name: str, task: str, n_features: int, n_classes: int) -> 
     "change, target, message",
     [
         (lambda d: d.assign(a=d["a"].where(d.index % 10 != 0)), "y", r"missing values .* 'a' \(10\)"),
-        (lambda d: d.assign(y=1.5), "y", "target 'y' is constant"),
+        (lambda d: d.assign(y=1.5), "y", "target 'y' is constant \\(1.5\\)"),
         (lambda d: d, "label&task=regression", "target 'label' is not numeric"),
         (lambda d: d, "y&task=classification", "target 'y' holds non-integer values"),
         (lambda d: d, "nope", "no target column 'nope'; columns: a, b, colour, flag, const, y, label"),

@@ -535,7 +535,9 @@ def _tabular(
     y_raw = df[target]
     task = options.get("task") or default_task or infer_task(y_raw)
     if y_raw.nunique() < 2:
-        raise DatasetError(f"{where}: target {target!r} is constant ({y_raw.iloc[0]!r}); nothing to learn")
+        first = y_raw.iloc[0]
+        first = first.item() if isinstance(first, np.generic) else first  # 1.5, not np.float64(1.5)
+        raise DatasetError(f"{where}: target {target!r} is constant ({first!r}); nothing to learn")
     numeric = pd.api.types.is_numeric_dtype(y_raw) and not pd.api.types.is_bool_dtype(y_raw)
     classes: np.ndarray | None = None
     if task == "regression":
