@@ -1,4 +1,4 @@
-"""``nasbench info``, ``nasbench query`` and ``nasbench import``."""
+"""``nasbench info``, ``nasbench query``, ``nasbench import`` and ``nasbench export``."""
 
 from __future__ import annotations
 
@@ -9,11 +9,13 @@ import numpy as np
 import typer
 
 from nasbench.cli import app
-from nasbench.cli._common import JSON_OPTION, echo_json, fmt_metric
+from nasbench.cli._common import JSON_OPTION, echo_json, fmt_metric, progress_bar
 from nasbench.core.errors import ConfigError
 
 import_app = typer.Typer(help="Import third-party results into nasbench tables.", no_args_is_help=True)
 app.add_typer(import_app, name="import")
+export_app = typer.Typer(help="Export nasbench tables to other tools' formats.", no_args_is_help=True)
+app.add_typer(export_app, name="export")
 
 
 @app.command("info")
@@ -224,6 +226,106 @@ def import_configs_cmd(
         nrows=rows,
     )
     _save_and_report(table, out, as_json)
+
+
+@import_app.command("nats")
+def import_nats_cmd(
+    directory: Annotated[
+        Path,
+        typer.Argument(
+            help="A NATS-Bench 'simple' archive folder (NATS-tss-v1_0-3ffb9-simple or NATS-sss-v1_0-50262-simple)."
+        ),
+    ],
+    dataset: str = typer.Option(
+        "cifar10-valid", "--dataset", help="cifar10-valid, cifar10, cifar100 or ImageNet16-120."
+    ),
+    epochs: int | None = typer.Option(
+        None,
+        "--epochs",
+        help="The training schedule: 200 or 12 (topology), 90, 12 or 1 (size); default the longest.",
+    ),
+    test_split: str = typer.Option(
+        "ori-test",
+        "--test-split",
+        help="test_* metrics: ori-test (every epoch) or x-test (cifar100, ImageNet16-120).",
+    ),
+    out: Path = typer.Option(
+        ..., "--out", help="Output table (.parquet); chunks go to OUT.parts until it is written."
+    ),
+    resume: bool = typer.Option(False, "--resume", help="Continue an interrupted import from OUT.parts."),
+    quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Import one dataset and schedule of a NATS-Bench archive: full per-epoch curves, every seed, costs."""
+    import shutil
+
+    from nasbench.core.io import check_output_file
+    from nasbench.tables.nats import import_nats, parts_dir_for
+
+    check_output_file(out)
+    parts = parts_dir_for(out)
+    with progress_bar("import nats", quiet=quiet or as_json) as update:
+        table = import_nats(
+            directory, dataset=dataset, epochs=epochs, test_split=test_split, parts=parts, resume=resume,
+            progress=update,
+        )  # fmt: skip
+    _save_and_report(table, out, as_json)
+    shutil.rmtree(parts, ignore_errors=True)  # the chunks were a cache of this import only
+
+
+@import_app.command("syne-tune")
+def import_synetune_cmd(
+    directory: Annotated[
+        Path, typer.Argument(help="A syne-tune tabular blackbox folder (hyperparameters.parquet, ...).")
+    ],
+    task: str | None = typer.Option(
+        None, "--task", help="The task (dataset) to import, where the folder holds several."
+    ),
+    metric: list[str] = typer.Option(
+        [],
+        "--metric",
+        help="Map a foreign objective to a nasbench metric, NAME=OBJECTIVE (repeatable), "
+        "e.g. valid_loss=metric_valid_error.",
+    ),  # fmt: skip
+    out: Path = typer.Option(..., "--out", help="Output table (.parquet)."),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Import a syne-tune tabular blackbox (read by syne-tune's own deserialize) into a table."""
+    from nasbench.core.io import check_output_file
+    from nasbench.tables.synetune import import_synetune
+
+    check_output_file(out)
+    mapping: dict[str, str] = {}
+    for item in metric:
+        name, sep, obj = item.partition("=")
+        if not sep or not name.strip() or not obj.strip():
+            raise ConfigError(f"--metric takes NAME=OBJECTIVE, got {item!r}")
+        mapping[name.strip()] = obj.strip()
+    table = import_synetune(directory, task=task, metric_map=mapping)
+    _save_and_report(table, out, as_json)
+
+
+@export_app.command("syne-tune")
+def export_synetune_cmd(
+    table: Annotated[Path, typer.Argument(help="Table file (.parquet).")],
+    out: Path = typer.Option(..., "--out", help="Output folder (syne-tune's blackbox format)."),
+    task: str | None = typer.Option(
+        None, "--task", help="The blackbox's task name (default: the table's dataset)."
+    ),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Write a table as a syne-tune tabular blackbox (syne-tune's own serialize): every seed and epoch."""
+    from nasbench.tables.synetune import export_synetune
+    from nasbench.tables.table import ResultTable
+
+    summary = export_synetune(ResultTable.load(table), out, task=task)
+    if as_json:
+        echo_json(summary)
+        return
+    typer.echo(
+        f"wrote {out}: task {summary['task']}, {summary['configurations']} configurations x {summary['seeds']} seeds x "
+        f"{summary['fidelities']} epochs, objectives {', '.join(summary['objectives'])}"
+    )
 
 
 def _save_and_report(table, out: Path, as_json: bool) -> None:  # type: ignore[no-untyped-def]
