@@ -3,7 +3,10 @@
 Add a strategy by writing one module with a :class:`~strategies.base.Strategy` subclass
 and adding one line to :data:`STRATEGIES` (or calling :func:`register_strategy` from your
 own code). A name may carry modifiers after ``+``: ``re+es`` is regularized evolution
-with learning-curve early stopping (:mod:`strategies.early_stopping`).
+with learning-curve early stopping (:mod:`strategies.early_stopping`). A name
+``PREFIX:NAME`` is built by the factory registered for ``PREFIX`` in :data:`PREFIXES`:
+``optuna:tpe`` is Optuna's TPE sampler, ``synetune:rea`` syne-tune's regularized evolution
+(:mod:`strategies.optuna_bridge`, :mod:`strategies.synetune_bridge`).
 """
 
 from __future__ import annotations
@@ -42,6 +45,22 @@ STRATEGIES: dict[str, Callable[[], type[Strategy]]] = {
     "parego": _lazy("strategies.multiobjective", "ParEGO"),
 }
 
+
+def _lazy_factory(module: str, func: str) -> Callable[[str], type[Strategy]]:
+    def factory(name: str) -> type[Strategy]:
+        return getattr(importlib.import_module(module), func)(name)
+
+    return factory
+
+
+#: prefix -> factory of the strategy class for ``PREFIX:NAME`` (it gets ``NAME`` and raises
+#: :class:`UnknownStrategyError` for a name it does not know); the library behind each is
+#: imported only when such a name is used.
+PREFIXES: dict[str, Callable[[str], type[Strategy]]] = {
+    "optuna": _lazy_factory("strategies.optuna_bridge", "strategy_class"),
+    "synetune": _lazy_factory("strategies.synetune_bridge", "strategy_class"),
+}
+
 #: modifier -> loader of a wrapper class ``Wrapper(inner, context, rng, config, surrogate=...)``.
 MODIFIERS: dict[str, Callable[[], type[Strategy]]] = {
     "es": _lazy("strategies.early_stopping", "EarlyStopping"),
@@ -53,14 +72,22 @@ DEFAULT_COMPARE: tuple[str, ...] = ("rs", "re", "ls", "reinforce", "hb", "re+es"
 
 def register_strategy(name: str, loader: Callable[[], type[Strategy]]) -> None:
     """Register a strategy class loader under ``name`` (for strategies outside this package)."""
-    if not name or "+" in name or "," in name:
-        raise StrategyConfigError(f"strategy names must be non-empty without '+' or ',', got {name!r}")
+    if not name or any(c in name for c in "+,:"):
+        raise StrategyConfigError(f"strategy names must be non-empty without '+', ',' or ':', got {name!r}")
     STRATEGIES[name] = loader
 
 
 def available() -> list[str]:
-    """Registered strategy names (without modifiers)."""
+    """Registered strategy names (without modifiers or prefixed names)."""
     return list(STRATEGIES)
+
+
+def _load(base: str) -> type[Strategy]:
+    """The class of a base name: a registered one, or ``PREFIX:NAME`` from its factory."""
+    prefix, colon, rest = base.partition(":")
+    if colon:
+        return PREFIXES[prefix](rest)
+    return STRATEGIES[base]()
 
 
 def parse_name(name: str) -> tuple[str, tuple[str, ...]]:
@@ -71,9 +98,14 @@ def parse_name(name: str) -> tuple[str, tuple[str, ...]]:
     """
     parts = [p.strip() for p in str(name).split("+")]
     base, mods = parts[0], tuple(parts[1:])
-    if base not in STRATEGIES:
+    prefix, colon, rest = base.partition(":")
+    if colon and prefix in PREFIXES:
+        PREFIXES[prefix](rest)  # an unknown NAME raises here, with the names it knows
+    elif base not in STRATEGIES:
         raise UnknownStrategyError(
-            f"unknown strategy {base!r}; available: {', '.join(STRATEGIES)} (modifiers: "
+            f"unknown strategy {base!r}; available: {', '.join(STRATEGIES)}, "
+            + ", ".join(f"{p}:NAME" for p in PREFIXES)
+            + " (modifiers: "
             + ", ".join(f"+{m}" for m in MODIFIERS)
             + ")"
         )
@@ -93,7 +125,7 @@ def strategy_class(name: str) -> type[Strategy]:
     base, mods = parse_name(name)
     if mods:
         raise UnknownStrategyError(f"{name!r} has modifiers; strategy_class takes a base name")
-    return STRATEGIES[base]()
+    return _load(base)
 
 
 #: Parameters ``surrogate.NAME`` (``es.surrogate.NAME`` for the modifier's) go to the
@@ -157,7 +189,7 @@ def make_strategy(
     base, mods = parse_name(name)
     split = split_params(name, params)
     sur_params = {part: _surrogate_params(p) for part, p in split.items()}
-    cls = STRATEGIES[base]()
+    cls = _load(base)
     config = build_config(cls.Config, split[base], who=f"strategy {base}", error=StrategyConfigError)
     cls.check_context(context, config)
     wrappers = []
