@@ -46,8 +46,6 @@ import importlib.util
 import inspect
 import logging
 import math
-import types
-import typing
 import warnings
 from collections import deque
 from dataclasses import dataclass
@@ -57,7 +55,7 @@ import numpy as np
 
 from strategies.base import Proposal, Result, SearchContext, Strategy, check
 from strategies.errors import StrategyConfigError, UnknownStrategyError
-from strategies.space_mapping import Param, SpaceMapping
+from strategies.space_mapping import Param, SpaceMapping, config_from_signature
 
 #: short names of Optuna's samplers
 ALIASES: dict[str, str] = {
@@ -75,10 +73,7 @@ ALIASES: dict[str, str] = {
 NEEDS: dict[str, tuple[str, ...]] = {"GPSampler": ("torch",), "CmaEsSampler": ("cmaes",)}
 
 #: constructor arguments the bridge sets itself
-_OWN = frozenset({"self", "seed", "constraints_func"})
-
-#: the annotations a sampler argument may have to be a ``-p`` parameter
-_PLAIN = {"int": int, "float": float, "bool": bool, "str": str, "None": None, "Literal": typing.Literal}
+_OWN = frozenset({"seed", "constraints_func"})
 
 
 def sampler_classes() -> list[str]:
@@ -107,44 +102,16 @@ def _sampler(name: str) -> type:
     return getattr(optuna.samplers, cls_name)
 
 
-def _plain_type(annotation: Any) -> Any:
-    """The annotation as a type :func:`nasbench.core.config.coerce` checks, or None when it is
-    not plain (a callable, a distribution, a sampler)."""
-    if isinstance(annotation, str):
-        try:
-            annotation = eval(annotation, {"__builtins__": {}}, _PLAIN)  # noqa: S307 - names of _PLAIN only
-        except Exception:
-            return None
-    if annotation in (int, float, bool, str):
-        return annotation
-    origin = typing.get_origin(annotation)
-    if origin is typing.Literal:
-        return annotation
-    if origin in (types.UnionType, typing.Union):
-        args = typing.get_args(annotation)
-        if all(a is type(None) or _plain_type(a) is not None for a in args):
-            return annotation
-    return None
-
-
 def _config_class(sampler: type) -> type:
-    """A frozen dataclass of the sampler's plain constructor arguments, with its defaults."""
-    fields = []
-    for p in inspect.signature(sampler.__init__).parameters.values():
-        if p.name in _OWN or p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
-            continue
-        tp = _plain_type(p.annotation)
-        if tp is None or p.default is inspect.Parameter.empty:
-            continue
-        fields.append((p.name, tp, dataclasses.field(default=p.default)))
-    fields.append(("max_retries", int, dataclasses.field(default=100)))
-    cfg = dataclasses.make_dataclass("Config", fields, frozen=True)
-    cfg.__doc__ = (
-        f"The plain constructor arguments of optuna.samplers.{sampler.__name__} (its own "
+    """A frozen dataclass of the sampler's plain constructor arguments, and ``max_retries``."""
+    return config_from_signature(
+        sampler.__init__,
+        exclude=_OWN,
+        extra=(("max_retries", int, 100),),
+        doc=f"The plain constructor arguments of optuna.samplers.{sampler.__name__} (its own "
         "defaults), and max_retries: infeasible proposals in a row before a random answerable "
-        "architecture is enqueued."
+        "architecture is enqueued.",
     )
-    return cfg
 
 
 def strategy_class(name: str) -> type[Strategy]:

@@ -25,11 +25,19 @@ Spaces, by their registry name:
 * ``catalog`` -- one categorical ``arch`` of the catalog's ids.
 
 Any other space raises :class:`StrategyConfigError` (one line).
+
+:func:`config_from_signature` turns a foreign optimiser's constructor into a strategy's
+``Config``: its arguments of a plain type become ``-p`` parameters, checked by the one
+config mechanism (:mod:`nasbench.core.config`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import dataclasses
+import inspect
+import types
+import typing
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -236,4 +244,59 @@ def _declared(space: Any) -> Built:
 _MAPPERS: dict[str, Callable[[Any], Built]] = {"nb201": _nb201, "declared": _declared, "catalog": _catalog}
 
 
-__all__ = ["Param", "SpaceMapping"]
+# ---- constructor arguments as a Config -------------------------------------------------------
+#: the names an annotation may use to be a plain ``-p`` parameter
+_PLAIN = {"int": int, "float": float, "bool": bool, "str": str, "None": None, "Literal": typing.Literal}
+
+
+def _plain_type(annotation: Any) -> Any:
+    """The annotation as a type :func:`nasbench.core.config.coerce` checks, or None when it is
+    not plain (a callable, a distribution, a sampler, a dict)."""
+    if isinstance(annotation, str):
+        try:
+            annotation = eval(annotation, {"__builtins__": {}}, _PLAIN)  # noqa: S307 - names of _PLAIN only
+        except Exception:
+            return None
+    if annotation in (int, float, bool, str):
+        return annotation
+    origin = typing.get_origin(annotation)
+    if origin is typing.Literal:
+        return annotation
+    if origin in (types.UnionType, typing.Union):
+        args = typing.get_args(annotation)
+        if all(a is type(None) or _plain_type(a) is not None for a in args):
+            return annotation
+    return None
+
+
+def config_from_signature(
+    func: Callable[..., Any],
+    *,
+    exclude: Iterable[str] = (),
+    extra: Iterable[tuple[str, Any, Any]] = (),
+    doc: str = "",
+) -> type:
+    """A frozen dataclass ``Config`` of ``func``'s keyword arguments of a plain type (int,
+    float, bool, str, a ``Literal``, unions of them with None), with ``func``'s defaults.
+
+    Args:
+        func: a constructor (``Sampler.__init__``).
+        exclude: arguments the bridge sets itself (``seed``).
+        extra: more fields ``(name, type, default)``, the bridge's own.
+        doc: the dataclass's docstring.
+    """
+    skip = {"self", *exclude}
+    fields: list[tuple[str, Any, Any]] = []
+    for p in inspect.signature(func).parameters.values():
+        if p.name in skip or p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) or p.default is p.empty:
+            continue
+        tp = _plain_type(p.annotation)
+        if tp is not None:
+            fields.append((p.name, tp, dataclasses.field(default=p.default)))
+    fields += [(n, tp, dataclasses.field(default=d)) for n, tp, d in extra]
+    cfg = dataclasses.make_dataclass("Config", fields, frozen=True)
+    cfg.__doc__ = doc
+    return cfg
+
+
+__all__ = ["Param", "SpaceMapping", "config_from_signature"]
