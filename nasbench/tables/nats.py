@@ -522,6 +522,8 @@ def import_nats(
         )
         if parts_path is not None:
             _write_part(_part_path(parts_path, i), arrays)
+            if progress is not None:  # a chunk on disk is what a resume keeps
+                progress(count[0], total, f"{count[0]}/{total} files, chunk {i + 1}/{len(groups)} saved")
         chunks.append(arrays)
     return _assemble(archive, space, chunks, dataset=dataset, epochs=int(sched or 0), test_split=test_split)
 
