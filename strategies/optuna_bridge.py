@@ -191,7 +191,7 @@ class OptunaStrategy(Strategy):
         ok = target >= 0
         ok[ok] = context.valid[target[ok]]
         self._target = np.where(ok, target, -1)
-        self._constrained = not bool(ok.all())
+        self._constrained = not bool(ok.all()) or not self.mapping.complete
         self._pending: dict[int, deque[Any]] = {}
         self._worst: list[float] | None = None
         self._retries = 0
@@ -270,17 +270,54 @@ class OptunaStrategy(Strategy):
         return {"optuna": dict(self.counts)}
 
 
-def _suggest(trial: Any, p: Param) -> Any:
-    """One parameter from an Optuna trial, as the space holds it."""
+def distribution(p: Param) -> Any:
+    """The Optuna distribution of one mapped parameter (see the module docstring)."""
+    from optuna import distributions as d
+
     if p.kind == "categorical":
-        return trial.suggest_categorical(p.name, list(p.choices))
+        return d.CategoricalDistribution(list(p.choices))
     if p.kind == "ordinal":
-        return p.choices[trial.suggest_int(p.name, 0, len(p.choices) - 1)]
+        return d.IntDistribution(0, len(p.choices) - 1)
     if p.kind == "int":
-        if p.grid is not None and p.step is None:  # an uneven grid: a number snapped to it
-            return trial.suggest_int(p.name, int(p.low), int(p.high), log=p.log)
-        return trial.suggest_int(p.name, int(p.low), int(p.high), step=p.step or 1, log=p.log)
-    return trial.suggest_float(p.name, float(p.low), float(p.high), log=p.log)
+        step = 1 if p.grid is not None and p.step is None else (p.step or 1)
+        return d.IntDistribution(int(p.low), int(p.high), log=p.log, step=step)
+    return d.FloatDistribution(float(p.low), float(p.high), log=p.log)
 
 
-__all__ = ["ALIASES", "OptunaStrategy", "sampler_classes", "strategy_class"]
+def search_space(mapping: SpaceMapping) -> dict[str, Any]:
+    """Every mapped parameter's Optuna distribution (name -> distribution), conditional ones
+    included (a fixed search space, as OptunaHub's problems declare it)."""
+    return {p.name: distribution(p) for p in mapping.params}
+
+
+def space_values(mapping: SpaceMapping, params: dict[str, Any]) -> dict[str, Any]:
+    """Optuna's parameter values as the space holds them (an ordinal's position -> its value)."""
+    out = dict(params)
+    for p in mapping.params:
+        if p.kind == "ordinal" and p.name in out:
+            out[p.name] = p.choices[int(out[p.name])]
+    return out
+
+
+def _suggest(trial: Any, p: Param) -> Any:
+    """One parameter from an Optuna trial, through the public ``suggest_*`` methods, as the
+    space holds it."""
+    dist = distribution(p)
+    if p.kind == "categorical":
+        return trial.suggest_categorical(p.name, dist.choices)
+    if p.kind == "ordinal":
+        return p.choices[trial.suggest_int(p.name, dist.low, dist.high)]
+    if p.kind == "int":
+        return trial.suggest_int(p.name, dist.low, dist.high, step=dist.step, log=dist.log)
+    return trial.suggest_float(p.name, dist.low, dist.high, log=dist.log)
+
+
+__all__ = [
+    "ALIASES",
+    "OptunaStrategy",
+    "distribution",
+    "sampler_classes",
+    "search_space",
+    "space_values",
+    "strategy_class",
+]

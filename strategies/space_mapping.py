@@ -104,6 +104,9 @@ class SpaceMapping:
         self._encode: Callable[[int], dict[str, Any]]
         self.params, self._decode, self._encode = build(space)
         self._by_name = {p.name: p for p in self.params}
+        #: whether every combination of parameter values is an architecture (False: a
+        #: declared space with forbidden combinations, which :meth:`decode` maps to None)
+        self.complete = not getattr(getattr(space, "declaration", None), "forbidden", ())
 
     @property
     def conditional(self) -> bool:
