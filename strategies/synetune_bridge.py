@@ -19,9 +19,10 @@ BOHB), ``bore`` (``BORE``), ``cqr`` (``CQR``), ``botorch`` (``BOTorch``, needs t
   ``logfinrange`` cast to int), float -> ``finrange`` / ``logfinrange`` (the dimension's
   grid). syne-tune's spaces have no conditions: every dimension is sampled, and the values
   of inactive dimensions are dropped when the configuration is read back.
-* **Objectives.** One objective: the metric ``score``, maximised. With ``--objectives``,
-  the schedulers that take several metrics (``RandomSearch``, ``EHVI``) get one more
-  maximised metric per secondary objective; the others refuse with one line.
+* **Objectives.** One objective: the metric ``score``, maximised. ``--objectives`` is
+  refused with one line: in syne-tune 0.16 ``RandomSearch`` hands several metrics to a
+  single-objective searcher (an assertion fails) and ``EHVI`` needs torch and BoTorch; use
+  ``optuna:nsga2``, ``optuna:tpe`` or nasbench's ``mo-re`` for several objectives.
 * **Architectures the evaluator cannot answer** (constraints, a partial table, a forbidden
   combination) are never evaluated: the trial is reported to the scheduler as failed
   (``on_trial_error``) and it is asked again; after ``max_retries`` in a row a random
@@ -166,9 +167,9 @@ class SyneTuneStrategy(Strategy):
     def check_context(cls, context: SearchContext, config: Any) -> None:
         who = f"synetune:{cls.scheduler_class.__name__}"
         SpaceMapping(context.space, who)
-        if context.objectives is not None and cls._metrics_arg() == "metric":
+        if context.objectives is not None:
             raise StrategyConfigError(
-                f"{who} optimises one objective; with --objectives use synetune:rs or synetune:ehvi"
+                f"{who} optimises one objective here; with --objectives use optuna:nsga2, optuna:tpe or mo-re"
             )
         check(config.max_retries >= 1, f"max_retries must be >= 1, got {config.max_retries}")
 
@@ -183,7 +184,7 @@ class SyneTuneStrategy(Strategy):
         self.space = config_space(self.mapping)
         # syne-tune logs each failed (here: unanswerable) trial as a warning
         logging.getLogger("syne_tune").setLevel(logging.ERROR)
-        names = [METRIC, *(() if context.objectives is None else context.objective_names)]
+        names = [METRIC]
         kwargs = {k: v for k, v in dataclasses.asdict(self.config).items() if k != "max_retries"}
         metric: dict[str, Any] = (
             {"metrics": names} if self._metrics_arg() == "metrics" else {"metric": METRIC}
