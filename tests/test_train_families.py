@@ -47,7 +47,8 @@ def test_a_space_without_a_family_is_refused_in_one_line(space) -> None:  # type
 def test_costs_recipes_and_splits() -> None:
     nb, mlp = family_of(NB201Space()), family_of(mlp_space())
     assert (nb.default_recipe("digits"), mlp.default_recipe("digits")) == ("digits", "mlp-digits")
-    assert nb.default_recipe("npz:x.npz") == mlp.default_recipe("npz:x.npz") == "nb201"
+    assert nb.default_recipe("npz:x.npz") == "nb201"
+    assert mlp.default_recipe("npz:x.npz") == mlp.default_recipe("csv:d.csv?target=y") == "mlp-tabular"
     arch = np.array([0, 17, 5000])
     c = mlp.cost(PRESETS["mlp-digits"], arch, (8, 8, 1), 10)
     np.testing.assert_array_equal(c["params"], mlp_costs(mlp_shapes(mlp_space(), arch), 64, 10)["params"])
@@ -59,7 +60,14 @@ def test_costs_recipes_and_splits() -> None:
         groups, layout = fam.split(runs, 8)
         np.testing.assert_array_equal(np.sort(np.concatenate(groups)), np.arange(len(runs)))
         assert max(len(g) for g in groups) <= 8 and bool(layout) is more
-    assert set(nb.fixed_layout(20).values()) == {9} and mlp.fixed_layout(20) == {}
+    assert set(nb.fixed_layout(20).values()) == {9} and mlp.fixed_layout(20) == {"universal": 1}
+    # MLP populations are buckets: one depth, activation and width classes per population
+    runs = np.repeat(np.arange(0, 5100, 37), 2)
+    groups, _ = mlp.split(runs, 8)
+    keys = mlp._bucket_keys(runs, False)
+    assert all(len({keys[i] for i in g}) == 1 for g in groups)
+    assert len(groups) < len(runs) // 2  # buckets are shared, not one network each
+    assert len(mlp.split(runs, 8, layout={"universal": 1})[0]) == -(-len(runs) // 8)
 
 
 def test_inheritance_is_nb201s_and_mlps_is_unsupported() -> None:

@@ -25,12 +25,12 @@ from nasbench.tables.table import ResultTable  # noqa: E402
 from nasbench.train.build import cached_trainer  # noqa: E402
 from nasbench.train.data import load_dataset  # noqa: E402
 from nasbench.train.mlp import (  # noqa: E402
+    MLPLayout,
     MLPTrainer,
     init_member,
-    padded_apply,
-    padded_spec,
-    single_apply,
-    unpad_params,
+    member_apply,
+    member_spec,
+    width_class,
 )
 from nasbench.train.recipe import PRESETS  # noqa: E402
 
@@ -69,8 +69,10 @@ def members() -> tuple[np.ndarray, np.ndarray]:
 
 @pytest.fixture(scope="module")
 def trainer(dataset):  # type: ignore[no-untyped-def]
-    # the build's own cache, so that the build test below reuses this compiled program
-    return cached_trainer(TINY, dataset, {}, K, "mlp-population", jax.local_devices()[0], space=mlp_space())
+    # the universal layout (a live search's: every shape in one program), cached process-wide
+    return cached_trainer(
+        TINY, dataset, {"universal": 1}, K, "mlp-population", jax.local_devices()[0], space=mlp_space()
+    )
 
 
 @pytest.fixture(scope="module")
@@ -93,7 +95,8 @@ def test_space_is_a_declaration_with_conditional_widths() -> None:
     assert str(cfg) == "layers=2,units_1=32,units_2=64,activation=elu,dropout=0.2"
     shapes = mlp_shapes(space, [cfg.index])
     assert shapes.widths(0) == (32, 64) and shapes.units.shape == (1, 4) and shapes.max_units == 128
-    assert ACTIVATIONS[int(shapes.activation[0])] == "elu" and shapes.dropout[0] == 0.2
+    assert shapes.activations(0) == (ACTIVATIONS.index("elu"),) * 2
+    assert shapes.dropout[0].tolist() == [0.2, 0.2, 0.0, 0.0]
     # parameters and FLOPs from the declaration alone: 9 inputs, 4 classes
     costs = mlp_costs(shapes, 9, 4)
     assert costs["params"][0] == (9 * 32 + 32) + (32 * 64 + 64) + (64 * 4 + 4)
@@ -105,14 +108,17 @@ def test_a_space_that_is_not_an_mlp_is_refused() -> None:
     with pytest.raises(ConfigError, match="units_1, units_2"):
         mlp_shapes(no_widths, [0])
     bad_act = DeclaredSpace({"dimensions": {"layers": [1], "units_1": [8], "activation": ["relu", "swish"]}})
-    with pytest.raises(ConfigError, match="unknown activation"):
+    with pytest.raises(ConfigError, match="dimension .activation. .* .swish. is not an activation"):
         MLPTrainer(TINY, None, 2, space=bad_act)  # type: ignore[arg-type]
 
 
 # ---- padding and masking -----------------------------------------------------------------
-def test_padding_is_exact_unused_units_and_layers_do_nothing() -> None:
+def test_padding_is_exact_in_every_layout() -> None:
+    """A member computes its own network whether it trains at its exact widths, in its
+    bucket (width classes, static activations) or in the universal layout (every layer 128
+    wide, activation and depth per member): same initial weights, dropout masks and
+    outputs, zero outside its own entries, and no gradient into a padded entry."""
     space = mlp_space()
-    # one member per activation, with 1..4 layers and dropout
     cfgs = [
         "layers=1,units_1=64,activation=relu,dropout=0.2",
         "layers=2,units_1=16,units_2=128,activation=gelu,dropout=0.0",
@@ -122,62 +128,50 @@ def test_padding_is_exact_unused_units_and_layers_do_nothing() -> None:
     ]
     arch = np.array([space.index(c) for c in cfgs])
     shapes = mlp_shapes(space, arch)
-    spec = padded_spec(shapes)
-    acts = [int(a) for a in shapes.activation]
-    # everything random happens inside two compiled programs (eager JAX compiles per op); the
-    # init key is member_key(0, arch), folded with 0 as the trainer does
-    init = jax.jit(
-        lambda arch, spec: jax.vmap(
-            lambda a, s: init_member(jax.random.fold_in(jax.random.fold_in(jax.random.key(0), a), 0), s, 9, 4)
-        )(arch, spec)
-    )
-    host = jax.device_get(init(arch, spec))
-    mine = _own_entries(shapes, host)
-    owns = [
-        unpad_params(jax.tree_util.tree_map(lambda a, i=i: a[i], host), shapes.widths(i)) for i in range(5)
-    ]
+    x = np.random.default_rng(1).normal(size=(8, 9)).astype(np.float32)
+    universal = MLPLayout((128,) * 4, None, 0, 16)
+    for i in range(len(arch)):
+        exact = MLPLayout(shapes.widths(i), shapes.activations(i), 0, 16)
+        bucket = MLPLayout(
+            tuple(int(w) for w in width_class(shapes.units[i, : shapes.layers[i]], 128)), exact.acts, 0, 16
+        )
+        assert all(u <= w <= 4 * u for u, w in zip(exact.widths, bucket.widths))
+        outs = []
+        for layout in (exact, bucket, universal):
+            spec = jax.tree_util.tree_map(
+                lambda a: jnp.asarray(a[0]), member_spec(shapes.take([i]), layout, TINY)
+            )
+            key = jax.random.fold_in(jax.random.fold_in(jax.random.key(0), int(arch[i])), 0)
 
-    @jax.jit
-    def run(params, owns, spec, x):  # noqa: ANN001, ANN202
-        dkeys = jax.vmap(jax.random.key)(jnp.arange(len(owns)))
-        forward = lambda p: jax.vmap(padded_apply)(p, spec, x, dkeys)  # noqa: E731
-        alone = [
-            single_apply(o, x[i], acts[i], spec["keep"][i], dkeys[i], shapes.max_units)
-            for i, o in enumerate(owns)
-        ]
-        return forward(params), jax.grad(lambda p: forward(p).sum())(params), jnp.stack(alone)
+            @jax.jit
+            def run(spec, x, layout=layout, key=key):  # noqa: ANN001, ANN202
+                params, stats = init_member(key, spec, layout, 9, 4, 128, 4)
+                fwd = lambda p: member_apply(p, stats, spec, x, layout, 128, True, jax.random.key(7), 0.9)[0]  # noqa: E731
+                return params, fwd(params), jax.grad(lambda p: fwd(p).sum())(params)
 
-    x = np.random.default_rng(1).normal(size=(5, 8, 9)).astype(np.float32)
-    logits, grads, alone = jax.device_get(run(host, owns, spec, x))
-    # each member's own (unpadded) network computes the same logits, with the same dropout
-    np.testing.assert_allclose(alone, logits, rtol=1e-5, atol=1e-5)
-    for i in range(5):
-        # the padded init is zero outside the member's own network, whose size is its count
-        outside = jax.tree_util.tree_map(lambda a, m, i=i: np.where(m[i], 0.0, a[i]), host, mine)
-        assert all(not a.any() for a in jax.tree_util.tree_leaves(outside))
-        assert _count(owns[i]) == mlp_costs(shapes.take([i]), 9, 4)["params"][0]
-    # no gradient reaches a padded entry
-    leaked = jax.tree_util.tree_map(lambda g, m: np.where(m, 0.0, g), grads, mine)
-    assert all(not a.any() for a in jax.tree_util.tree_leaves(leaked))
-    # garbage in every padded entry (outside each member's own kernels) changes nothing
-    rng = np.random.default_rng(2)
-    dirty = jax.tree_util.tree_map(
-        lambda p, m: np.where(m, p, rng.normal(size=p.shape)).astype(np.float32), host, mine
-    )
-    np.testing.assert_array_equal(jax.device_get(run(dirty, owns, spec, x)[0]), logits)
+            params, out, grads = jax.device_get(run(spec, x))
+            outs.append(out)
+            own = _own_entries(shapes.widths(i), params)
+            outside = jax.tree_util.tree_map(lambda a, m: np.where(m, 0.0, a), params, own)
+            assert all(not a.any() for a in jax.tree_util.tree_leaves(outside)), (cfgs[i], layout)
+            leaked = jax.tree_util.tree_map(lambda g, m: np.where(m, 0.0, g), grads, own)
+            assert all(not a.any() for a in jax.tree_util.tree_leaves(leaked)), (cfgs[i], layout)
+            if layout is exact:
+                assert _count(params) == mlp_costs(shapes.take([i]), 9, 4)["params"][0]
+        np.testing.assert_allclose(outs[1], outs[0], rtol=1e-5, atol=1e-5, err_msg=cfgs[i])
+        np.testing.assert_allclose(outs[2], outs[0], rtol=1e-5, atol=1e-5, err_msg=cfgs[i])
 
 
-def _own_entries(shapes, like):  # type: ignore[no-untyped-def]
-    """bool tree shaped like the padded parameters ``like``: each member's own entries."""
+def _own_entries(widths, like):  # type: ignore[no-untyped-def]
+    """bool tree shaped like one member's parameters ``like``: its own entries."""
     mask = jax.tree_util.tree_map(lambda a: np.zeros(a.shape, bool), like)
-    for i in range(len(shapes.layers)):
-        fan_in = mask["hidden"][0]["kernel"].shape[1]
-        for k, u in enumerate(shapes.widths(i)):
-            mask["hidden"][k]["kernel"][i, :fan_in, :u] = True
-            mask["hidden"][k]["bias"][i, :u] = True
-            fan_in = u
-        mask["out"]["kernel"][i, :fan_in] = True
-        mask["out"]["bias"][i] = True
+    fan_in = mask["hidden"][0]["kernel"].shape[0]
+    for k, u in enumerate(widths):
+        mask["hidden"][k]["kernel"][:fan_in, :u] = True
+        mask["hidden"][k]["bias"][:u] = True
+        fan_in = u
+    mask["out"]["kernel"][:fan_in] = True
+    mask["out"]["bias"][:] = True
     return mask
 
 
@@ -259,7 +253,7 @@ def test_train_members_mixes_new_runs_and_continuations(result, members, dataset
     dev = jax.local_devices()[0]
     half = train_members(
         mlp_space(), TINY, dataset, [Member(int(a), int(s), epochs=1) for a, s in zip(arch, seeds)],
-        population=K, keep_state=True, device=dev,
+        population=K, keep_state=True, device=dev, layout={"universal": 1},
     )  # fmt: skip
     assert half.states is not None and half.trained_epochs.tolist() == [1] * 4
     todo = [
@@ -267,7 +261,7 @@ def test_train_members_mixes_new_runs_and_continuations(result, members, dataset
         Member(int(arch[0]), int(seeds[0])),  # fresh, both epochs
         Member(int(arch[3]), int(seeds[3]), 0, 1),  # fresh, epoch 1 only
     ]
-    res = train_members(mlp_space(), TINY, dataset, todo, population=K, device=dev)
+    res = train_members(mlp_space(), TINY, dataset, todo, population=K, device=dev, layout={"universal": 1})
     assert res.arch_index.tolist() == [arch[1], arch[0], arch[3]]
     assert res.start_epochs.tolist() == [1, 0, 0] and res.trained_epochs.tolist() == [1, 2, 1]
     assert res.timing["populations"] == 1 and res.timing["compile_s"] == 0  # one program: the fixture's
@@ -297,18 +291,20 @@ def test_build_mlp_table(tmp_path: Path, data_path: Path, result, members, capsy
             "--population", str(K), "--archs", str(archs), "--out", str(out), "--json"]  # fmt: skip
     assert main(args) == 0
     summary = json.loads(capsys.readouterr().out)
-    assert summary["compile_s"] == 0 and summary["trained_runs"] == 6  # the fixture's program, reused
+    assert summary["trained_runs"] == 6
     table = ResultTable.load(out)
     assert isinstance(table.space, DeclaredSpace) and table.space == mlp_space()
-    assert table.metadata["build"]["mode"] == "mlp-population" and table.metadata["build"]["n_shards"] == 2
+    # the three networks are three buckets (depth and activation differ): one population each
+    assert table.metadata["build"]["mode"] == "mlp-population" and table.metadata["build"]["n_shards"] == 3
     order = np.argsort(table.arch_index)
     np.testing.assert_array_equal(table.arch_index[order], np.sort(arch[:3]))
     costs = mlp_costs(mlp_shapes(mlp_space(), table.arch_index), 9, 4)
     np.testing.assert_array_equal(table.arch_columns["params"], costs["params"])
-    # a member's curve does not depend on the population it trained in
+    # a member trains its own network in its bucket as in the universal layout (up to the
+    # summation order of the padded products)
     row = int(np.flatnonzero(table.arch_index == arch[1])[0])
-    va = table.values[row, 0, :, table.metric_position("valid_acc")]
-    np.testing.assert_array_equal(va, result.metrics["valid_acc"][1])
+    vl = table.values[row, 0, :, table.metric_position("valid_loss")]
+    np.testing.assert_allclose(vl, result.metrics["valid_loss"][1], rtol=1e-4)
     # resuming a finished build trains nothing and gives the same table; --latency adds the
     # measured forward latency of each network on this machine, with the platform
     assert main([*args, "--resume", "--latency"]) == 0

@@ -1,6 +1,7 @@
 """The metric vocabulary every table, trainer, surrogate and report uses.
 
-Accuracies are percentages (0-100); ``time_s`` is the cumulative training cost in
+Accuracies are percentages (0-100); ``*_r2`` (regression) is the coefficient of
+determination, a fraction (1 is perfect); ``time_s`` is the cumulative training cost in
 seconds to reach that epoch. Validation and test are never aliased: a search sees
 :data:`SEARCH_METRICS` only, and test metrics are read by reporting code alone.
 """
@@ -21,17 +22,35 @@ METRICS: tuple[str, ...] = (
     "valid_acc",
     "test_loss",
     "test_acc",
+    "valid_r2",
+    "test_r2",
     "time_s",
 )
 #: What a search strategy may see.
-SEARCH_METRICS: frozenset[str] = frozenset({"train_loss", "train_acc", "valid_loss", "valid_acc", "time_s"})
+SEARCH_METRICS: frozenset[str] = frozenset(
+    {"train_loss", "train_acc", "valid_loss", "valid_acc", "valid_r2", "time_s"}
+)
 #: Read only by reporting code.
-TEST_METRICS: frozenset[str] = frozenset({"test_loss", "test_acc"})
+TEST_METRICS: frozenset[str] = frozenset({"test_loss", "test_acc", "test_r2"})
+#: What a trainer records per task: accuracies (percent) for classification; for
+#: regression, losses (mean squared error on the standardised target) and R^2 (a fraction).
+TASK_METRICS: dict[str, tuple[str, ...]] = {
+    "classification": (
+        "train_loss",
+        "train_acc",
+        "valid_loss",
+        "valid_acc",
+        "test_loss",
+        "test_acc",
+        "time_s",
+    ),
+    "regression": ("train_loss", "valid_loss", "test_loss", "valid_r2", "test_r2", "time_s"),
+}
 
 #: Directions of an objective: larger is better (``max``) or smaller is better (``min``).
 DIRECTIONS: tuple[str, ...] = ("max", "min")
 #: Metrics a table may name as its objective (what a search optimises).
-OBJECTIVE_METRICS: tuple[str, ...] = ("valid_acc", "valid_loss", "train_acc", "train_loss")
+OBJECTIVE_METRICS: tuple[str, ...] = ("valid_acc", "valid_loss", "valid_r2", "train_acc", "train_loss")
 
 
 @dataclass(frozen=True)

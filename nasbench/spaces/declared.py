@@ -383,11 +383,15 @@ class Declaration:
         dimensions: the dimensions, in declaration order (this order defines the index).
         conditions: the conditions (several on one child are ANDed).
         forbidden: each a tuple of ``(dimension, value or tuple of values)``.
+        network: the optional ``[network]`` table as ``(key, value)`` pairs: which network
+            family trains the space (``family``, default ``mlp``) and which dimension plays
+            which role in it (read by that family, e.g. :mod:`nasbench.spaces.mlp`).
     """
 
     dimensions: tuple[Dimension, ...]
     conditions: tuple[Condition, ...] = ()
     forbidden: tuple[tuple[tuple[str, Any], ...], ...] = ()
+    network: tuple[tuple[str, Any], ...] = ()
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any] | Declaration) -> Declaration:
@@ -400,10 +404,11 @@ class Declaration:
             return data
         if not isinstance(data, Mapping):
             raise ConfigError(f"a space declaration must be a table/object, got {type(data).__name__}")
-        unknown = sorted(set(data) - {"dimensions", "conditions", "forbidden"})
+        unknown = sorted(set(data) - {"dimensions", "conditions", "forbidden", "network"})
         if unknown:
             raise ConfigError(
-                f"a space declaration has no key(s) {', '.join(unknown)}; keys: conditions, dimensions, forbidden"
+                f"a space declaration has no key(s) {', '.join(unknown)}; keys: conditions, dimensions, "
+                "forbidden, network"
             )
         raw = data.get("dimensions")
         if not raw:
@@ -450,15 +455,27 @@ class Declaration:
             forbidden.append(
                 tuple((str(k), tuple(v) if isinstance(v, list | tuple) else v) for k, v in f.items())
             )
-        return cls(tuple(dims), tuple(conditions), tuple(forbidden))
+        raw_net = data.get("network") or {}
+        if not isinstance(raw_net, Mapping):
+            raise ConfigError("'network' must be a table (family = ..., and dimension roles)")
+        network = []
+        for k, v in raw_net.items():
+            if isinstance(v, list | tuple | Mapping):
+                raise ConfigError(f"network.{k} must be one value (a dimension name, a number or a word)")
+            network.append((str(k), v))
+        return cls(tuple(dims), tuple(conditions), tuple(forbidden), tuple(network))
 
     def to_dict(self) -> dict[str, Any]:
-        """The explicit, JSON-serialisable form (what :meth:`DeclaredSpace.config` stores)."""
-        return {
+        """The explicit, JSON-serialisable form (what :meth:`DeclaredSpace.config` stores;
+        ``network`` only when the declaration has one, so older declarations read the same)."""
+        out = {
             "dimensions": [d.to_dict() for d in self.dimensions],
             "conditions": [c.to_dict() for c in self.conditions],
             "forbidden": [{k: list(v) if isinstance(v, tuple) else v for k, v in f} for f in self.forbidden],
         }
+        if self.network:
+            out["network"] = dict(self.network)
+        return out
 
 
 def _short_dimension(name: str, spec: Any) -> dict[str, Any]:
@@ -525,7 +542,13 @@ class DeclaredSpace(SearchSpace):
     """
 
     name = "declared"
-    network_family = "mlp"  # trained as an MLP over its dimensions (nasbench.train.families)
+
+    @property
+    def network_family(self) -> str | None:  # type: ignore[override]
+        """The family that trains the space (``network.family``; default ``mlp``, an MLP over
+        its dimensions, :mod:`nasbench.train.families`); ``none`` declares no network."""
+        family = str(dict(self.declaration.network).get("family", "mlp"))
+        return None if family == "none" else family
 
     def __init__(self, declaration: Mapping[str, Any] | Declaration) -> None:
         self._build(Declaration.from_dict(declaration))

@@ -56,11 +56,15 @@ class Network(NamedTuple):
         apply: ``(params, stats, x, members, train, keys) -> (logits, new_stats)``:
             ``x`` ``(K, B, H, W, C)`` images (each member its own batch), ``keys`` ``(K,)``
             each member's step key in training (its augmentation and dropout derive from
-            it) or ``None`` in evaluation; ``logits`` ``(K, B, classes)``.
+            it) or ``None`` in evaluation; ``logits`` ``(K, B, outputs)``.
+        hparams: ``members -> (lr (K,), weight_decay (K,), cosine (K,) bool)``: each member's
+            own learning rate, weight decay and schedule (cosine or constant), for a space
+            that declares them as dimensions; ``None``: every member trains with the recipe's.
     """
 
     init: Callable[[jax.Array, Any], tuple[Any, Any]]
     apply: Callable[[Any, Any, jax.Array, Any, bool, jax.Array | None], tuple[jax.Array, Any]]
+    hparams: Callable[[Any], tuple[jax.Array, jax.Array, jax.Array]] | None = None
 
 
 # ---- keys, optimiser, augmentation ---------------------------------------------------------
@@ -89,6 +93,42 @@ def make_optimizer(recipe: Recipe, steps_per_epoch: int) -> optax.GradientTransf
     return optax.chain(
         optax.add_decayed_weights(recipe.weight_decay),
         optax.sgd(sched, momentum=recipe.momentum or None, nesterov=recipe.nesterov and recipe.momentum > 0),
+    )
+
+
+def schedule_shape(recipe: Recipe, steps_per_epoch: int) -> tuple[Callable, Callable]:
+    """The recipe's schedule at a learning rate of 1, cosine and constant (each with the
+    recipe's warm-up): ``count -> multiplier``; a member's rate is its own lr times one."""
+    total = recipe.epochs * steps_per_epoch
+    warm = recipe.warmup_epochs * steps_per_epoch
+    shapes = []
+    for main in (optax.cosine_decay_schedule(1.0, max(1, total - warm)), optax.constant_schedule(1.0)):
+        shapes.append(
+            optax.join_schedules([optax.linear_schedule(0.0, 1.0, warm), main], [warm]) if warm else main
+        )
+    return shapes[0], shapes[1]
+
+
+def make_member_optimizer(recipe: Recipe) -> optax.GradientTransformation:
+    """:func:`make_optimizer` with the weight decay and learning rate injected
+    (``optax.inject_hyperparams``), so each member of a population sets its own every step
+    (:func:`set_member_hyperparams`); momentum and Nesterov are the recipe's."""
+    return optax.chain(
+        optax.inject_hyperparams(optax.add_decayed_weights)(weight_decay=0.0),
+        optax.inject_hyperparams(optax.sgd, static_args=("momentum", "nesterov"))(
+            learning_rate=0.0,
+            momentum=recipe.momentum or None,
+            nesterov=recipe.nesterov and recipe.momentum > 0,
+        ),
+    )
+
+
+def set_member_hyperparams(opt_state: Any, lr: jax.Array, weight_decay: jax.Array) -> Any:
+    """A :func:`make_member_optimizer` state with this step's learning rate and weight decay."""
+    wd_state, sgd_state = opt_state
+    return (
+        wd_state._replace(hyperparams={**wd_state.hyperparams, "weight_decay": weight_decay}),
+        sgd_state._replace(hyperparams={**sgd_state.hyperparams, "learning_rate": lr}),
     )
 
 
@@ -155,19 +195,27 @@ class Program:
     steps: int
 
 
-def build_program(network: Network, recipe: Recipe, n_train: int) -> Program:
+def build_program(network: Network, recipe: Recipe, n_train: int, task: str = "classification") -> Program:
     """The one training program of every population trainer.
 
     Args:
-        network: the family's population ``init``/``apply``.
+        network: the family's population ``init``/``apply`` (and, where members carry their
+            own learning rate and weight decay, ``hparams``).
         recipe: optimiser, schedule (``recipe.epochs`` is the schedule's length), batch
             size and label smoothing.
-        n_train: training images.
+        n_train: training examples.
+        task: ``classification`` (cross-entropy; accuracy in percent) or ``regression``
+            (one output; mean squared error on the scaled target; no accuracy, NaN).
     """
     steps = max(1, n_train // recipe.batch_size)
     batch = min(recipe.batch_size, n_train)
-    tx = make_optimizer(recipe, steps)
     smooth = recipe.label_smoothing
+    regression = task == "regression"
+    if network.hparams is None:
+        tx = make_optimizer(recipe, steps)
+    else:
+        tx = make_member_optimizer(recipe)
+        cosine_shape, constant_shape = schedule_shape(recipe, steps)
 
     def init(keys, members):  # noqa: ANN001, ANN202
         params, stats = network.init(jax.vmap(lambda k: jax.random.fold_in(k, 0))(keys), members)
@@ -175,8 +223,12 @@ def build_program(network: Network, recipe: Recipe, n_train: int) -> Program:
 
     def loss_fn(params, stats, xb, yb, members, skeys):  # noqa: ANN001, ANN202
         logits, new_stats = network.apply(params, stats, xb, members, True, skeys)
-        losses = smoothed_cross_entropy(logits, yb, smooth)  # (K,)
-        acc = 100.0 * (logits.argmax(-1) == yb).mean(-1)
+        if regression:
+            losses = ((logits[..., 0] - yb) ** 2).mean(-1)  # (K,)
+            acc = jnp.full(losses.shape, jnp.nan, jnp.float32)
+        else:
+            losses = smoothed_cross_entropy(logits, yb, smooth)  # (K,)
+            acc = 100.0 * (logits.argmax(-1) == yb).mean(-1)
         return losses.sum(), (losses, acc, new_stats)
 
     def epoch_setup(keys, epochs):  # noqa: ANN001, ANN202
@@ -194,6 +246,11 @@ def build_program(network: Network, recipe: Recipe, n_train: int) -> Program:
         grads, (losses, acc, new_stats) = jax.grad(loss_fn, has_aux=True)(
             params, stats, xb, yb, members, skeys
         )
+        if network.hparams is not None:
+            lr, wd, cosine = network.hparams(members)
+            count = opt[1].count  # (K,): each member's own step
+            rate = lr * jnp.where(cosine, cosine_shape(count), constant_shape(count))
+            opt = set_member_hyperparams(opt, rate.astype(jnp.float32), wd.astype(jnp.float32))
         updates, opt = jax.vmap(tx.update)(grads, opt, params)
         return (optax.apply_updates(params, updates), new_stats, opt), losses, acc
 
@@ -209,6 +266,9 @@ def build_program(network: Network, recipe: Recipe, n_train: int) -> Program:
         xb, yb, mb = xs[i], ys[i], mask[i]
         k = jax.tree_util.tree_leaves(params)[0].shape[0]
         logits, _ = network.apply(params, stats, jnp.broadcast_to(xb, (k, *xb.shape)), members, False, None)
+        if regression:
+            se = (logits[..., 0] - yb[None]) ** 2
+            return (se * mb).sum(-1), jnp.zeros(k, jnp.float32)
         return eval_counts(logits, yb, mb)
 
     return Program(init, epoch_setup, step, epoch_scan, eval_batch, steps)
@@ -516,7 +576,15 @@ class Trainer:
         batch = self.recipe.eval_batch_size
         self._valid = tuple(put(a) for a in batched_eval_arrays(dataset.x_valid, dataset.y_valid, batch))
         self._test = tuple(put(a) for a in batched_eval_arrays(dataset.x_test, dataset.y_test, batch))
-        self._eval_counts = {id(self._valid): len(dataset.y_valid), id(self._test): len(dataset.y_test)}
+        self.task = getattr(dataset, "task", "classification")
+
+        def variance(y: np.ndarray) -> float:
+            return float(np.var(np.asarray(y, np.float64))) if self.task == "regression" else 1.0
+
+        self._eval_counts = {
+            id(self._valid): (len(dataset.y_valid), variance(dataset.y_valid)),
+            id(self._test): (len(dataset.y_test), variance(dataset.y_test)),
+        }
 
     @property
     def compile_s(self) -> float:
@@ -531,7 +599,8 @@ class Trainer:
     def evaluate_split(
         self, tag: tuple[Any, ...], program: Program, args: tuple[Any, ...], split: tuple[Any, ...]
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Mean cross-entropy and accuracy (percent) of every member on one split, float32 ``(K,)``.
+        """Every member's mean loss on one split and its second figure, float32 ``(K,)``:
+        accuracy (percent) for classification, R^2 for regression.
 
         Args:
             args: what ``program.eval_batch`` takes before the split's arrays.
@@ -542,8 +611,12 @@ class Trainer:
         for i in range(xs.shape[0]):
             c, a = self.call(tag + ("eval",), program.eval_batch, *args, xs, ys, mask, np.int32(i))
             ce, correct = ce + np.asarray(c, np.float64), correct + np.asarray(a, np.float64)
-        n = float(self._eval_counts[id(split)])
-        return (ce / n).astype(np.float32), (100.0 * correct / n).astype(np.float32)
+        n, variance = self._eval_counts[id(split)]
+        loss = ce / n
+        if self.task == "regression":
+            with np.errstate(divide="ignore", invalid="ignore"):
+                return loss.astype(np.float32), (1.0 - loss / variance).astype(np.float32)
+        return loss.astype(np.float32), (100.0 * correct / n).astype(np.float32)
 
     # -- what a family's trainer provides --
     population: int
@@ -568,34 +641,51 @@ class Trainer:
         self.setup_device(dataset, device, use_scan)
         self._built: collections.OrderedDict[Any, Program] = collections.OrderedDict()
 
-    def _network(self, single: Hashable | None) -> Network:
-        """The family's population network, or (``single``, from :meth:`_single`) one
-        member's own network."""
+    def _network(self, single: Hashable | None, layout: Hashable = None) -> Network:
+        """The family's population network (for ``layout``, :meth:`_layout`), or
+        (``single``, from :meth:`_single`) one member's own network."""
         raise NotImplementedError
 
     def _single(self, arch: np.ndarray, ops: np.ndarray) -> Hashable:
         """What identifies member 0's own network in single mode (its program's key)."""
         raise NotImplementedError
 
+    def _layout(self, arch: np.ndarray, ops: np.ndarray) -> Hashable:
+        """What a population's program is compiled for, beyond the trainer's own settings
+        (the MLP family: the members' bucket shape and batch size); ``None`` by default."""
+        return None
+
+    def _recipe_for(self, layout: Hashable) -> Recipe:
+        """The recipe a population of ``layout`` trains with (by default the trainer's)."""
+        return self.recipe
+
+    def _population_size(self, arch: np.ndarray, ops: np.ndarray) -> int:
+        """Members per compiled program for the population ``arch`` (by default the trainer's K)."""
+        return self.population
+
     def _program(self, sched: int, arch: np.ndarray, ops: np.ndarray) -> tuple[tuple[Any, ...], Program]:
         """``(compile tag, program)`` for a ``sched``-epoch schedule (single mode: of member 0)."""
         single = self._single(arch, ops) if self.mode == "single" else None
-        key = (single, sched)
+        layout = self._layout(arch, ops)
+        key = (single, layout, sched)
         program = self._built.get(key)
         if program is None:
-            recipe = self.recipe.replace(epochs=sched)
+            recipe = self._recipe_for(layout).replace(epochs=sched)
             program = self._built[key] = build_program(
-                self._network(single), recipe, len(self.dataset.y_train)
+                self._network(single, layout), recipe, len(self.dataset.y_train), self.task
             )
-            while len(self._built) > 32:
+            while len(self._built) > 64:
                 self._built.popitem(last=False)
         else:
             self._built.move_to_end(key)
         tag = ("single", single) if single is not None else ("population",)
+        if layout is not None:
+            tag = (*tag, layout)
         return (tag if sched == self.recipe.epochs else (*tag, sched)), program
 
-    def _padding(self, pad: int) -> tuple[np.ndarray, np.ndarray]:
-        """``(arch_index (pad,), ops (pad, ...))`` of the members that fill a population."""
+    def _padding(self, pad: int, arch: np.ndarray, ops: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(arch_index (pad,), ops (pad, ...))`` of the members that fill a population of
+        the members ``arch`` (results discarded)."""
         raise NotImplementedError
 
     def _members(self, arch: np.ndarray, ops: np.ndarray) -> Any:
@@ -686,9 +776,9 @@ class Trainer:
     ) -> MemberResults:
         n = len(arch)
         n_epochs = int(own.max()) if n else 1
-        k = self.population
+        k = self._population_size(arch, ops)
         pad = k - n
-        p_arch, p_ops = self._padding(pad)
+        p_arch, p_ops = self._padding(pad, arch, ops)
         all_arch = np.concatenate([arch, p_arch])
         all_ops = np.concatenate([ops, p_ops])
         all_seed = np.concatenate([seeds, np.zeros(pad, np.int64)])
@@ -790,15 +880,18 @@ class Trainer:
                 ta = np.mean(np.stack([np.asarray(v) for v in accs]), axis=0)
             epoch_time[e] = time.perf_counter() - t0 - (self.compile_s - c0)
             t1, c1 = time.perf_counter(), self.compile_s
-            out["train_loss"][:, e], out["train_acc"][:, e] = tl, ta
+            second = "r2" if self.task == "regression" else "acc"
+            out["train_loss"][:, e] = tl
+            if second == "acc":
+                out["train_acc"][:, e] = ta
             args = (state[0], state[1], members)
-            out["valid_loss"][:, e], out["valid_acc"][:, e] = self.evaluate_split(
+            out["valid_loss"][:, e], out[f"valid_{second}"][:, e] = self.evaluate_split(
                 tag, program, args, self._valid
             )
             test = np.ones(k, bool) if self.recipe.test_every_epoch else now + 1 == sched
             if test.any():
                 tl_, ta_ = self.evaluate_split(tag, program, args, self._test)
-                out["test_loss"][test, e], out["test_acc"][test, e] = tl_[test], ta_[test]
+                out["test_loss"][test, e], out[f"test_{second}"][test, e] = tl_[test], ta_[test]
             eval_time += time.perf_counter() - t1 - (self.compile_s - c1)
             if ends is not None and (ends == e + 1).any():
                 snap = member_states(state, len(ends))

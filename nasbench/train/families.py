@@ -263,13 +263,14 @@ class NB201CellFamily(NetworkFamily):
 
 # ---- MLPs ---------------------------------------------------------------------------------
 class MLPFamily(NetworkFamily):
-    """Multilayer perceptrons described by a declared space's dimensions (``layers``,
-    ``units_k``, ``activation``, ``dropout``; :func:`nasbench.spaces.mlp.mlp_shapes`),
-    trained padded to the space's largest shape (:mod:`nasbench.train.mlp`).
+    """Multilayer perceptrons described by a declaration whose dimensions play MLP roles
+    (depth, widths, activation, dropout, batch norm, and hyperparameters;
+    :func:`nasbench.spaces.mlp.mlp_roles`), trained in buckets of similar shape
+    (:mod:`nasbench.train.mlp`).
 
     Raises:
-        ConfigError: the declaration does not describe an MLP (``space ... has no
-            trainable network family``).
+        ConfigError: the declaration does not describe a trainable MLP (one line naming
+            the dimension).
     """
 
     key = "mlp"
@@ -280,70 +281,130 @@ class MLPFamily(NetworkFamily):
 
         super().__init__(space)
         try:
-            self.max_units = mlp_shapes(space, [0]).max_units
+            full = mlp_shapes(space, [0])
         except ConfigError as exc:
             raise ConfigError(
                 f"space {space.name!r} has no trainable network family (no network to train): {exc}"
             ) from None
+        self.max_units, self.max_layers = full.max_units, full.max_layers
 
     def network(self, recipe: Recipe, image_shape: Sequence[int], n_classes: int) -> Any:
-        from nasbench.train.mlp import mlp_network
+        from nasbench.train.mlp import MLPLayout, mlp_network
 
-        return mlp_network(recipe, int(np.prod(image_shape)), n_classes, self.max_units)
+        layout = MLPLayout((self.max_units,) * self.max_layers, None, 0, recipe.batch_size)
+        return mlp_network(
+            recipe, layout, int(np.prod(image_shape)), n_classes, self.max_units, self.max_layers, False
+        )
 
     def trainer(self, recipe, dataset, population, *, layout=None, mode="population", device=None):  # type: ignore[no-untyped-def]  # noqa: ANN001, ANN201
         from nasbench.train.mlp import MLPTrainer
 
-        return MLPTrainer(recipe, dataset, population, space=self.space, mode=mode, device=device)
+        universal = bool((layout or {}).get("universal"))
+        return MLPTrainer(
+            recipe, dataset, population, space=self.space, mode=mode, universal=universal, device=device
+        )
+
+    def _bucket_keys(self, arch: np.ndarray, universal: bool) -> list[Any]:
+        from nasbench.spaces.mlp import mlp_shapes
+        from nasbench.train.mlp import width_class
+
+        shapes = mlp_shapes(self.space, arch)
+        if universal:  # one program per batch size
+            return [int(b) for b in shapes.batch_size]
+        widths = width_class(shapes.units, self.max_units)
+        return [
+            (
+                int(shapes.batch_size[i]),
+                tuple(widths[i].tolist()),
+                shapes.activations(i),
+                bool(shapes.batch_norm[i]),
+            )
+            for i in range(len(arch))
+        ]
 
     def split(self, arch_index, population, *, layout=None):  # type: ignore[no-untyped-def]  # noqa: ANN001, ANN201
-        """Padded chunks of ``population``: every member runs at the space's largest shape,
-        so there are no capacities to balance. Whole architectures (every seed) together,
-        in a fixed shuffled order (seed 0), so the first populations are a random sample."""
+        """Populations of at most ``population`` members of one bucket each (the same depth,
+        activations, batch norm, batch size and width classes: one compiled program per
+        bucket), or, with the universal ``layout`` (:meth:`fixed_layout`), of one batch size.
+
+        Whole architectures (every seed) stay together, buckets and architectures in a
+        fixed shuffled order (seed 0), so the first populations are a random sample."""
         arch = np.asarray(arch_index, np.int64)
         n = len(arch)
-        _, group = np.unique(arch, return_inverse=True)
-        rank = np.random.default_rng(0).permutation(int(group.max()) + 1 if n else 0)
-        order = np.lexsort((np.arange(n), rank[group]))
-        return [np.sort(order[i : i + population]) for i in range(0, n, population)], {}
+        universal = bool((layout or {}).get("universal"))
+        if not n:
+            return [], dict(layout or {})
+        uniq, group = np.unique(arch, return_inverse=True)
+        keys = self._bucket_keys(uniq, universal)
+        bucket_ids = {k: b for b, k in enumerate(sorted(set(keys), key=repr))}
+        bucket = np.array([bucket_ids[k] for k in keys], np.int64)[group]
+        rng = np.random.default_rng(0)
+        rank = rng.permutation(len(uniq))[group]
+        brank = rng.permutation(len(bucket_ids))[bucket]
+        order = np.lexsort((np.arange(n), rank, brank))
+        parts = []
+        for b in np.unique(brank):
+            members = order[brank[order] == b]
+            parts.extend(np.sort(members[i : i + population]) for i in range(0, len(members), population))
+        return parts, ({"universal": 1} if universal else {})
+
+    def fixed_layout(self, population: int) -> dict[str, int]:
+        """The universal layout: a live search's batches mix every shape, so every member
+        trains in one program (per batch size), compiled once."""
+        return {"universal": 1}
 
     def default_recipe(self, dataset: str) -> str:
-        return "mlp-digits" if dataset == "digits" else "nb201"
+        """``mlp-digits`` on digits, ``mlp-tabular`` on anything else (no augmentation)."""
+        return "mlp-digits" if dataset.split("?")[0] in ("digits", "sklearn:digits") else "mlp-tabular"
 
     def cost(self, recipe, arch_index, image_shape, n_classes):  # type: ignore[no-untyped-def]  # noqa: ANN001, ANN201
         from nasbench.spaces.mlp import mlp_costs, mlp_shapes
 
-        return mlp_costs(mlp_shapes(self.space, arch_index), int(np.prod(image_shape)), int(n_classes))
+        return mlp_costs(
+            mlp_shapes(self.space, arch_index), int(np.prod(image_shape)), max(int(n_classes), 1)
+        )
 
     def latency(
         self, arch_index, image_shape, n_classes, *, recipe, batch_sizes, repeats, seed, device, report
     ):  # type: ignore[no-untyped-def]  # noqa: ANN001, ANN201, E501
-        """Each configuration's own unpadded network, one program per (widths, activation,
-        batch size); configurations that differ only in dropout share the measurement,
-        since dropout does nothing in evaluation."""
+        """Each configuration's own network at its exact widths, one program per (network,
+        batch size); configurations that differ only in dropout or hyperparameters share
+        the measurement, since those do nothing in evaluation."""
         import jax
 
         from nasbench.spaces.mlp import mlp_shapes
-        from nasbench.train.engine import time_call
-        from nasbench.train.mlp import initial_params, single_apply
+        from nasbench.train.engine import member_key, time_call
+        from nasbench.train.mlp import MLPLayout, init_member, member_apply, member_spec
+        from nasbench.train.recipe import PRESETS
 
         rng = np.random.default_rng(seed)
         idx = np.asarray(arch_index, np.int64)
         shapes = mlp_shapes(self.space, idx)
         d = int(np.prod(image_shape))
+        n_out = max(int(n_classes), 1)
+        rec = recipe or PRESETS["mlp-digits"]
         xs = {b: jax.device_put(rng.standard_normal((b, d)).astype(np.float32), device) for b in batch_sizes}
-        nets = [(shapes.widths(i), int(shapes.activation[i])) for i in range(len(idx))]
+        nets = [
+            MLPLayout(shapes.widths(i), shapes.activations(i), int(shapes.batch_norm[i]), 0)
+            for i in range(len(idx))
+        ]
         first = {net: i for i, net in reversed(list(enumerate(nets)))}  # a configuration of each network
-        measured: dict[tuple[Any, int], np.ndarray] = {}
-        for u, (widths, act) in enumerate(sorted(first)):
-            # the member's own initial weights (the time does not depend on their values)
-            params = initial_params(self.space, int(idx[first[widths, act]]), seed, d, n_classes)
-            params = jax.device_put(params, device)
+        measured: dict[Any, np.ndarray] = {}
+        for u, net in enumerate(sorted(first)):
+            i = first[net]
+            spec = jax.tree_util.tree_map(lambda a: a[0], member_spec(shapes.take([i]), net, rec))
+            key = jax.random.fold_in(member_key(seed, int(idx[i])), 0)
+            params, stats = init_member(key, spec, net, d, n_out, self.max_units, self.max_layers)
+            params, stats, spec = jax.device_put((params, stats, spec), device)
             row = np.zeros(len(batch_sizes))
             for j, b in enumerate(batch_sizes):
-                fn = jax.jit(lambda p, x, act=act: single_apply(p, x, act)).lower(params, xs[b]).compile()
-                row[j] = time_call(fn, (params, xs[b]), repeats)
-            measured[(widths, act)] = row
+
+                def forward(p, st, sp, x, net=net):  # noqa: ANN001, ANN202
+                    return member_apply(p, st, sp, x, net, self.max_units, False, None, rec.bn_momentum)[0]
+
+                fn = jax.jit(forward).lower(params, stats, spec, xs[b]).compile()
+                row[j] = time_call(fn, (params, stats, spec, xs[b]), repeats)
+            measured[net] = row
             report(u + 1, len(first))
         return np.stack([measured[n] for n in nets]) if nets else np.zeros((0, len(batch_sizes)))
 

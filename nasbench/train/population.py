@@ -329,6 +329,14 @@ class PopulationTrainer(Trainer):
         check_memory: bool = True,
         use_scan: bool | None = None,
     ) -> None:
+        if (
+            getattr(dataset, "is_tabular", False)
+            or getattr(dataset, "task", "classification") != "classification"
+        ):
+            raise ConfigError(
+                f"the NB201 cell trains image classifiers; {dataset.name} is {dataset.task} on tabular "
+                "features: train a declared MLP space on it (--space mlp or a declaration file)"
+            )
         self.capacities = dict(capacities or {n: population for n in SLOT_NAMES})
         self.image_shape = dataset.image_shape
         self.n_classes = dataset.n_classes
@@ -338,7 +346,7 @@ class PopulationTrainer(Trainer):
         self.configure(recipe, dataset, population, mode, device, use_scan)
 
     # -- what the engine asks of a family's trainer --
-    def _padding(self, pad: int) -> tuple[np.ndarray, np.ndarray]:
+    def _padding(self, pad: int, arch: np.ndarray, ops: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         # the all-none cell: it occupies no slot
         return np.zeros(pad, np.int64), np.zeros((pad, N_EDGES), np.int32)
 
@@ -350,7 +358,7 @@ class PopulationTrainer(Trainer):
     def _single(self, arch: np.ndarray, ops: np.ndarray) -> tuple[int, ...]:
         return tuple(int(o) for o in ops[0])
 
-    def _network(self, single: Any) -> Network:
+    def _network(self, single: Any, layout: Any = None) -> Network:
         return nb201_network(self.recipe, self.image_shape, self.n_classes, single)
 
     def _costs(self, arch: np.ndarray, ops: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

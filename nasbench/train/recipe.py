@@ -10,6 +10,7 @@ Presets:
     ``nb201``: NAS-Bench-201's network (residual reduction blocks, 5 cells per stage,
         16/32/64 channels) and optimiser; the default for user datasets.
     ``mlp-digits``: the MLP space's recipe on digits (``nasbench build --space mlp``).
+    ``mlp-tabular``: declared MLP spaces on any other data (tabular sets above all).
 """
 
 from __future__ import annotations
@@ -159,6 +160,13 @@ PRESETS: dict[str, Recipe] = {
 #: (MLPs on 500 flattened 8x8 images underfit in 6 epochs); the network fields above do not
 #: apply to MLPs. Chosen on a sample of the space, see ``benchmarks/TRAINING.md``.
 PRESETS["mlp-digits"] = PRESETS["digits"].replace(epochs=12)
+#: Declared MLP spaces on tabular data (``csv:``, ``sklearn:``, tabular ``npz:``): the
+#: dataset's own splits (60/20/20 of one table), no augmentation, small batches for a few
+#: hundred rows; a space's declared learning rate, weight decay, schedule and batch size
+#: replace these per member.
+PRESETS["mlp-tabular"] = PRESETS["digits"].replace(
+    epochs=20, batch_size=32, lr=0.05, n_train=None, n_valid=None, n_test=None, eval_batch_size=512
+)
 
 
 def resolve_recipe(name_or_path: str, overrides: Mapping[str, Any] | None = None) -> Recipe:
