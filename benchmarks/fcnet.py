@@ -67,8 +67,60 @@ def surrogate_figures(table: Any, model: str, sizes: tuple[int, ...], repeats: i
         m = e["model"]
         out[str(e["train_size"])] = {
             k: {"mean": round(m[k]["mean"], 3), "std": round(m[k]["std"], 3)}
-            for k in ("kendall_tau", "spearman", "top1_precision")
+            for k in ("kendall_tau", "spearman", "top1_precision", "coverage90")
         }
+        out[str(e["train_size"])]["kendall_tau"]["values"] = [round(v, 3) for v in m["kendall_tau"]["values"]]
+        out[str(e["train_size"])]["fit_s"] = round(e["fit_s"]["mean"], 1)
+    return out
+
+
+def log_forest_figures(table: Any, sizes: tuple[int, ...], repeats: int, seed: int = 0) -> dict[str, Any]:
+    """The reference of issue 30: a plain random forest on the space's encodings, fitted on
+    log(loss), on exactly the splits of ``surrogate_figures`` (``evaluate``'s
+    ``default_rng([seed, size, repeat])`` over the architectures with a target).
+
+    Two forests: scikit-learn's defaults (100 trees, every feature per split) and the
+    package's ``rf`` member settings (200 trees, a third of the features per split).
+    """
+    import numpy as np
+    from scipy.stats import kendalltau
+    from sklearn.ensemble import RandomForestRegressor
+
+    from nasbench.tables.benchmark import Benchmark
+    from surrogates.encoders import default_kinds, encode
+
+    objective = table.objective
+    loss = Benchmark(table).values_at(objective.metric, int(table.epochs[-1])).astype(np.float64)
+    keep = np.flatnonzero(np.isfinite(loss))
+    archs = table.arch_index[keep].astype(np.int64)
+    y = loss[keep]
+    if objective.maximize or not np.all(y > 0):
+        return {"skipped": "not a positive loss"}
+    F = np.hstack([encode(table.space, archs, k) for k in default_kinds(table.space)])
+    forests = {
+        "rf_default": lambda rs: RandomForestRegressor(n_estimators=100, random_state=rs, n_jobs=1),
+        "rf_member": lambda rs: RandomForestRegressor(
+            n_estimators=200, max_features=1 / 3, random_state=rs, n_jobs=1
+        ),
+    }
+    out: dict[str, Any] = {}
+    for name, make in forests.items():
+        per_size: dict[str, Any] = {}
+        for size in sizes:
+            taus = []
+            for r in range(repeats):
+                perm = np.random.default_rng([seed, size, r]).permutation(len(archs))
+                tr, te = perm[:size], perm[size:]
+                pred = make(seed * 1000 + r).fit(F[tr], np.log(y[tr])).predict(F[te])
+                taus.append(float(kendalltau(-pred, -y[te]).statistic))
+            per_size[str(size)] = {
+                "kendall_tau": {
+                    "mean": round(float(np.mean(taus)), 3),
+                    "std": round(float(np.std(taus, ddof=1)) if repeats > 1 else 0.0, 3),
+                    "values": [round(t, 3) for t in taus],
+                }
+            }
+        out[name] = per_size
     return out
 
 
@@ -110,7 +162,10 @@ def main() -> None:
     ap.add_argument("--model", default="combined", help="Surrogate for the Kendall tau figures.")
     ap.add_argument("--train-sizes", default="100,1000")
     ap.add_argument("--repeats", type=int, default=3, help="Random splits per training size.")
-    ap.add_argument("--strategies", default="rs,re,ls,bananas")
+    ap.add_argument("--strategies", default="rs,re,ls,bananas", help="'' skips the strategies.")
+    ap.add_argument(
+        "--log-forest", action="store_true", help="Also the random forest on log(loss), same splits."
+    )
     ap.add_argument("--seeds", type=int, default=10, help="Runs per strategy.")
     ap.add_argument("--budget", default="200", help="Full evaluations per run.")
     ap.add_argument("--out", type=Path, help="Also write the JSON here.")
@@ -120,18 +175,19 @@ def main() -> None:
     result: dict[str, Any] = {"args": {k: str(v) for k, v in vars(args).items()}}
     for name in [d.strip() for d in args.datasets.split(",") if d.strip()]:
         table = load(args.data / f"{name}.csv")
+        sizes = tuple(int(s) for s in args.train_sizes.split(","))
+        strategies = [s.strip() for s in args.strategies.split(",") if s.strip()]
         result[name] = {
             "configurations": table.n_archs,
             "seeds": len(table.seeds),
             "objective": table.objective.describe(),
-            "surrogate": surrogate_figures(
-                table, args.model, tuple(int(s) for s in args.train_sizes.split(",")), args.repeats
-            ),
-            "strategies": strategy_figures(
-                table, [s.strip() for s in args.strategies.split(",")], args.seeds, args.budget
-            ),
-            "hb": "not run: final values only, no lower fidelity",
+            "surrogate": surrogate_figures(table, args.model, sizes, args.repeats),
         }
+        if args.log_forest:
+            result[name]["log_forest"] = log_forest_figures(table, sizes, args.repeats)
+        if strategies:
+            result[name]["strategies"] = strategy_figures(table, strategies, args.seeds, args.budget)
+            result[name]["hb"] = "not run: final values only, no lower fidelity"
     result["wall_s"] = round(time.perf_counter() - t0, 1)
     text = dumps_json(result)  # never reached (inf) and undefined intervals (NaN) as null
     if args.out:

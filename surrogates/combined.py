@@ -73,8 +73,14 @@ class CurveSurrogate(SurrogateBase):
         scores: per-architecture scores for the ``scores`` encoding
             (:class:`~surrogates.encoders.ArchEncoder`); the compact view then adds them
             to ``features``.
+        target: the scale the target (and the observed curve) is learnt on: ``auto``
+            (chosen from the training targets), ``identity``, ``log`` or ``quantile``
+            (:mod:`surrogates.targets`).
+        diverged: diverged runs (far beyond the bulk on the log scale): ``cap``, ``drop``
+            or ``keep`` (:mod:`surrogates.targets`).
 
     Attributes:
+        target_transform_: the fitted :class:`~surrogates.targets.TargetTransform`.
         cuts_: int ``(K,)`` fitted cuts, increasing (starting at 0 unless a cut list omits it).
         models_: list of ``K`` fitted pipelines, one per cut.
         epochs_: float ``(E,)`` resolved epochs.
@@ -97,6 +103,8 @@ class CurveSurrogate(SurrogateBase):
         warm_start: bool = False,
         recalibrate_growth: float = 1.0,
         scores: np.ndarray | None = None,
+        target: str = "auto",
+        diverged: str = "cap",
     ) -> None:
         self.space = space
         self.epochs = epochs
@@ -113,6 +121,19 @@ class CurveSurrogate(SurrogateBase):
         self.warm_start = warm_start
         self.recalibrate_growth = recalibrate_growth
         self.scores = scores
+        self.target = target
+        self.diverged = diverged
+
+    def _bounds(self) -> tuple[float, float] | None:
+        """``bounds`` on the fitted target scale (curve features are extrapolated there)."""
+        tt = self._target()
+        if tt is None or self.bounds is None:
+            return self.bounds
+        lo, hi = tt.curve(np.asarray([[self.bounds[0], self.bounds[1]]], dtype=np.float64))[0]
+        ends = [b for b in (lo, hi) if np.isfinite(b)]
+        if len(ends) < 2:
+            return None
+        return (float(min(ends)), float(max(ends)))
 
     def _cut_list(self, n_epochs: int) -> list[int]:
         if isinstance(self.cuts, str):
@@ -140,7 +161,7 @@ class CurveSurrogate(SurrogateBase):
         arch = ArchEncoder(self.space, self.kinds, self.scores)
         parts = [("arch", arch)]
         if k > 0:
-            parts.append(("curve", CurveFeatures(self.epochs_.tolist(), k, self.families, self.bounds)))
+            parts.append(("curve", CurveFeatures(self.epochs_.tolist(), k, self.families, self._bounds())))
         blocks = arch.column_blocks()
         members = self._members(tuple(blocks))
         views = self._views(members, blocks)
@@ -204,6 +225,7 @@ class CurveSurrogate(SurrogateBase):
             SurrogateInputError, TooFewPointsError.
         """
         X, y = self._validate_fit(X, y)
+        X, y = self._fit_target(X, y)
         n_epochs = X.shape[1] - 1
         self.epochs_ = resolve_epochs(self.epochs, n_epochs)
         lengths = observed_lengths(X[:, 1:])
@@ -231,20 +253,38 @@ class CurveSurrogate(SurrogateBase):
         return self
 
     def predict(self, X: Any, return_std: bool = False) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
-        """Predicted final accuracy ``(n,)`` (and calibrated std ``(n,)``).
+        """Predicted final score ``(n,)`` (and calibrated std ``(n,)``), in score units.
 
         Each row uses the model of the largest fitted cut not beyond its observed
         length; a row observed up to the last epoch returns that value with std 0.
         """
         check_is_fitted(self, "models_")
         X = self._validate_predict(X)
+        mean, std, full = self._predict_rows(X)
+        part = ~full
+        if part.any():
+            mean[part], std[part] = self._back(mean[part], std[part])
+        mean[full] = X[full, -1]
+        return (mean, std) if return_std else mean
+
+    def _predict_scaled(self, X: Any) -> tuple[np.ndarray, np.ndarray]:
+        check_is_fitted(self, "models_")
+        X = self._validate_predict(X)
+        mean, std, full = self._predict_rows(X)
+        tt = self._target()
+        if full.any() and tt is not None:
+            mean[full] = tt.transform(X[full, -1])
+        return mean, std
+
+    def _predict_rows(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(mean, std, full)`` on the fitted scale; ``full`` rows (fully observed) are
+        left to the caller."""
+        X = self._to_scale(X)
         n_epochs = X.shape[1] - 1
         lengths = observed_lengths(X[:, 1:])
-        mean = np.empty(len(X))
+        mean = np.zeros(len(X))
         std = np.zeros(len(X))
         full = (lengths >= n_epochs) & (n_epochs > 0)
-        if full.any():
-            mean[full] = X[full, n_epochs]
         pos = np.searchsorted(self.cuts_, lengths, side="right") - 1
         short = (pos < 0) & ~full
         if short.any():
@@ -259,7 +299,7 @@ class CurveSurrogate(SurrogateBase):
             Xk[:, 1 + k :] = np.nan
             m, s = self.models_[j].predict(Xk, return_std=True)
             mean[rows], std[rows] = m, s
-        return (mean, std) if return_std else mean
+        return mean, std, full
 
 
 def _fit(pipeline: Pipeline, X: np.ndarray, y: np.ndarray) -> Pipeline:

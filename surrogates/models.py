@@ -33,6 +33,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from surrogates.encoders import ArchEncoder, indices_of
 from surrogates.errors import SurrogateInputError, TooFewPointsError
+from surrogates.targets import TargetTransform, fit_target
 
 log = logging.getLogger(__name__)
 
@@ -398,7 +399,72 @@ def observed_lengths(C: np.ndarray) -> np.ndarray:
 
 
 class SurrogateBase(RegressorMixin, BaseEstimator):
-    """Input validation shared by the surrogates (``X``: index column + curve columns)."""
+    """Input validation shared by the surrogates (``X``: index column + curve columns),
+    and the target transform of those that take ``target`` and ``diverged``
+    (:mod:`surrogates.targets`)."""
+
+    #: Parameters a model saved before they existed gets on loading: its old behaviour.
+    _LEGACY_PARAMS: dict[str, Any] = {"target": "identity", "diverged": "keep"}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        if "target" in self._get_param_names():
+            for k, v in self._LEGACY_PARAMS.items():
+                state.setdefault(k, v)
+        super().__setstate__(state)
+
+    def _fit_target(self, X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Choose and fit the target transform (``target_transform_``); returns ``(X, z)``:
+        the rows to fit on, curve columns on the transform's scale, and their targets."""
+
+        def features() -> np.ndarray:
+            return ArchEncoder(self.space, self.kinds, getattr(self, "scores", None)).fit_transform(X)
+
+        tt, keep = fit_target(y, self.target, self.diverged, features, self.random_state)
+        self.target_transform_ = tt
+        if tt.kind == "identity":
+            return X, y
+        X = X[keep].copy()
+        X[:, 1:] = tt.curve(X[:, 1:])
+        return X, tt.transform(y[keep])
+
+    def _target(self) -> TargetTransform | None:
+        tt = getattr(self, "target_transform_", None)
+        return None if tt is None or tt.kind == "identity" else tt
+
+    def _to_scale(self, X: np.ndarray) -> np.ndarray:
+        """``X`` with its curve columns on the fitted target scale."""
+        tt = self._target()
+        if tt is None:
+            return X
+        X = X.copy()
+        X[:, 1:] = tt.curve(X[:, 1:])
+        return X
+
+    def _back(self, mean: np.ndarray, std: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Predictions on the fitted scale -> score units."""
+        tt = self._target()
+        if tt is None:
+            return mean, std
+        return tt.back(np.asarray(mean, float), np.asarray(std, float), float(ndtri(0.5 + self.coverage / 2)))
+
+    def predict_interval(self, X: Any, coverage: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """``(lo, hi)``, each ``(n,)``: the central ``coverage`` interval in score units,
+        both ends mapped through the target transform (asymmetric on a log scale).
+
+        ``coverage`` defaults to the one the std is calibrated for.
+        """
+        cov = self.coverage if coverage is None else float(coverage)
+        tt = self._target()
+        z = float(ndtri(0.5 + cov / 2))
+        if tt is None:
+            mean, std = self.predict(X, return_std=True)
+            return mean - z * std, mean + z * std
+        mean, std = self._predict_scaled(X)
+        lo, hi = tt.inverse(mean - z * std), tt.inverse(mean + z * std)
+        return np.minimum(lo, hi), np.maximum(lo, hi)
+
+    def _predict_scaled(self, X: Any) -> tuple[np.ndarray, np.ndarray]:
+        raise NotImplementedError
 
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
@@ -479,9 +545,14 @@ class ArchSurrogate(SurrogateBase):
         warm_start: a refit keeps the ensemble's stacking weights and calibration until
             the rows grew by ``recalibrate_growth`` (:class:`StackedEnsemble`).
         recalibrate_growth: see :class:`StackedEnsemble`.
+        target: the scale the target is learnt on: ``auto`` (chosen from the training
+            targets), ``identity``, ``log`` or ``quantile`` (:mod:`surrogates.targets`).
+        diverged: diverged runs (far beyond the bulk on the log scale): ``cap``, ``drop``
+            or ``keep`` (:mod:`surrogates.targets`).
 
     Attributes:
         pipeline_: the fitted encoder + ensemble pipeline.
+        target_transform_: the fitted :class:`~surrogates.targets.TargetTransform`.
     """
 
     def __init__(
@@ -497,6 +568,8 @@ class ArchSurrogate(SurrogateBase):
         warm_start: bool = False,
         recalibrate_growth: float = 1.0,
         scores: np.ndarray | None = None,
+        target: str = "auto",
+        diverged: str = "cap",
     ) -> None:
         self.space = space
         self.kinds = kinds
@@ -509,9 +582,12 @@ class ArchSurrogate(SurrogateBase):
         self.warm_start = warm_start
         self.recalibrate_growth = recalibrate_growth
         self.scores = scores
+        self.target = target
+        self.diverged = diverged
 
     def fit(self, X: Any, y: Any) -> ArchSurrogate:
         X, y = self._validate_fit(X, y)
+        X, y = self._fit_target(X, y)
         ensemble = StackedEnsemble(
             self.members,
             self.cv,
@@ -533,7 +609,12 @@ class ArchSurrogate(SurrogateBase):
         return self
 
     def predict(self, X: Any, return_std: bool = False) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
-        """Predicted final accuracy ``(n,)`` (and calibrated std ``(n,)``)."""
+        """Predicted final score ``(n,)`` (and calibrated std ``(n,)``), in score units."""
+        mean, std = self._predict_scaled(X)
+        mean, std = self._back(mean, std)
+        return (mean, std) if return_std else mean
+
+    def _predict_scaled(self, X: Any) -> tuple[np.ndarray, np.ndarray]:
         check_is_fitted(self, "pipeline_")
-        X = self._validate_predict(X)
-        return self.pipeline_.predict(X, return_std=return_std)
+        X = self._to_scale(self._validate_predict(X))
+        return self.pipeline_.predict(X, return_std=True)

@@ -2,7 +2,8 @@
 
 A model file is a skops archive of one dict: ``format``, ``format_version``, ``meta``
 (the table's content hash, the space's name, config and fingerprint, epochs, metric,
-versions) and ``model``. Loading first lists the file's types without constructing
+versions, and ``target``: the scale the model learnt on and how it treated diverged
+runs, :mod:`surrogates.targets`) and ``model``. Loading first lists the file's types without constructing
 anything; a type outside :data:`TRUSTED_TYPES` refuses the file, so a tampered or
 foreign file is never executed. Only then is it loaded, with exactly those types trusted.
 """
@@ -37,6 +38,7 @@ TRUSTED_TYPES: tuple[str, ...] = (
     "surrogates.extrapolation.ParametricCurveSurrogate",
     "surrogates.encoders.ArchEncoder",
     "surrogates.encoders.CurveFeatures",
+    "surrogates.targets.TargetTransform",
     # scikit-learn internals skops does not trust by default
     "sklearn.tree._tree.Tree",
     "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
@@ -140,6 +142,7 @@ def save_model(model: Any, path: str | os.PathLike[str], *, table_meta: dict[str
         created=_dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
         versions=_versions(),
     )
+    meta["target"] = target_record(model, meta.get("direction", "max"))
     envelope = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
@@ -148,6 +151,27 @@ def save_model(model: Any, path: str | os.PathLike[str], *, table_meta: dict[str
     }
     atomic_write_bytes(path, sio.dumps(envelope, compression=zipfile.ZIP_DEFLATED))
     return meta
+
+
+def target_record(model: Any, direction: str = "max") -> dict[str, Any]:
+    """What a model file says about its target scale and diverged runs.
+
+    The diverged-run threshold is given in score units and, as ``threshold_metric``, in
+    the metric's own units (a loss: minus the score).
+    """
+    tt = getattr(model, "target_transform_", None)
+    if tt is None:
+        return {"transform": "identity", "reason": "model without a target transform", "diverged": None}
+    info = json.loads(json.dumps(tt.info, default=float))
+    div = info.get("diverged") or {}
+    if "threshold_score" in div:
+        div["threshold_metric"] = -div["threshold_score"] if direction == "min" else div["threshold_score"]
+        div["treatment"] = {
+            "cap": "capped at the threshold before the fit (kept as very bad runs)",
+            "drop": "left out of the fit",
+            "keep": "fitted as they are (flagged only)",
+        }[div["policy"]]
+    return info
 
 
 def load_model(
