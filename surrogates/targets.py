@@ -225,8 +225,7 @@ def _choose(zl: np.ndarray, F: np.ndarray, random_state: int | None) -> dict[str
     from sklearn.ensemble import RandomForestRegressor
     from sklearn.model_selection import KFold
     from sklearn.preprocessing import QuantileTransformer
-
-    from surrogates.models import one_thread
+    from threadpoolctl import threadpool_limits
 
     seed = 0 if random_state is None else int(random_state)
     out = {}
@@ -241,7 +240,7 @@ def _choose(zl: np.ndarray, F: np.ndarray, random_state: int | None) -> dict[str
                 ).fit(t[:, None])
                 t = qt.transform(t[:, None])[:, 0]
             rf = RandomForestRegressor(n_estimators=50, max_features=1 / 3, random_state=seed, n_jobs=1)
-            with one_thread():
+            with threadpool_limits(1):  # as every member fit: one thread
                 pred[te] = rf.fit(F[tr], t).predict(F[te])
         out[kind] = float(kendalltau(pred, zl).statistic)
     return out
