@@ -13,6 +13,24 @@ import typer
 from nasbench.core.io import dumps_json
 
 JSON_OPTION = typer.Option(False, "--json", help="Print machine-readable JSON on stdout.")
+DATASET_HELP = (
+    "'digits' (embedded), sklearn:NAME (bundled: breast_cancer, wine, iris, diabetes), csv:PATH "
+    "(with --target) or npz:PATH (images, or 2-D features)."
+)
+TARGET_OPTION = typer.Option(
+    None, "--target", help="The target column of a csv: dataset (or another column of a bundled set)."
+)
+TASK_OPTION = typer.Option(
+    None, "--task", help="classification | regression (default: from the target; see the building guide)."
+)
+
+
+def dataset_arg(dataset: str, target: str | None, task: str | None) -> str:
+    """The one dataset spec string of ``--dataset``, ``--target`` and ``--task``
+    (:func:`nasbench.train.data.dataset_spec`)."""
+    from nasbench.train.data import dataset_spec
+
+    return dataset_spec(dataset, target=target, task=task)
 
 
 def echo_json(obj: Any) -> None:

@@ -9,7 +9,15 @@ from typing import Any
 import typer
 
 from nasbench.cli import app
-from nasbench.cli._common import JSON_OPTION, echo_json, progress_bar
+from nasbench.cli._common import (
+    DATASET_HELP,
+    JSON_OPTION,
+    TARGET_OPTION,
+    TASK_OPTION,
+    dataset_arg,
+    echo_json,
+    progress_bar,
+)
 from nasbench.core.config import parse_assignments
 from nasbench.core.errors import ConfigError
 
@@ -28,8 +36,12 @@ def _command(parts: dict[str, Any], sets: list[str]) -> str:
 @app.command("build")
 def build(
     out: Path = typer.Option(..., "--out", help="Output table (.parquet)."),
-    space: str = typer.Option("nb201", "--space", help="Search space: nb201 or mlp."),
-    dataset: str = typer.Option("digits", "--dataset", help="'digits' (embedded) or npz:PATH."),
+    space: str = typer.Option(
+        "nb201", "--space", help="Search space: nb201, mlp or a declaration file (SPACE.toml)."
+    ),
+    dataset: str = typer.Option("digits", "--dataset", help=DATASET_HELP),
+    target: str | None = TARGET_OPTION,
+    task: str | None = TASK_OPTION,
     epochs: int | None = typer.Option(None, "--epochs", help="Training epochs (default: the recipe's)."),
     seeds: str = typer.Option("1", "--seeds", help="Number of seeds (0..S-1) or a list like 0,3,7."),
     population: int = typer.Option(50, "--population", help="Runs trained together; 1 = one at a time."),
@@ -58,6 +70,7 @@ def build(
     from nasbench.train.build import BuildConfig, build_table, default_recipe_name, parse_seeds
     from nasbench.train.recipe import resolve_recipe
 
+    dataset = dataset_arg(dataset, target, task)
     rec = resolve_recipe(
         recipe or default_recipe_name(dataset, space), parse_assignments(sets, option="--set")
     )

@@ -10,7 +10,16 @@ from typing import Annotated, Any
 import typer
 
 from nasbench.cli import app
-from nasbench.cli._common import JSON_OPTION, echo_json, fmt_metric, progress_bar
+from nasbench.cli._common import (
+    DATASET_HELP,
+    JSON_OPTION,
+    TARGET_OPTION,
+    TASK_OPTION,
+    dataset_arg,
+    echo_json,
+    fmt_metric,
+    progress_bar,
+)
 from nasbench.core.config import parse_assignments
 from nasbench.core.errors import ConfigError
 
@@ -46,8 +55,12 @@ SCORES_OPTION = typer.Option(
     help="Score file from `nasbench estimate proxies|oneshot` (repeatable): surrogate features for "
     "model-based strategies, the order of `ranked`.",
 )
-DATASET_OPTION = typer.Option("digits", "--dataset", help="--evaluator train: 'digits' or 'npz:PATH'.")
-SPACE_OPTION = typer.Option("nb201", "--space", help="--evaluator train: the search space (nb201).")
+DATASET_OPTION = typer.Option("digits", "--dataset", help="--evaluator train: " + DATASET_HELP)
+SPACE_OPTION = typer.Option(
+    "nb201",
+    "--space",
+    help="--evaluator train: the search space (nb201, mlp or a declaration file SPACE.toml).",
+)
 RECIPE_OPTION = typer.Option(
     None, "--recipe", help="--evaluator train: recipe name or TOML/JSON file (default: the dataset's)."
 )
@@ -94,7 +107,7 @@ def _live_config(options: Mapping[str, Any], *, out: Path | None, reference: Pat
     if options["noise"] != "seed":
         raise ConfigError("--noise mean needs a table; a live search trains one seed per trial")
     return make_live_config(
-        options["dataset"],
+        dataset_arg(options["dataset"], options["target"], options["task"]),
         options["recipe"],
         out,
         space=options["space"],
@@ -151,6 +164,8 @@ def search(
     model: str = MODEL_OPTION,
     scores: list[Path] = SCORES_OPTION,
     dataset: str = DATASET_OPTION,
+    target: str | None = TARGET_OPTION,
+    task: str | None = TASK_OPTION,
     space: str = SPACE_OPTION,
     recipe: str | None = RECIPE_OPTION,
     resume: bool = typer.Option(False, "--resume", help="--evaluator train: continue the run in --out."),
@@ -394,6 +409,8 @@ def compare(
     model: str = MODEL_OPTION,
     scores: list[Path] = SCORES_OPTION,
     dataset: str = DATASET_OPTION,
+    target: str | None = TARGET_OPTION,
+    task: str | None = TASK_OPTION,
     space: str = SPACE_OPTION,
     recipe: str | None = RECIPE_OPTION,
     inherit: bool = INHERIT_OPTION,

@@ -34,7 +34,7 @@ import numpy as np
 from nasbench.core.errors import ConfigError, NasbenchError, TableFormatError
 from nasbench.core.io import atomic_path, check_output_file
 from nasbench.core.manifest import check_manifest, key_hash, read_manifest, write_manifest
-from nasbench.core.metrics import METRICS
+from nasbench.core.metrics import METRICS, TASK_METRICS
 from nasbench.tables.table import ResultTable, package_versions
 from nasbench.train.families import family_of, resolve_archs, resolve_trainable_space
 from nasbench.train.members import Member, cached_trainer, train_group, train_members
@@ -533,9 +533,12 @@ def build_table(config: BuildConfig, *, progress: ProgressFn | None = None) -> d
     frame, timing, platforms = _read_shards(config.shards, len(plan.groups), plan.build_hash)
     if len(frame) != runs_total * config.recipe.epochs:
         raise TableFormatError(f"shards hold {len(frame)} rows; expected {runs_total * config.recipe.epochs}")
+    task = getattr(dataset, "task", "classification")
     meta = {
         "dataset": config.dataset,
         "dataset_info": dataset.summary(),
+        # regression tables minimise the validation loss (MSE on the standardised target)
+        **({"objective": {"metric": "valid_loss", "direction": "min"}} if task == "regression" else {}),
         "recipe": config.recipe.to_dict(),
         "recipe_hash": config.recipe.content_hash(),
         "build_command": config.command,
@@ -562,7 +565,7 @@ def build_table(config: BuildConfig, *, progress: ProgressFn | None = None) -> d
         "versions": package_versions("jax", "jaxlib", "flax", "optax"),
     }
     table = ResultTable.from_records(
-        space, frame, metrics=METRICS, arch_columns=("params", "flops"), metadata=meta
+        space, frame, metrics=TASK_METRICS[task], arch_columns=("params", "flops"), metadata=meta
     )
     try:
         info = informativeness(table)
@@ -660,8 +663,9 @@ def partial_table(shards: str | os.PathLike[str]) -> ResultTable:
         "recipe": key["recipe"],
         "partial": {"shards": len(ids), "of": manifest["n_shards"]},
     }
+    recorded = tuple(m for m in METRICS if m in frame and frame[m].notna().any())
     return ResultTable.from_records(
-        space, frame, metrics=METRICS, arch_columns=("params", "flops"), metadata=meta
+        space, frame, metrics=recorded, arch_columns=("params", "flops"), metadata=meta
     )
 
 

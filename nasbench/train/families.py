@@ -474,15 +474,27 @@ TRAINABLE_SPACES: dict[str, Callable[[], Any]] = {"nb201": _nb201, "mlp": _mlp}
 
 
 def resolve_trainable_space(name: str) -> Any:
-    """The space ``--space NAME`` trains (:data:`TRAINABLE_SPACES`), with its family checked.
+    """The space ``--space NAME`` trains (:data:`TRAINABLE_SPACES`), or the declaration in the
+    file ``--space SPACE.toml`` (``.toml``/``.json``, or ConfigSpace JSON), with its family
+    checked.
 
     Raises:
         UnknownSpaceError: no space of that name is registered.
-        ConfigError: the space has no trainable network family.
+        ConfigError: an unreadable or malformed space file, or a space with no trainable
+            network family (one line naming the file and the dimension).
     """
     if name in TRAINABLE_SPACES:
         space = TRAINABLE_SPACES[name]()
         family_of(space)
+        return space
+    if Path(name).suffix.lower() in (".toml", ".json") or Path(name).is_file():
+        from nasbench.spaces.declared_files import read_space
+
+        space = read_space(name)
+        try:
+            family_of(space)
+        except ConfigError as exc:
+            raise ConfigError(f"space file {name}: {exc}") from None
         return space
     from nasbench.spaces import space_class
 

@@ -67,8 +67,17 @@ def _informativeness(table: Any, connected_only: bool) -> dict[str, Any]:
         JSON-ready dict: the figures, the targets, ``passes`` per figure and the number
         of architectures and seeds used.
     """
-    valid = table.values[..., table.metric_position("valid_acc")]  # (A, S, E)
-    test = table.values[..., table.metric_position("test_acc")]
+    from nasbench.core.metrics import Objective
+
+    objective = Objective.from_metadata(table.metadata)
+    sign = objective.sign
+    valid = table.values[..., table.metric_position(objective.metric)]  # (A, S, E)
+    test_metric = objective.test_metric
+    test = (
+        table.values[..., table.metric_position(test_metric)]
+        if test_metric in table.metrics
+        else np.full_like(valid, np.nan)
+    )
     keep = np.ones(table.n_archs, bool)
     family = family_or_none(table.space) if connected_only else None
     if family is not None:
@@ -100,18 +109,25 @@ def _informativeness(table: Any, connected_only: bool) -> dict[str, Any]:
     out["spread_p90_p10_valid"] = (
         float(np.percentile(mv_ok, 90) - np.percentile(mv_ok, 10)) if len(mv_ok) else float("nan")
     )
-    out["test_acc_percentiles"] = (
+    out[f"{test_metric or 'test'}_percentiles"] = (
         {str(q): round(float(np.percentile(ft_ok, q)), 2) for q in (0, 10, 50, 90, 100)} if len(ft_ok) else {}
     )
     n_ep = len(table.epochs)
     q = max(0, int(np.ceil(n_ep / 4)) - 1)  # the epoch that ends the first quarter
     with np.errstate(all="ignore"):
-        gain = mv - np.nanmean(valid[:, :, q], axis=1)
+        gain = sign * (mv - np.nanmean(valid[:, :, q], axis=1))  # improvement, in the metric's units
     out["late_gain"] = float(np.nanmedian(gain)) if np.isfinite(gain).any() else float("nan")
     out["late_gain_mean"] = float(np.nanmean(gain)) if np.isfinite(gain).any() else float("nan")
     out["late_gain_from_epoch"] = int(table.epochs[q])
-    out["targets"] = dict(TARGETS)
-    out["passes"] = {k: bool(np.isfinite(out[k]) and out[k] >= t) for k, t in TARGETS.items()}
+    # the spread and gain targets are in accuracy points; a loss has only the rank targets
+    targets = (
+        TARGETS
+        if objective.metric.endswith("_acc")
+        else {k: t for k, t in TARGETS.items() if "spearman" in k}
+    )
+    out["metric"] = objective.metric
+    out["targets"] = dict(targets)
+    out["passes"] = {k: bool(np.isfinite(out[k]) and out[k] >= t) for k, t in targets.items()}
     for k in (
         "seed_spearman",
         "valid_test_spearman",

@@ -58,7 +58,7 @@ import numpy as np
 from nasbench.core.errors import ConfigError, NasbenchError
 from nasbench.core.io import make_dirs
 from nasbench.core.manifest import check_manifest, key_hash, write_manifest
-from nasbench.core.metrics import METRICS, Objective
+from nasbench.core.metrics import METRICS, TASK_METRICS, Objective
 from nasbench.evaluation.context import AskTell, Prior, SearchContext
 from nasbench.evaluation.contract import Evaluator, Job, Outcome, Truth
 from nasbench.evaluation.errors import BudgetError, StrategyConfigError
@@ -252,9 +252,15 @@ class TrainEvaluator(Evaluator):
         self._t_wall = time.perf_counter()  # reset by each run's begin (run_meta's wall_s)
         self.reference = None if config.reference is None else ResultTable.load(config.reference)
         start = None if config.table is None else ResultTable.load(config.table)  # read once
-        # the reference table's objective, else the start table's, else valid_acc maximised
+        # the reference table's objective, else the start table's, else the task's: valid_acc
+        # maximised, or for regression valid_loss (MSE on the standardised target) minimised
+        task_default = (
+            Objective("valid_loss", "min")
+            if getattr(self.dataset, "task", "") == "regression"
+            else Objective()
+        )
         self.objective = objective or next(
-            (t.objective for t in (self.reference, start) if t is not None), Objective()
+            (t.objective for t in (self.reference, start) if t is not None), task_default
         )
         if self.objective.metric not in METRICS:
             raise ConfigError(
@@ -636,7 +642,7 @@ class TrainEvaluator(Evaluator):
         return ResultTable.from_records(
             self.space,
             frame,
-            metrics=METRICS,
+            metrics=TASK_METRICS[getattr(self.dataset, "task", "classification")],
             arch_columns=("params", "flops") if has_costs else (),
             metadata=meta,
         )
