@@ -55,7 +55,7 @@ def test_costs_recipes_and_splits() -> None:
     c = nb.cost(PRESETS["digits"], arch, (8, 8, 1), 10)
     assert c["flops"].shape == (3,) and c["params"][0] < c["params"][2]
     # every member in exactly one population of at most K; NB201 also returns its slot capacities
-    for fam, more in ((nb, True), (mlp, False)):
+    for fam, more in ((nb, True), (mlp, True)):  # MLP: 80 runs fill no bucket, so universal
         runs = np.repeat(np.arange(40) * 7, 2)
         groups, layout = fam.split(runs, 8)
         np.testing.assert_array_equal(np.sort(np.concatenate(groups)), np.arange(len(runs)))
@@ -63,11 +63,14 @@ def test_costs_recipes_and_splits() -> None:
     assert set(nb.fixed_layout(20).values()) == {9} and mlp.fixed_layout(20) == {"universal": 1}
     # MLP populations are buckets: one depth, activation and width classes per population
     runs = np.repeat(np.arange(0, 5100, 37), 2)
-    groups, _ = mlp.split(runs, 8)
     keys = mlp._bucket_keys(runs, False)
-    assert all(len({keys[i] for i in g}) == 1 for g in groups)
+    groups, layout = mlp.split(runs, 2)
+    assert layout == {} and all(len({keys[i] for i in g}) == 1 for g in groups)
     assert len(groups) < len(runs) // 2  # buckets are shared, not one network each
-    assert len(mlp.split(runs, 8, layout={"universal": 1})[0]) == -(-len(runs) // 8)
+    # too few runs to fill a population per bucket: the universal layout (chunks of K)
+    for lay in (None, {"universal": 1}):
+        groups, layout = mlp.split(runs, 8, layout=lay)
+        assert layout == {"universal": 1} and len(groups) == -(-len(runs) // 8)
 
 
 def test_inheritance_is_nb201s_and_mlps_is_unsupported() -> None:

@@ -294,17 +294,16 @@ def test_build_mlp_table(tmp_path: Path, data_path: Path, result, members, capsy
     assert summary["trained_runs"] == 6
     table = ResultTable.load(out)
     assert isinstance(table.space, DeclaredSpace) and table.space == mlp_space()
-    # the three networks are three buckets (depth and activation differ): one population each
-    assert table.metadata["build"]["mode"] == "mlp-population" and table.metadata["build"]["n_shards"] == 3
+    # six runs cannot fill a population in each of their three buckets: the universal layout
+    assert table.metadata["build"]["mode"] == "mlp-population" and table.metadata["build"]["n_shards"] == 2
     order = np.argsort(table.arch_index)
     np.testing.assert_array_equal(table.arch_index[order], np.sort(arch[:3]))
     costs = mlp_costs(mlp_shapes(mlp_space(), table.arch_index), 9, 4)
     np.testing.assert_array_equal(table.arch_columns["params"], costs["params"])
-    # a member trains its own network in its bucket as in the universal layout (up to the
-    # summation order of the padded products)
+    # a member's curve does not depend on the population it trained in (same layout and K)
     row = int(np.flatnonzero(table.arch_index == arch[1])[0])
-    vl = table.values[row, 0, :, table.metric_position("valid_loss")]
-    np.testing.assert_allclose(vl, result.metrics["valid_loss"][1], rtol=1e-4)
+    va = table.values[row, 0, :, table.metric_position("valid_acc")]
+    np.testing.assert_array_equal(va, result.metrics["valid_acc"][1])
     # resuming a finished build trains nothing and gives the same table; --latency adds the
     # measured forward latency of each network on this machine, with the platform
     assert main([*args, "--resume", "--latency"]) == 0

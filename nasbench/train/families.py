@@ -326,6 +326,8 @@ class MLPFamily(NetworkFamily):
         """Populations of at most ``population`` members of one bucket each (the same depth,
         activations, batch norm, batch size and width classes: one compiled program per
         bucket), or, with the universal ``layout`` (:meth:`fixed_layout`), of one batch size.
+        Runs too few to fill one population per bucket on average train in the universal
+        layout too (a few compiles instead of one per bucket).
 
         Whole architectures (every seed) stay together, buckets and architectures in a
         fixed shuffled order (seed 0), so the first populations are a random sample."""
@@ -336,6 +338,11 @@ class MLPFamily(NetworkFamily):
             return [], dict(layout or {})
         uniq, group = np.unique(arch, return_inverse=True)
         keys = self._bucket_keys(uniq, universal)
+        if not universal and n < population * len(set(keys)):
+            # too few runs to fill a population per bucket: each bucket's compile would cost
+            # more than the padding saves, so train every shape in the universal layout
+            universal = True
+            keys = self._bucket_keys(uniq, universal)
         bucket_ids = {k: b for b, k in enumerate(sorted(set(keys), key=repr))}
         bucket = np.array([bucket_ids[k] for k in keys], np.int64)[group]
         rng = np.random.default_rng(0)
