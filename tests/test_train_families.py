@@ -66,7 +66,7 @@ def test_costs_recipes_and_splits() -> None:
     keys = mlp._bucket_keys(runs, False)
     groups, layout = mlp.split(runs, 2)
     assert layout == {} and all(len({keys[i] for i in g}) == 1 for g in groups)
-    assert len(groups) < len(runs) // 2  # buckets are shared, not one network each
+    assert len({keys[g[0]] for g in groups}) < len(set(runs.tolist())) * 0.7  # shared, not one per network
     # too few runs to fill a population per bucket: the universal layout (chunks of K)
     for lay in (None, {"universal": 1}):
         groups, layout = mlp.split(runs, 8, layout=lay)
