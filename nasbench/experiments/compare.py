@@ -38,6 +38,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from nasbench.core.io import atomic_write_text, make_dirs, write_json
 from nasbench.core.manifest import check_manifest, write_manifest
 from nasbench.experiments import report
@@ -193,7 +195,10 @@ def validate_on(table: str | None, evaluator: Evaluator, budget: Any) -> tuple[S
     Raises:
         NasbenchError: bad input, as a one-line message.
     """
-    sim = truth_evaluator(evaluator, table)
+    if evaluator.own_truth:
+        sim = None  # the comparison's own runs are the truth, once they have run
+    else:
+        sim = truth_evaluator(evaluator, table)
     if evaluator.kind != "train":
         sim.check_budget(budget)
         return sim, sim.context
@@ -201,8 +206,59 @@ def validate_on(table: str | None, evaluator: Evaluator, budget: Any) -> tuple[S
 
     assert evaluator.live is not None
     if budget.kind == "evals" and budget.amount < 1:
+        if sim is None:
+            raise StrategyConfigError(f"--budget must be at least one evaluation, got {budget}")
         sim.check_budget(budget)  # the same one-line refusal
     return sim, live_context(evaluator.live)
+
+
+#: where ``compare --evaluator train`` without ``--reference`` keeps its own runs' table
+OWN_REFERENCE = "reference.parquet"
+
+
+def reference_from_runs(out: Path) -> Path:
+    """Every run a train comparison trained (all strategies and seeds: the grown tables of
+    ``out/live/*/seed-*``), as one table ``out/reference.parquet``: the truth of a
+    comparison without ``--reference``, whose optimum is the best any run found.
+
+    Raises:
+        StrategyConfigError: no run trained anything.
+    """
+    import pandas as pd
+
+    from nasbench.tables.table import ResultTable
+
+    tables = [ResultTable.load(p) for p in sorted((out / "live").glob("*/seed-*/table.parquet"))]
+    if not tables:
+        raise StrategyConfigError(f"{out}: no run of the comparison trained anything")
+    first = tables[0]
+    frame = pd.concat([t.to_frame() for t in tables], ignore_index=True)
+    frame = frame.drop_duplicates(["arch_index", "seed", "epoch"]).reset_index(drop=True)
+    ref = ResultTable.from_records(
+        first.space,
+        frame,
+        metrics=first.metrics,
+        arch_columns=tuple(first.arch_columns),
+        metadata={
+            **first.metadata,
+            "source": "nasbench compare --evaluator train: every run the comparison trained (no --reference)",
+        },
+    )
+    path = out / OWN_REFERENCE
+    ref.save(path)
+    return path
+
+
+def _measured_against(runs: Sequence[Trajectory], sim: Simulator) -> None:
+    """Each run's incumbent values and regret against ``sim`` (a train comparison's own runs)."""
+    for tr in runs:
+        inc = np.asarray(tr["incumbent"], np.int64)
+        fm, ft = sim.final_values(np.maximum(inc, 0))
+        mean = np.where(inc >= 0, fm, np.nan)
+        tr.columns["incumbent_mean"] = mean
+        tr.columns["incumbent_test"] = np.where(inc >= 0, ft, np.nan)
+        tr.columns["regret"] = sim.objective.sign * (sim.optimum - mean)
+        tr.meta.update(optimum=sim.optimum, targets=dict(sim.targets))
 
 
 def run_variants(
@@ -235,14 +291,22 @@ def run_variants(
 # ---- orchestration ---------------------------------------------------------------------------
 
 
+def _truth_key(config: CompareConfig, table: Any, sim: Simulator | None) -> tuple[str, str | None]:
+    """What a comparison's manifest records as its truth: the table, or its own runs."""
+    if sim is None:
+        return "(the comparison's own runs)", None
+    return config.evaluator.truth(table), sim.table_hash
+
+
 def prepare(
     table: str | os.PathLike[str] | None, out: str | os.PathLike[str], config: CompareConfig
-) -> Simulator:
+) -> Simulator | None:
     """Check everything before any run: table, strategies and their parameters, budget,
     fidelities, and the output folder's earlier configuration.
 
     Returns:
-        The simulator that gives the optimum and the targets.
+        The simulator that gives the optimum and the targets (None: a train comparison
+        without ``--reference``, measured against its own runs once they have run).
 
     Raises:
         NasbenchError: bad input, as a one-line message.
@@ -255,7 +319,7 @@ def prepare(
         raise StrategyConfigError(f"--out {out} exists and is not a folder")
     check_manifest(
         out / MANIFEST,
-        config.manifest(config.evaluator.truth(table), sim.table_hash),
+        config.manifest(*_truth_key(config, table, sim)),
         what="a comparison",
         hint="use another --out folder or remove it",
         error=StrategyConfigError,
@@ -288,8 +352,8 @@ def compare(
     sim = prepare(table, out, config)
     out = Path(out)
     make_dirs(out / "runs")
-    table_s = config.evaluator.truth(table)
-    write_manifest(out / MANIFEST, config.manifest(table_s, sim.table_hash))
+    write_manifest(out / MANIFEST, config.manifest(*_truth_key(config, table, sim)))
+    table_s = None if sim is None else config.evaluator.truth(table)
 
     variants = [
         Variant(n, n, dict(config.params.get(n, {})), config.surrogate, config.run) for n in config.strategies
@@ -303,6 +367,11 @@ def compare(
         progress=progress,
         evaluator=config.evaluator,
     )
+    own = sim is None
+    if own:  # train without --reference: the best any run found is the optimum
+        table_s = str(reference_from_runs(out))
+        sim = table_evaluator(table_s, Evaluator("table"))
+        _measured_against(runs, sim)
     write_all(out / "trajectories.parquet", runs)
     summary = report.summarize(runs, sim.targets)
     header = {
@@ -317,6 +386,11 @@ def compare(
         "budget": str(config.run.budget),
         "workers": config.run.workers,
         "noise": config.run.noise,
+        **(
+            {"truth": f"no --reference: the best any run of this comparison found ({OWN_REFERENCE})"}
+            if own
+            else {}
+        ),
     }
     objective = sim.objective
     if objective.is_default:

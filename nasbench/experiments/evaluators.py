@@ -91,6 +91,12 @@ class EvaluatorSpec:
         """The predicting model of the simulated backends (None: the table itself)."""
         return self.model if self.kind == "surrogate" else None
 
+    @property
+    def own_truth(self) -> bool:
+        """A ``train`` backend without a reference table: a comparison measures regret
+        against the best of its own runs (:func:`nasbench.experiments.compare.compare`)."""
+        return self.kind == "train" and self.reference is None
+
     def truth(self, table: str | os.PathLike[str] | None) -> str:
         """The table whose evaluator gives the optimum and the targets.
 

@@ -156,6 +156,7 @@ class BuildPlan:
 def plan_build(config: BuildConfig, space: Any, dataset: Any) -> BuildPlan:
     """The runs of ``config`` and their split into populations, by the space's family."""
     family = family_of(space)
+    family.check_dataset(dataset)
     archs = resolve_archs(space, config.archs)
     arch = np.repeat(archs, len(config.seeds))
     seed = np.tile(np.asarray(config.seeds, np.int64), len(archs))

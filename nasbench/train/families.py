@@ -149,6 +149,13 @@ class NetworkFamily:
             f"{what} need NB201 cells; space {self.space.name!r} trains {self.key} networks"
         )
 
+    def check_dataset(self, dataset: Any) -> None:
+        """Refuse data the family's networks cannot train (any by default).
+
+        Raises:
+            ConfigError: one line.
+        """
+
     def check_memory(self, recipe: Recipe, image_shape: Sequence[int], population: int, device: Any) -> None:
         """Refuse a population that would not fit in the device's memory (no check by default).
 
@@ -254,6 +261,11 @@ class NB201CellFamily(NetworkFamily):
         from nasbench.train.checkpoint import used_leaves
 
         return used_leaves(state, self._ops([arch])[0])
+
+    def check_dataset(self, dataset):  # type: ignore[no-untyped-def]  # noqa: ANN001, ANN201
+        from nasbench.train.population import require_images
+
+        require_images(dataset)
 
     def check_memory(self, recipe, image_shape, population, device):  # type: ignore[no-untyped-def]  # noqa: ANN001, ANN201
         from nasbench.train.population import check_population_memory

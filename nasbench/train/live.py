@@ -72,6 +72,8 @@ log = logging.getLogger(__name__)
 LIVE_FORMAT = "nasbench-live"
 LIVE_VERSION = 1
 VALID = METRICS.index("valid_acc")
+#: the metric every run records at every epoch it reached (classification and regression)
+REACHED = METRICS.index("valid_loss")
 #: full curves of a start table that the strategy's surrogates may fit on (a fixed random subset)
 PRIOR_LIMIT = 2000
 TIME = METRICS.index("time_s")
@@ -244,6 +246,7 @@ class TrainEvaluator(Evaluator):
         #: one population layout for the whole search, so its program compiles once
         self._layout = self.family.fixed_layout(config.workers)
         self.dataset = load_dataset(config.dataset, config.recipe)
+        self.family.check_dataset(self.dataset)
         self.recipe = config.recipe
         self.max_epoch = config.recipe.epochs
         self.stats = LiveStats()
@@ -340,12 +343,12 @@ class TrainEvaluator(Evaluator):
                 for j, c in enumerate(cols):
                     if c is not None:
                         v[:, j] = vals[r, s_pos, :, c]
-                ok = np.flatnonzero(~np.isnan(v[:, VALID]))
+                ok = np.flatnonzero(~np.isnan(v[:, REACHED]))
                 have = self.runs.get((int(arch), int(seed)))
                 if len(ok) == 0 or (have is not None and have.reached >= int(ok[-1]) + 1):
                     continue  # nothing stored, or another table holds more of this run
                 self.runs[(int(arch), int(seed))] = _Run(v, reached=int(ok[-1]) + 1)
-        full = np.isfinite(vals[:, :, :, idx.get(self.objective.metric, idx["valid_acc"])]).all(axis=2)
+        full = np.isfinite(vals[:, :, :, idx.get(self.objective.metric, idx["valid_loss"])]).all(axis=2)
         rows, seeds = np.nonzero(full)
         if len(rows) == 0:
             return None

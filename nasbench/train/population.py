@@ -300,6 +300,23 @@ def check_population_memory(recipe: Recipe, image_shape: Sequence[int], populati
 
 
 # ---- the NB201 population trainer -------------------------------------------------------------
+def require_images(dataset: Dataset) -> None:
+    """Refuse what an NB201 cell cannot train: tabular features or a regression target.
+
+    Raises:
+        ConfigError: one line naming the dataset and what to train on it instead.
+    """
+    if (
+        getattr(dataset, "is_tabular", False)
+        or getattr(dataset, "task", "classification") != "classification"
+    ):
+        kind = "tabular features" if getattr(dataset, "is_tabular", False) else "images"
+        raise ConfigError(
+            f"the NB201 cell trains image classifiers; {dataset.name} is {dataset.task} on {kind}: "
+            "train a declared MLP space on it (--space mlp or a declaration file)"
+        )
+
+
 class PopulationTrainer(Trainer):
     """Trains members (architecture, seed) population by population, on the engine
     (:class:`nasbench.train.engine.Trainer`) with the NB201 network (:func:`nb201_network`).
