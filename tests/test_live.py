@@ -369,7 +369,7 @@ def test_train_backend_bad_input_is_one_line(npz: Path, tmp_path: Path) -> None:
         parse_config({**base, "evaluator": {"kind": "train", "populaton": 4}})
     p = run_cli(
         "compare", "--evaluator", "train", "--dataset", f"npz:{npz}", "--strategies", "re",
-        "--seeds", "1", "--budget", "4", "--out", str(tmp_path / "x"),
+        "--seeds", "1", "--budget", "4", "--objectives", "valid_acc,params", "--out", str(tmp_path / "x"),
     )  # fmt: skip
     assert_one_line_error(p, "--reference")
 

@@ -260,3 +260,31 @@ def test_nb201_refuses_tabular_data_and_a_bad_space_file_is_one_line(
     assert main(args) == 2
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "dimension 'foo' plays no role" in err and str(bad) in err, err
+
+
+# ---- hyperparameters per member -------------------------------------------------------------
+def test_each_member_trains_with_its_own_learning_rate_and_weight_decay() -> None:
+    """Members with different learning rates and weight decays in one population train as
+    each would with the plain recipe optimiser (``optax.chain``) set to its own values."""
+    from nasbench.train.data import load_dataset
+    from nasbench.train.mlp import MLPTrainer
+    from nasbench.train.recipe import PRESETS
+
+    space = DeclaredSpace(
+        {"dimensions": {"layers": [1, 2], "units": [8, 16], "lr": [0.01, 0.2], "weight_decay": [0.0, 0.01]}}
+    )
+    recipe = PRESETS["mlp-tabular"].replace(epochs=2, batch_size=32)
+    data = load_dataset("sklearn:diabetes", recipe)
+    cfgs = ["layers=2,units=16,lr=0.2,weight_decay=0.0", "layers=2,units=8,lr=0.01,weight_decay=0.01"]
+    arch = np.array([space.index(c) for c in cfgs])
+    together = MLPTrainer(recipe, data, 4, space=space, universal=True).train(arch, [0, 0])
+    curves = together.metrics["valid_loss"]
+    assert not np.allclose(curves[0], curves[1])
+    for i, (lr, wd) in enumerate([(0.2, 0.0), (0.01, 0.01)]):
+        plain = MLPTrainer(recipe.replace(lr=lr, weight_decay=wd), data, 4, space=space, universal=True)
+        plain.member_hparams = False  # the recipe's optax.chain, not the injected hyperparameters
+        alone = plain.train(arch[i : i + 1], [0])
+        for m in ("train_loss", "valid_loss", "test_loss", "valid_r2"):
+            np.testing.assert_allclose(
+                alone.metrics[m][0], together.metrics[m][i], rtol=2e-5, atol=1e-6, err_msg=m
+            )

@@ -87,6 +87,7 @@ def show_cmd(
         lines.append(f"dimension   {d['name']}: {d['summary']}{when}")
     lines += [f"condition   {c}" for c in info["conditions"]]
     lines += [f"forbidden   {f}" for f in info["forbidden"]]
+    lines += [f"network     {k} = {v}" for k, v in info.get("network", {}).items()]
     lines.append("encodings   " + ", ".join(f"{k} ({n} columns)" for k, n in info["encodings"].items()))
     typer.echo("\n".join(lines))
 

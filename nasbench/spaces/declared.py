@@ -1013,4 +1013,5 @@ class DeclaredSpace(SearchSpace):
             "conditions": [str(c) for c in self.declaration.conditions],
             "forbidden": [_forbidden_text(f) for f in self.declaration.forbidden],
             "encodings": {k: len(self.encoding_names(k)) for k in self.encodings},
+            **({"network": dict(self.declaration.network)} if self.declaration.network else {}),
         }
