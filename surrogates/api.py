@@ -167,6 +167,9 @@ def predict_archs(
 
     Predictions are in the metric's own units: a model fitted on a table that minimises
     (its metadata's ``direction``) predicts minus the metric, which is turned back here.
+    The interval's ends are mapped back from the model's target scale
+    (:meth:`~surrogates.models.SurrogateBase.predict_interval`), so on a log scale it is
+    asymmetric around the mean.
 
     Args:
         model_path: a file written by :func:`fit_and_save` / :func:`~surrogates.save_model`.
@@ -197,6 +200,11 @@ def predict_archs(
     sign = -1.0 if meta.get("direction") == "min" else 1.0
     mean = sign * np.asarray(mean, dtype=np.float64)
     z = float(ndtri(0.5 + coverage / 2))
+    if hasattr(model, "predict_interval"):  # both ends mapped back from the model's target scale
+        a, b = (sign * np.asarray(v, dtype=np.float64) for v in model.predict_interval(X, coverage))
+        lo, hi = np.minimum(a, b), np.maximum(a, b)
+    else:
+        lo, hi = mean - z * std, mean + z * std
     return {
         "model": str(model_path),
         "model_class": meta.get("model_class"),
@@ -211,8 +219,8 @@ def predict_archs(
                 "index": int(i),
                 "mean": float(m),
                 "std": float(s),
-                "interval": [float(m - z * s), float(m + z * s)],
+                "interval": [float(a), float(b)],
             }
-            for i, m, s in zip(idx, mean, std, strict=True)
+            for i, m, s, a, b in zip(idx, mean, std, lo, hi, strict=True)
         ],
     }

@@ -35,6 +35,13 @@ from surrogates.models import ENSEMBLE_MEMBERS, MIN_TRAIN, StackedEnsemble, Surr
 #: one-hot and path encodings.
 COMPACT_KIND = "features"
 
+#: ``cuts="long"``: every observed length gets its model up to curves of this many epochs;
+#: longer curves get every length below :data:`DENSE_CUTS`, then a geometric grid of ratio
+#: :data:`CUT_RATIO` (fit time grows with the log of the curve length, not linearly).
+LONG_CURVE = 20
+DENSE_CUTS = 8
+CUT_RATIO = 1.2
+
 
 class CurveSurrogate(SurrogateBase):
     """Final accuracy from the architecture plus the curve observed so far.
@@ -51,13 +58,18 @@ class CurveSurrogate(SurrogateBase):
             with wider ones (NB201), the same three again on ``features`` and the curve
             alone. Stacking weighs the two views by out-of-fold error: the compact view
             wins with few training rows, the wide one with many.
-        cuts: observed lengths to fit a model for: ``"all"`` (every ``0..E-1``, the
-            default), ``"auto"`` (all when ``E <= 8``, otherwise 0, 1 and every eighth
-            of the epochs: fit time grows linearly with the number of cuts, but a row
-            observed between two cuts loses its later epochs), or a list (cuts at or
-            past ``E`` are ignored; without 0 the model cannot predict from rows
-            observed to fewer epochs than its smallest cut, which saves fitting an
-            architecture-only model a caller never uses).
+        cuts: observed lengths to fit a model for: ``"long"`` (the default: every
+            ``0..E-1`` when ``E <= 20``; for longer curves every length below 8, then a
+            geometric grid of ratio 1.2 up to ``E - 1``, so a row observed to ``L``
+            epochs uses at least ``L / 1.2`` of them and the number of cuts grows with
+            ``log E``, not ``E``; every other cut of that grid takes the stacking weights
+            and std calibration of the cut before it instead of cross-validating its own,
+            unless ``warm_start``), ``"all"`` (every ``0..E-1``), ``"auto"`` (all when
+            ``E <= 8``, otherwise 0, 1 and every eighth of the epochs: fit time grows
+            linearly with the number of cuts, but a row observed between two cuts loses
+            its later epochs), or a list (cuts at or past ``E`` are ignored; without 0 the
+            model cannot predict from rows observed to fewer epochs than its smallest cut,
+            which saves fitting an architecture-only model a caller never uses).
         families: parametric curve families used for curve features.
         bounds: range of the parametric extrapolations (accuracy in percent).
         cv: folds for stacking and calibration.
@@ -78,6 +90,8 @@ class CurveSurrogate(SurrogateBase):
             (:mod:`surrogates.targets`).
         diverged: diverged runs (far beyond the bulk on the log scale): ``cap``, ``drop``
             or ``keep`` (:mod:`surrogates.targets`).
+        curve_points: a prefix longer than this is summarised by as many bin means
+            (:class:`~surrogates.encoders.CurveFeatures`; ``None``: every epoch).
 
     Attributes:
         target_transform_: the fitted :class:`~surrogates.targets.TargetTransform`.
@@ -92,7 +106,7 @@ class CurveSurrogate(SurrogateBase):
         epochs: Sequence[int] | None = None,
         kinds: str | Sequence[str] = "auto",
         members: str | Sequence[str] = "auto",
-        cuts: str | Sequence[int] = "all",
+        cuts: str | Sequence[int] = "long",
         families: Sequence[str] = DEFAULT_FAMILIES,
         bounds: tuple[float, float] | None = (0.0, 100.0),
         cv: int | str = "auto",
@@ -105,6 +119,7 @@ class CurveSurrogate(SurrogateBase):
         scores: np.ndarray | None = None,
         target: str = "auto",
         diverged: str = "cap",
+        curve_points: int | None = 20,
     ) -> None:
         self.space = space
         self.epochs = epochs
@@ -123,6 +138,7 @@ class CurveSurrogate(SurrogateBase):
         self.scores = scores
         self.target = target
         self.diverged = diverged
+        self.curve_points = curve_points
 
     def _bounds(self) -> tuple[float, float] | None:
         """``bounds`` on the fitted target scale (curve features are extrapolated there)."""
@@ -137,11 +153,19 @@ class CurveSurrogate(SurrogateBase):
 
     def _cut_list(self, n_epochs: int) -> list[int]:
         if isinstance(self.cuts, str):
-            if self.cuts == "all" or (self.cuts == "auto" and n_epochs <= 8):
+            if (
+                self.cuts == "all"
+                or (self.cuts == "auto" and n_epochs <= 8)
+                or (self.cuts == "long" and n_epochs <= LONG_CURVE)
+            ):
                 return list(range(max(n_epochs, 1)))
+            if self.cuts == "long":
+                steps = int(np.ceil(np.log((n_epochs - 1) / DENSE_CUTS) / np.log(CUT_RATIO)))
+                grid = np.round(DENSE_CUTS * CUT_RATIO ** np.arange(steps + 1)).astype(int)
+                return sorted(set(range(DENSE_CUTS)) | {int(c) for c in grid if c < n_epochs})
             if self.cuts != "auto":
                 raise SurrogateInputError(
-                    f"cuts must be 'all', 'auto' or a list of observed lengths, got {self.cuts!r}"
+                    f"cuts must be 'long', 'all', 'auto' or a list of observed lengths, got {self.cuts!r}"
                 )
             eighths = {int(np.floor(n_epochs * j / 8 + 0.5)) for j in range(1, 8)}
             return sorted({0, 1} | {c for c in eighths if 0 < c < n_epochs})
@@ -161,7 +185,12 @@ class CurveSurrogate(SurrogateBase):
         arch = ArchEncoder(self.space, self.kinds, self.scores)
         parts = [("arch", arch)]
         if k > 0:
-            parts.append(("curve", CurveFeatures(self.epochs_.tolist(), k, self.families, self._bounds())))
+            parts.append(
+                (
+                    "curve",
+                    CurveFeatures(self.epochs_.tolist(), k, self.families, self._bounds(), self.curve_points),
+                )
+            )
         blocks = arch.column_blocks()
         members = self._members(tuple(blocks))
         views = self._views(members, blocks)
@@ -247,9 +276,27 @@ class CurveSurrogate(SurrogateBase):
                     )
                 continue
             jobs.append((k, Xk[keep], y[rows][keep]))
-        models = Parallel(n_jobs=self.n_jobs)(delayed(_fit)(self._pipeline(k), Xk, yk) for k, Xk, yk in jobs)
+        # Long curves: every other cut cross-validates; the cuts between borrow the stacking
+        # weights and std calibration of the next shorter one (see ``cuts``).
+        shared = self.cuts == "long" and n_epochs > LONG_CURVE and not self.warm_start
+        own = [j for j in range(len(jobs)) if not shared or j % 2 == 0]
+        fitted = dict(
+            zip(
+                own,
+                Parallel(n_jobs=self.n_jobs)(
+                    delayed(_fit)(self._pipeline(jobs[j][0]), jobs[j][1], jobs[j][2]) for j in own
+                ),
+                strict=True,
+            )
+        )
+        rest = [j for j in range(len(jobs)) if j not in fitted]
+        borrowed = Parallel(n_jobs=self.n_jobs)(
+            delayed(_fit_like)(self._pipeline(jobs[j][0]), jobs[j][1], jobs[j][2], fitted[j - 1])
+            for j in rest
+        )
+        fitted.update(zip(rest, borrowed, strict=True))
         self.cuts_ = np.asarray([k for k, _, _ in jobs], dtype=np.int64)
-        self.models_ = list(models)
+        self.models_ = [fitted[j] for j in range(len(jobs))]
         return self
 
     def predict(self, X: Any, return_std: bool = False) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
@@ -304,3 +351,10 @@ class CurveSurrogate(SurrogateBase):
 
 def _fit(pipeline: Pipeline, X: np.ndarray, y: np.ndarray) -> Pipeline:
     return pipeline.fit(X, y)
+
+
+def _fit_like(pipeline: Pipeline, X: np.ndarray, y: np.ndarray, like: Pipeline) -> Pipeline:
+    """Fit a cut's pipeline with the stacking weights and calibration of ``like``'s ensemble."""
+    Z = pipeline[:-1].fit_transform(X, y)
+    pipeline[-1].fit_like(Z, y, like[-1])
+    return pipeline

@@ -146,11 +146,19 @@ class CurveFeatures(TransformerMixin, BaseEstimator):
     exponent (Baker et al. 2017 use values and differences; Domhan et al. 2015 the
     parametric fits).
 
+    A prefix longer than ``max_points`` is first summarised by ``max_points`` bin means
+    (contiguous, nearly equal bins of epochs, each at its mean epoch); the values,
+    differences and parametric fits are then those of the bin means, and the last
+    observed value is added as a column of its own. So the width of the features, and
+    the cost of the models fitted on them, stop growing with the curve's length (the
+    models of a 140-epoch curve otherwise see 280 columns, most of them per-epoch noise).
+
     Args:
         epochs: the table's epochs ``(E,)``.
         n_observed: how many leading epochs are used (``0 <= n_observed < E``).
         families: parametric families to fit.
         bounds: range the extrapolations are clipped to.
+        max_points: longest prefix used epoch by epoch (``None``: every prefix).
     """
 
     def __init__(
@@ -159,11 +167,17 @@ class CurveFeatures(TransformerMixin, BaseEstimator):
         n_observed: int = 1,
         families: Sequence[str] = DEFAULT_FAMILIES,
         bounds: tuple[float, float] | None = (0.0, 100.0),
+        max_points: int | None = 20,
     ) -> None:
         self.epochs = epochs
         self.n_observed = n_observed
         self.families = families
         self.bounds = bounds
+        self.max_points = max_points
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        state.setdefault("max_points", None)  # saved before bins existed: every epoch
+        super().__setstate__(state)
 
     def fit(self, X: np.ndarray, y: Any = None) -> CurveFeatures:
         X = _as_2d(X)
@@ -181,10 +195,19 @@ class CurveFeatures(TransformerMixin, BaseEstimator):
         Y = X[:, 1 : 1 + k].astype(np.float64)
         if not np.all(np.isfinite(Y)):
             raise SurrogateInputError(f"curve features need the first {k} epochs observed in every row")
-        cols = [Y, np.diff(Y, axis=1)]
-        fit = fit_curves(
-            self.epochs_[:k], Y, float(self.epochs_[-1]), families=self.families, bounds=self.bounds
-        )
+        ep = self.epochs_[:k]
+        last = Y[:, -1:]
+        if self.max_points is not None and not (
+            isinstance(self.max_points, int | np.integer) and self.max_points >= 2
+        ):
+            raise SurrogateInputError(f"max_points must be an integer >= 2 or None, got {self.max_points!r}")
+        binned = self.max_points is not None and k > int(self.max_points)
+        if binned:
+            bins = np.array_split(np.arange(k), int(self.max_points))
+            Y = np.stack([Y[:, b].mean(1) for b in bins], axis=1)
+            ep = np.array([ep[b].mean() for b in bins])
+        cols = [Y, np.diff(Y, axis=1)] + ([last] if binned else [])
+        fit = fit_curves(ep, Y, float(self.epochs_[-1]), families=self.families, bounds=self.bounds)
         if np.isfinite(fit.finals).any():
             pow3 = _family_column(fit, "pow3", Y[:, -1])
             alpha = fit.params["pow3"][:, -1] if "pow3" in fit.params else np.zeros(len(Y))

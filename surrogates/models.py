@@ -297,6 +297,22 @@ class StackedEnsemble(RegressorMixin, BaseEstimator):
         )
 
     def fit(self, Z: np.ndarray, y: np.ndarray) -> StackedEnsemble:
+        return self._fit(Z, y, None)
+
+    def fit_like(self, Z: np.ndarray, y: np.ndarray, other: StackedEnsemble) -> StackedEnsemble:
+        """Fit the members on all rows, taking the stacking weights and the std's
+        calibration from ``other``, a fitted ensemble of the same members (a neighbouring
+        model, e.g. the next shorter observed length of a long curve): no cross-validation,
+        1/(folds + 1) of a fit's cost.
+
+        Raises:
+            SurrogateInputError: ``other`` is unfitted or has other members.
+        """
+        if getattr(other, "fitted_members_", None) != tuple(self.members):
+            raise SurrogateInputError("fit_like needs a fitted ensemble of the same members")
+        return self._fit(Z, y, other)
+
+    def _fit(self, Z: np.ndarray, y: np.ndarray, like: StackedEnsemble | None) -> StackedEnsemble:
         names = tuple(self.members)
         reuse = self._can_reuse(names, Z)
         Z, y = validate_data(self, Z, y, y_numeric=True, dtype=np.float64)
@@ -326,7 +342,11 @@ class StackedEnsemble(RegressorMixin, BaseEstimator):
         else:
             raise SurrogateInputError(f"cv must be 'auto' or an integer >= 2, got {self.cv!r}")
         folds = min(folds, n // 2)
-        if not reuse:  # a warm start keeps weights_, scale_, delta_ of the last one
+        if like is not None:
+            self.weights_, self.scale_, self.delta_ = like.weights_.copy(), like.scale_, like.delta_
+            self.calibrated_on_ = 0  # nothing cross-validated here (a warm start recalibrates)
+            self.oof_prediction_ = np.zeros(0)
+        elif not reuse:  # a warm start keeps weights_, scale_, delta_ of the last one
             self._calibrate(Z, y, protos, folds, int(seeds[-1]))
         self.fitted_members_ = names
         self.estimators_ = [
@@ -404,11 +424,12 @@ class SurrogateBase(RegressorMixin, BaseEstimator):
     (:mod:`surrogates.targets`)."""
 
     #: Parameters a model saved before they existed gets on loading: its old behaviour.
-    _LEGACY_PARAMS: dict[str, Any] = {"target": "identity", "diverged": "keep"}
+    _LEGACY_PARAMS: dict[str, Any] = {"target": "identity", "diverged": "keep", "curve_points": None}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        if "target" in self._get_param_names():
-            for k, v in self._LEGACY_PARAMS.items():
+        names = self._get_param_names()
+        for k, v in self._LEGACY_PARAMS.items():
+            if k in names:
                 state.setdefault(k, v)
         super().__setstate__(state)
 
