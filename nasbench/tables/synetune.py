@@ -373,9 +373,9 @@ def _import_foreign(
     elapsed = meta.get("metric_elapsed_time")
     if "time_s" not in chosen and isinstance(elapsed, str) and elapsed in names:
         chosen["time_s"] = names.index(elapsed)
-    if not chosen:
+    if not set(chosen) - {"time_s"}:
         raise ConfigError(
-            f"{where}: no objective is a nasbench metric; map one with --metric NAME=OBJECTIVE "
+            f"{where}: no objective is a nasbench metric (train_*, valid_*, test_*); map one with --metric NAME=OBJECTIVE "
             f"(objectives: {', '.join(names)})"
         )
     used = set(chosen.values())
