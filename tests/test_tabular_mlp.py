@@ -33,8 +33,10 @@ activation = ["relu", "tanh"]
 lr = [0.01, 0.1]
 batch_size = [16, 32]
 
-[network]
+[network]  # roles in no particular order: the table's content hash must not depend on it
 shape = "funnel"
+depth = "layers"
+activation = "activation"
 """
 #: a short recipe for the commands below
 FAST = ["--epochs", "2", "--set", "eval_batch_size=256"]

@@ -463,7 +463,9 @@ class Declaration:
             if isinstance(v, list | tuple | Mapping):
                 raise ConfigError(f"network.{k} must be one value (a dimension name, a number or a word)")
             network.append((str(k), v))
-        return cls(tuple(dims), tuple(conditions), tuple(forbidden), tuple(network))
+        # sorted: one canonical form, whatever order the file wrote the roles in (the table's
+        # content hash covers the declaration, and its metadata is written with sorted keys)
+        return cls(tuple(dims), tuple(conditions), tuple(forbidden), tuple(sorted(network)))
 
     def to_dict(self) -> dict[str, Any]:
         """The explicit, JSON-serialisable form (what :meth:`DeclaredSpace.config` stores;

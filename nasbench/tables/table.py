@@ -168,7 +168,10 @@ class ResultTable:
         h.update(json.dumps([self.space.name, self.space.config(), list(self.metrics)]).encode())
         for arr in (self.arch_index, self.seeds, self.epochs, self.diverged):
             h.update(np.ascontiguousarray(arr).tobytes())
-        h.update(np.ascontiguousarray(self.values).tobytes())
+        # NaN as one bit pattern: a computed NaN (e.g. inf - inf, sign bit set) and the NaN
+        # parquet reads back are the same missing value
+        values = np.where(np.isnan(self.values), np.float32(np.nan), self.values).astype(self.values.dtype)
+        h.update(np.ascontiguousarray(values).tobytes())
         for name in sorted(self.arch_columns):
             h.update(name.encode())
             h.update(np.ascontiguousarray(self.arch_columns[name]).tobytes())
