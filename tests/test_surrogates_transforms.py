@@ -82,9 +82,10 @@ def test_diverged_runs_are_capped_dropped_or_kept_as_asked() -> None:
         fit_target(y, "log", "ignore")
 
 
-def test_model_file_records_the_transform_and_diverged_runs(tmp_path: Path) -> None:
+@pytest.mark.parametrize("target", ["auto", "quantile"])  # quantile: a scikit-learn transformer inside
+def test_model_file_records_the_transform_and_diverged_runs(target: str, tmp_path: Path) -> None:
     X, y = heavy_losses(diverged=4)
-    model = light_arch().fit(X, y)
+    model = light_arch(target=target).fit(X, y)
     meta = {"table_hash": "sha256:test", "space": {"name": None}, "direction": "min"}
     written = S.save_model(model, tmp_path / "m.skops", table_meta=meta)
     back, saved = S.load_model(tmp_path / "m.skops", return_meta=True)
