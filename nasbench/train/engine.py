@@ -532,13 +532,13 @@ def finish_metrics(
         weight = np.where(beyond, 0.0, np.asarray(flops, np.float64)[:, None])
         share = weight / np.maximum(weight.sum(axis=0, keepdims=True), 1e-300)
         metrics["time_s"] = np.cumsum(share * np.asarray(epoch_time)[None, :], axis=1).astype(np.float32)
-        for m in METRICS:
+        for m in metrics:
             metrics[m][beyond] = np.nan
     bad = (~np.isfinite(metrics["train_loss"]) | ~np.isfinite(metrics["valid_loss"])) & ~beyond
     diverged = bad.any(axis=1)
     for i in np.flatnonzero(diverged):
         first = int(np.flatnonzero(bad[i])[0])
-        for m in METRICS:
+        for m in metrics:
             if m != "time_s":
                 metrics[m][i, first:] = np.nan
     return metrics, diverged

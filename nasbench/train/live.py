@@ -343,12 +343,13 @@ class TrainEvaluator(Evaluator):
                 for j, c in enumerate(cols):
                     if c is not None:
                         v[:, j] = vals[r, s_pos, :, c]
-                ok = np.flatnonzero(~np.isnan(v[:, REACHED]))
+                ok = np.flatnonzero((~np.isnan(v[:, [VALID, REACHED, self._metric]])).any(axis=1))
                 have = self.runs.get((int(arch), int(seed)))
                 if len(ok) == 0 or (have is not None and have.reached >= int(ok[-1]) + 1):
                     continue  # nothing stored, or another table holds more of this run
                 self.runs[(int(arch), int(seed))] = _Run(v, reached=int(ok[-1]) + 1)
-        full = np.isfinite(vals[:, :, :, idx.get(self.objective.metric, idx["valid_loss"])]).all(axis=2)
+        seen = next(idx[m] for m in (self.objective.metric, "valid_loss", "valid_acc") if m in idx)
+        full = np.isfinite(vals[:, :, :, seen]).all(axis=2)
         rows, seeds = np.nonzero(full)
         if len(rows) == 0:
             return None
