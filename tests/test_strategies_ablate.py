@@ -153,3 +153,17 @@ def test_objectives_and_constraints_give_a_hypervolume_gap(small_table, tmp_path
     assert_one_line_error(
         run_cli("ablate", str(write(tmp_path, bad)), "--out", str(tmp_path / "c")), "not a column"
     )
+
+
+def test_a_bridged_optimiser_is_ablated_like_any_strategy(search_table_file, tmp_path):
+    """``optuna:tpe`` in an ablation: its sampler's constructor argument is a factor."""
+    pytest.importorskip("optuna")
+    cfg = write(
+        tmp_path,
+        f'strategy = "optuna:tpe"\ntable = "{search_table_file}"\nbudget = "15"\nseeds = 2\n'
+        + "[factors]\nn_startup_trials = [3, 10]\n",
+    )
+    proc = run_cli("ablate", str(cfg), "--out", str(tmp_path / "abl"), "--json")
+    assert proc.returncode == 0, proc.stderr
+    res = json.loads(proc.stdout)
+    assert res["runs"] == 2 * 2 and [e["factor"] for e in res["effects"]] == ["n_startup_trials"]
