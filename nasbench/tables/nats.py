@@ -56,6 +56,7 @@ import numpy as np
 from nasbench.core.errors import ConfigError, ImportDataError, NasbenchError
 from nasbench.core.io import atomic_path
 from nasbench.core.manifest import check_manifest, key_hash, write_manifest
+from nasbench.core.metrics import TASK_METRICS
 from nasbench.tables.table import ResultTable, package_versions
 
 DATASETS: tuple[str, ...] = ("cifar10-valid", "cifar10", "cifar100", "ImageNet16-120")
@@ -65,15 +66,8 @@ SSS_CHANNELS: tuple[int, ...] = (8, 16, 24, 32, 40, 48, 56, 64)
 SSS_LAYERS = 5
 PARTS_FORMAT = "nasbench-nats-parts"
 PARTS_VERSION = 1
-METRICS_ALL: tuple[str, ...] = (
-    "train_loss",
-    "train_acc",
-    "valid_loss",
-    "valid_acc",
-    "test_loss",
-    "test_acc",
-    "time_s",
-)
+#: what a NATS table records: a classifier's metrics (nasbench.core.metrics)
+METRICS_ALL: tuple[str, ...] = TASK_METRICS["classification"]
 COST_COLUMNS: tuple[str, ...] = ("params_m", "flops_mac_m", "latency_s")
 
 _CELL_FILE = re.compile(r"^(\d{6})\.pickle\.pbz2$")
