@@ -42,6 +42,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "nasbench.cli.search_cmds",
     "nasbench.cli.estimate_cmds",
     "nasbench.cli.space_cmds",
+    "nasbench.cli.suite_cmd",
 )
 
 
