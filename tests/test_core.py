@@ -101,3 +101,20 @@ def test_config_from_files_command_line_and_levels_alike(tmp_path: Path) -> None
     with pytest.raises(ConfigError, match="must look like KEY=VALUE"):
         parse_assignments(["size"])
     assert coerce([1, 2], tuple[int, ...], "level") == (1, 2)  # an ablation factor's level
+
+
+def test_atomic_writes_get_an_ordinary_files_mode(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """mkstemp makes private files; a written table or JSON file is readable like any other."""
+    import os
+    import stat
+
+    from nasbench.core.io import atomic_write_text
+
+    path = tmp_path / "x.json"
+    atomic_write_text(path, "{}")
+    mask = os.umask(0o022)
+    os.umask(mask)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~mask
+    path.chmod(0o600)  # a file the user made private stays private when rewritten
+    atomic_write_text(path, "{}")
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
