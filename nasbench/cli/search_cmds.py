@@ -38,6 +38,13 @@ def _run_config(budget: str, workers: int, noise: str) -> Any:
     return RunConfig(Budget.parse(budget), workers=workers, noise=noise)  # type: ignore[arg-type]
 
 
+def _certificate_line(model: str, table: Path) -> None:
+    """One line on stderr: the surrogate's fidelity certificate on this table, or a warning."""
+    from nasbench.experiments.certificates import certificate_note
+
+    typer.echo(certificate_note(model, table)["line"], err=True)
+
+
 BUDGET_HELP = "Full evaluations (300) or simulated time (5e5s, 20h)."
 NOISE_HELP = "'seed': each trial draws one stored seed (default); 'mean': seed means."
 
@@ -230,6 +237,8 @@ def search(
         maxima=tuple(maxima),
         minima=tuple(minima),
     )
+    if evaluator == "surrogate":
+        _certificate_line(model, table)
     if as_json:
         echo_json(s)
         return
@@ -476,6 +485,8 @@ def compare(
             err=True,
         )
         raise typer.Exit(130) from None
+    if evaluator == "surrogate" and table is not None:
+        _certificate_line(model, table)
     if as_json:
         echo_json(result)
         return
@@ -607,6 +618,8 @@ def leaderboard(
         minima=tuple(minima),
     )
     result = run_leaderboard(cfg, out, table=table)
+    cert = result["certificate"]
+    typer.echo(cert["line"], err=True)  # the surrogate's fidelity certificate, or a warning
     if as_json:
         echo_json(result)
         return

@@ -190,3 +190,63 @@ def format_eval(result: dict) -> str:
                 )
             )
     return "\n".join(lines)
+
+
+@surrogate_app.command("certify")
+def certify_cmd(
+    table: Annotated[Path, typer.Argument(help="Table file (.parquet) with at least 2 seeds.")],
+    model: str = typer.Option("combined", "--model", help="Surrogate name (see `nasbench surrogate list`)."),
+    out: Path = typer.Option(..., "--out", help="Output folder (certificate.md, certificate.json, PNGs)."),
+    strategies: str = typer.Option(
+        "",
+        "--strategies",
+        help="Strategies to add to rs,re,ls,bananas (comma-separated; bridged ones too, e.g. optuna:tpe).",
+    ),
+    seeds: int = typer.Option(5, "--seeds", help="Runs per strategy and backend."),
+    budget: str = typer.Option(
+        "50", "--budget", help="Budget of every run: evaluations (50) or time (5e5s)."
+    ),
+    train_sizes: str = typer.Option(
+        "100,200,1000", "--train-sizes", help="Held-out fit: comma-separated training-set sizes."
+    ),
+    repeats: int = typer.Option(3, "--repeats", help="Held-out fit: random splits per size."),
+    seed: int = typer.Option(0, "--seed", help="Base seed of splits, models, runs and samples."),
+    processes: int = typer.Option(2, "--processes", help="Worker processes of the optimiser runs."),
+    attach: bool = typer.Option(
+        False,
+        "--attach",
+        help="Also copy certificate.json beside the table as TABLE.MODEL.certificate.json, where "
+        "`leaderboard` and `--evaluator surrogate` find it.",
+    ),
+    quiet: bool = typer.Option(False, "--quiet", help="No progress lines on stderr."),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Certify a surrogate benchmark: held-out fit against the noise ceiling, optimisers on the
+    surrogate and on the table, sanity checks.
+
+    Exit codes: 0 done, 2 bad input (a table with fewer than 2 seeds, a budget of zero, an
+    unknown strategy or model).
+    """
+    from nasbench.experiments.certify import CertifyConfig, certify, strategy_list
+
+    config = CertifyConfig(
+        model=model,
+        strategies=strategy_list(strategies.split(",")),
+        seeds=seeds,
+        budget=budget,
+        train_sizes=_sizes(train_sizes),
+        repeats=repeats,
+        seed=seed,
+        processes=processes,
+    )
+    progress = None if quiet or as_json else (lambda line: typer.echo(line, err=True))
+    cert = certify(table, out, config, attach=attach, progress=progress)
+    if as_json:
+        echo_json(cert)
+        return
+    lines = [cert["headline"], cert["beats_noise_ceiling"]["line"]]
+    lines += [f"weak: {w}" for w in cert["weak"]]
+    if "attached" in cert:
+        lines.append(f"attached {cert['attached']}")
+    lines.append(f"wrote {out / 'certificate.md'}, certificate.json, fit.png, trajectories.png")
+    typer.echo("\n".join(lines))

@@ -40,6 +40,7 @@ import numpy as np
 import surrogates as surrogates_pkg
 from nasbench.core.io import atomic_write_text, check_output_file
 from nasbench.core.metrics import Objective
+from nasbench.experiments.certificates import certificate_note
 from nasbench.tables.benchmark import Benchmark, TestOracle
 from nasbench.tables.table import ResultTable, package_versions
 from strategies.errors import StrategyConfigError
@@ -312,6 +313,7 @@ def leaderboard(
         _write_pareto(pareto, prov, entries)
     atomic_write_text(out, render(top, prov, config.fmt))
     result = {"provenance": prov, "entries": top, "out": str(out), "ranked": len(entries)}
+    result["certificate"] = certificate_note(config.surrogate, table)
     if pareto:
         result["pareto"] = {k: pareto[k] for k in ("objectives", "front", "files")}
     return result
