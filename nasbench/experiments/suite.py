@@ -55,13 +55,15 @@ cluster of several machines ``DIR`` and the tables must be on a filesystem they 
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import math
 import os
 import re
 import time
-from collections.abc import Callable, Mapping, Sequence
+import warnings
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -520,16 +522,12 @@ def bootstrap_ci(
     return {"estimate": est, "lo": lo, "hi": hi}
 
 
-class _quiet_nan:
-    def __enter__(self) -> None:
-        import warnings
-
-        self._w = warnings.catch_warnings()
-        self._w.__enter__()
+@contextlib.contextmanager
+def _quiet_nan() -> Iterator[None]:
+    """Silence numpy's warnings about all-NaN slices (a table without a normalised regret)."""
+    with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-
-    def __exit__(self, *exc: Any) -> None:
-        self._w.__exit__(*exc)
+        yield
 
 
 def friedman_nemenyi(ranked: np.ndarray, mean_ranks: np.ndarray, alpha: float) -> dict[str, Any]:
