@@ -212,6 +212,12 @@ def certify_cmd(
     repeats: int = typer.Option(3, "--repeats", help="Held-out fit: random splits per size."),
     seed: int = typer.Option(0, "--seed", help="Base seed of splits, models, runs and samples."),
     processes: int = typer.Option(2, "--processes", help="Worker processes of the optimiser runs."),
+    noise: str = typer.Option(
+        "seed",
+        "--noise",
+        help="Table backend: 'seed' (one stored seed per evaluation, default) or 'mean' (seed means, "
+        "noise-free like the surrogate).",
+    ),
     attach: bool = typer.Option(
         False,
         "--attach",
@@ -238,6 +244,7 @@ def certify_cmd(
         repeats=repeats,
         seed=seed,
         processes=processes,
+        noise=noise,
     )
     progress = None if quiet or as_json else (lambda line: typer.echo(line, err=True))
     cert = certify(table, out, config, attach=attach, progress=progress)

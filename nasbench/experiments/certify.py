@@ -82,6 +82,8 @@ class CertifyConfig:
         repeats: random splits per training size.
         seed: base seed of the splits, the surrogate and the inactive-dimension sample.
         processes: worker processes of the optimiser runs.
+        noise: the table backend's answers: ``seed`` (one stored seed per evaluation, the
+            default of ``compare``) or ``mean`` (seed means, noise-free like the surrogate).
     """
 
     model: str = DEFAULT_SURROGATE
@@ -92,6 +94,7 @@ class CertifyConfig:
     repeats: int = 3
     seed: int = 0
     processes: int = 2
+    noise: str = "seed"
     run: RunConfig = field(init=False)
 
     def __post_init__(self) -> None:
@@ -110,7 +113,10 @@ class CertifyConfig:
             raise CertifyError(f"--seeds must be a positive integer, got {self.seeds!r}")
         if not (isinstance(self.repeats, int) and self.repeats >= 1):
             raise CertifyError(f"--repeats must be a positive integer, got {self.repeats!r}")
-        object.__setattr__(self, "run", RunConfig(Budget.parse(str(self.budget))))  # zero: BudgetError
+        if self.noise not in ("seed", "mean"):
+            raise CertifyError(f"--noise must be 'seed' or 'mean', got {self.noise!r}")
+        budget = Budget.parse(str(self.budget))  # zero: BudgetError, one line
+        object.__setattr__(self, "run", RunConfig(budget, noise=self.noise))  # type: ignore[arg-type]
 
     def compare_config(self, kind: str) -> CompareConfig:
         """The comparison of one backend (``table`` or ``surrogate``)."""
@@ -673,7 +679,7 @@ def markdown(cert: dict[str, Any]) -> str:
     if ia.get("applies"):
         lines.append(
             f"- Inactive dimensions: {ia['differ']} of {ia['variants']} variants ({ia['sampled']} sampled "
-            f"configurations) changed the prediction. {ia['note']}."
+            f"configurations) changed the prediction ({ia['note']})."
         )
     else:
         lines.append(f"- Inactive dimensions: not applicable ({ia['note']}).")
