@@ -40,22 +40,16 @@ loop, so it runs on the simulated clock with asynchronous workers and on every b
 
 from __future__ import annotations
 
-import dataclasses
-import functools
 import importlib.util
 import inspect
 import logging
-import math
 import warnings
-from collections import deque
-from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any
 
-import numpy as np
-
-from strategies.base import Proposal, Result, SearchContext, Strategy, check
-from strategies.errors import StrategyConfigError, UnknownStrategyError
-from strategies.space_mapping import Param, SpaceMapping, config_from_signature
+from strategies.base import SearchContext, Strategy
+from strategies.bridge import ForeignStrategy
+from strategies.errors import StrategyConfigError
+from strategies.space_mapping import Param, SpaceMapping
 
 #: short names of Optuna's samplers
 ALIASES: dict[str, str] = {
@@ -90,184 +84,95 @@ def sampler_classes() -> list[str]:
     )
 
 
-def _sampler(name: str) -> type:
-    import optuna
-
-    cls_name = ALIASES.get(name, name)
-    if cls_name not in sampler_classes():
-        raise UnknownStrategyError(
-            f"unknown Optuna sampler {name!r}; use optuna:NAME with one of "
-            f"{', '.join(ALIASES)} or a sampler class: {', '.join(sampler_classes())}"
-        )
-    return getattr(optuna.samplers, cls_name)
-
-
-def _config_class(sampler: type) -> type:
-    """A frozen dataclass of the sampler's plain constructor arguments, and ``max_retries``."""
-    return config_from_signature(
-        sampler.__init__,
-        exclude=_OWN,
-        extra=(("max_retries", int, 100),),
-        doc=f"The plain constructor arguments of optuna.samplers.{sampler.__name__} (its own "
-        "defaults), and max_retries: infeasible proposals in a row before a random answerable "
-        "architecture is enqueued.",
-    )
-
-
 def strategy_class(name: str) -> type[Strategy]:
-    """The strategy class of ``optuna:NAME`` (one class per sampler).
+    """The strategy class of ``optuna:NAME`` (one class per sampler: ``optuna:tpe`` and
+    ``optuna:TPESampler`` share it).
 
     Raises:
         UnknownStrategyError: no such sampler in :mod:`optuna.samplers`.
         StrategyConfigError: Optuna is not installed.
     """
-    try:
-        import optuna  # noqa: F401
-    except ImportError:
-        raise StrategyConfigError(f"optuna:{name} needs Optuna: pip install 'nasbench[optuna]'") from None
-    return _strategy_for(_sampler(name))
+    return OptunaStrategy.for_name(name)
 
 
-@functools.cache
-def _strategy_for(sampler: type) -> type[Strategy]:
-    """One strategy class per sampler class (``optuna:tpe`` and ``optuna:TPESampler`` share it)."""
-    return type(
-        f"Optuna{sampler.__name__}",
-        (OptunaStrategy,),
-        {"sampler_class": sampler, "Config": _config_class(sampler), "__module__": __name__},
-    )
-
-
-class OptunaStrategy(Strategy):
+class OptunaStrategy(ForeignStrategy):
     """One Optuna sampler behind nasbench's ask/tell (see the module docstring).
 
-    Subclasses made by :func:`strategy_class` set :attr:`sampler_class` and ``Config``.
+    Subclasses made by :func:`strategy_class` set :attr:`foreign_class` (the sampler) and
+    ``Config``.
     """
 
-    sampler_class: ClassVar[type]
-
-    @dataclass(frozen=True)
-    class Config:
-        """Set per sampler by :func:`strategy_class`."""
-
-        max_retries: int = 100
+    library, package, foreign_kind, any_class = "optuna", "Optuna", "sampler", "a sampler class"
+    foreign_module = "optuna.samplers"
+    aliases = ALIASES
+    own_arguments = _OWN
+    config_doc = (
+        "The plain constructor arguments of optuna.samplers.{name} (its own defaults), and "
+        "max_retries: infeasible proposals in a row before a random answerable architecture "
+        "is enqueued."
+    )
+    count_names = ("infeasible", "enqueued")
 
     @classmethod
-    def check_context(cls, context: SearchContext, config: Any) -> None:
-        who = f"optuna:{cls.sampler_class.__name__}"
-        SpaceMapping(context.space, who)
-        missing = [
-            m for m in NEEDS.get(cls.sampler_class.__name__, ()) if importlib.util.find_spec(m) is None
-        ]
-        if missing:
-            raise StrategyConfigError(f"{who} needs {', '.join(missing)}: pip install {' '.join(missing)}")
-        check(config.max_retries >= 1, f"max_retries must be >= 1, got {config.max_retries}")
+    def foreign_classes(cls) -> list[str]:
+        return sampler_classes()
 
-    def __init__(
-        self, context: SearchContext, rng: np.random.Generator, config: Any = None, *, surrogate: Any = None
-    ) -> None:
-        super().__init__(context, rng, config, surrogate=surrogate)
+    @classmethod
+    def _check(cls, context: SearchContext, config: Any) -> None:
+        needs = NEEDS.get(cls.foreign_class.__name__, ())
+        missing = [m for m in needs if importlib.util.find_spec(m) is None]
+        if missing:
+            raise StrategyConfigError(
+                f"{cls.who()} needs {', '.join(missing)}: pip install {' '.join(missing)}"
+            )
+
+    def _build(self, kwargs: dict[str, Any]) -> None:
         import optuna
 
-        who = f"optuna:{self.sampler_class.__name__}"
-        self.mapping = SpaceMapping(context.space, who)
         # Optuna logs every finished trial at INFO: keep a search's output to nasbench's own
         logging.getLogger("optuna").setLevel(logging.WARNING)
-        kwargs = {k: v for k, v in dataclasses.asdict(self.config).items() if k != "max_retries"}
-        if "seed" in inspect.signature(self.sampler_class.__init__).parameters:
-            kwargs["seed"] = int(rng.integers(2**31 - 1))
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-                sampler = self.sampler_class(**kwargs)
-        except (TypeError, ValueError) as exc:
-            raise StrategyConfigError(f"{who} cannot be built with {kwargs}: {exc}") from None
-        k = 0 if context.objectives is None else context.objectives.shape[1]
+        if "seed" in inspect.signature(self.foreign_class.__init__).parameters:
+            kwargs["seed"] = int(self.rng.integers(2**31 - 1))
+        with self._one_line(kwargs), warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            sampler = self.foreign_class(**kwargs)
+        k = 0 if self.context.objectives is None else self.context.objectives.shape[1]
         self.study = optuna.create_study(sampler=sampler, directions=["maximize"] * (1 + k))
-        self._epoch = context.max_epoch
-        # the architecture each index is answered as (its stored representative), -1 where none
-        idx = np.arange(context.space.size)
-        target = idx if context.canonical is None else context.canonical
-        ok = target >= 0
-        ok[ok] = context.valid[target[ok]]
-        self._target = np.where(ok, target, -1)
-        self._constrained = not bool(ok.all()) or not self.mapping.complete
-        self._pending: dict[int, deque[Any]] = {}
+        self._constrained = not bool((self._target >= 0).all()) or not self.mapping.complete
         self._worst: list[float] | None = None
-        self._retries = 0
-        self.counts = {"infeasible": 0, "enqueued": 0, "failed": 0}
 
     # ---- ask ------------------------------------------------------------------------------
-    def _suggest(self, trial: Any) -> dict[str, Any]:
-        """Suggest every active parameter of ``trial``; returns the space's values."""
+    def _ask(self) -> tuple[Any, dict[str, Any]]:
+        trial = self.study.ask()
         values: dict[str, Any] = {}
-        for p in self.mapping.params:
-            if p.conditions and not self.mapping.active(p, values):
-                continue
-            values[p.name] = _suggest(trial, p)
-        return values
+        with self._one_line():  # a sampler's optional dependency, met when it first samples
+            for p in self.mapping.params:
+                if p.conditions and not self.mapping.active(p, values):
+                    continue
+                values[p.name] = _suggest(trial, p)
+        return trial, values
 
-    def ask(self) -> Proposal:
-        while True:
-            with self.timed():
-                trial = self.study.ask()
-                try:
-                    values = self._suggest(trial)
-                except ImportError as exc:  # a sampler's optional dependency, met when it first samples
-                    raise StrategyConfigError(
-                        f"optuna:{self.sampler_class.__name__} needs {exc.name}: pip install {exc.name}"
-                    ) from None
-                index = self.mapping.decode(values)
-                arch = -1 if index is None else int(self._target[index])
-                if arch >= 0:
-                    self._retries = 0
-                    self._pending.setdefault(arch, deque()).append(trial)
-                    return Proposal(arch, self._epoch)
-                self._tell_infeasible(trial)
-                self._retries += 1
-                if self._retries >= self.config.max_retries:
-                    self._retries = 0
-                    fallback = self.context.sample(self.rng)
-                    self.study.enqueue_trial(self.mapping.encode(fallback))
-                    self.counts["enqueued"] += 1
-
-    def _tell_infeasible(self, trial: Any) -> None:
-        from optuna.trial import TrialState
-
-        self.counts["infeasible"] += 1
+    def _reject(self, trial: Any) -> None:
         if self._worst is None:
-            self.study.tell(trial, state=TrialState.FAIL)
+            self._fail(trial)
             return
         trial.set_constraint("answerable", 1.0)
         self.study.tell(trial, self._worst)
 
+    def _fallback(self, arch: int) -> None:
+        self.study.enqueue_trial(self.mapping.encode(arch))
+
     # ---- tell -----------------------------------------------------------------------------
-    def tell(self, result: Result) -> None:
-        if result.epoch != self._epoch and result.estimate is None:
-            return  # a checkpoint of a run that goes on (+es): its trial is told at its end
-        queue = self._pending.get(result.arch)
-        if not queue:
-            return
-        trial = queue.popleft()
+    def _tell(self, trial: Any, values: list[float]) -> None:
+        if self._constrained:
+            trial.set_constraint("answerable", 0.0)
+        self._worst = values if self._worst is None else [min(a, b) for a, b in zip(self._worst, values)]
+        self.study.tell(trial, values if len(values) > 1 else values[0])
+
+    def _fail(self, trial: Any) -> None:
         from optuna.trial import TrialState
 
-        with self.timed():
-            score = result.valid_acc if result.estimate is None else result.estimate
-            values = [float(score)]
-            if self.context.objectives is not None:
-                values += [float(v) for v in self.context.objectives[result.arch]]
-            if not all(math.isfinite(v) for v in values):
-                self.counts["failed"] += 1
-                self.study.tell(trial, state=TrialState.FAIL)
-                return
-            if self._constrained:
-                trial.set_constraint("answerable", 0.0)
-            self._worst = values if self._worst is None else [min(a, b) for a, b in zip(self._worst, values)]
-            self.study.tell(trial, values if len(values) > 1 else values[0])
-
-    def stats(self) -> dict[str, Any]:
-        """Trials told as infeasible, random architectures enqueued, runs told as failed."""
-        return {"optuna": dict(self.counts)}
+        self.study.tell(trial, state=TrialState.FAIL)
 
 
 def distribution(p: Param) -> Any:

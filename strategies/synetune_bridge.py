@@ -38,22 +38,18 @@ BOHB), ``bore`` (``BORE``), ``cqr`` (``CQR``), ``botorch`` (``BOTorch``, needs t
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import datetime
-import functools
 import inspect
 import logging
-import math
-from collections import deque
 from collections.abc import Iterator
-from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 
-from strategies.base import Proposal, Result, SearchContext, Strategy, check
-from strategies.errors import StrategyConfigError, UnknownStrategyError
-from strategies.space_mapping import Param, SpaceMapping, config_from_signature
+from strategies.base import SearchContext, Strategy
+from strategies.bridge import ForeignStrategy
+from strategies.errors import StrategyConfigError
+from strategies.space_mapping import Param, SpaceMapping
 
 #: short names of syne-tune's single-fidelity schedulers
 ALIASES: dict[str, str] = {
@@ -98,36 +94,7 @@ def strategy_class(name: str) -> type[Strategy]:
         UnknownStrategyError: no such single-fidelity scheduler.
         StrategyConfigError: syne-tune is not installed.
     """
-    try:
-        from syne_tune.optimizer import baselines
-    except ImportError:
-        raise StrategyConfigError(
-            f"synetune:{name} needs syne-tune: pip install 'nasbench[synetune]'"
-        ) from None
-    cls_name = ALIASES.get(name, name)
-    if cls_name not in scheduler_classes():
-        raise UnknownStrategyError(
-            f"unknown syne-tune scheduler {name!r}; use synetune:NAME with one of "
-            f"{', '.join(ALIASES)} or a class: {', '.join(scheduler_classes())}"
-        )
-    return _strategy_for(getattr(baselines, cls_name))
-
-
-@functools.cache
-def _strategy_for(scheduler: type) -> type[Strategy]:
-    config = config_from_signature(
-        scheduler.__init__,
-        exclude=_OWN,
-        extra=(("max_retries", int, 100),),
-        doc=f"The plain constructor arguments of syne_tune.optimizer.baselines.{scheduler.__name__} "
-        "(its own defaults), and max_retries: unanswerable proposals in a row before a random "
-        "answerable architecture is evaluated.",
-    )
-    return type(
-        f"SyneTune{scheduler.__name__}",
-        (SyneTuneStrategy,),
-        {"scheduler_class": scheduler, "Config": config, "__module__": __name__},
-    )
+    return SyneTuneStrategy.for_name(name)
 
 
 def config_space(mapping: SpaceMapping) -> dict[str, Any]:
@@ -147,71 +114,51 @@ def config_space(mapping: SpaceMapping) -> dict[str, Any]:
     return {p.name: domain(p) for p in mapping.params}
 
 
-class SyneTuneStrategy(Strategy):
-    """One syne-tune scheduler behind nasbench's ask/tell (see the module docstring)."""
+class SyneTuneStrategy(ForeignStrategy):
+    """One syne-tune scheduler behind nasbench's ask/tell (see the module docstring).
 
-    scheduler_class: ClassVar[type]
+    Subclasses made by :func:`strategy_class` set :attr:`foreign_class` (the scheduler) and
+    ``Config``.
+    """
 
-    @dataclass(frozen=True)
-    class Config:
-        """Set per scheduler by :func:`strategy_class`."""
-
-        max_retries: int = 100
+    library, package, foreign_kind, any_class = "synetune", "syne-tune", "scheduler", "a class"
+    foreign_module = "syne_tune.optimizer.baselines"
+    aliases = ALIASES
+    own_arguments = _OWN
+    config_doc = (
+        "The plain constructor arguments of syne_tune.optimizer.baselines.{name} (its own "
+        "defaults), and max_retries: unanswerable proposals in a row before a random "
+        "answerable architecture is evaluated."
+    )
+    count_names = ("unanswerable", "random")
 
     @classmethod
-    def _metrics_arg(cls) -> str:
-        params = inspect.signature(cls.scheduler_class.__init__).parameters
-        return "metrics" if "metrics" in params else "metric"
+    def foreign_classes(cls) -> list[str]:
+        return scheduler_classes()
 
     @classmethod
-    def check_context(cls, context: SearchContext, config: Any) -> None:
-        who = f"synetune:{cls.scheduler_class.__name__}"
-        SpaceMapping(context.space, who)
+    def _check(cls, context: SearchContext, config: Any) -> None:
         if context.objectives is not None:
             raise StrategyConfigError(
-                f"{who} optimises one objective here; with --objectives use optuna:nsga2, optuna:tpe or mo-re"
+                f"{cls.who()} optimises one objective here; with --objectives use optuna:nsga2, optuna:tpe or mo-re"
             )
-        check(config.max_retries >= 1, f"max_retries must be >= 1, got {config.max_retries}")
 
-    def __init__(
-        self, context: SearchContext, rng: np.random.Generator, config: Any = None, *, surrogate: Any = None
-    ) -> None:
-        super().__init__(context, rng, config, surrogate=surrogate)
+    def _build(self, kwargs: dict[str, Any]) -> None:
         from syne_tune.optimizer.schedulers.ask_tell_scheduler import AskTellScheduler
 
-        who = f"synetune:{self.scheduler_class.__name__}"
-        self.mapping = SpaceMapping(context.space, who)
         self.space = config_space(self.mapping)
         # syne-tune logs each failed (here: unanswerable) trial as a warning
         logging.getLogger("syne_tune").setLevel(logging.ERROR)
-        names = [METRIC]
-        kwargs = {k: v for k, v in dataclasses.asdict(self.config).items() if k != "max_retries"}
-        metric: dict[str, Any] = (
-            {"metrics": names} if self._metrics_arg() == "metrics" else {"metric": METRIC}
-        )
-        try:
-            base = self.scheduler_class(
-                self.space, **metric, do_minimize=False, random_seed=int(rng.integers(2**31 - 1)), **kwargs
-            )
-        except ImportError as exc:
-            raise StrategyConfigError(f"{who} needs {exc.name}: pip install {exc.name}") from None
-        except (TypeError, ValueError) as exc:
-            raise StrategyConfigError(f"{who} cannot be built with {kwargs}: {exc}") from None
+        params = inspect.signature(self.foreign_class.__init__).parameters
+        metric: dict[str, Any] = {"metrics": [METRIC]} if "metrics" in params else {"metric": METRIC}
+        seed = int(self.rng.integers(2**31 - 1))
+        with self._one_line(kwargs):
+            base = self.foreign_class(self.space, **metric, do_minimize=False, random_seed=seed, **kwargs)
         self.scheduler = AskTellScheduler(base)
-        self._np_state = np.random.RandomState(int(rng.integers(2**31 - 1))).get_state()
-        self._names = names
-        self._epoch = context.max_epoch
-        idx = np.arange(context.space.size)
-        target = idx if context.canonical is None else context.canonical
-        ok = target >= 0
-        ok[ok] = context.valid[target[ok]]
-        self._target = np.where(ok, target, -1)
-        self._pending: dict[int, deque[Any]] = {}
-        self._retries = 0
-        self.counts = {"unanswerable": 0, "random": 0, "failed": 0}
+        self._np_state = np.random.RandomState(int(self.rng.integers(2**31 - 1))).get_state()
 
     @contextlib.contextmanager
-    def _own_global_rng(self) -> Iterator[None]:
+    def _calls(self) -> Iterator[None]:
         """numpy's global generator in this scheduler's own state while syne-tune runs."""
         caller = np.random.get_state()
         np.random.set_state(self._np_state)
@@ -221,29 +168,16 @@ class SyneTuneStrategy(Strategy):
             self._np_state = np.random.get_state()
             np.random.set_state(caller)
 
-    def ask(self) -> Proposal | None:
-        while True:
-            with self.timed(), self._own_global_rng():
-                trial = self.scheduler.ask()
-                if trial.config is None:  # the searcher has nothing left to propose
-                    return None
-                values = {k: v for k, v in trial.config.items() if k in self.space}
-                index = self.mapping.decode(values)
-                arch = -1 if index is None else int(self._target[index])
-                if arch < 0:
-                    self.counts["unanswerable"] += 1
-                    self.scheduler.base_scheduler.on_trial_error(trial)
-                    self._retries += 1
-                    if self._retries < self.config.max_retries:
-                        continue
-                    arch = self.context.sample(self.rng)
-                    trial = self._trial_of(arch)
-                    self.counts["random"] += 1
-                self._retries = 0
-                self._pending.setdefault(arch, deque()).append(trial)
-                return Proposal(arch, self._epoch)
+    def _ask(self) -> tuple[Any, dict[str, Any]] | None:
+        trial = self.scheduler.ask()
+        if trial.config is None:
+            return None
+        return trial, trial.config
 
-    def _trial_of(self, arch: int) -> Any:
+    def _reject(self, trial: Any) -> None:
+        self.scheduler.base_scheduler.on_trial_error(trial)
+
+    def _fallback(self, arch: int) -> Any:
         """A syne-tune trial of architecture ``arch`` (one the searcher did not propose)."""
         from syne_tune.backend.trial_status import Trial
 
@@ -254,27 +188,11 @@ class SyneTuneStrategy(Strategy):
         self.scheduler.trial_counter += 1
         return trial
 
-    def tell(self, result: Result) -> None:
-        if result.epoch != self._epoch and result.estimate is None:
-            return  # a checkpoint of a run that goes on (+es): its trial is told at its end
-        queue = self._pending.get(result.arch)
-        if not queue:
-            return
-        trial = queue.popleft()
-        with self.timed(), self._own_global_rng():
-            score = result.valid_acc if result.estimate is None else result.estimate
-            values = [float(score)]
-            if self.context.objectives is not None:
-                values += [float(v) for v in self.context.objectives[result.arch]]
-            if not all(math.isfinite(v) for v in values):
-                self.counts["failed"] += 1
-                self.scheduler.base_scheduler.on_trial_error(trial)
-                return
-            self.scheduler.tell(trial, dict(zip(self._names, values, strict=True)))
+    def _tell(self, trial: Any, values: list[float]) -> None:
+        self.scheduler.tell(trial, {METRIC: values[0]})
 
-    def stats(self) -> dict[str, Any]:
-        """Unanswerable proposals, random architectures evaluated instead, failed runs."""
-        return {"synetune": dict(self.counts)}
+    #: a diverged run is a failed trial, as an unanswerable proposal is
+    _fail = _reject
 
 
 __all__ = ["ALIASES", "SyneTuneStrategy", "config_space", "scheduler_classes", "strategy_class"]
