@@ -104,6 +104,8 @@ class MLPLayout(NamedTuple):
     acts: tuple[int, ...] | None
     bn: int
     batch_size: int
+    #: universal layout: the activation ids the space can take (only those are computed)
+    choices: tuple[int, ...] = tuple(range(len(ACTIVATIONS)))
 
     @property
     def universal(self) -> bool:
@@ -187,10 +189,12 @@ def _lecun(key: jax.Array, shape: tuple[int, int], in_mask: jax.Array) -> jax.Ar
 
 
 # ---- the forward pass ------------------------------------------------------------------------
-def _select_activation(z: jax.Array, act: jax.Array) -> jax.Array:
-    out = ACTIVATION_FNS[0](z)
-    for i, fn in enumerate(ACTIVATION_FNS[1:], 1):
-        out = jnp.where(act == i, fn(z), out)
+def _select_activation(z: jax.Array, act: jax.Array, choices: Sequence[int]) -> jax.Array:
+    """Each member's activation of ``z``: only the ``choices`` its space can take are computed
+    (``jnp.where`` picks, so the result is exactly the chosen function's)."""
+    out = ACTIVATION_FNS[choices[0]](z)
+    for i in choices[1:]:
+        out = jnp.where(act == i, ACTIVATION_FNS[i](z), out)
     return out
 
 
@@ -239,7 +243,11 @@ def member_apply(
                 st = jax.tree_util.tree_map(lambda a, b: jnp.where(spec["bn"], a, b), st, stats["bn"][k])
             z = zn
             new_stats.append(st)
-        a = _select_activation(z, spec["act"][k]) if layout.universal else ACTIVATION_FNS[layout.acts[k]](z)
+        a = (
+            _select_activation(z, spec["act"][k], layout.choices)
+            if layout.universal
+            else ACTIVATION_FNS[layout.acts[k]](z)
+        )
         a = jnp.where(spec["mask"][k], a, 0.0)
         if dropout_key is not None:
             keep = spec["keep"][k]
@@ -374,7 +382,17 @@ class MLPTrainer(Trainer):
     def universal_layout(self, batch_size: int) -> MLPLayout:
         """Every configuration of the space in one program (for ``batch_size``)."""
         bn = 2 if self.roles.batch_norm is not None else 0
-        return MLPLayout((self.max_units,) * self.max_layers, None, bn, int(batch_size))
+        return MLPLayout((self.max_units,) * self.max_layers, None, bn, int(batch_size), self.activation_ids)
+
+    @functools.cached_property
+    def activation_ids(self) -> tuple[int, ...]:
+        """The activation ids the space's configurations use (the universal layout computes
+        only these)."""
+        v = self.roles.activation
+        names = (v,) if isinstance(v, str) else v if isinstance(v, tuple) else ()
+        values = [x for n in names for x in self.space.dims[self.space.names.index(n)].grid]
+        values = values or ["relu" if v is None else v]
+        return tuple(sorted({ACTIVATIONS.index(str(x)) for x in values}))
 
     def _layout(self, arch: np.ndarray, ops: np.ndarray) -> MLPLayout:
         shapes = self.shapes(arch)
