@@ -218,7 +218,11 @@ def _beats(held: list[dict[str, Any]], ceiling: dict[str, Any]) -> dict[str, Any
     if both:
         line = f"The surrogate beats the noise ceiling {figures}: it predicts the seed mean better than a rerun does."
     elif either:
-        line = f"The surrogate beats the noise ceiling on one of tau and R2 only {figures}: it is about as close to the seed mean as a rerun."
+        won, lost = ("tau", "R2") if t["beats"] else ("R2", "tau")
+        line = (
+            f"The surrogate beats the noise ceiling on {won} but not on {lost} {figures}: it is not clearly "
+            "closer to the seed mean than a rerun."
+        )
     else:
         line = f"The surrogate does not reach the noise ceiling {figures}: a rerun predicts the seed mean better than it does."
     verdict.update(beats=both, line=line)
