@@ -35,16 +35,8 @@ TEST_METRICS: frozenset[str] = frozenset({"test_loss", "test_acc", "test_r2"})
 #: What a trainer records per task: accuracies (percent) for classification; for
 #: regression, losses (mean squared error on the standardised target) and R^2 (a fraction).
 TASK_METRICS: dict[str, tuple[str, ...]] = {
-    "classification": (
-        "train_loss",
-        "train_acc",
-        "valid_loss",
-        "valid_acc",
-        "test_loss",
-        "test_acc",
-        "time_s",
-    ),
-    "regression": ("train_loss", "valid_loss", "test_loss", "valid_r2", "test_r2", "time_s"),
+    "classification": tuple(m for m in METRICS if not m.endswith("_r2")),
+    "regression": tuple(m for m in METRICS if not m.endswith("_acc")),
 }
 
 #: Directions of an objective: larger is better (``max``) or smaller is better (``min``).
