@@ -235,6 +235,7 @@ def _optimisers(table_res: dict[str, Any], sur_res: dict[str, Any], table: str, 
     from nasbench.experiments.storage import read_trajectory
 
     truth = load_simulator(table)
+    reps = np.asarray(truth.context.space.iso_representatives(), np.int64)
     rows: dict[str, Any] = {}
     for name in table_res["strategies"]:
         t = table_res["strategies"][name]["final_regret"]
@@ -247,7 +248,6 @@ def _optimisers(table_res: dict[str, Any], sur_res: dict[str, Any], table: str, 
             tr = read_trajectory(f)
             inc = int(tr["incumbent"][-1]) if len(tr) else -1
             if inc >= 0:
-                reps = np.asarray(truth.context.space.iso_representatives(), np.int64)
                 mean, _ = truth.final_values(np.array([inc, reps[inc]]))
                 value = mean[0] if np.isfinite(mean[0]) else mean[1]
                 finals.append(float(truth.objective.sign * (truth.optimum - value)))
@@ -437,7 +437,7 @@ def certify(
     t0 = time.perf_counter()
     table_s = str(Path(table).resolve())
     tbl = ResultTable.load(table_s)
-    noise_ceiling(tbl)  # fewer than two seeds: refused before anything runs
+    ceiling = noise_ceiling(tbl)  # fewer than two seeds: refused before anything runs
     n_target = int(np.isfinite(_table_seeds(tbl)).any(axis=1).sum())
     too_big = [s for s in config.train_sizes if s >= n_target]
     if too_big:
@@ -459,7 +459,6 @@ def certify(
         progress=progress,
     )
     held = _held_out(ev)
-    ceiling = noise_ceiling(tbl)
     beats = _beats(held, ceiling)
     say(beats["line"])
 

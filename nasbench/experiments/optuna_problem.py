@@ -52,6 +52,7 @@ from nasbench.evaluation.contract import Evaluator, Job
 from nasbench.evaluation.trajectory import seeded_generators
 from nasbench.experiments.evaluators import EvaluatorSpec, open_evaluator
 from nasbench.tables.table import ResultTable
+from strategies.bridge import answerable_targets
 from strategies.optuna_bridge import search_space, space_values
 from strategies.space_mapping import SpaceMapping
 
@@ -97,11 +98,7 @@ class NasbenchProblem(_Base):  # type: ignore[misc,valid-type]
         by_name = {c.name: c.maximize for c in crit}
         self._maximize = [by_name.get(n, True) for n in ctx.objective_names]
         self._epoch = ctx.max_epoch
-        idx = np.arange(ctx.space.size)
-        target = idx if ctx.canonical is None else ctx.canonical
-        ok = target >= 0
-        ok[ok] = ctx.valid[target[ok]]
-        self._target = np.where(ok, target, -1)
+        self._target = answerable_targets(ctx)
         _, loop_rng = seeded_generators(seed)
         self.evaluator.begin(RunConfig(Budget("evals", 1e12), noise=noise), loop_rng, _Study())  # type: ignore[arg-type]
         self._trials = 0
